@@ -1,0 +1,127 @@
+"""Settings: one ``Settings`` object built in ``main()`` and passed down.
+
+Plain settings come from environment variables (and a ``.env`` file). Policies — health weights and
+bands, the adoption threshold, gross margin, currency — come from an optional TOML file named by
+``RETENTION_BOT_CONFIG`` (see ``docs/configuration.md``).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from decimal import Decimal
+from pathlib import Path
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///retention_bot.db"
+
+HEALTH_COMPONENTS = ("usage", "adoption", "support", "engagement", "sentiment", "commercial")
+
+
+class ConfigError(Exception):
+    """A setting or policy file is wrong; the message says which and how to fix it."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class HealthBands(_Strict):
+    """Scores below ``red_below`` are red, from ``green_from`` up green, yellow between."""
+
+    red_below: float = Field(40, ge=0, le=100)
+    green_from: float = Field(70, ge=0, le=100)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.red_below > self.green_from:
+            raise ValueError("red_below must not be above green_from")
+        return self
+
+    def band(self, score: float) -> str:
+        if score < self.red_below:
+            return "red"
+        return "green" if score >= self.green_from else "yellow"
+
+
+class HealthPolicy(_Strict):
+    weights: dict[str, float] = Field(
+        default_factory=lambda: {
+            "usage": 0.30,
+            "adoption": 0.15,
+            "support": 0.15,
+            "engagement": 0.15,
+            "sentiment": 0.10,
+            "commercial": 0.15,
+        }
+    )
+    bands: HealthBands = HealthBands()
+    # Mean daily active users ÷ licensed seats that earns full marks on the usage component.
+    usage_target: float = Field(0.5, gt=0, le=1)
+    # Points taken off the commercial component while a risk flag is open.
+    open_risk_penalty: float = Field(25, ge=0, le=100)
+
+    @model_validator(mode="after")
+    def _known_components(self) -> Self:
+        unknown = sorted(set(self.weights) - set(HEALTH_COMPONENTS))
+        if unknown:
+            raise ValueError(f"unknown health component(s) {unknown}; known: {list(HEALTH_COMPONENTS)}")
+        if any(w < 0 for w in self.weights.values()) or sum(self.weights.values()) <= 0:
+            raise ValueError("health weights must be ≥ 0 and not all zero")
+        return self
+
+
+class Policies(_Strict):
+    """Business policies, from the TOML config file; every field has a documented default."""
+
+    currency: str = Field("USD", pattern=r"^[A-Z]{3}$")
+    gross_margin: Decimal = Field(Decimal("0.80"), gt=0, le=1)
+    adoption_threshold: float = Field(0.40, gt=0, le=1)
+    health: HealthPolicy = HealthPolicy()
+
+
+def load_policies(path: Path) -> Policies:
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist (RETENTION_BOT_CONFIG)") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    try:
+        return Policies.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"config file {path}: {problems}") from None
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    database_url: str = Field(DEFAULT_DATABASE_URL, validation_alias="DATABASE_URL")
+    config_file: Path | None = Field(None, validation_alias="RETENTION_BOT_CONFIG")
+    # The workspace the CLI works on; Slack requests name their own workspace.
+    workspace: str = Field("default", validation_alias="RETENTION_BOT_WORKSPACE", min_length=1, max_length=64)
+    log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
+
+    policies: Policies = Field(default_factory=Policies, exclude=True)
+
+    @model_validator(mode="after")
+    def _load_policy_file(self) -> Self:
+        if self.config_file is not None:
+            self.policies = load_policies(self.config_file)
+        return self
+
+
+def build_settings(**overrides: object) -> Settings:
+    """Build settings once (``main()`` calls this); turns validation errors into one clear line."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name = ".".join(str(p) for p in err["loc"])
+        raise ConfigError(f"setting {name}: {err['msg']}") from None

@@ -1,0 +1,1 @@
+"""The shared scorecard (periods, KPIs, owner teams) and, later, the weekly digests built from it."""

@@ -1,0 +1,1 @@
+"""The metrics store: models, sessions, migrations, import, demo data, metrics and health queries."""

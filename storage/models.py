@@ -1,0 +1,454 @@
+"""SQLAlchemy 2 models for everything the bot keeps (PRODUCT.md, "Data it keeps").
+
+Every row belongs to one workspace (``workspace_id``); child rows carry it too so that every query
+can filter on it without a join. Times are stored in UTC; dates are calendar dates.
+Money is exact: ``Money`` stores integer minor units (cents) on every database — SQLite has no exact
+decimal type — and gives ``Decimal`` to Python.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+CENT = Decimal("0.01")
+
+# Identifiers: integer keys that autoincrement on SQLite too.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Money(TypeDecorator[Decimal]):
+    """An exact amount stored as integer cents; sub-cent values are refused, never rounded away."""
+
+    impl = BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> int | None:
+        return to_cents(value)
+
+    def process_result_value(self, value: int | None, dialect: Dialect) -> Decimal | None:
+        return from_cents(value)
+
+
+def to_cents(value: Decimal | None) -> int | None:
+    if value is None:
+        return None
+    cents = Decimal(value) * 100
+    if cents != cents.to_integral_value():
+        raise ValueError(f"{value} has more than two decimal places")
+    return int(cents)
+
+
+def from_cents(value: int | None) -> Decimal | None:
+    return None if value is None else (Decimal(int(value)) / 100).quantize(CENT)
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Timezone-aware UTC datetimes in, timezone-aware UTC datetimes out, on every database."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: store times as timezone-aware UTC")
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        return None if value is None else value.replace(tzinfo=dt.UTC)
+
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: dict[Any, Any] = {dt.datetime: UTCDateTime, Decimal: Money}
+
+
+def _ws() -> Mapped[int]:
+    return mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=False)
+
+
+def _account() -> Mapped[int]:
+    return mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+
+
+# --- tenancy and people --------------------------------------------------------------------------
+
+
+class Workspace(Base):
+    """A tenant: one Slack workspace (or Enterprise Grid org), or a named local workspace for the CLI."""
+
+    __tablename__ = "workspaces"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    slack_team_id: Mapped[str | None] = mapped_column(String(32), unique=True)
+    slack_enterprise_id: Mapped[str | None] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    disabled_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime]
+
+
+class Person(Base):
+    __tablename__ = "people"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "email"),
+        UniqueConstraint("workspace_id", "slack_user_id"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = _ws()
+    email: Mapped[str] = mapped_column(String(254))
+    name: Mapped[str] = mapped_column(String(200))
+    team: Mapped[str] = mapped_column(String(32))
+    slack_user_id: Mapped[str | None] = mapped_column(String(32))
+    manager_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+
+    manager: Mapped[Person | None] = relationship(remote_side=[id])
+
+
+# --- accounts and revenue ------------------------------------------------------------------------
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "external_id"),
+        Index("ix_accounts_workspace_domain", "workspace_id", "domain"),
+        Index("ix_accounts_workspace_name", "workspace_id", "name_key"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = _ws()
+    external_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    # Lower-cased name, for case-insensitive exact and prefix lookups that use an index.
+    name_key: Mapped[str] = mapped_column(String(200))
+    domain: Mapped[str | None] = mapped_column(String(253))
+    segment: Mapped[str] = mapped_column(String(32))
+    plan: Mapped[str | None] = mapped_column(String(64))
+    stage: Mapped[str | None] = mapped_column(String(16))
+    closed_won_on: Mapped[dt.date | None]
+    renewal_on: Mapped[dt.date | None]
+    crm_url: Mapped[str | None] = mapped_column(String(2000))
+    ae_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    csm_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    support_lead_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    exec_sponsor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+
+
+class MrrSnapshot(Base):
+    """Monthly recurring revenue of an account in a calendar month (``month`` is its first day)."""
+
+    __tablename__ = "mrr_snapshots"
+    __table_args__ = (
+        UniqueConstraint("account_id", "month"),
+        Index("ix_mrr_workspace_month", "workspace_id", "month", "account_id", "mrr"),
+        CheckConstraint("mrr >= 0", name="mrr_not_negative"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = _ws()
+    account_id: Mapped[int] = _account()
+    month: Mapped[dt.date]
+    mrr: Mapped[Decimal]
+
+
+# --- product usage, support, engagement, sentiment ------------------------------------------------
+
+
+class UsageDaily(Base):
+    __tablename__ = "usage_daily"
+    __table_args__ = (
+        UniqueConstraint("account_id", "day"),
+        Index("ix_usage_workspace_day", "workspace_id", "day"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = _ws()
+    account_id: Mapped[int] = _account()
+    day: Mapped[dt.date]
+    active_users: Mapped[int] = mapped_column(Integer)
+    licensed_seats: Mapped[int | None] = mapped_column(Integer)
+
+
+class FeatureUsage(Base):
+    __tablename__ = "feature_usage"
+    __table_args__ = (
+        UniqueConstraint("account_id", "day", "feature"),
+        Index("ix_feature_usage_workspace_day", "workspace_id", "day"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = _ws()
+    account_id: Mapped[int] = _account()
+    day: Mapped[dt.date]
+    feature: Mapped[str] = mapped_column(String(64))
+    active_users: Mapped[int] = mapped_column(Integer)
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "external_id"),
+        Index("ix_tickets_account_opened", "account_id", "opened_at"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = _ws()
+    external_id: Mapped[str] = mapped_column(String(64))
+    account_id: Mapped[int] = _account()
+    opened_at: Mapped[dt.datetime]
+    closed_at: Mapped[dt.datetime | None]
+    priority: Mapped[str] = mapped_column(String(8))
+    csat: Mapped[int | None] = mapped_column(SmallInteger)
+
+
+class Touchpoint(Base):
+    """An engagement touchpoint: QBR/EBR, executive meeting, workshop, call."""
+
+    __tablename__ = "touchpoints"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "external_id"),
+        Index("ix_touchpoints_account_at", "account_id", "occurred_at"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = _ws()
+    external_id: Mapped[str] = mapped_column(String(64))
+    account_id: Mapped[int] = _account()
+    kind: Mapped[str] = mapped_column(String(16))
+    occurred_at: Mapped[dt.datetime]
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    notes: Mapped[str | None] = mapped_column(Text)
+
+
+class NpsResponse(Base):
+    __tablename__ = "nps_responses"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "external_id"),
+        Index("ix_nps_account_at", "account_id", "responded_at"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = _ws()
+    external_id: Mapped[str] = mapped_column(String(64))
+    account_id: Mapped[int] = _account()
+    responded_at: Mapped[dt.datetime]
+    score: Mapped[int] = mapped_column(SmallInteger)
+    respondent_email: Mapped[str | None] = mapped_column(String(254))
+    comment: Mapped[str | None] = mapped_column(Text)
+
+
+# --- lifecycle, risk, handoffs, wins --------------------------------------------------------------
+
+
+class Milestone(Base):
+    """A value milestone (kickoff, activation, first_value, adopted) with its target and achieved dates."""
+
+    __tablename__ = "milestones"
+    __table_args__ = (
+        UniqueConstraint("account_id", "kind"),
+        Index("ix_milestones_workspace_kind_achieved", "workspace_id", "kind", "achieved_on"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = _ws()
+    account_id: Mapped[int] = _account()
+    kind: Mapped[str] = mapped_column(String(16))
+    target_on: Mapped[dt.date | None]
+    achieved_on: Mapped[dt.date | None]
+
+
+class RiskFlag(Base):
+    """A churn-risk flag and its save play: open until resolved as saved or churned."""
+
+    __tablename__ = "risk_flags"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "external_id"),
+        Index("ix_risk_flags_workspace_resolved", "workspace_id", "resolved_on"),
+        Index("ix_risk_flags_account", "account_id"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = _ws()
+    external_id: Mapped[str] = mapped_column(String(64))
+    account_id: Mapped[int] = _account()
+    flagged_on: Mapped[dt.date]
+    reason: Mapped[str] = mapped_column(Text)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    outcome: Mapped[str] = mapped_column(String(8), default="open")
+    resolved_on: Mapped[dt.date | None]
+
+
+class Handoff(Base):
+    """A handoff between teams with its SLA clock.
+
+    ``due_at`` is the due time the SLA policy gave at opening; ``effective_due_at`` is that plus
+    every finished pause (``paused_seconds``), so "is it late?" is one indexed comparison.
+    While ``paused_since`` is set the clock is stopped.
+    """
+
+    __tablename__ = "handoffs"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "external_id"),
+        Index("ix_handoffs_workspace_due", "workspace_id", "effective_due_at"),
+        Index("ix_handoffs_account", "account_id"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = _ws()
+    external_id: Mapped[str] = mapped_column(String(64))
+    account_id: Mapped[int] = _account()
+    kind: Mapped[str] = mapped_column(String(32))
+    from_team: Mapped[str] = mapped_column(String(32))
+    to_team: Mapped[str] = mapped_column(String(32))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    opened_at: Mapped[dt.datetime]
+    due_at: Mapped[dt.datetime]
+    effective_due_at: Mapped[dt.datetime]
+    paused_seconds: Mapped[int] = mapped_column(BigInteger, default=0)
+    paused_since: Mapped[dt.datetime | None]
+    completed_at: Mapped[dt.datetime | None]
+    checklist: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class HandoffPause(Base):
+    __tablename__ = "handoff_pauses"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = _ws()
+    handoff_id: Mapped[int] = mapped_column(ForeignKey("handoffs.id", ondelete="CASCADE"), index=True)
+    started_at: Mapped[dt.datetime]
+    ended_at: Mapped[dt.datetime | None]
+    reason: Mapped[str] = mapped_column(Text)
+    by_person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+
+
+class SlaEvent(Base):
+    """A warning, breach, escalation step or acknowledgement: recorded once (the unique key)."""
+
+    __tablename__ = "sla_events"
+    __table_args__ = (UniqueConstraint("handoff_id", "kind", "step"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = _ws()
+    handoff_id: Mapped[int] = mapped_column(ForeignKey("handoffs.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    step: Mapped[int] = mapped_column(SmallInteger, default=0)
+    occurred_at: Mapped[dt.datetime]
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class Win(Base):
+    __tablename__ = "wins"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "external_id"),
+        Index("ix_wins_workspace_won", "workspace_id", "won_on"),
+        Index("ix_wins_account", "account_id"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = _ws()
+    external_id: Mapped[str] = mapped_column(String(64))
+    account_id: Mapped[int] = _account()
+    kind: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    amount: Mapped[Decimal | None]
+    won_on: Mapped[dt.date]
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    source: Mapped[str] = mapped_column(String(16), default="import")
+
+
+class WinCreditPerson(Base):
+    __tablename__ = "win_credit_people"
+    __table_args__ = (UniqueConstraint("win_id", "person_id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = _ws()
+    win_id: Mapped[int] = mapped_column(ForeignKey("wins.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+
+
+class WinCreditTeam(Base):
+    __tablename__ = "win_credit_teams"
+    __table_args__ = (UniqueConstraint("win_id", "team"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = _ws()
+    win_id: Mapped[int] = mapped_column(ForeignKey("wins.id", ondelete="CASCADE"))
+    team: Mapped[str] = mapped_column(String(32))
+
+
+class HealthSnapshot(Base):
+    __tablename__ = "health_snapshots"
+    __table_args__ = (
+        UniqueConstraint("account_id", "day"),
+        Index("ix_health_workspace_day", "workspace_id", "day"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = _ws()
+    account_id: Mapped[int] = _account()
+    day: Mapped[dt.date]
+    score: Mapped[float] = mapped_column(Float)
+    band: Mapped[str] = mapped_column(String(8))
+    components: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+# --- digests ---------------------------------------------------------------------------------------
+
+
+class DigestSubscription(Base):
+    __tablename__ = "digest_subscriptions"
+    __table_args__ = (UniqueConstraint("workspace_id", "channel_id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = _ws()
+    channel_id: Mapped[str] = mapped_column(String(32))
+    weekday: Mapped[int] = mapped_column(SmallInteger)  # 0 = Monday
+    local_time: Mapped[dt.time]
+    timezone: Mapped[str] = mapped_column(String(64))
+    segment: Mapped[str | None] = mapped_column(String(32))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    problem: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime]
+
+
+class Delivery(Base):
+    """The delivery ledger (outbox): one row per message per subject, claimed through its unique key."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "kind", "subject"),
+        Index("ix_deliveries_state", "state", "next_attempt_at"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = _ws()
+    kind: Mapped[str] = mapped_column(String(16))
+    subject: Mapped[str] = mapped_column(String(200))
+    channel_id: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    slack_ts: Mapped[str | None] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+    next_attempt_at: Mapped[dt.datetime | None]

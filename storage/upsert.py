@@ -1,0 +1,48 @@
+"""Idempotent upserts that work on SQLite and PostgreSQL alike (``INSERT … ON CONFLICT``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from storage.models import Base
+
+
+def _insert(session: Session, model: type[Base]) -> Any:
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(model.__table__)
+    if dialect == "sqlite":
+        return sqlite.insert(model.__table__)
+    raise NotImplementedError(f"upserts are written for SQLite and PostgreSQL, not {dialect}")
+
+
+def upsert(
+    session: Session,
+    model: type[Base],
+    rows: Sequence[dict[str, Any]],
+    key: Sequence[str],
+    update: Sequence[str] | None = None,
+) -> None:
+    """Insert ``rows``; where ``key`` already exists, update the ``update`` columns (default: all others)."""
+    if not rows:
+        return
+    stmt = _insert(session, model)
+    columns = update if update is not None else [c for c in rows[0] if c not in key]
+    if columns:
+        stmt = stmt.on_conflict_do_update(index_elements=list(key), set_={c: stmt.excluded[c] for c in columns})
+    else:
+        stmt = stmt.on_conflict_do_nothing(index_elements=list(key))
+    session.connection().execute(stmt, list(rows))
+
+
+def insert_ignore(session: Session, model: type[Base], rows: Sequence[dict[str, Any]], key: Sequence[str]) -> int:
+    """Insert the rows whose ``key`` is new; return how many were inserted (claims use this)."""
+    if not rows:
+        return 0
+    stmt = _insert(session, model).on_conflict_do_nothing(index_elements=list(key))
+    params: Any = rows[0] if len(rows) == 1 else list(rows)
+    return max(int(session.connection().execute(stmt, params).rowcount), 0)
