@@ -1,0 +1,57 @@
+"""How numbers read (METRICS.md, "Display"): percentages to one decimal, money with its symbol and
+thousands separators (k/M when space is tight), changes with ▲/▼ and points, "n/a" when undefined."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CAD": "CA$", "AUD": "A$"}
+NA = "n/a"
+
+
+def percent(value: float | None) -> str:
+    return NA if value is None else f"{value * 100:.1f}%"
+
+
+def money(value: Decimal | None, currency: str = "USD", *, compact: bool = False) -> str:
+    if value is None:
+        return NA
+    symbol = SYMBOLS.get(currency, currency + " ")
+    sign = "-" if value < 0 else ""
+    amount = abs(Decimal(value))
+    if compact and amount >= 1_000_000:
+        return f"{sign}{symbol}{amount / 1_000_000:.1f}M"
+    if compact and amount >= 10_000:
+        return f"{sign}{symbol}{amount / 1_000:.1f}k"
+    whole = amount.quantize(Decimal("1"), rounding=ROUND_HALF_UP)
+    return f"{sign}{symbol}{whole:,}"
+
+
+def number(value: float | Decimal | None, digits: int = 1) -> str:
+    return NA if value is None else f"{float(value):,.{digits}f}"
+
+
+def arrow(delta: float) -> str:
+    if abs(delta) < 1e-12:
+        return "="
+    return "▲" if delta > 0 else "▼"
+
+
+def change(delta: float | Decimal | None, unit: str, currency: str = "USD") -> str:
+    """A change against the previous period: ``▲ 1.2 pts``, ``▼ $12.3k``, ``▲ 3.0 days``."""
+    if delta is None:
+        return NA
+    d = float(delta)
+    if unit == "ratio":
+        return f"{arrow(d)} {abs(d) * 100:.1f} pts"
+    if unit == "money":
+        return f"{arrow(d)} {money(abs(Decimal(delta)), currency, compact=True)}"
+    return f"{arrow(d)} {abs(d):,.1f}"
+
+
+def value(v: float | Decimal | None, unit: str, currency: str = "USD", *, compact: bool = False) -> str:
+    if unit == "ratio":
+        return percent(None if v is None else float(v))
+    if unit == "money":
+        return money(None if v is None else Decimal(v), currency, compact=compact)
+    return number(v)

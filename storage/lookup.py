@@ -1,0 +1,101 @@
+"""Find an account from what a person typed: CRM id, domain, exact name, name prefix, or a typo.
+
+Exact forms win; several accounts sharing a prefix come back as candidates instead of a guess;
+a typo is matched by similarity (rapidfuzz) and offered as "did you mean".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz, process, utils
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from storage.models import Account
+
+MAX_CANDIDATES = 10
+FUZZY_CUTOFF = 80.0
+
+
+@dataclass(frozen=True)
+class Match:
+    id: int
+    external_id: str
+    name: str
+    domain: str | None
+
+
+@dataclass(frozen=True)
+class LookupResult:
+    query: str
+    match: Match | None = None
+    candidates: list[Match] = field(default_factory=list)  # ambiguous: let the person choose
+    suggestions: list[Match] = field(default_factory=list)  # not found: "did you mean"
+
+
+def _domain_of(text: str) -> str:
+    text = text.lower().removeprefix("https://").removeprefix("http://").removeprefix("www.")
+    return text.split("/", 1)[0].split("@")[-1]
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _matches(rows: list[Account]) -> list[Match]:
+    return [Match(a.id, a.external_id, a.name, a.domain) for a in rows]
+
+
+def find_account(session: Session, ws: int, text: str) -> LookupResult:
+    query = " ".join(text.split())
+    if not query:
+        return LookupResult(query)
+    cols = (Account.id, Account.external_id, Account.name, Account.domain)
+    scoped = select(*cols).where(Account.workspace_id == ws)
+    key = query.lower()
+
+    exact = session.execute(
+        scoped.where(or_(Account.external_id == query, Account.domain == _domain_of(query), Account.name_key == key))
+        .order_by(Account.name_key)
+        .limit(MAX_CANDIDATES + 1)
+    ).all()
+    # A CRM id is unique; several exact hits can only be shared names or a name equal to a domain.
+    by_id = [row for row in exact if row.external_id == query]
+    if by_id:
+        return LookupResult(query, match=_matches(by_id)[0])  # type: ignore[arg-type]
+    if len(exact) == 1:
+        return LookupResult(query, match=_matches(exact)[0])  # type: ignore[arg-type]
+    if exact:
+        return LookupResult(query, candidates=_matches(exact[:MAX_CANDIDATES]))  # type: ignore[arg-type]
+
+    prefix = session.execute(
+        scoped.where(Account.name_key.like(_escape_like(key) + "%", escape="\\"))
+        .order_by(Account.name_key)
+        .limit(MAX_CANDIDATES + 1)
+    ).all()
+    if len(prefix) == 1:
+        return LookupResult(query, match=_matches(prefix)[0])  # type: ignore[arg-type]
+    if prefix:
+        return LookupResult(query, candidates=_matches(prefix[:MAX_CANDIDATES]))  # type: ignore[arg-type]
+
+    # Typo tolerance: similarity over the workspace's account names.
+    names = session.execute(select(Account.id, Account.name_key).where(Account.workspace_id == ws)).all()
+    choices = {aid: name for aid, name in names}
+    found = process.extract(
+        key, choices, scorer=fuzz.WRatio, processor=utils.default_process, limit=5, score_cutoff=FUZZY_CUTOFF
+    )
+    if not found:
+        return LookupResult(query)
+    ids = [aid for _, _, aid in found]
+    rows = {r.id: r for r in session.execute(scoped.where(Account.id.in_(ids))).all()}
+    ordered = _matches([rows[i] for i in ids if i in rows])  # type: ignore[arg-type]
+    best, second = found[0][1], found[1][1] if len(found) > 1 else 0.0
+    # One clearly best near-miss ("acme corp" for "Acme Corp."): take it; otherwise ask.
+    if best >= 90 and best - second >= 5:
+        return LookupResult(query, match=ordered[0])
+    return LookupResult(query, suggestions=ordered)
+
+
+def count_accounts(session: Session, ws: int) -> int:
+    return int(session.scalar(select(func.count()).select_from(Account).where(Account.workspace_id == ws)) or 0)

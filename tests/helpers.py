@@ -1,0 +1,28 @@
+"""Small helpers for tests: load CSV/JSONL text through the real importer."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from storage.db import Database
+from storage.importer import ImportResult, import_file
+
+_counter = iter(range(1_000_000))
+
+
+def load(db: Database, ws: int, kind: str, body: str, tmp_path: Path, suffix: str = ".csv") -> ImportResult:
+    path = tmp_path / f"{kind}-{next(_counter)}{suffix}"
+    path.write_text(textwrap.dedent(body).lstrip("\n"), encoding="utf-8")
+    with db.write() as session:
+        return import_file(session, ws, kind, path)
+
+
+def months(start: str, end: str) -> list[str]:
+    y, m = map(int, start.split("-"))
+    ey, em = map(int, end.split("-"))
+    out = []
+    while (y, m) <= (ey, em):
+        out.append(f"{y:04d}-{m:02d}")
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
