@@ -15,7 +15,9 @@ from sqlalchemy.orm import Session
 from storage.models import Account
 
 MAX_CANDIDATES = 10
-FUZZY_CUTOFF = 80.0
+FUZZY_CUTOFF = 80.0  # below this a name is not offered at all
+FUZZY_ACCEPT = 85.0  # at or above this, and FUZZY_MARGIN ahead of the next, it is taken
+FUZZY_MARGIN = 8.0
 
 
 @dataclass(frozen=True)
@@ -91,8 +93,8 @@ def find_account(session: Session, ws: int, text: str) -> LookupResult:
     rows = {r.id: r for r in session.execute(scoped.where(Account.id.in_(ids))).all()}
     ordered = _matches([rows[i] for i in ids if i in rows])  # type: ignore[arg-type]
     best, second = found[0][1], found[1][1] if len(found) > 1 else 0.0
-    # One clearly best near-miss ("acme corp" for "Acme Corp."): take it; otherwise ask.
-    if best >= 90 and best - second >= 5:
+    # One clearly best near-miss ("initeck" for "Initech"): take it; several close ones: ask.
+    if best >= FUZZY_ACCEPT and best - second >= FUZZY_MARGIN:
         return LookupResult(query, match=ordered[0])
     return LookupResult(query, suggestions=ordered)
 

@@ -43,6 +43,8 @@ def insert_ignore(session: Session, model: type[Base], rows: Sequence[dict[str, 
     """Insert the rows whose ``key`` is new; return how many were inserted (claims use this)."""
     if not rows:
         return 0
+    table: Any = model.__table__
     stmt = _insert(session, model).on_conflict_do_nothing(index_elements=list(key))
-    params: Any = rows[0] if len(rows) == 1 else list(rows)
-    return max(int(session.connection().execute(stmt, params).rowcount), 0)
+    # RETURNING counts exactly what was inserted on both databases; rowcount does not.
+    stmt = stmt.returning(*[table.c[k] for k in table.primary_key.columns.keys()])
+    return len(session.connection().execute(stmt, list(rows)).all())

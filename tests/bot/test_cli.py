@@ -1,0 +1,96 @@
+"""The command line, end to end, on the SQLite default and on PostgreSQL (through DATABASE_URL)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import cli
+from storage.db import Database
+
+AS_OF = "2026-11-23"
+
+
+@pytest.fixture
+def run(db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", db.url)
+    monkeypatch.delenv("RETENTION_BOT_CONFIG", raising=False)
+    runner = CliRunner()
+
+    def invoke(*args: str) -> tuple[int, str, str]:
+        result = runner.invoke(cli, list(args), catch_exceptions=False)
+        return result.exit_code, result.stdout, result.stderr
+
+    return invoke
+
+
+def test_demo_scorecard_cohorts_and_health(run) -> None:  # noqa: ANN001
+    code, out, _ = run("demo-data", "--accounts", "60", "--as-of", AS_OF, "--usage-days", "35")
+    assert code == 0 and "demo data for 60 accounts" in out
+    code, out, _ = run("scorecard", "--as-of", AS_OF, "--period", "month", "--json")
+    data = json.loads(out)
+    assert code == 0 and data["period"]["start"] == "2026-10-01"
+    assert data["kpis"]["nrr"]["value"] is not None and data["kpis"]["health_index"]["value"] is not None
+    code, out, _ = run("scorecard", "--as-of", AS_OF)
+    assert code == 0 and "Shared scorecard" in out and "NRR (12 mo)" in out
+    code, out, _ = run("cohorts", "--as-of", AS_OF, "--json")
+    assert code == 0 and json.loads(out)["cohorts"]
+    code, out, _ = run("health", "ACC-000003", "--json")
+    card = json.loads(out)
+    assert code == 0 and card["account"]["external_id"] == "ACC-000003"
+    assert {o["team"] for o in card["owners"]} >= {"sales", "cs", "support"}
+    code, out, _ = run("health", "ACC-000003")
+    assert code == 0 and "health" in out
+
+
+def test_demo_data_is_idempotent(run) -> None:  # noqa: ANN001
+    run("demo-data", "--accounts", "20", "--as-of", AS_OF, "--usage-days", "5")
+    code, out, _ = run("demo-data", "--accounts", "20", "--as-of", AS_OF, "--usage-days", "5")
+    assert code == 0
+    assert all(" 0 inserted" in line or line.split()[1] == "0" for line in out.splitlines()[:12])
+
+
+def test_import_good_then_bad_file(run, tmp_path: Path) -> None:  # noqa: ANN001
+    (tmp_path / "accounts.csv").write_text("external_id,name,segment\nA1,Acme,smb\n")
+    code, out, _ = run("import", "accounts", "accounts.csv")
+    assert code == 0 and "1 inserted, 0 updated, 0 unchanged" in out
+    code, out, _ = run("import", "accounts", "accounts.csv")
+    assert code == 0 and "0 inserted, 0 updated, 1 unchanged" in out
+    (tmp_path / "revenue.csv").write_text("account,month,mrr\nA1,2026-10,100\nNOPE,2026-10,5\n")
+    code, _, err = run("import", "revenue", "revenue.csv")
+    assert code == 1
+    assert "revenue.csv:3: account: unknown account 'NOPE' (import accounts first)" in err
+    assert "nothing was imported" in err
+    code, out, _ = run("scorecard", "--as-of", AS_OF, "--json")
+    assert json.loads(out)["kpis"]["nrr"]["reason"].startswith("no revenue data yet")
+
+
+def test_health_lookup_errors_say_what_to_type(run, tmp_path: Path) -> None:  # noqa: ANN001
+    (tmp_path / "accounts.csv").write_text("external_id,name,segment\nA1,Acme One,smb\nA2,Acme Two,smb\n")
+    run("import", "accounts", "accounts.csv")
+    code, _, err = run("health", "acme")
+    assert code == 1 and "matches several accounts" in err and "A1" in err and "A2" in err
+    code, _, err = run("health", "zzzzzz")
+    assert code == 1 and "no account matches 'zzzzzz'" in err
+
+
+def test_demo_files_import_through_the_cli(run, tmp_path: Path) -> None:  # noqa: ANN001
+    code, _, _ = run("demo-data", "--accounts", "15", "--as-of", AS_OF, "--usage-days", "3", "--out", "demo")
+    assert code == 0
+    for kind, name in [("people", "people.csv"), ("accounts", "accounts.csv"), ("revenue", "revenue.csv"),
+                       ("wins", "wins.jsonl")]:  # fmt: skip
+        code, out, err = run("import", kind, f"demo/{name}")
+        assert code == 0, err
+    code, out, _ = run("health-snapshot", "--date", AS_OF)
+    assert code == 0 and "accounts scored" in out
+
+
+def test_bad_settings_stop_with_one_line(run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    (tmp_path / "bad.toml").write_text("gross_margin = 7")
+    monkeypatch.setenv("RETENTION_BOT_CONFIG", str(tmp_path / "bad.toml"))
+    code, _, err = run("scorecard")
+    assert code == 1 and "gross_margin" in err and "Traceback" not in err

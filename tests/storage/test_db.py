@@ -1,0 +1,107 @@
+"""The database layer: migrations agree with the models, SQLite under threads, portable upserts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from pathlib import Path
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import func, select, text
+
+from storage.db import Database
+from storage.models import Base, HealthSnapshot, Workspace
+from storage.upsert import insert_ignore, upsert
+from storage.workspaces import ensure_workspace
+from tests.conftest import NOW
+
+
+def test_migrations_match_the_models(db: Database) -> None:
+    assert db.current_revision() == db.head_revision()
+    with db.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+    assert diff == []
+
+
+def test_sqlite_is_configured_for_a_threaded_server(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'x.db'}")
+    with db.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
+
+
+def test_sqlite_default_is_created_and_upgraded_on_start(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'fresh.db'}")
+    assert db.current_revision() is None
+    db.ensure_schema(auto_upgrade=True)
+    assert db.current_revision() == db.head_revision()
+
+
+def test_concurrent_read_then_write_never_hits_database_is_locked(tmp_path: Path) -> None:
+    """Eight threads each read a counter then write it back, 25 times: BEGIN IMMEDIATE serialises
+    them, so no "database is locked" and no lost update."""
+    db = Database(f"sqlite:///{tmp_path / 'c.db'}")
+    db.upgrade()
+    with db.write() as s:
+        ws = ensure_workspace(s, "w", now=NOW)
+        s.execute(text("CREATE TABLE counter (n INTEGER)"))
+        s.execute(text("INSERT INTO counter VALUES (0)"))
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            for _ in range(25):
+                with db.write() as s:
+                    n = s.execute(text("SELECT n FROM counter")).scalar_one()
+                    s.execute(text("UPDATE counter SET n = :n"), {"n": n + 1})
+                    upsert(s, HealthSnapshot, [], ["account_id", "day"])
+                with db.read() as s:
+                    s.execute(select(Workspace.id).where(Workspace.id == ws)).all()
+        except BaseException as exc:  # collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with db.read() as s:
+        assert s.execute(text("SELECT n FROM counter")).scalar_one() == 200
+
+
+def test_upsert_inserts_then_updates(db: Database, ws: int) -> None:
+    from storage.models import Account
+
+    with db.write() as s:
+        s.add(Account(workspace_id=ws, external_id="A", name="A", name_key="a", segment="smb"))
+    with db.write() as s:
+        aid = s.scalar(select(Account.id))
+        row = {"workspace_id": ws, "account_id": aid, "day": dt.date(2026, 1, 1), "score": 50.0, "band": "yellow",
+               "components": {"usage": 50}}  # fmt: skip
+        upsert(s, HealthSnapshot, [row], ["account_id", "day"])
+        upsert(s, HealthSnapshot, [{**row, "score": 75.0, "band": "green"}], ["account_id", "day"])
+    with db.read() as s:
+        snaps = s.scalars(select(HealthSnapshot)).all()
+    assert [(x.score, x.band, x.components) for x in snaps] == [(75.0, "green", {"usage": 50})]
+
+
+def test_insert_ignore_claims_once(db: Database) -> None:
+    row = {"slug": "claim", "name": "c", "timezone": "UTC", "created_at": NOW}
+    with db.write() as s:
+        first = insert_ignore(s, Workspace, [row], ["slug"])
+    with db.write() as s:
+        second = insert_ignore(s, Workspace, [row], ["slug"])
+        total = s.scalar(select(func.count()).select_from(Workspace).where(Workspace.slug == "claim"))
+    assert (first, second, total) == (1, 0, 1)
+
+
+def test_times_round_trip_as_utc(db: Database) -> None:
+    berlin = dt.datetime(2026, 3, 29, 3, 30, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+    with db.write() as s:
+        s.add(Workspace(slug="tz", name="tz", timezone="Europe/Berlin", created_at=berlin))
+    with db.read() as s:
+        got = s.scalar(select(Workspace.created_at).where(Workspace.slug == "tz"))
+    assert got == berlin and got.tzinfo == dt.UTC

@@ -1,0 +1,115 @@
+"""The health model: pure scoring (components, renormalised weights, bands, drivers) and the
+account health read from the database."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from bot.settings import HealthBands, HealthPolicy
+from storage import health
+from storage.db import Database
+from storage.health import HealthInputs, Score, components, contributions, drivers, score
+from storage.models import Account, HealthSnapshot
+from tests.helpers import load
+
+POLICY = HealthPolicy()
+
+
+def test_worked_example_from_the_docs() -> None:
+    # docs/metrics.md, "Worked example": keep the two in step.
+    inp = HealthInputs(mean_dau=12, seats=40, features_used=3, features_total=8, has_usage=True,
+                       tickets_tracked=True, open_high=1, open_other=1, csat=4.0, touchpoints_tracked=True,
+                       touch_weight=2, nps=None, mrr_now=90_000, mrr_before=100_000, open_risk=False)  # fmt: skip
+    parts = components(inp, POLICY)
+    assert parts == pytest.approx({"usage": 60.0, "adoption": 37.5, "support": 74.0, "engagement": 66.666667,
+                                   "commercial": 80.0})  # fmt: skip
+    # sentiment is missing: the other weights (0.90 in all) are renormalised.
+    s = score(inp, POLICY)
+    expected = (0.30 * 60 + 0.15 * 37.5 + 0.15 * 74 + 0.15 * 66.666667 + 0.15 * 80) / 0.90
+    assert s.score == round(expected)  # 63.4 → 63
+    assert s.band == "yellow"
+    assert sum(s.contributions.values()) == pytest.approx(expected)
+
+
+def test_missing_everything_gives_no_score() -> None:
+    s = score(HealthInputs(), POLICY)
+    assert (s.score, s.band, s.components) == (None, None, {})
+
+
+def test_components_are_clamped_and_penalised() -> None:
+    inp = HealthInputs(mean_dau=90, seats=100, has_usage=True, mrr_now=40_000, mrr_before=100_000, open_risk=True)
+    parts = components(inp, POLICY)
+    assert parts["usage"] == 100  # 90 % utilisation is past the 50 % target: full marks, not 180
+    assert parts["commercial"] == 0  # a 60 % drop is past zero; the open-risk penalty cannot go below 0
+
+
+def test_bands_follow_configured_thresholds() -> None:
+    bands = HealthBands(red_below=50, green_from=80)
+    assert [bands.band(x) for x in (49.9, 50, 79, 80)] == ["red", "yellow", "yellow", "green"]
+    with pytest.raises(ValueError, match="red_below"):
+        HealthBands(red_below=90, green_from=80)
+
+
+def test_weights_change_the_score() -> None:
+    inp = HealthInputs(mean_dau=50, seats=100, has_usage=True, nps=2.0)  # usage 100, sentiment 20
+    only_usage = HealthPolicy(weights={"usage": 1.0, "sentiment": 0.0})
+    assert score(inp, only_usage).score == 100
+    assert score(inp, HealthPolicy(weights={"usage": 1.0, "sentiment": 1.0})).score == 60
+
+
+def test_drivers_rank_weighted_changes() -> None:
+    now = Score(70, "green", {"usage": 80, "support": 50}, {"usage": 40.0, "support": 30.0})
+    then = Score(60, "yellow", {"usage": 50, "support": 60}, {"usage": 25.0, "support": 35.0})
+    top = drivers(now, then)
+    assert [(d.component, d.change) for d in top] == [("usage", 15.0), ("support", -5.0)]
+
+
+def test_contributions_sum_to_the_score() -> None:
+    c = contributions({"usage": 50.0, "support": 100.0}, POLICY)  # weights 0.30 and 0.15
+    assert c == pytest.approx({"usage": 50 * 2 / 3, "support": 100 / 3})
+
+
+@pytest.fixture
+def one_account(db: Database, ws: int, tmp_path: Path) -> int:
+    load(db, ws, "accounts", "external_id,name,segment\nA,Alpha,smb\nB,Beta,smb\n", tmp_path)
+    usage = ["account,day,active_users,licensed_seats"]
+    for k in range(60):
+        day = dt.date(2026, 11, 23) - dt.timedelta(days=k)
+        usage.append(f"A,{day},{5 if k < 28 else 20},40")  # usage fell this month
+        usage.append(f"B,{day},20,40")
+    load(db, ws, "usage", "\n".join(usage) + "\n", tmp_path)
+    load(db, ws, "revenue", "account,month,mrr\nA,2026-07,1000\nA,2026-10,1000\nB,2026-10,100\n", tmp_path)
+    load(db, ws, "tickets", """
+        external_id,account,opened_at,closed_at,priority,csat
+        t1,A,2026-11-20T10:00:00Z,,urgent,
+        t2,A,2026-09-01T10:00:00Z,2026-09-03T10:00:00Z,normal,2
+    """, tmp_path)  # fmt: skip
+    with db.read() as s:
+        return s.scalars(select(Account.id).where(Account.external_id == "A")).one()
+
+
+def test_account_health_trend_and_drivers(db: Database, ws: int, one_account: int) -> None:
+    with db.read() as s:
+        h = health.account_health(s, ws, one_account, dt.date(2026, 11, 23), POLICY)
+    assert h.now.components["usage"] == pytest.approx(100 * (5 / 40) / 0.5)
+    assert h.then.components["usage"] == 100.0  # 20 of 40 seats a month ago
+    assert h.now.components["support"] == pytest.approx((80 + 25) / 2)  # one urgent open ticket; CSAT 2
+    assert h.trend is not None and h.trend < 0
+    assert h.drivers[0].component == "usage" and h.drivers[0].change < 0
+
+
+def test_snapshot_scores_every_account_once_per_day(db: Database, ws: int, one_account: int) -> None:
+    day = dt.date(2026, 11, 23)
+    with db.write() as s:
+        first = health.snapshot(s, ws, day, POLICY)
+    with db.write() as s:
+        again = health.snapshot(s, ws, day, POLICY)
+    with db.read() as s:
+        rows = s.scalars(select(HealthSnapshot).where(HealthSnapshot.day == day)).all()
+    assert first == again == 2
+    assert len(rows) == 2
+    assert {r.band for r in rows} <= {"red", "yellow", "green"}

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from storage.db import Database
+from storage.lookup import find_account
+from tests.helpers import load
+
+
+@pytest.fixture
+def accounts(db: Database, ws: int, tmp_path: Path) -> Database:
+    load(db, ws, "accounts", """
+        external_id,name,domain,segment
+        0015g00000XyZ,Acme Corp,acme.com,smb
+        A2,Acme Logistics,acmelogistics.io,smb
+        A3,Globex,globex.com,enterprise
+        A4,Initech,initech.example,smb
+        A5,100% Organic,organic.example,smb
+        A6,1000 Oaks,oaks.example,smb
+    """, tmp_path)  # fmt: skip
+    return db
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("0015g00000XyZ", "Acme Corp"),  # CRM id
+        ("globex.com", "Globex"),  # domain
+        ("https://www.globex.com/pricing", "Globex"),  # a URL names its domain
+        ("someone@initech.example", "Initech"),  # so does an e-mail address
+        ("acme corp", "Acme Corp"),  # exact name, any case
+        ("  ACME   corp ", "Acme Corp"),
+        ("glob", "Globex"),  # unique prefix
+        ("initeck", "Initech"),  # one clear typo
+        ("100%", "100% Organic"),  # LIKE wildcards are literal
+    ],
+)
+def test_finds_one_account(accounts: Database, ws: int, text: str, expected: str) -> None:
+    with accounts.read() as s:
+        result = find_account(s, ws, text)
+    assert result.match is not None and result.match.name == expected
+
+
+def test_ambiguous_prefix_offers_candidates(accounts: Database, ws: int) -> None:
+    with accounts.read() as s:
+        result = find_account(s, ws, "acme")
+    assert result.match is None
+    assert [c.name for c in result.candidates] == ["Acme Corp", "Acme Logistics"]
+
+
+def test_unknown_offers_suggestions_or_nothing(accounts: Database, ws: int) -> None:
+    with accounts.read() as s:
+        near = find_account(s, ws, "globx inc")
+        nothing = find_account(s, ws, "zzqqxx")
+    assert nothing.match is None and not nothing.candidates and not nothing.suggestions
+    assert near.match is not None or "Globex" in [c.name for c in near.suggestions]
+
+
+def test_lookup_is_scoped_to_the_workspace(accounts: Database, ws: int) -> None:
+    from storage.workspaces import ensure_workspace
+    from tests.conftest import NOW
+
+    with accounts.write() as s:
+        other = ensure_workspace(s, "other", now=NOW)
+    with accounts.read() as s:
+        for text in ("globex.com", "A3", "glob", "globx"):
+            result = find_account(s, other, text)
+            assert result.match is None and not result.candidates and not result.suggestions
