@@ -31,7 +31,7 @@ from storage.demo import KIND_ORDER, DemoConfig, DemoData, write_files
 from storage.errors import ImportFailed
 from storage.importer import KINDS, import_file, import_records
 from storage.lookup import find_account
-from storage.periods import PERIOD_KINDS, latest_complete_month
+from storage.periods import PERIOD_KINDS, Period, latest_complete_month
 from storage.workspaces import ensure_workspace
 
 logger = logging.getLogger(__name__)
@@ -50,7 +50,15 @@ class Ctx:
 
 
 pass_ctx = click.make_pass_decorator(Ctx)
-DEMO_SNAPSHOT_WEEKS = 13
+
+
+def demo_snapshot_days(as_of: dt.date) -> list[dt.date]:
+    """As-of, 30 days before (trends, movers), and the last day of each scorecard period and its previous."""
+    days = {as_of, as_of - dt.timedelta(days=30)}
+    for kind in PERIOD_KINDS:
+        period = Period.latest(kind, as_of)
+        days.update((period.last_day, period.previous().last_day))
+    return sorted(days)
 
 
 def _date(_: Any, __: Any, value: str | None) -> dt.date | None:
@@ -196,9 +204,9 @@ def demo_data(ctx: Ctx, accounts: int, months: int, seed: int, usage_days: int, 
             out.print(f"{kind:<12} {result.inserted:>9} inserted {result.updated:>7} updated {result.unchanged:>9} unchanged")
     with ctx.db.write() as session:
         ws = ctx.workspace(session)
-        # Weekly snapshots over the last quarter, so trends and previous-period health indexes exist.
-        for back in range(DEMO_SNAPSHOT_WEEKS * 7, -1, -7):
-            health_mod.snapshot(session, ws, cfg.as_of - dt.timedelta(days=back), ctx.settings.policies.health)
+        # The days the scheduled snapshot job would have covered that scorecards and trends read.
+        for day in demo_snapshot_days(cfg.as_of):
+            health_mod.snapshot(session, ws, day, ctx.settings.policies.health)
     out.print(f"demo data for {accounts} accounts loaded in {time.perf_counter() - started:.1f} s "
               f"(as of {cfg.as_of}, seed {seed}); try: retention-bot scorecard --as-of {cfg.as_of}")  # fmt: skip
 

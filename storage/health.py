@@ -162,17 +162,22 @@ def gather_inputs(
     ):  # fmt: skip
         out[aid].seats = int(seats)
 
-    # adoption: breadth of features used in the same window
-    f = m.FeatureUsage.__table__
-    fwin = [f.c.workspace_id == ws, f.c.day > as_of - dt.timedelta(days=28), f.c.day <= as_of, f.c.active_users > 0]
-    total = int(session.scalar(select(func.count(func.distinct(f.c.feature))).where(*fwin)) or 0)
-    for inp in out.values():
-        inp.features_total = total
+    # adoption: breadth of features used in the same window, against the workspace's catalogue
+    fc = m.FeatureCatalogue.__table__
+    total = int(session.scalar(
+        select(func.count()).where(fc.c.workspace_id == ws, fc.c.first_seen <= as_of,
+                                   fc.c.last_seen > as_of - dt.timedelta(days=28))
+    ) or 0)  # fmt: skip
     if total:
-        fscope = _scope(f.c.account_id, f.c.workspace_id, ws, ids)
+        f = m.FeatureUsage.__table__
+        for inp in out.values():
+            inp.features_total = total
         for aid, used in session.execute(
-            select(f.c.account_id, func.count(func.distinct(f.c.feature))).where(*fwin, *fscope).group_by(f.c.account_id)
-        ):
+            select(f.c.account_id, func.count(func.distinct(f.c.feature)))
+            .where(*_scope(f.c.account_id, f.c.workspace_id, ws, ids), f.c.day > as_of - dt.timedelta(days=28),
+                   f.c.day <= as_of, f.c.active_users > 0)
+            .group_by(f.c.account_id)
+        ):  # fmt: skip
             out[aid].features_used = int(used)
 
     # support: open tickets at the end of the day, CSAT over 90 days
@@ -274,7 +279,8 @@ def snapshot(session: Session, ws: int, day: dt.date, policy: HealthPolicy) -> i
         if s.score is None:
             continue
         rows.append({"workspace_id": ws, "account_id": aid, "day": day, "score": s.score, "band": s.band,
-                     "components": {k: round(v, 1) for k, v in s.components.items()}})  # fmt: skip
+                     "components": {k: round(v, 1) for k, v in s.components.items()},
+                     "mean_dau": inp.mean_dau, "seats": inp.seats})  # fmt: skip
     for start in range(0, len(rows), 5_000):
         upsert(session, m.HealthSnapshot, rows[start : start + 5_000], ["account_id", "day"])
     return len(rows)

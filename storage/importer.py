@@ -9,6 +9,7 @@ Re-sending the same records changes nothing (rows are compared null-safely befor
 from __future__ import annotations
 
 import datetime as dt
+import operator
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.orm import Session
@@ -43,6 +45,7 @@ from storage.errors import MAX_LISTED_ERRORS, ImportFailed, RecordError, validat
 from storage.readers import RawRecord, detect_format, open_records
 
 BATCH = 10_000
+ANALYZE_AFTER = 10_000  # rows written by one import before the table's statistics are refreshed
 
 
 @dataclass(frozen=True)
@@ -291,6 +294,29 @@ class HandoffDue(Extension):
                 ctx.session.execute(update(h).where(h.c.id == hid).values(effective_due_at=wanted))
 
 
+class FeatureCatalogueUpdate(Extension):
+    """Keep the workspace's feature catalogue (first and last day each feature was seen) current."""
+
+    def after_merge(self, ctx: _Ctx) -> None:
+        st, fc = ctx.stage, m.FeatureCatalogue
+        seen = ctx.session.execute(
+            select(st.c.feature, func.min(st.c.day), func.max(st.c.day)).group_by(st.c.feature)
+        ).all()
+        known = {
+            row.feature: row
+            for row in ctx.session.scalars(
+                select(fc).where(fc.workspace_id == ctx.workspace_id, fc.feature.in_([f for f, _, _ in seen]))
+            )
+        }
+        for feature, first, last in seen:
+            row = known.get(feature)
+            if row is None:
+                ctx.session.add(fc(workspace_id=ctx.workspace_id, feature=feature, first_seen=first, last_seen=last))
+            else:
+                row.first_seen, row.last_seen = min(row.first_seen, first), max(row.last_seen, last)
+        ctx.session.flush()
+
+
 def _name_key(rec: r.AccountRecord) -> dict[str, Any]:
     return {"name_key": rec.name.lower()}
 
@@ -320,7 +346,8 @@ KINDS: dict[str, Kind] = {
         Kind("usage", r.UsageRecord, _t(m.UsageDaily), ("account_id", "day"), (_account_ref(),),
              ("day", "active_users", "licensed_seats"), "daily active users and licensed seats"),
         Kind("features", r.FeatureUsageRecord, _t(m.FeatureUsage), ("account_id", "day", "feature"),
-             (_account_ref(),), ("day", "feature", "active_users"), "daily active users per feature"),
+             (_account_ref(),), ("day", "feature", "active_users"), "daily active users per feature",
+             extension=FeatureCatalogueUpdate),
         Kind("tickets", r.TicketRecord, _t(m.Ticket), ("workspace_id", "external_id"), (_account_ref(),),
              ("external_id", "opened_at", "closed_at", "priority", "csat"), "support tickets"),
         Kind("touchpoints", r.TouchpointRecord, _t(m.Touchpoint), ("workspace_id", "external_id"),
@@ -404,12 +431,13 @@ def _run(session: Session, ws: int, kind: Kind, items: Iterator[RawRecord], sour
     if ext:
         ext.create(ctx)
 
-    ref_fields = [ref.field for ref in kind.refs]
-    validate, columns, derive = kind.model.model_validate, kind.columns, kind.derive
-    batch: list[dict[str, Any]] = []
-    count = 0
+    fields = [*(ref.field for ref in kind.refs), *kind.columns]
+    get = operator.attrgetter(*fields)
+    single = len(fields) == 1
+    validate, derive = kind.model.model_validate, kind.derive
+    writer = _StageWriter(session, stage)
+    batch: list[tuple[Any, ...]] = []
     for line, raw, read_error in items:
-        count += 1
         if read_error is not None:
             ctx.add_errors([read_error])
             continue
@@ -418,24 +446,23 @@ def _run(session: Session, ws: int, kind: Kind, items: Iterator[RawRecord], sour
         except ValidationError as exc:
             ctx.add_errors(validation_errors(line, exc))
             continue
-        row = {c: getattr(rec, c) for c in columns}
+        # In stage column order: line, references, value columns, derived columns.
+        values = (get(rec),) if single else get(rec)
         if derive:
-            row.update(derive(rec))
-        row["line"] = line
-        for f in ref_fields:
-            row[f] = getattr(rec, f)
-        batch.append(row)
+            values += tuple(derive(rec).values())
+        batch.append((line, *values))
         if ext:
             ext.stage(ctx, line, rec)
         if len(batch) >= BATCH:
-            session.execute(insert(stage), batch)
+            writer.write(batch)
             batch = []
             if ext:
                 ext.flush(ctx)
     if batch:
-        session.execute(insert(stage), batch)
+        writer.write(batch)
         if ext:
             ext.flush(ctx)
+    writer.analyze()
 
     # The valid records are all staged (even when others failed), so one run reports every problem.
     ctx.add_errors(_duplicate_errors(ctx))
@@ -456,6 +483,53 @@ def _run(session: Session, ws: int, kind: Kind, items: Iterator[RawRecord], sour
         raise ImportFailed(source, ctx.errors, ctx.error_total)
     session.execute(stage.delete())  # SQLite keeps temp tables per connection: leave them empty
     return result
+
+
+class _StageWriter:
+    """Bulk-load staged rows below the ORM: ``executemany`` on SQLite, ``COPY`` on PostgreSQL.
+
+    Values still go through each column type's bind processor, so dates, times and money are
+    stored exactly as SQLAlchemy stores them in the real tables (the merge compares them as-is).
+    """
+
+    def __init__(self, session: Session, table: Table) -> None:
+        self.conn = session.connection()
+        dialect = self.conn.dialect
+        self.table = table
+        self.postgres = dialect.name == "postgresql"
+        self.processors = [
+            (i, proc) for i, col in enumerate(table.c) if (proc := col.type._cached_bind_processor(dialect))
+        ]
+        names = ", ".join(c.name for c in table.c)
+        self.sql = (
+            f"COPY {table.name} ({names}) FROM STDIN"
+            if self.postgres
+            else f"INSERT INTO {table.name} ({names}) VALUES ({', '.join('?' * len(table.c))})"
+        )
+
+    def write(self, rows: list[tuple[Any, ...]]) -> None:
+        if self.processors:
+            converted = []
+            for row in rows:
+                values = list(row)
+                for i, proc in self.processors:
+                    values[i] = proc(values[i])
+                converted.append(values)
+            rows = converted  # type: ignore[assignment]
+        dbapi = self.conn.connection.driver_connection
+        if self.postgres:
+            with dbapi.cursor() as cur, cur.copy(self.sql) as copy:  # type: ignore[union-attr]
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            cur = dbapi.cursor()  # type: ignore[union-attr]
+            cur.executemany(self.sql, rows)
+            cur.close()
+
+    def analyze(self) -> None:
+        # Temporary tables have no statistics until analysed; PostgreSQL plans the merge on them.
+        if self.postgres:
+            self.conn.exec_driver_sql(f"ANALYZE {self.table.name}")
 
 
 def _duplicate_errors(ctx: _Ctx) -> list[RecordError]:
@@ -564,5 +638,8 @@ def _merge(ctx: _Ctx, value_cols: list[str]) -> ImportResult:
             session.execute(update(t).where(matches(t), changed_ref).values({ref.column: resolved_id}))
     if ctx.extension:
         ctx.extension.after_merge(ctx)
+    if new + changed >= ANALYZE_AFTER:
+        # Fresh statistics keep the planner on the per-account indexes after a large load.
+        session.execute(text(f"ANALYZE {t.name}"))
     return result
 

@@ -11,7 +11,7 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import BigInteger, and_, case, func, literal, select, type_coerce
+from sqlalchemy import BigInteger, and_, case, func, literal, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from storage import models as m
@@ -164,41 +164,60 @@ def adoption(
     session: Session, ws: int, as_of: dt.date, threshold: float, segment: str | None = None
 ) -> Adoption:
     """Paying accounts (MRR > 0 in M) whose mean DAU over the 28 days ending ``as_of`` is at least
-    ``threshold`` × their licensed seats (seats on the latest day in the window that has them)."""
-    u = m.UsageDaily.__table__
+    ``threshold`` × their licensed seats (seats on the latest day in the window that has them).
+
+    The daily health snapshot stores exactly those two numbers per account; when ``as_of`` was
+    snapshotted they are read from there (one row per account), otherwise computed from usage."""
     month = latest_complete_month(as_of + dt.timedelta(days=1))
-    window = (u.c.workspace_id == ws, u.c.day > as_of - dt.timedelta(days=28), u.c.day <= as_of)
     paying = (
         select(MRR.c.account_id)
         .where(MRR.c.workspace_id == ws, MRR.c.month == month, _cents(MRR.c.mrr) > 0,
                *_account_filter(ws, segment, MRR.c.account_id))  # fmt: skip
         .subquery("paying")
     )
+    hs = m.HealthSnapshot.__table__
+    if session.scalar(select(hs.c.id).where(hs.c.workspace_id == ws, hs.c.day == as_of).limit(1)) is not None:
+        per_account = (
+            select(hs.c.account_id, hs.c.mean_dau.label("dau"), hs.c.seats.label("seats"))
+            .where(hs.c.workspace_id == ws, hs.c.day == as_of)
+            .subquery("usage28")
+        )
+    else:
+        per_account = _usage_28_days(ws, as_of)
+    seats, dau = per_account.c.seats, func.coalesce(per_account.c.dau, 0)
+    no_seats = or_(seats.is_(None), seats <= 0)
+    row = session.execute(
+        select(
+            func.count(),
+            func.coalesce(func.sum(case((no_seats, 1), else_=0)), 0),
+            func.coalesce(func.sum(case((and_(~no_seats, dau >= threshold * seats), 1), else_=0)), 0),
+        )
+        .select_from(paying)
+        .outerjoin(per_account, per_account.c.account_id == paying.c.account_id)
+    ).one()
+    total, without, adopted = (int(v or 0) for v in row)
+    return Adoption(adopted, total - without, without)
+
+
+def _usage_28_days(ws: int, as_of: dt.date) -> Any:
+    """Per account: mean DAU over the 28 days ending ``as_of`` and seats on the latest day with seats."""
+    u = m.UsageDaily.__table__
+    window = (u.c.workspace_id == ws, u.c.day > as_of - dt.timedelta(days=28), u.c.day <= as_of)
     mean = select(u.c.account_id, func.avg(u.c.active_users).label("dau")).where(*window).group_by(u.c.account_id)
-    mean_sq = mean.subquery("mean")
     seat_day = (
         select(u.c.account_id, func.max(u.c.day).label("day"))
         .where(*window, u.c.licensed_seats > 0)
         .group_by(u.c.account_id)
         .subquery("seat_day")
     )
-    seats = (
-        select(u.c.account_id, u.c.licensed_seats.label("seats"))
-        .join(seat_day, and_(seat_day.c.account_id == u.c.account_id, seat_day.c.day == u.c.day))
-        .subquery("seats")
+    mean_sq = mean.subquery("mean")
+    return (
+        select(mean_sq.c.account_id, mean_sq.c.dau, u.c.licensed_seats.label("seats"))
+        .select_from(mean_sq)
+        .outerjoin(seat_day, seat_day.c.account_id == mean_sq.c.account_id)
+        .outerjoin(u, and_(u.c.account_id == seat_day.c.account_id, u.c.day == seat_day.c.day))
+        .subquery("usage28")
     )
-    row = session.execute(
-        select(
-            func.count(),
-            func.coalesce(func.sum(case((seats.c.seats.is_(None), 1), else_=0)), 0),
-            func.coalesce(func.sum(case((func.coalesce(mean_sq.c.dau, 0) >= threshold * seats.c.seats, 1), else_=0)), 0),
-        )
-        .select_from(paying)
-        .outerjoin(seats, seats.c.account_id == paying.c.account_id)
-        .outerjoin(mean_sq, mean_sq.c.account_id == paying.c.account_id)
-    ).one()
-    total, without, adopted = (int(v or 0) for v in row)
-    return Adoption(adopted, total - without, without)
 
 
 @dataclass(frozen=True)
@@ -233,30 +252,35 @@ class HealthIndex:
 
 
 def health_index(session: Session, ws: int, as_of: dt.date, segment: str | None = None) -> HealthIndex:
-    """ARR-weighted mean of the latest health score (on or before ``as_of``) of accounts paying in M."""
+    """ARR-weighted mean of the latest health score (on or before ``as_of``, within 90 days) of
+    accounts paying in M. Each account's latest score is one backwards seek on (account_id, day)."""
     hs = m.HealthSnapshot.__table__
     month = latest_complete_month(as_of + dt.timedelta(days=1))
     latest = (
-        select(hs.c.account_id, func.max(hs.c.day).label("day"))
-        .where(hs.c.workspace_id == ws, hs.c.day <= as_of, hs.c.day > as_of - dt.timedelta(days=90))
-        .group_by(hs.c.account_id)
-        .subquery("latest")
+        select(hs.c.score)
+        .where(hs.c.account_id == MRR.c.account_id, hs.c.day <= as_of, hs.c.day > as_of - dt.timedelta(days=90))
+        .order_by(hs.c.day.desc())
+        .limit(1)
+        .correlate(MRR)
+        .scalar_subquery()
     )
     mrr = _cents(MRR.c.mrr)
-    row = session.execute(
-        select(
-            func.sum(hs.c.score * mrr), func.sum(case((hs.c.id.is_not(None), mrr), else_=0)),
-            func.count(hs.c.id), func.count(),
-        )
-        .select_from(MRR)
-        .outerjoin(latest, latest.c.account_id == MRR.c.account_id)
-        .outerjoin(hs, and_(hs.c.account_id == latest.c.account_id, hs.c.day == latest.c.day))
+    scored = (
+        select(latest.label("score"), mrr.label("mrr"))
         .where(MRR.c.workspace_id == ws, MRR.c.month == month, mrr > 0,
                *_account_filter(ws, segment, MRR.c.account_id))  # fmt: skip
+        .subquery("scored")
+    )
+    weighted, weight, count, paying = session.execute(
+        select(
+            func.sum(scored.c.score * scored.c.mrr),
+            func.sum(case((scored.c.score.is_not(None), scored.c.mrr), else_=0)),
+            func.count(scored.c.score),
+            func.count(),
+        )
     ).one()
-    weighted, weight, scored, paying = row
     value = float(weighted) / float(weight) if weight else None
-    return HealthIndex(value, int(scored or 0), int(paying or 0))
+    return HealthIndex(value, int(count or 0), int(paying or 0))
 
 
 @dataclass(frozen=True)

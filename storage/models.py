@@ -190,7 +190,8 @@ class UsageDaily(Base):
     __tablename__ = "usage_daily"
     __table_args__ = (
         UniqueConstraint("account_id", "day"),
-        Index("ix_usage_workspace_day", "workspace_id", "day"),
+        # Covering: the 28-day adoption scan over all accounts reads the index alone.
+        Index("ix_usage_workspace_day", "workspace_id", "day", "account_id", "active_users", "licensed_seats"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     workspace_id: Mapped[int] = _ws()
@@ -212,6 +213,18 @@ class FeatureUsage(Base):
     day: Mapped[dt.date]
     feature: Mapped[str] = mapped_column(String(64))
     active_users: Mapped[int] = mapped_column(Integer)
+
+
+class FeatureCatalogue(Base):
+    """The features a workspace's usage data has named, and when: the adoption component's denominator."""
+
+    __tablename__ = "feature_catalogue"
+    __table_args__ = (UniqueConstraint("workspace_id", "feature"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = _ws()
+    feature: Mapped[str] = mapped_column(String(64))
+    first_seen: Mapped[dt.date]
+    last_seen: Mapped[dt.date]
 
 
 class Ticket(Base):
@@ -410,6 +423,9 @@ class HealthSnapshot(Base):
     score: Mapped[float] = mapped_column(Float)
     band: Mapped[str] = mapped_column(String(8))
     components: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # The 28-day usage behind the score, kept so the scorecard's adoption KPI reads one row per account.
+    mean_dau: Mapped[float | None] = mapped_column(Float)
+    seats: Mapped[int | None] = mapped_column(Integer)
 
 
 # --- digests ---------------------------------------------------------------------------------------

@@ -50,7 +50,10 @@ def read_csv(fh: TextIO, allowed: set[str]) -> Iterator[RawRecord]:
         if len(row) != width:
             yield start, None, RecordError(start, "line", f"has {len(row)} fields, the header has {width}")
             continue
-        yield start, {k: v for k, v in zip(header, row, strict=True) if v != ""}, None
+        record = dict(zip(header, row, strict=True))
+        if "" in row:  # an empty cell means "not given": the field's default applies
+            record = {k: v for k, v in record.items() if v != ""}
+        yield start, record, None
 
 
 def read_jsonl(fh: TextIO) -> Iterator[RawRecord]:

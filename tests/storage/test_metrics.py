@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from bot.settings import Policies
 from digests.scorecard import build_scorecard
-from storage import metrics
+from storage import health, metrics
 from storage.db import Database
 from storage.models import Account, Handoff, HealthSnapshot
 from storage.upsert import upsert
@@ -110,8 +110,8 @@ def dataset(db: Database, ws: int, tmp_path: Path) -> Database:
         h5.paused_since = dt.datetime(2026, 10, 18, tzinfo=dt.UTC)
     with db.write() as s:
         ids = dict(s.execute(select(Account.external_id, Account.id).where(Account.workspace_id == ws)).all())
-        snaps = [("A", "2026-10-01", 20), ("A", "2026-10-30", 80), ("B", "2026-10-31", 50), ("D", "2026-10-15", 60),
-                 ("D", "2026-11-05", 90), ("F", "2026-10-31", 40), ("G", "2026-10-31", 10)]  # fmt: skip
+        snaps = [("A", "2026-10-01", 20), ("A", "2026-10-30", 80), ("B", "2026-10-29", 50), ("D", "2026-10-15", 60),
+                 ("D", "2026-11-05", 90), ("F", "2026-10-28", 40), ("G", "2026-10-29", 10)]  # fmt: skip
         upsert(s, HealthSnapshot, [
             {"workspace_id": ws, "account_id": ids[a], "day": dt.date.fromisoformat(d), "score": sc, "band": "x",
              "components": {}} for a, d, sc in snaps], ["account_id", "day"])  # fmt: skip
@@ -191,6 +191,18 @@ def test_adoption(dataset: Database, ws: int) -> None:
     assert ad.current.value == pytest.approx(2 / 3)
     assert ad.current.detail["without_seat_data"] == 2
     assert card(dataset, ws, adoption_threshold=0.5).kpi("adoption").current.value == pytest.approx(1 / 3)
+
+
+def test_adoption_from_the_days_health_snapshot_matches_the_live_computation(dataset: Database, ws: int) -> None:
+    with dataset.read() as s:
+        live = metrics.adoption(s, ws, dt.date(2026, 10, 31), 0.4)
+    with dataset.write() as s:
+        health.snapshot(s, ws, dt.date(2026, 10, 31), Policies().health)
+    with dataset.read() as s:
+        from_snapshot = metrics.adoption(s, ws, dt.date(2026, 10, 31), 0.4)
+        used_snapshot = s.scalar(select(HealthSnapshot.mean_dau).where(HealthSnapshot.day == dt.date(2026, 10, 31)).limit(1))
+    assert used_snapshot is not None
+    assert from_snapshot == live == metrics.Adoption(adopted=2, measured=3, without_seats=2)
 
 
 def test_save_rate(dataset: Database, ws: int) -> None:

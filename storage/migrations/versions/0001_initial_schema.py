@@ -2,13 +2,14 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 00:53:28.176624
+Create Date: 2026-11-23 01:09:52.926967
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+
 
 revision = "0001"
 down_revision = None
@@ -83,6 +84,24 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_digest_subscriptions")),
         sa.UniqueConstraint(
             "workspace_id", "channel_id", name=op.f("uq_digest_subscriptions_workspace_id_channel_id")
+        ),
+    )
+    op.create_table(
+        "feature_catalogue",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("workspace_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("feature", sa.String(length=64), nullable=False),
+        sa.Column("first_seen", sa.Date(), nullable=False),
+        sa.Column("last_seen", sa.Date(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"],
+            ["workspaces.id"],
+            name=op.f("fk_feature_catalogue_workspace_id_workspaces"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_feature_catalogue")),
+        sa.UniqueConstraint(
+            "workspace_id", "feature", name=op.f("uq_feature_catalogue_workspace_id_feature")
         ),
     )
     op.create_table(
@@ -232,6 +251,8 @@ def upgrade() -> None:
         sa.Column("score", sa.Float(), nullable=False),
         sa.Column("band", sa.String(length=8), nullable=False),
         sa.Column("components", sa.JSON(), nullable=False),
+        sa.Column("mean_dau", sa.Float(), nullable=True),
+        sa.Column("seats", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
             ["account_id"],
             ["accounts.id"],
@@ -455,7 +476,11 @@ def upgrade() -> None:
         sa.UniqueConstraint("account_id", "day", name=op.f("uq_usage_daily_account_id_day")),
     )
     with op.batch_alter_table("usage_daily", schema=None) as batch_op:
-        batch_op.create_index("ix_usage_workspace_day", ["workspace_id", "day"], unique=False)
+        batch_op.create_index(
+            "ix_usage_workspace_day",
+            ["workspace_id", "day", "account_id", "active_users", "licensed_seats"],
+            unique=False,
+        )
 
     op.create_table(
         "wins",
@@ -655,6 +680,7 @@ def downgrade() -> None:
 
     op.drop_table("accounts")
     op.drop_table("people")
+    op.drop_table("feature_catalogue")
     op.drop_table("digest_subscriptions")
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
         batch_op.drop_index("ix_deliveries_state")

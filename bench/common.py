@@ -1,0 +1,66 @@
+"""Shared bench helpers: fresh databases, dataset files, timing and peak memory of a child process."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, make_url, text
+
+PG_ADMIN = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def machine() -> str:
+    return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
+
+
+def fresh_sqlite(workdir: Path, name: str) -> str:
+    path = workdir / f"{name}.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    return f"sqlite:///{path}"
+
+
+def fresh_postgres(name: str) -> str | None:
+    """A new, empty PostgreSQL database (None when no server answers)."""
+    admin = make_url(PG_ADMIN)
+    db = f"rb_bench_{name}_{uuid.uuid4().hex[:6]}"
+    try:
+        engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{db}"'))
+        engine.dispose()
+    except Exception as exc:
+        print(f"  (PostgreSQL not reachable at {admin.render_as_string()}: {exc.__class__.__name__}; skipped)")
+        return None
+    return admin.set(database=db).render_as_string(hide_password=False)
+
+
+def drop_postgres(url: str) -> None:
+    parsed = make_url(url)
+    engine = create_engine(make_url(PG_ADMIN), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
+    engine.dispose()
+
+
+def run_child(code: str, **env: str) -> dict[str, Any]:
+    """Run ``code`` in a fresh interpreter; it prints one JSON line, to which peak RSS (MB) is added."""
+    wrapper = (
+        "import json, resource, sys\n"
+        f"{code}\n"
+        "result['peak_rss_mb'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
+        "print(json.dumps(result))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", wrapper], env={**os.environ, **env}, cwd=ROOT,
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    if proc.returncode != 0:
+        raise SystemExit(f"bench child failed:\n{proc.stderr[-4000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
