@@ -18,7 +18,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def machine() -> str:
-    return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
+    cores = os.cpu_count()
+    return f"{platform.machine()}, {cores} cores, Python {platform.python_version()}, {platform.system()}"
 
 
 def fresh_sqlite(workdir: Path, name: str) -> str:
@@ -38,7 +39,9 @@ def fresh_postgres(name: str) -> str | None:
             conn.execute(text(f'CREATE DATABASE "{db}"'))
         engine.dispose()
     except Exception as exc:
-        print(f"  (PostgreSQL not reachable at {admin.render_as_string()}: {exc.__class__.__name__}; skipped)")
+        print(
+            f"  (PostgreSQL not reachable at {admin.render_as_string()}: {exc.__class__.__name__}; skipped)"
+        )
         return None
     return admin.set(database=db).render_as_string(hide_password=False)
 
@@ -59,8 +62,14 @@ def run_child(code: str, **env: str) -> dict[str, Any]:
         "result['peak_rss_mb'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
         "print(json.dumps(result))\n"
     )
-    proc = subprocess.run([sys.executable, "-c", wrapper], env={**os.environ, **env}, cwd=ROOT,
-                          capture_output=True, text=True, check=False)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-c", wrapper],
+        env={**os.environ, **env},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if proc.returncode != 0:
         raise SystemExit(f"bench child failed:\n{proc.stderr[-4000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])

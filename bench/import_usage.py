@@ -20,8 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import drop_postgres, fresh_postgres, fresh_sqlite, machine, run_child  # noqa: E402
-from storage.demo import DemoConfig, DemoData  # noqa: E402
+from bench.common import drop_postgres, fresh_postgres, fresh_sqlite, machine, run_child
+from storage.demo import DemoConfig, DemoData
 
 AS_OF = dt.date(2026, 11, 23)
 
@@ -44,7 +44,9 @@ def make_files(workdir: Path, rows: int) -> tuple[Path, Path]:
             w.writerow(["account", "day", "active_users", "licensed_seats"])
             got = 0
             for rec in itertools.islice(data.records("usage"), rows):
-                w.writerow([rec["account"], rec["day"].isoformat(), rec["active_users"], rec["licensed_seats"]])
+                w.writerow(
+                    [rec["account"], rec["day"].isoformat(), rec["active_users"], rec["licensed_seats"]]
+                )
                 got += 1
         if got < rows:
             raise SystemExit(f"only {got} usage rows generated; raise the account count")
@@ -82,8 +84,10 @@ def sqlite_floor(usage_csv: Path, workdir: Path) -> tuple[int, float]:
     conn = sqlite3.connect(path)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("CREATE TABLE usage (account TEXT, day TEXT, active_users INTEGER, licensed_seats INTEGER,"
-                 " UNIQUE (account, day))")  # fmt: skip
+    conn.execute(
+        "CREATE TABLE usage (account TEXT, day TEXT, active_users INTEGER, licensed_seats INTEGER,"
+        " UNIQUE (account, day))"
+    )
     started = time.perf_counter()
     with usage_csv.open(newline="") as fh:
         reader = csv.reader(fh)
@@ -118,9 +122,12 @@ def main() -> None:
         targets.append(("PostgreSQL", pg, pg))
     for label, url, cleanup in targets:
         r = run_child(IMPORT, DATABASE_URL=url, ACCOUNTS=str(accounts_csv), USAGE=str(usage_csv))
-        print(f"  retention-bot import, {label:<10}: {r['rows'] / r['seconds']:>10,.0f} rows/s ({r['seconds']:.1f} s), "
-              f"peak memory {r['peak_rss_mb']:.0f} MB; re-import (all unchanged: {r['again_unchanged']:,}) "
-              f"{r['rows'] / r['again_seconds']:,.0f} rows/s")  # fmt: skip
+        print(
+            f"  retention-bot import, {label:<10}: {r['rows'] / r['seconds']:>10,.0f} rows/s "
+            f"({r['seconds']:.1f} s), "
+            f"peak memory {r['peak_rss_mb']:.0f} MB; re-import (all unchanged: {r['again_unchanged']:,}) "
+            f"{r['rows'] / r['again_seconds']:,.0f} rows/s"
+        )
         if cleanup:
             drop_postgres(cleanup)
     print("  goal: >= 100,000 rows/s on SQLite, peak memory < 300 MB")

@@ -21,14 +21,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import ROOT, drop_postgres, fresh_postgres, machine  # noqa: E402
-from bot.settings import Policies  # noqa: E402
-from digests.scorecard import build_scorecard  # noqa: E402
-from storage.db import Database  # noqa: E402
-from storage.health import account_health  # noqa: E402
-from storage.lookup import find_account  # noqa: E402
-from storage.models import Account  # noqa: E402
-from storage.workspaces import find_workspace  # noqa: E402
+from bench.common import ROOT, drop_postgres, fresh_postgres, machine
+from bot.settings import Policies
+from digests.scorecard import build_scorecard
+from storage.db import Database
+from storage.health import account_health
+from storage.lookup import find_account
+from storage.models import Account
+from storage.workspaces import find_workspace
 
 AS_OF = dt.date(2026, 11, 23)
 
@@ -36,13 +36,33 @@ AS_OF = dt.date(2026, 11, 23)
 def load(url: str, accounts: int, months: int) -> float:
     started = time.perf_counter()
     env = {**os.environ, "DATABASE_URL": url, "RETENTION_BOT_WORKSPACE": "bench", "LOG_LEVEL": "WARNING"}
-    subprocess.run([sys.executable, "-m", "bot", "db", "upgrade"], env=env, cwd=ROOT, check=True,
-                   stdout=subprocess.DEVNULL)  # fmt: skip
     subprocess.run(
-        [sys.executable, "-m", "bot", "demo-data", "--accounts", str(accounts), "--months", str(months),
-         "--as-of", AS_OF.isoformat(), "--usage-days", "35"],
-        env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL,
-    )  # fmt: skip
+        [sys.executable, "-m", "bot", "db", "upgrade"],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bot",
+            "demo-data",
+            "--accounts",
+            str(accounts),
+            "--months",
+            str(months),
+            "--as-of",
+            AS_OF.isoformat(),
+            "--usage-days",
+            "35",
+        ],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     return time.perf_counter() - started
 
 
@@ -67,14 +87,17 @@ def measure(label: str, url: str) -> None:
     cases = [(p, AS_OF, "snapshotted days") for p in ("week", "month", "quarter")]
     cases.append(("week", AS_OF - dt.timedelta(days=14), "days not snapshotted: live 28-day usage scan"))
     for period, as_of, note in cases:
+
         def card(period: str = period, as_of: dt.date = as_of) -> None:
             with db.read() as s:
                 build_scorecard(s, ws, as_of=as_of, period_kind=period, policies=policies)  # type: ignore[arg-type]
 
         card()  # warm the caches once
         runs = timed(card, 5)
-        print(f"  {label:<10} scorecard ({period:<7}): median {statistics.median(runs) * 1000:7.0f} ms, "
-              f"max {max(runs) * 1000:7.0f} ms (5 runs; {note})")  # fmt: skip
+        print(
+            f"  {label:<10} scorecard ({period:<7}): median {statistics.median(runs) * 1000:7.0f} ms, "
+            f"max {max(runs) * 1000:7.0f} ms (5 runs; {note})"
+        )
     rng = random.Random(1)
     sample = rng.sample(list(ids), 200)
     health_runs = []
@@ -84,15 +107,25 @@ def measure(label: str, url: str) -> None:
             account_health(s, ws, aid, AS_OF, policies.health)
             health_runs.append(time.perf_counter() - t)
     q = statistics.quantiles(health_runs, n=100)
-    print(f"  {label:<10} health of one account  : median {statistics.median(health_runs) * 1000:5.1f} ms, "
-          f"p95 {q[94] * 1000:5.1f} ms, p99 {q[98] * 1000:5.1f} ms (200 random accounts)")  # fmt: skip
+    print(
+        f"  {label:<10} health of one account  : median {statistics.median(health_runs) * 1000:5.1f} ms, "
+        f"p95 {q[94] * 1000:5.1f} ms, p99 {q[98] * 1000:5.1f} ms (200 random accounts)"
+    )
     lookups = []
     with db.read() as s:
-        for text in ("ACC-012345", "northwind inc 3", "summitpeak", "atlasgrid analytics", "quantumwave labz"):
+        for text in (
+            "ACC-012345",
+            "northwind inc 3",
+            "summitpeak",
+            "atlasgrid analytics",
+            "quantumwave labz",
+        ):
             t = time.perf_counter()
             find_account(s, ws, text)
             lookups.append((text, time.perf_counter() - t))
-    print(f"  {label:<10} account lookup         : " + ", ".join(f"{t!r} {d * 1000:.0f} ms" for t, d in lookups))
+    print(
+        f"  {label:<10} account lookup         : " + ", ".join(f"{t!r} {d * 1000:.0f} ms" for t, d in lookups)
+    )
     db.dispose()
 
 

@@ -70,7 +70,9 @@ def _date(_: Any, __: Any, value: str | None) -> dt.date | None:
         raise click.BadParameter(f"{value!r} is not a date like 2026-11-23") from None
 
 
-AS_OF = click.option("--as-of", callback=_date, help="Date to report as of (YYYY-MM-DD, UTC). Default: today.")
+AS_OF = click.option(
+    "--as-of", callback=_date, help="Date to report as of (YYYY-MM-DD, UTC). Default: today."
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -87,7 +89,9 @@ def cli(click_ctx: click.Context) -> None:
         settings = build_settings()
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger().level))
     db = Database(settings.database_url)
     click_ctx.call_on_close(db.dispose)
@@ -114,7 +118,9 @@ def db_upgrade(ctx: Ctx) -> None:
     before = ctx.db.current_revision()
     ctx.db.upgrade()
     after = ctx.db.current_revision()
-    out.print(f"schema at {after}" + (" (was up to date)" if before == after else f" (was {before or 'empty'})"))
+    out.print(
+        f"schema at {after}" + (" (was up to date)" if before == after else f" (was {before or 'empty'})")
+    )
 
 
 @db.command("current")
@@ -127,21 +133,33 @@ def db_current(ctx: Ctx) -> None:
 # --- import --------------------------------------------------------------------------------------
 
 
-def _import_progress(path: Path) -> tuple[Progress | None, Any]:
+def _import_progress(path: Path) -> tuple[Progress | None, Any, Any]:
+    """A progress bar on a terminal for files large enough to wait for; then the merge phase by name."""
     if not err.is_terminal or path.stat().st_size < 5_000_000:
-        return None, None
+        return None, None, None
     progress = Progress(
-        "[progress.description]{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-        TimeRemainingColumn(), console=err, transient=True,
-    )  # fmt: skip
-    task = progress.add_task(f"importing {path.name}", total=path.stat().st_size)
-    return progress, lambda done: progress.update(task, completed=done)
+        "[progress.description]{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    )
+    task = progress.add_task(f"reading {path.name}", total=path.stat().st_size)
+
+    def on_phase(phase: str) -> None:
+        progress.update(task, completed=path.stat().st_size, description=f"{path.name}: {phase}")
+
+    return progress, lambda done: progress.update(task, completed=done), on_phase
 
 
 @cli.command("import")
 @click.argument("kind", type=click.Choice(list(KINDS)))
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--format", "fmt_", type=click.Choice(["csv", "jsonl"]), help="Default: from the file extension.")
+@click.option(
+    "--format", "fmt_", type=click.Choice(["csv", "jsonl"]), help="Default: from the file extension."
+)
 @pass_ctx
 def import_cmd(ctx: Ctx, kind: str, file: Path, fmt_: str | None) -> None:
     """Import FILE (CSV or JSON Lines) of KIND; all or nothing, and re-importing changes nothing.
@@ -149,17 +167,21 @@ def import_cmd(ctx: Ctx, kind: str, file: Path, fmt_: str | None) -> None:
     Columns of each kind: docs/import.md. Import people, then accounts, then the rest.
     """
     started = time.perf_counter()
-    progress, on_progress = _import_progress(file)
+    progress, on_progress, on_phase = _import_progress(file)
     try:
         if progress:
             progress.start()
         with ctx.db.write() as session:
             ws = ctx.workspace(session)
-            result = import_file(session, ws, kind, file, fmt=fmt_, on_progress=on_progress)
+            result = import_file(
+                session, ws, kind, file, fmt=fmt_, on_progress=on_progress, on_phase=on_phase
+            )
     except ImportFailed as exc:
         for line in exc.lines():
             err.print(line, markup=False, highlight=False)
-        raise click.ClickException(f"{file}: rejected with {exc.total} error(s); nothing was imported") from None
+        raise click.ClickException(
+            f"{file}: rejected with {exc.total} error(s); nothing was imported"
+        ) from None
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     finally:
@@ -167,10 +189,11 @@ def import_cmd(ctx: Ctx, kind: str, file: Path, fmt_: str | None) -> None:
             progress.stop()
     took = time.perf_counter() - started
     out.print(
-        f"{file}: {result.inserted} inserted, {result.updated} updated, {result.unchanged} unchanged "
-        f"({result.total} {kind} records, {took:.1f} s)",
-        markup=False, highlight=False,
-    )  # fmt: skip
+        f"{file}: {result.inserted:,} inserted, {result.updated:,} updated, {result.unchanged:,} unchanged "
+        f"({result.total:,} {kind} records, {took:.1f} s)",
+        markup=False,
+        highlight=False,
+    )
 
 
 # --- demo data -----------------------------------------------------------------------------------
@@ -182,11 +205,22 @@ def import_cmd(ctx: Ctx, kind: str, file: Path, fmt_: str | None) -> None:
 @click.option("--seed", default=7, show_default=True, type=int)
 @click.option("--usage-days", default=60, show_default=True, type=click.IntRange(0, 730))
 @AS_OF
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Write importable files here instead of loading the database.")  # fmt: skip
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write importable files here instead of loading the database.",
+)
 @pass_ctx
-def demo_data(ctx: Ctx, accounts: int, months: int, seed: int, usage_days: int, as_of: dt.date | None,
-              out_dir: Path | None) -> None:  # fmt: skip
+def demo_data(
+    ctx: Ctx,
+    accounts: int,
+    months: int,
+    seed: int,
+    usage_days: int,
+    as_of: dt.date | None,
+    out_dir: Path | None,
+) -> None:
     """Make a realistic, deterministic demo dataset (same seed and as-of date → same data)."""
     cfg = DemoConfig(accounts, months, seed, as_of or ctx.now.date(), usage_days)
     data = DemoData(cfg)
@@ -201,14 +235,19 @@ def demo_data(ctx: Ctx, accounts: int, months: int, seed: int, usage_days: int, 
         for kind in KIND_ORDER:
             items = ((i, rec, None) for i, rec in enumerate(data.records(kind), start=1))
             result = import_records(session, ws, kind, items, source=f"demo {kind}")
-            out.print(f"{kind:<12} {result.inserted:>9} inserted {result.updated:>7} updated {result.unchanged:>9} unchanged")
+            out.print(
+                f"{kind:<12} {result.inserted:>9} inserted {result.updated:>7} updated "
+                f"{result.unchanged:>9} unchanged"
+            )
     with ctx.db.write() as session:
         ws = ctx.workspace(session)
         # The days the scheduled snapshot job would have covered that scorecards and trends read.
         for day in demo_snapshot_days(cfg.as_of):
             health_mod.snapshot(session, ws, day, ctx.settings.policies.health)
-    out.print(f"demo data for {accounts} accounts loaded in {time.perf_counter() - started:.1f} s "
-              f"(as of {cfg.as_of}, seed {seed}); try: retention-bot scorecard --as-of {cfg.as_of}")  # fmt: skip
+    out.print(
+        f"demo data for {accounts} accounts loaded in {time.perf_counter() - started:.1f} s "
+        f"(as of {cfg.as_of}, seed {seed}); try: retention-bot scorecard --as-of {cfg.as_of}"
+    )
 
 
 # --- scorecard, cohorts --------------------------------------------------------------------------
@@ -220,15 +259,23 @@ def _notes(k: Kpi) -> list[str]:
     if detail.get("without_seat_data"):
         notes.append(f"{detail['without_seat_data']} paying accounts have no seat data and are left out")
     if detail.get("past_target_without_first_value"):
-        notes.append(f"{detail['past_target_without_first_value']} accounts are past their first-value target without it")
+        notes.append(
+            f"{detail['past_target_without_first_value']} accounts are past their first-value target "
+            "without it"
+        )
     return notes
 
 
 def _scorecard_table(card: Scorecard) -> tuple[Table, list[str]]:
     seg = f", segment {card.segment}" if card.segment else ""
     table = Table(title=f"Shared scorecard — {card.period.label}{seg}", title_justify="left")
-    for name, justify in (("KPI", "left"), ("value", "right"), ("previous", "right"), ("change", "right"),
-                          ("owners", "left")):  # fmt: skip
+    for name, justify in (
+        ("KPI", "left"),
+        ("value", "right"),
+        ("previous", "right"),
+        ("change", "right"),
+        ("owners", "left"),
+    ):
         table.add_column(name, justify=justify, no_wrap=name != "owners")  # type: ignore[arg-type]
     footnotes: list[str] = []
     for k in card.kpis:
@@ -236,12 +283,19 @@ def _scorecard_table(card: Scorecard) -> tuple[Table, list[str]]:
         for note in _notes(k):
             footnotes.append(note)
             label += f" [{len(footnotes)}]"
-        table.add_row(label, fmt.value(k.current.value, k.unit, card.currency),
-                      fmt.value(k.previous.value, k.unit, card.currency),
-                      fmt.change(k.change, k.unit, card.currency), ", ".join(k.owners), end_section=False)  # fmt: skip
+        table.add_row(
+            label,
+            fmt.value(k.current.value, k.unit, card.currency),
+            fmt.value(k.previous.value, k.unit, card.currency),
+            fmt.change(k.change, k.unit, card.currency),
+            ", ".join(k.owners),
+            end_section=False,
+        )
     lines = [f"[{i}] {note}" for i, note in enumerate(footnotes, start=1)]
-    lines.append(f"as of {card.as_of}; revenue KPIs use {card.period.revenue_month:%B %Y}, the latest complete month; "
-                 f"previous period: {card.previous.label}")  # fmt: skip
+    lines.append(
+        f"as of {card.as_of}; revenue KPIs use {card.period.revenue_month:%B %Y}, the latest complete month; "
+        f"previous period: {card.previous.label}"
+    )
     return table, lines
 
 
@@ -255,8 +309,14 @@ def scorecard(ctx: Ctx, as_of: dt.date | None, period: str, segment: str | None,
     """The shared scorecard: each KPI, its previous-period value, the change and its owner teams."""
     with ctx.db.read() as session:
         ws = ctx.workspace(session)
-        card = build_scorecard(session, ws, as_of=as_of or ctx.now.date(), period_kind=period,  # type: ignore[arg-type]
-                               policies=ctx.settings.policies, segment=segment)  # fmt: skip
+        card = build_scorecard(
+            session,
+            ws,
+            as_of=as_of or ctx.now.date(),
+            period_kind=period,  # type: ignore[arg-type]
+            policies=ctx.settings.policies,
+            segment=segment,
+        )
     if as_json:
         click.echo(json.dumps(card.to_json(), indent=2))
     else:
@@ -277,14 +337,36 @@ def cohorts(ctx: Ctx, as_of: dt.date | None, segment: str | None, as_json: bool)
     with ctx.db.read() as session:
         rows = metrics.cohorts(session, ctx.workspace(session), last, segment)
     if as_json:
-        click.echo(json.dumps({"as_of_month": last.strftime("%Y-%m"), "cohorts": [
-            {"quarter": c.quarter, "size": c.size, "start_mrr": str(metrics_money(c.start_mrr_cents)),
-             "points": [{"month": p.quarter_end.strftime("%Y-%m"), "logo": round(p.logo, 6),
-                         "revenue": None if p.revenue is None else round(p.revenue, 6)} for p in c.points]}
-            for c in rows]}, indent=2))  # fmt: skip
+        click.echo(
+            json.dumps(
+                {
+                    "as_of_month": last.strftime("%Y-%m"),
+                    "cohorts": [
+                        {
+                            "quarter": c.quarter,
+                            "size": c.size,
+                            "start_mrr": str(metrics_money(c.start_mrr_cents)),
+                            "points": [
+                                {
+                                    "month": p.quarter_end.strftime("%Y-%m"),
+                                    "logo": round(p.logo, 6),
+                                    "revenue": None if p.revenue is None else round(p.revenue, 6),
+                                }
+                                for p in c.points
+                            ],
+                        }
+                        for c in rows
+                    ],
+                },
+                indent=2,
+            )
+        )
         return
     width = max((len(c.points) for c in rows), default=0)
-    table = Table(title=f"Cohort retention by start quarter (logo / revenue), through {last:%B %Y}", title_justify="left")
+    table = Table(
+        title=f"Cohort retention by start quarter (logo / revenue), through {last:%B %Y}",
+        title_justify="left",
+    )
     table.add_column("cohort")
     table.add_column("accounts", justify="right")
     for k in range(width):
@@ -307,20 +389,50 @@ def metrics_money(cents: int) -> Any:
 def _card_json(card: AccountCard, now: dt.datetime) -> dict[str, Any]:
     h = card.health
     return {
-        "account": {"external_id": card.account.external_id, "name": card.account.name, "domain": card.account.domain,
-                    "segment": card.account.segment, "stage": card.stage, "renewal_on": _iso(card.account.renewal_on),
-                    "mrr": str(card.mrr), "arr": str(card.arr), "crm_url": card.account.crm_url},
-        "health": {"score": h.now.score, "band": h.now.band, "score_30_days_ago": h.then.score, "trend": h.trend,
-                   "components": {k: round(v, 1) for k, v in h.now.components.items()},
-                   "drivers": [{"component": d.component, "change": round(d.change, 1)} for d in h.drivers]},
+        "account": {
+            "external_id": card.account.external_id,
+            "name": card.account.name,
+            "domain": card.account.domain,
+            "segment": card.account.segment,
+            "stage": card.stage,
+            "renewal_on": _iso(card.account.renewal_on),
+            "mrr": str(card.mrr),
+            "arr": str(card.arr),
+            "crm_url": card.account.crm_url,
+        },
+        "health": {
+            "score": h.now.score,
+            "band": h.now.band,
+            "score_30_days_ago": h.then.score,
+            "trend": h.trend,
+            "components": {k: round(v, 1) for k, v in h.now.components.items()},
+            "drivers": [{"component": d.component, "change": round(d.change, 1)} for d in h.drivers],
+        },
         "owners": [o.__dict__ for o in card.owners],
-        "open_handoffs": [{"id": x.external_id, "kind": x.kind, "from": x.from_team, "to": x.to_team,
-                           "owner": x.owner, "due_at": x.due_at.isoformat(), "state": x.state(now)}
-                          for x in card.handoffs],
-        "recent_wins": [{"won_on": w.won_on.isoformat(), "kind": w.kind, "text": w.text,
-                         "amount": None if w.amount is None else str(w.amount), "teams": w.teams, "people": w.people}
-                        for w in card.wins],
-    }  # fmt: skip
+        "open_handoffs": [
+            {
+                "id": x.external_id,
+                "kind": x.kind,
+                "from": x.from_team,
+                "to": x.to_team,
+                "owner": x.owner,
+                "due_at": x.due_at.isoformat(),
+                "state": x.state(now),
+            }
+            for x in card.handoffs
+        ],
+        "recent_wins": [
+            {
+                "won_on": w.won_on.isoformat(),
+                "kind": w.kind,
+                "text": w.text,
+                "amount": None if w.amount is None else str(w.amount),
+                "teams": w.teams,
+                "people": w.people,
+            }
+            for w in card.wins
+        ],
+    }
 
 
 def _iso(day: dt.date | None) -> str | None:
@@ -334,8 +446,10 @@ def _print_card(card: AccountCard, now: dt.datetime, currency: str) -> None:
     score = "n/a (no data for any component)" if h.now.score is None else f"{h.now.score:.0f} ({h.now.band})"
     out.print(f"[bold]{_esc(a.name)}[/bold]  {_esc(a.external_id)}  {_esc(a.domain or '')}")
     out.print(f"health [{band}]{score}[/{band}]{trend}")
-    out.print(f"ARR {fmt.money(card.arr, currency)} · stage {card.stage} · segment {_esc(a.segment)}"
-              + (f" · renews {a.renewal_on}" if a.renewal_on else ""))  # fmt: skip
+    out.print(
+        f"ARR {fmt.money(card.arr, currency)} · stage {card.stage} · segment {_esc(a.segment)}"
+        + (f" · renews {a.renewal_on}" if a.renewal_on else "")
+    )
     if h.drivers:
         out.print("why it moved: " + "; ".join(f"{d.component} {d.change:+.1f}" for d in h.drivers))
     if h.now.components:
@@ -343,8 +457,11 @@ def _print_card(card: AccountCard, now: dt.datetime, currency: str) -> None:
     if card.owners:
         out.print("owners: " + ", ".join(f"{o.team}: {_esc(o.name)}" for o in card.owners))
     for x in card.handoffs:
-        out.print(f"handoff {_esc(x.external_id)} {x.kind} {x.from_team}→{x.to_team} ({_esc(x.owner or 'no owner')}): "
-                  f"{x.state(now)}")  # fmt: skip
+        out.print(
+            f"handoff {_esc(x.external_id)} {x.kind} {x.from_team}→{x.to_team} "
+            f"({_esc(x.owner or 'no owner')}): "
+            f"{x.state(now)}"
+        )
     for w in card.wins:
         out.print(f"win {w.won_on} {w.kind}: {_esc(w.text)} — {', '.join(w.teams)}")
 
@@ -367,10 +484,18 @@ def health(ctx: Ctx, account: tuple[str, ...], as_json: bool) -> None:
         found = find_account(session, ws, text)
         if found.match is None:
             options = found.candidates or found.suggestions
-            lines = [f"  {c.external_id}  {c.name}" + (f"  ({c.domain})" if c.domain else "") for c in options]
+            lines = [
+                f"  {c.external_id}  {c.name}" + (f"  ({c.domain})" if c.domain else "") for c in options
+            ]
             if found.candidates:
-                raise click.ClickException(f"{text!r} matches several accounts; name one:\n" + "\n".join(lines))
-            hint = ("did you mean:\n" + "\n".join(lines)) if lines else "try a CRM id, a domain or the start of the name"
+                raise click.ClickException(
+                    f"{text!r} matches several accounts; name one:\n" + "\n".join(lines)
+                )
+            hint = (
+                ("did you mean:\n" + "\n".join(lines))
+                if lines
+                else "try a CRM id, a domain or the start of the name"
+            )
             raise click.ClickException(f"no account matches {text!r}; {hint}")
         card = account_card(session, ws, found.match.id, now=ctx.now, policy=ctx.settings.policies.health)
     if as_json:

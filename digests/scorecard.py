@@ -80,20 +80,33 @@ class Scorecard:
 
         return {
             "as_of": self.as_of.isoformat(),
-            "period": {"kind": self.period.kind, "start": self.period.start.isoformat(),
-                       "end": self.period.last_day.isoformat(), "label": self.period.label},
-            "previous_period": {"start": self.previous.start.isoformat(), "end": self.previous.last_day.isoformat()},
+            "period": {
+                "kind": self.period.kind,
+                "start": self.period.start.isoformat(),
+                "end": self.period.last_day.isoformat(),
+                "label": self.period.label,
+            },
+            "previous_period": {
+                "start": self.previous.start.isoformat(),
+                "end": self.previous.last_day.isoformat(),
+            },
             "revenue_month": self.period.revenue_month.strftime("%Y-%m"),
             "segment": self.segment,
             "currency": self.currency,
             "kpis": {
-                k.key: {"label": k.label, "unit": k.unit, "value": num(k.current.value, k.unit),
-                        "previous": num(k.previous.value, k.unit), "owners": list(k.owners),
-                        "reason": k.current.reason, "previous_reason": k.previous.reason,
-                        "detail": k.current.detail}
+                k.key: {
+                    "label": k.label,
+                    "unit": k.unit,
+                    "value": num(k.current.value, k.unit),
+                    "previous": num(k.previous.value, k.unit),
+                    "owners": list(k.owners),
+                    "reason": k.current.reason,
+                    "previous_reason": k.previous.reason,
+                    "detail": k.current.detail,
+                }
                 for k in self.kpis
             },
-        }  # fmt: skip
+        }
 
 
 def _ratio(num: int, den: int, reason: str) -> Value:
@@ -110,7 +123,11 @@ def _revenue_values(f: metrics.RevenueFacts, flows: list[dt.date], margin: Decim
         "contraction_arr": Value(from_cents(12 * sum(f.contraction[mo] for mo in flows))),
     }
     churn = f.logo_churn(m)
-    out["logo_churn"] = Value(churn) if churn is not None else Value(None, f"no account was paying in {add_months(m, -1):%B %Y}")
+    out["logo_churn"] = (
+        Value(churn)
+        if churn is not None
+        else Value(None, f"no account was paying in {add_months(m, -1):%B %Y}")
+    )
     window = [add_months(m, -k) for k in range(6, 0, -1)]
     rates = [r for r in (f.logo_churn(mo) for mo in window) if r is not None]
     if not f.paying:
@@ -118,59 +135,93 @@ def _revenue_values(f: metrics.RevenueFacts, flows: list[dt.date], margin: Decim
     elif not rates:
         out["clv"] = Value(None, "no paying accounts in the six months before, so no churn rate")
     elif sum(rates) == 0:
-        out["clv"] = Value(None, f"no logo churn from {window[0]:%b %Y} to {window[-1]:%b %Y}: lifetime is unbounded")
+        out["clv"] = Value(
+            None, f"no logo churn from {window[0]:%b %Y} to {window[-1]:%b %Y}: lifetime is unbounded"
+        )
     else:
         arpa = Decimal(f.mrr_total) / f.paying / 100
         mean_churn = Decimal(sum(rates)) / len(rates)
-        out["clv"] = Value((arpa * margin / mean_churn).quantize(Decimal("0.01")),
-                           detail={"arpa": str(arpa.quantize(Decimal("0.01"))), "monthly_churn": round(float(mean_churn), 6),
-                                   "gross_margin": str(margin)})  # fmt: skip
+        out["clv"] = Value(
+            (arpa * margin / mean_churn).quantize(Decimal("0.01")),
+            detail={
+                "arpa": str(arpa.quantize(Decimal("0.01"))),
+                "monthly_churn": round(float(mean_churn), 6),
+                "gross_margin": str(margin),
+            },
+        )
     return out
 
 
-def _period_values(session: Session, ws: int, period: Period, policies: Policies, segment: str | None,
-                   facts: metrics.RevenueFacts) -> dict[str, Value]:  # fmt: skip
+def _period_values(
+    session: Session,
+    ws: int,
+    period: Period,
+    policies: Policies,
+    segment: str | None,
+    facts: metrics.RevenueFacts,
+) -> dict[str, Value]:
     out = _revenue_values(facts, period.flow_months, policies.gross_margin)
     ttv = metrics.time_to_value(session, ws, period.start, period.end, segment)
     out["time_to_value_days"] = Value(
-        ttv.median_days, None if ttv.accounts else "no account reached first value in the period",
+        ttv.median_days,
+        None if ttv.accounts else "no account reached first value in the period",
         {"accounts": ttv.accounts, "past_target_without_first_value": ttv.overdue},
     )
     ad = metrics.adoption(session, ws, period.last_day, policies.adoption_threshold, segment)
     out["adoption"] = Value(
-        ad.value, None if ad.measured else "no paying account has seat data",
-        {"adopted": ad.adopted, "measured": ad.measured, "without_seat_data": ad.without_seats,
-         "threshold": policies.adoption_threshold},
-    )  # fmt: skip
+        ad.value,
+        None if ad.measured else "no paying account has seat data",
+        {
+            "adopted": ad.adopted,
+            "measured": ad.measured,
+            "without_seat_data": ad.without_seats,
+            "threshold": policies.adoption_threshold,
+        },
+    )
     sr = metrics.save_rate(session, ws, period.start, period.end, segment)
-    out["save_rate"] = Value(sr.value, None if sr.value is not None else "no risk flag was resolved in the period",
-                             {"saved": sr.saved, "churned": sr.churned})  # fmt: skip
+    out["save_rate"] = Value(
+        sr.value,
+        None if sr.value is not None else "no risk flag was resolved in the period",
+        {"saved": sr.saved, "churned": sr.churned},
+    )
     hi = metrics.health_index(session, ws, period.last_day, segment)
     out["health_index"] = Value(
         None if hi.value is None else round(hi.value, 1),
-        None if hi.value is not None else "no health snapshots of paying accounts yet: run `retention-bot health-snapshot`",
+        None
+        if hi.value is not None
+        else "no health snapshots of paying accounts yet: run `retention-bot health-snapshot`",
         {"scored_accounts": hi.accounts, "paying_accounts": hi.paying},
     )
     sla = metrics.sla_adherence(session, ws, period.start_utc, period.end_utc, segment)
-    out["sla_adherence"] = Value(sla.value, None if sla.due else "no handoff was due in the period",
-                                 {"met": sla.met, "due": sla.due})  # fmt: skip
+    out["sla_adherence"] = Value(
+        sla.value, None if sla.due else "no handoff was due in the period", {"met": sla.met, "due": sla.due}
+    )
     return out
 
 
 def build_scorecard(
-    session: Session, ws: int, *, as_of: dt.date, period_kind: PeriodKind, policies: Policies,
+    session: Session,
+    ws: int,
+    *,
+    as_of: dt.date,
+    period_kind: PeriodKind,
+    policies: Policies,
     segment: str | None = None,
-) -> Scorecard:  # fmt: skip
+) -> Scorecard:
     period = Period.latest(period_kind, as_of)
     previous = period.previous()
     flows = {period.revenue_month: period.flow_months, previous.revenue_month: previous.flow_months}
     facts = metrics.revenue_facts(session, ws, list(flows), flows, segment)
-    has_revenue = session.scalar(select(MrrSnapshot.id).where(MrrSnapshot.workspace_id == ws).limit(1)) is not None
+    has_revenue = (
+        session.scalar(select(MrrSnapshot.id).where(MrrSnapshot.workspace_id == ws).limit(1)) is not None
+    )
     now = _period_values(session, ws, period, policies, segment, facts[period.revenue_month])
     before = _period_values(session, ws, previous, policies, segment, facts[previous.revenue_month])
     if not has_revenue:
         for values in (now, before):
             for key in ("nrr", "grr", "logo_churn", "expansion_arr", "contraction_arr", "clv"):
                 values[key] = Value(None, "no revenue data yet: `retention-bot import revenue FILE`")
-    kpis = [Kpi(key, label, unit, owners, now[key], before[key]) for key, (label, unit, owners) in KPIS.items()]
+    kpis = [
+        Kpi(key, label, unit, owners, now[key], before[key]) for key, (label, unit, owners) in KPIS.items()
+    ]
     return Scorecard(as_of, period, previous, segment, policies.currency, kpis)

@@ -74,9 +74,16 @@ class AccountCard:
 
 
 def derive_stage(
-    *, explicit: str | None, closed_won: dt.date | None, paying: bool, paid_before: bool,
-    milestones: dict[str, dt.date | None], promoter: bool, renewal_on: dt.date | None, today: dt.date,
-) -> str:  # fmt: skip
+    *,
+    explicit: str | None,
+    closed_won: dt.date | None,
+    paying: bool,
+    paid_before: bool,
+    milestones: dict[str, dt.date | None],
+    promoter: bool,
+    renewal_on: dt.date | None,
+    today: dt.date,
+) -> str:
     """The lifecycle stage from data (PRODUCT.md): an imported stage wins when there is one."""
     if explicit:
         return explicit
@@ -97,12 +104,16 @@ def account_card(
     session: Session, ws: int, account_id: int, *, now: dt.datetime, policy: HealthPolicy
 ) -> AccountCard:
     today = now.date()
-    acc = session.scalars(select(m.Account).where(m.Account.workspace_id == ws, m.Account.id == account_id)).one()
+    acc = session.scalars(
+        select(m.Account).where(m.Account.workspace_id == ws, m.Account.id == account_id)
+    ).one()
     month = latest_complete_month(today)
     mrr_rows = dict(
         session.execute(
             select(m.MrrSnapshot.month, m.MrrSnapshot.mrr).where(
-                m.MrrSnapshot.workspace_id == ws, m.MrrSnapshot.account_id == account_id, m.MrrSnapshot.month <= month
+                m.MrrSnapshot.workspace_id == ws,
+                m.MrrSnapshot.account_id == account_id,
+                m.MrrSnapshot.month <= month,
             )
         ).all()
     )
@@ -116,22 +127,30 @@ def account_card(
     )
     nps = session.scalar(
         select(func.avg(m.NpsResponse.score)).where(
-            m.NpsResponse.workspace_id == ws, m.NpsResponse.account_id == account_id,
+            m.NpsResponse.workspace_id == ws,
+            m.NpsResponse.account_id == account_id,
             m.NpsResponse.responded_at >= now - dt.timedelta(days=180),
         )
-    )  # fmt: skip
+    )
     stage = derive_stage(
-        explicit=acc.stage, closed_won=acc.closed_won_on, paying=mrr > 0,
-        paid_before=any(v > 0 for v in mrr_rows.values()), milestones=milestones,
-        promoter=nps is not None and float(nps) >= PROMOTER, renewal_on=acc.renewal_on, today=today,
-    )  # fmt: skip
+        explicit=acc.stage,
+        closed_won=acc.closed_won_on,
+        paying=mrr > 0,
+        paid_before=any(v > 0 for v in mrr_rows.values()),
+        milestones=milestones,
+        promoter=nps is not None and float(nps) >= PROMOTER,
+        renewal_on=acc.renewal_on,
+        today=today,
+    )
     card = AccountCard(acc, stage, mrr, health.account_health(session, ws, account_id, today, policy))
 
     owner_ids = {role: getattr(acc, f"{role}_id") for role in vocab.OWNER_ROLES}
     people = {
         p.id: p
         for p in session.scalars(
-            select(m.Person).where(m.Person.workspace_id == ws, m.Person.id.in_([i for i in owner_ids.values() if i]))
+            select(m.Person).where(
+                m.Person.workspace_id == ws, m.Person.id.in_([i for i in owner_ids.values() if i])
+            )
         )
     }
     for role, pid in owner_ids.items():
@@ -141,20 +160,34 @@ def account_card(
 
     h = m.Handoff
     for row in session.execute(
-        select(h.id, h.external_id, h.kind, h.from_team, h.to_team, m.Person.name, h.effective_due_at, h.paused_since)
+        select(
+            h.id,
+            h.external_id,
+            h.kind,
+            h.from_team,
+            h.to_team,
+            m.Person.name,
+            h.effective_due_at,
+            h.paused_since,
+        )
         .outerjoin(m.Person, m.Person.id == h.owner_id)
         .where(h.workspace_id == ws, h.account_id == account_id, h.completed_at.is_(None))
         .order_by(h.effective_due_at)
     ):
-        card.handoffs.append(OpenHandoff(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7] is not None))
+        card.handoffs.append(
+            OpenHandoff(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7] is not None)
+        )
 
     wins = session.scalars(
         select(m.Win)
-        .where(m.Win.workspace_id == ws, m.Win.account_id == account_id,
-               m.Win.won_on > today - dt.timedelta(days=RECENT_WINS_DAYS))
+        .where(
+            m.Win.workspace_id == ws,
+            m.Win.account_id == account_id,
+            m.Win.won_on > today - dt.timedelta(days=RECENT_WINS_DAYS),
+        )
         .order_by(m.Win.won_on.desc())
         .limit(5)
-    ).all()  # fmt: skip
+    ).all()
     for w in wins:
         teams = session.scalars(
             select(m.WinCreditTeam.team).where(m.WinCreditTeam.win_id == w.id).order_by(m.WinCreditTeam.team)

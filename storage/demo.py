@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import itertools
 import json
 import random
 from collections.abc import Iterator
@@ -21,23 +22,143 @@ from typing import Any
 from storage import vocab
 from storage.periods import add_months
 
-KIND_ORDER = ("people", "accounts", "revenue", "usage", "features", "tickets", "touchpoints", "nps",
-              "milestones", "risk_flags", "handoffs", "wins")  # fmt: skip
+KIND_ORDER = (
+    "people",
+    "accounts",
+    "revenue",
+    "usage",
+    "features",
+    "tickets",
+    "touchpoints",
+    "nps",
+    "milestones",
+    "risk_flags",
+    "handoffs",
+    "wins",
+)
 
-_FIRST = ("North", "Blue", "Iron", "Bright", "Silver", "Cedar", "Quantum", "Harbor", "Summit", "Atlas", "Nova",
-          "Pioneer", "Granite", "Velvet", "Crimson", "Lumen", "Orbit", "Prairie", "Vertex", "Willow", "Falcon",
-          "Keystone", "Meridian", "Oak", "Polar", "Redwood", "Sterling", "Tidal", "Union", "Zephyr")  # fmt: skip
-_SECOND = ("wind", "stone", "field", "bridge", "peak", "light", "forge", "line", "gate", "works", "path",
-           "point", "wave", "loop", "craft", "yard", "scale", "mark", "grid", "leaf")  # fmt: skip
-_SUFFIX = ("Inc", "Labs", "Systems", "Health", "Logistics", "Analytics", "Foods", "Media", "Capital", "Robotics")
+_FIRST = (
+    "North",
+    "Blue",
+    "Iron",
+    "Bright",
+    "Silver",
+    "Cedar",
+    "Quantum",
+    "Harbor",
+    "Summit",
+    "Atlas",
+    "Nova",
+    "Pioneer",
+    "Granite",
+    "Velvet",
+    "Crimson",
+    "Lumen",
+    "Orbit",
+    "Prairie",
+    "Vertex",
+    "Willow",
+    "Falcon",
+    "Keystone",
+    "Meridian",
+    "Oak",
+    "Polar",
+    "Redwood",
+    "Sterling",
+    "Tidal",
+    "Union",
+    "Zephyr",
+)
+_SECOND = (
+    "wind",
+    "stone",
+    "field",
+    "bridge",
+    "peak",
+    "light",
+    "forge",
+    "line",
+    "gate",
+    "works",
+    "path",
+    "point",
+    "wave",
+    "loop",
+    "craft",
+    "yard",
+    "scale",
+    "mark",
+    "grid",
+    "leaf",
+)
+_SUFFIX = (
+    "Inc",
+    "Labs",
+    "Systems",
+    "Health",
+    "Logistics",
+    "Analytics",
+    "Foods",
+    "Media",
+    "Capital",
+    "Robotics",
+)
 _FEATURES = ("dashboards", "alerts", "api", "sso", "reports", "workflows", "integrations", "mobile")
-_SEGMENTS = (("enterprise", 0.10, (8_000, 40_000), 0.006), ("mid-market", 0.30, (1_500, 8_000), 0.012),
-             ("smb", 0.60, (150, 1_500), 0.025))  # fmt: skip
+_SEGMENTS = (
+    ("enterprise", 0.10, (8_000, 40_000), 0.006),
+    ("mid-market", 0.30, (1_500, 8_000), 0.012),
+    ("smb", 0.60, (150, 1_500), 0.025),
+)
 _TTV_TARGET_DAYS = {"enterprise": 90, "mid-market": 60, "smb": 30}
-_FIRST_NAMES = ("Ana", "Ben", "Chen", "Dara", "Eli", "Fatima", "Gus", "Hana", "Ivan", "Jo", "Kofi", "Lea", "Mo",
-                "Nia", "Omar", "Pia", "Quinn", "Raj", "Sara", "Tom", "Uma", "Vic", "Wen", "Yara", "Zoe")  # fmt: skip
-_LAST_NAMES = ("Park", "Silva", "Okafor", "Novak", "Berg", "Cruz", "Haddad", "Ito", "Khan", "Lund", "Moreau",
-               "Nair", "Ortiz", "Petrov", "Quist", "Rossi", "Sato", "Tan", "Udo", "Vega")  # fmt: skip
+_FIRST_NAMES = (
+    "Ana",
+    "Ben",
+    "Chen",
+    "Dara",
+    "Eli",
+    "Fatima",
+    "Gus",
+    "Hana",
+    "Ivan",
+    "Jo",
+    "Kofi",
+    "Lea",
+    "Mo",
+    "Nia",
+    "Omar",
+    "Pia",
+    "Quinn",
+    "Raj",
+    "Sara",
+    "Tom",
+    "Uma",
+    "Vic",
+    "Wen",
+    "Yara",
+    "Zoe",
+)
+_LAST_NAMES = (
+    "Park",
+    "Silva",
+    "Okafor",
+    "Novak",
+    "Berg",
+    "Cruz",
+    "Haddad",
+    "Ito",
+    "Khan",
+    "Lund",
+    "Moreau",
+    "Nair",
+    "Ortiz",
+    "Petrov",
+    "Quist",
+    "Rossi",
+    "Sato",
+    "Tan",
+    "Udo",
+    "Vega",
+)
 
 
 @dataclass(frozen=True)
@@ -58,7 +179,9 @@ class DemoConfig:
 
 
 def _ts(day: dt.date, rng: random.Random) -> str:
-    return dt.datetime(day.year, day.month, day.day, rng.randrange(8, 18), rng.randrange(60), tzinfo=dt.UTC).isoformat()
+    return dt.datetime(
+        day.year, day.month, day.day, rng.randrange(8, 18), rng.randrange(60), tzinfo=dt.UTC
+    ).isoformat()
 
 
 class Staff:
@@ -67,8 +190,17 @@ class Staff:
     def __init__(self, cfg: DemoConfig) -> None:
         self.people: list[dict[str, Any]] = []
         n = max(2, cfg.accounts // 60)
-        sizes = {"sales": n, "cs": n, "support": max(2, n // 2), "marketing": 2, "product": 2,
-                 "engineering": 2, "revops": 1, "leadership": 1, "finance": 1}  # fmt: skip
+        sizes = {
+            "sales": n,
+            "cs": n,
+            "support": max(2, n // 2),
+            "marketing": 2,
+            "product": 2,
+            "engineering": 2,
+            "revops": 1,
+            "leadership": 1,
+            "finance": 1,
+        }
         rng = random.Random(f"{cfg.seed}:people")
         self.ceo = self._add(rng, "leadership", None, "ceo")
         self.by_team: dict[str, list[str]] = {}
@@ -84,8 +216,16 @@ class Staff:
         first, last = rng.choice(_FIRST_NAMES), rng.choice(_LAST_NAMES)
         email = f"{first.lower()}.{last.lower()}.{handle}@demo.example"
         tz = rng.choice(("America/New_York", "America/Los_Angeles", "Europe/Berlin", "Europe/London"))
-        self.people.append({"email": email, "name": f"{first} {last}", "team": team, "manager_email": manager,
-                            "timezone": tz, "slack_user_id": None})  # fmt: skip
+        self.people.append(
+            {
+                "email": email,
+                "name": f"{first} {last}",
+                "team": team,
+                "manager_email": manager,
+                "timezone": tz,
+                "slack_user_id": None,
+            }
+        )
         return email
 
     def owner(self, team: str, index: int) -> str:
@@ -180,12 +320,20 @@ class DemoData:
         renewal = s.closed_won_on.replace(year=s.closed_won_on.year + 1)
         while renewal <= self.cfg.as_of:
             renewal = renewal.replace(year=renewal.year + 1)
-        yield {"external_id": s.external_id, "name": s.name, "domain": s.domain, "segment": s.segment,
-               "plan": {"enterprise": "Enterprise", "mid-market": "Business", "smb": "Starter"}[s.segment],
-               "closed_won_on": s.closed_won_on, "renewal_on": renewal if s.paying_now else None,
-               "crm_url": f"https://crm.demo.example/accounts/{s.external_id}",
-               "ae_email": s.owner("sales"), "csm_email": s.owner("cs"), "support_lead_email": s.owner("support"),
-               "exec_sponsor_email": self.staff.ceo if s.segment == "enterprise" else None}  # fmt: skip
+        yield {
+            "external_id": s.external_id,
+            "name": s.name,
+            "domain": s.domain,
+            "segment": s.segment,
+            "plan": {"enterprise": "Enterprise", "mid-market": "Business", "smb": "Starter"}[s.segment],
+            "closed_won_on": s.closed_won_on,
+            "renewal_on": renewal if s.paying_now else None,
+            "crm_url": f"https://crm.demo.example/accounts/{s.external_id}",
+            "ae_email": s.owner("sales"),
+            "csm_email": s.owner("cs"),
+            "support_lead_email": s.owner("support"),
+            "exec_sponsor_email": self.staff.ceo if s.segment == "enterprise" else None,
+        }
 
     def _revenue(self, s: Story) -> Iterator[dict[str, Any]]:
         for month, mrr in s.mrr.items():
@@ -205,8 +353,12 @@ class DemoData:
             weekend = 0.35 if day.weekday() >= 5 else 1.0
             drift = 1.0 - (0.4 * (1 - s.health) * (self.cfg.usage_days - k) / self.cfg.usage_days)
             dau = int(seats * ratio * weekend * drift * rng.uniform(0.8, 1.2))
-            yield {"account": s.external_id, "day": day, "active_users": max(0, min(seats, dau)),
-                   "licensed_seats": seats}  # fmt: skip
+            yield {
+                "account": s.external_id,
+                "day": day,
+                "active_users": max(0, min(seats, dau)),
+                "licensed_seats": seats,
+            }
 
     def _features(self, s: Story) -> Iterator[dict[str, Any]]:
         if not s.paying_now:
@@ -216,8 +368,12 @@ class DemoData:
         for week in range(4):
             day = self.cfg.as_of - dt.timedelta(days=7 * week)
             for feature in used:
-                yield {"account": s.external_id, "day": day, "feature": feature,
-                       "active_users": max(1, int(seats * s.health * rng.uniform(0.1, 0.5)))}  # fmt: skip
+                yield {
+                    "account": s.external_id,
+                    "day": day,
+                    "feature": feature,
+                    "active_users": max(1, int(seats * s.health * rng.uniform(0.1, 0.5))),
+                }
 
     def _tickets(self, s: Story) -> Iterator[dict[str, Any]]:
         rng = s.sub_rng("tickets")
@@ -228,10 +384,19 @@ class DemoData:
             priority = rng.choices(vocab.TICKET_PRIORITIES, (3, 6, 2, 1 if s.health > 0.5 else 3))[0]
             closed = opened + dt.timedelta(hours=rng.uniform(0.5, 12 * 24))
             is_open = closed > as_of or rng.random() < 0.08
-            csat = None if is_open or rng.random() < 0.4 else max(1, min(5, round(1 + 4 * s.health + rng.uniform(-1, 1))))
-            yield {"external_id": f"T-{s.index + 1:06d}-{n}", "account": s.external_id,
-                   "opened_at": opened.isoformat(), "closed_at": None if is_open else closed.isoformat(),
-                   "priority": priority, "csat": csat}  # fmt: skip
+            csat = (
+                None
+                if is_open or rng.random() < 0.4
+                else max(1, min(5, round(1 + 4 * s.health + rng.uniform(-1, 1))))
+            )
+            yield {
+                "external_id": f"T-{s.index + 1:06d}-{n}",
+                "account": s.external_id,
+                "opened_at": opened.isoformat(),
+                "closed_at": None if is_open else closed.isoformat(),
+                "priority": priority,
+                "csat": csat,
+            }
 
     def _touchpoints(self, s: Story) -> Iterator[dict[str, Any]]:
         rng = s.sub_rng("touchpoints")
@@ -239,26 +404,45 @@ class DemoData:
         for n, back in enumerate(range(rng.randrange(5, every), 270, every)):
             if rng.random() > 0.3 + 0.7 * s.health:
                 continue
-            kind = "ebr" if s.segment == "enterprise" and n % 3 == 0 else rng.choice(("qbr", "call", "meeting"))
-            yield {"external_id": f"TP-{s.index + 1:06d}-{n}", "account": s.external_id, "kind": kind,
-                   "occurred_at": _ts(self.cfg.as_of - dt.timedelta(days=back), rng),
-                   "person_email": s.owner("cs"), "notes": None}  # fmt: skip
+            kind = (
+                "ebr" if s.segment == "enterprise" and n % 3 == 0 else rng.choice(("qbr", "call", "meeting"))
+            )
+            yield {
+                "external_id": f"TP-{s.index + 1:06d}-{n}",
+                "account": s.external_id,
+                "kind": kind,
+                "occurred_at": _ts(self.cfg.as_of - dt.timedelta(days=back), rng),
+                "person_email": s.owner("cs"),
+                "notes": None,
+            }
 
     def _nps(self, s: Story) -> Iterator[dict[str, Any]]:
         rng = s.sub_rng("nps")
         for n in range(rng.choice((0, 0, 1, 2))):
             score = max(0, min(10, round(10 * s.health + rng.uniform(-2, 2))))
-            yield {"external_id": f"NPS-{s.index + 1:06d}-{n}", "account": s.external_id,
-                   "responded_at": _ts(self.cfg.as_of - dt.timedelta(days=rng.randrange(1, 170)), rng),
-                   "score": score, "respondent_email": None, "comment": None}  # fmt: skip
+            yield {
+                "external_id": f"NPS-{s.index + 1:06d}-{n}",
+                "account": s.external_id,
+                "responded_at": _ts(self.cfg.as_of - dt.timedelta(days=rng.randrange(1, 170)), rng),
+                "score": score,
+                "respondent_email": None,
+                "comment": None,
+            }
 
     def _milestones(self, s: Story) -> Iterator[dict[str, Any]]:
         rng = s.sub_rng("milestones")
         target_ttv = _TTV_TARGET_DAYS[s.segment]
-        plan = {"kickoff": 14, "activation": target_ttv // 2, "first_value": target_ttv, "adopted": target_ttv * 2}
+        plan = {
+            "kickoff": 14,
+            "activation": target_ttv // 2,
+            "first_value": target_ttv,
+            "adopted": target_ttv * 2,
+        }
         for kind, days in plan.items():
             target = s.closed_won_on + dt.timedelta(days=days)
-            actual = s.closed_won_on + dt.timedelta(days=int(days * rng.uniform(0.6, 1.2 + 1.2 * (1 - s.health))))
+            actual = s.closed_won_on + dt.timedelta(
+                days=int(days * rng.uniform(0.6, 1.2 + 1.2 * (1 - s.health)))
+            )
             achieved = actual if actual <= self.cfg.as_of and rng.random() < 0.5 + 0.5 * s.health else None
             yield {"account": s.external_id, "kind": kind, "target_on": target, "achieved_on": achieved}
             if achieved is None:
@@ -275,51 +459,95 @@ class DemoData:
         else:
             outcome = "saved" if s.paying_now or rng.random() < 0.2 else "churned"
             resolved_on = resolved
-        yield {"external_id": f"R-{s.index + 1:06d}", "account": s.external_id, "flagged_on": flagged,
-               "reason": rng.choice(("usage dropped", "champion left", "budget cut", "competitor evaluation",
-                                     "support escalations")),
-               "owner_email": s.owner("cs"), "outcome": outcome, "resolved_on": resolved_on}  # fmt: skip
+        yield {
+            "external_id": f"R-{s.index + 1:06d}",
+            "account": s.external_id,
+            "flagged_on": flagged,
+            "reason": rng.choice(
+                (
+                    "usage dropped",
+                    "champion left",
+                    "budget cut",
+                    "competitor evaluation",
+                    "support escalations",
+                )
+            ),
+            "owner_email": s.owner("cs"),
+            "outcome": outcome,
+            "resolved_on": resolved_on,
+        }
 
     def _handoffs(self, s: Story) -> Iterator[dict[str, Any]]:
         rng = s.sub_rng("handoffs")
         as_of = dt.datetime.combine(self.cfg.as_of, dt.time(12), dt.UTC)
         opened = dt.datetime.combine(s.closed_won_on, dt.time(rng.randrange(9, 17)), dt.UTC)
-        steps = (("sales_to_cs", "sales", "cs", s.owner("cs"), 48), ("cs_kickoff", "cs", "cs", s.owner("cs"), 120))
+        steps = (
+            ("sales_to_cs", "sales", "cs", s.owner("cs"), 48),
+            ("cs_kickoff", "cs", "cs", s.owner("cs"), 120),
+        )
         for n, (kind, src, dst, owner, hours) in enumerate(steps):
             due = opened + dt.timedelta(hours=hours)
             took = dt.timedelta(hours=hours * rng.uniform(0.2, 1.0 + 1.5 * (1 - s.health)))
             done = opened + took
-            yield {"external_id": f"H-{s.index + 1:06d}-{n}", "account": s.external_id, "kind": kind,
-                   "from_team": src, "to_team": dst, "owner_email": owner, "opened_at": opened.isoformat(),
-                   "due_at": due.isoformat(), "completed_at": done.isoformat() if done <= as_of else None}  # fmt: skip
+            yield {
+                "external_id": f"H-{s.index + 1:06d}-{n}",
+                "account": s.external_id,
+                "kind": kind,
+                "from_team": src,
+                "to_team": dst,
+                "owner_email": owner,
+                "opened_at": opened.isoformat(),
+                "due_at": due.isoformat(),
+                "completed_at": done.isoformat() if done <= as_of else None,
+            }
             opened = done if done <= as_of else opened
         if rng.random() < 0.25 * (1.3 - s.health):
             opened = as_of - dt.timedelta(hours=rng.randrange(1, 200))
             due = opened + dt.timedelta(hours=24)
             done = opened + dt.timedelta(hours=rng.uniform(2, 60))
-            yield {"external_id": f"H-{s.index + 1:06d}-esc", "account": s.external_id, "kind": "escalation",
-                   "from_team": "cs", "to_team": "support", "owner_email": s.owner("support"),
-                   "opened_at": opened.isoformat(), "due_at": due.isoformat(),
-                   "completed_at": done.isoformat() if done <= as_of else None}  # fmt: skip
+            yield {
+                "external_id": f"H-{s.index + 1:06d}-esc",
+                "account": s.external_id,
+                "kind": "escalation",
+                "from_team": "cs",
+                "to_team": "support",
+                "owner_email": s.owner("support"),
+                "opened_at": opened.isoformat(),
+                "due_at": due.isoformat(),
+                "completed_at": done.isoformat() if done <= as_of else None,
+            }
 
     def _wins(self, s: Story) -> Iterator[dict[str, Any]]:
         rng = s.sub_rng("wins")
         months = sorted(s.mrr)
-        for prev, cur in zip(months, months[1:], strict=False):
+        for prev, cur in itertools.pairwise(months):
             before, after = s.mrr[prev], s.mrr[cur]
             if before > 0 and after > before and rng.random() < 0.6:
                 amount = (after - before) * 12
-                yield {"external_id": f"W-{s.index + 1:06d}-{cur:%Y%m}", "account": s.external_id,
-                       "kind": "expansion", "text": f"{s.name} expanded: +{amount:,.0f} ARR", "amount": amount,
-                       "won_on": cur + dt.timedelta(days=rng.randrange(0, 27)),
-                       "recorded_by_email": s.owner("sales"), "credited_people": [s.owner("sales"), s.owner("cs")],
-                       "credited_teams": ["sales", "cs"]}  # fmt: skip
+                yield {
+                    "external_id": f"W-{s.index + 1:06d}-{cur:%Y%m}",
+                    "account": s.external_id,
+                    "kind": "expansion",
+                    "text": f"{s.name} expanded: +{amount:,.0f} ARR",
+                    "amount": amount,
+                    "won_on": cur + dt.timedelta(days=rng.randrange(0, 27)),
+                    "recorded_by_email": s.owner("sales"),
+                    "credited_people": [s.owner("sales"), s.owner("cs")],
+                    "credited_teams": ["sales", "cs"],
+                }
         for flag in self._risk_flags(s):
             if flag["outcome"] == "saved":
-                yield {"external_id": f"W-{s.index + 1:06d}-save", "account": s.external_id, "kind": "save",
-                       "text": f"Saved {s.name} ({flag['reason']})", "amount": None, "won_on": flag["resolved_on"],
-                       "recorded_by_email": s.owner("cs"), "credited_people": [s.owner("cs"), s.owner("support")],
-                       "credited_teams": ["cs", "support", "product"]}  # fmt: skip
+                yield {
+                    "external_id": f"W-{s.index + 1:06d}-save",
+                    "account": s.external_id,
+                    "kind": "save",
+                    "text": f"Saved {s.name} ({flag['reason']})",
+                    "amount": None,
+                    "won_on": flag["resolved_on"],
+                    "recorded_by_email": s.owner("cs"),
+                    "credited_people": [s.owner("cs"), s.owner("support")],
+                    "credited_teams": ["cs", "support", "product"],
+                }
 
 
 def _cell(value: Any) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -114,10 +113,14 @@ def drivers(now: Score, then: Score, limit: int = 3) -> list[Driver]:
     """The components whose weighted change moved the score most."""
     keys = set(now.contributions) | set(then.contributions)
     moves = [
-        Driver(k, now.contributions.get(k, 0.0) - then.contributions.get(k, 0.0),
-               now.components.get(k), then.components.get(k))
+        Driver(
+            k,
+            now.contributions.get(k, 0.0) - then.contributions.get(k, 0.0),
+            now.components.get(k),
+            then.components.get(k),
+        )
         for k in keys
-    ]  # fmt: skip
+    ]
     moves = [d for d in moves if abs(d.change) >= 0.05]
     moves.sort(key=lambda d: (-abs(d.change), d.component))
     return moves[:limit]
@@ -151,33 +154,54 @@ def gather_inputs(
 
     # usage: mean DAU over 28 days, seats on the latest day that has them
     u = m.UsageDaily.__table__
-    window = [*_scope(u.c.account_id, u.c.workspace_id, ws, ids), u.c.day > as_of - dt.timedelta(days=28), u.c.day <= as_of]
-    for aid, dau in session.execute(select(u.c.account_id, func.avg(u.c.active_users)).where(*window).group_by(u.c.account_id)):
+    window = [
+        *_scope(u.c.account_id, u.c.workspace_id, ws, ids),
+        u.c.day > as_of - dt.timedelta(days=28),
+        u.c.day <= as_of,
+    ]
+    for aid, dau in session.execute(
+        select(u.c.account_id, func.avg(u.c.active_users)).where(*window).group_by(u.c.account_id)
+    ):
         out[aid].mean_dau, out[aid].has_usage = float(dau), True
-    seat_day = (select(u.c.account_id, func.max(u.c.day).label("day")).where(*window, u.c.licensed_seats > 0)
-                .group_by(u.c.account_id).subquery())  # fmt: skip
+    seat_day = (
+        select(u.c.account_id, func.max(u.c.day).label("day"))
+        .where(*window, u.c.licensed_seats > 0)
+        .group_by(u.c.account_id)
+        .subquery()
+    )
     for aid, seats in session.execute(
         select(u.c.account_id, u.c.licensed_seats).join(
-            seat_day, and_(seat_day.c.account_id == u.c.account_id, seat_day.c.day == u.c.day))
-    ):  # fmt: skip
+            seat_day, and_(seat_day.c.account_id == u.c.account_id, seat_day.c.day == u.c.day)
+        )
+    ):
         out[aid].seats = int(seats)
 
     # adoption: breadth of features used in the same window, against the workspace's catalogue
     fc = m.FeatureCatalogue.__table__
-    total = int(session.scalar(
-        select(func.count()).where(fc.c.workspace_id == ws, fc.c.first_seen <= as_of,
-                                   fc.c.last_seen > as_of - dt.timedelta(days=28))
-    ) or 0)  # fmt: skip
+    total = int(
+        session.scalar(
+            select(func.count()).where(
+                fc.c.workspace_id == ws,
+                fc.c.first_seen <= as_of,
+                fc.c.last_seen > as_of - dt.timedelta(days=28),
+            )
+        )
+        or 0
+    )
     if total:
         f = m.FeatureUsage.__table__
         for inp in out.values():
             inp.features_total = total
         for aid, used in session.execute(
             select(f.c.account_id, func.count(func.distinct(f.c.feature)))
-            .where(*_scope(f.c.account_id, f.c.workspace_id, ws, ids), f.c.day > as_of - dt.timedelta(days=28),
-                   f.c.day <= as_of, f.c.active_users > 0)
+            .where(
+                *_scope(f.c.account_id, f.c.workspace_id, ws, ids),
+                f.c.day > as_of - dt.timedelta(days=28),
+                f.c.day <= as_of,
+                f.c.active_users > 0,
+            )
             .group_by(f.c.account_id)
-        ):  # fmt: skip
+        ):
             out[aid].features_used = int(used)
 
     # support: open tickets at the end of the day, CSAT over 90 days
@@ -195,10 +219,13 @@ def gather_inputs(
                 func.sum(case((and_(is_open, t.c.priority.not_in(HIGH_PRIORITIES)), 1), else_=0)),
                 func.avg(case((recent, t.c.csat), else_=None)),
             )
-            .where(*_scope(t.c.account_id, t.c.workspace_id, ws, ids), t.c.opened_at < next_day,
-                   (t.c.closed_at.is_(None)) | (t.c.closed_at >= _day_start(as_of - dt.timedelta(days=89))))
+            .where(
+                *_scope(t.c.account_id, t.c.workspace_id, ws, ids),
+                t.c.opened_at < next_day,
+                (t.c.closed_at.is_(None)) | (t.c.closed_at >= _day_start(as_of - dt.timedelta(days=89))),
+            )
             .group_by(t.c.account_id)
-        ):  # fmt: skip
+        ):
             inp = out[aid]
             inp.open_high, inp.open_other = int(high or 0), int(other or 0)
             inp.csat = None if csat is None else float(csat)
@@ -210,20 +237,26 @@ def gather_inputs(
             inp.touchpoints_tracked = True
         for aid, weight in session.execute(
             select(tp.c.account_id, func.sum(case((tp.c.kind.in_(WEIGHTY_TOUCHPOINTS), 2), else_=1)))
-            .where(*_scope(tp.c.account_id, tp.c.workspace_id, ws, ids),
-                   tp.c.occurred_at >= _day_start(as_of - dt.timedelta(days=89)), tp.c.occurred_at < next_day)
+            .where(
+                *_scope(tp.c.account_id, tp.c.workspace_id, ws, ids),
+                tp.c.occurred_at >= _day_start(as_of - dt.timedelta(days=89)),
+                tp.c.occurred_at < next_day,
+            )
             .group_by(tp.c.account_id)
-        ):  # fmt: skip
+        ):
             out[aid].touch_weight = float(weight)
 
     # sentiment: mean NPS score over 180 days
     n = m.NpsResponse.__table__
     for aid, mean in session.execute(
         select(n.c.account_id, func.avg(n.c.score))
-        .where(*_scope(n.c.account_id, n.c.workspace_id, ws, ids),
-               n.c.responded_at >= _day_start(as_of - dt.timedelta(days=179)), n.c.responded_at < next_day)
+        .where(
+            *_scope(n.c.account_id, n.c.workspace_id, ws, ids),
+            n.c.responded_at >= _day_start(as_of - dt.timedelta(days=179)),
+            n.c.responded_at < next_day,
+        )
         .group_by(n.c.account_id)
-    ):  # fmt: skip
+    ):
         out[aid].nps = float(mean)
 
     # commercial: MRR in M against M-3, and open risk flags
@@ -232,18 +265,25 @@ def gather_inputs(
     before = add_months(month, -3)
     cents = type_coerce(mr.c.mrr, BigInteger)
     for aid, now_c, before_c in session.execute(
-        select(mr.c.account_id, func.sum(case((mr.c.month == month, cents), else_=0)),
-               func.sum(case((mr.c.month == before, cents), else_=0)))
+        select(
+            mr.c.account_id,
+            func.sum(case((mr.c.month == month, cents), else_=0)),
+            func.sum(case((mr.c.month == before, cents), else_=0)),
+        )
         .where(*_scope(mr.c.account_id, mr.c.workspace_id, ws, ids), mr.c.month.in_((month, before)))
         .group_by(mr.c.account_id)
-    ):  # fmt: skip
+    ):
         out[aid].mrr_now, out[aid].mrr_before = int(now_c or 0), int(before_c or 0)
     rf = m.RiskFlag.__table__
     for (aid,) in session.execute(
-        select(rf.c.account_id).distinct()
-        .where(*_scope(rf.c.account_id, rf.c.workspace_id, ws, ids), rf.c.flagged_on <= as_of,
-               (rf.c.resolved_on.is_(None)) | (rf.c.resolved_on > as_of))
-    ):  # fmt: skip
+        select(rf.c.account_id)
+        .distinct()
+        .where(
+            *_scope(rf.c.account_id, rf.c.workspace_id, ws, ids),
+            rf.c.flagged_on <= as_of,
+            (rf.c.resolved_on.is_(None)) | (rf.c.resolved_on > as_of),
+        )
+    ):
         out[aid].open_risk = True
     return out
 
@@ -263,7 +303,9 @@ class AccountHealth:
         return round(self.now.score - self.then.score, 1)
 
 
-def account_health(session: Session, ws: int, account_id: int, as_of: dt.date, policy: HealthPolicy) -> AccountHealth:
+def account_health(
+    session: Session, ws: int, account_id: int, as_of: dt.date, policy: HealthPolicy
+) -> AccountHealth:
     """Score now and 30 days ago, the trend and its top drivers, for one account."""
     now = score(gather_inputs(session, ws, as_of, [account_id])[account_id], policy)
     then_day = as_of - dt.timedelta(days=TREND_DAYS)
@@ -278,9 +320,18 @@ def snapshot(session: Session, ws: int, day: dt.date, policy: HealthPolicy) -> i
         s = score(inp, policy)
         if s.score is None:
             continue
-        rows.append({"workspace_id": ws, "account_id": aid, "day": day, "score": s.score, "band": s.band,
-                     "components": {k: round(v, 1) for k, v in s.components.items()},
-                     "mean_dau": inp.mean_dau, "seats": inp.seats})  # fmt: skip
+        rows.append(
+            {
+                "workspace_id": ws,
+                "account_id": aid,
+                "day": day,
+                "score": s.score,
+                "band": s.band,
+                "components": {k: round(v, 1) for k, v in s.components.items()},
+                "mean_dau": inp.mean_dau,
+                "seats": inp.seats,
+            }
+        )
     for start in range(0, len(rows), 5_000):
         upsert(session, m.HealthSnapshot, rows[start : start + 5_000], ["account_id", "day"])
     return len(rows)
@@ -291,7 +342,9 @@ def movers(session: Session, ws: int, day: dt.date, limit: int = 5) -> list[tupl
     hs, old = m.HealthSnapshot.__table__, m.HealthSnapshot.__table__.alias("old")
     rows = session.execute(
         select(hs.c.account_id, hs.c.score, old.c.score)
-        .join(old, and_(old.c.account_id == hs.c.account_id, old.c.day == day - dt.timedelta(days=TREND_DAYS)))
+        .join(
+            old, and_(old.c.account_id == hs.c.account_id, old.c.day == day - dt.timedelta(days=TREND_DAYS))
+        )
         .where(hs.c.workspace_id == ws, hs.c.day == day)
         .order_by(func.abs(hs.c.score - old.c.score).desc(), hs.c.account_id)
         .limit(limit)

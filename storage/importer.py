@@ -169,9 +169,13 @@ class WinCredits(Extension):
 
     def stage(self, ctx: _Ctx, line: int, record: r.WinRecord) -> None:
         for email in dict.fromkeys(record.credited_people):
-            self.rows.append({"line": line, "external_id": record.external_id, "person_email": email, "team": None})
+            self.rows.append(
+                {"line": line, "external_id": record.external_id, "person_email": email, "team": None}
+            )
         for team in dict.fromkeys(record.credited_teams):
-            self.rows.append({"line": line, "external_id": record.external_id, "person_email": None, "team": team})
+            self.rows.append(
+                {"line": line, "external_id": record.external_id, "person_email": None, "team": team}
+            )
 
     def flush(self, ctx: _Ctx) -> None:
         if self.rows:
@@ -185,7 +189,9 @@ class WinCredits(Extension):
         c, p = self.table, self._people(ctx)
         rows = ctx.session.execute(
             select(c.c.line, c.c.person_email)
-            .select_from(c.outerjoin(p, and_(p.c.workspace_id == ctx.workspace_id, p.c.email == c.c.person_email)))
+            .select_from(
+                c.outerjoin(p, and_(p.c.workspace_id == ctx.workspace_id, p.c.email == c.c.person_email))
+            )
             .where(c.c.person_email.is_not(None), p.c.id.is_(None))
             .order_by(c.c.line)
             .limit(MAX_LISTED_ERRORS)
@@ -225,20 +231,38 @@ class WinCredits(Extension):
         cp, ct = m.WinCreditPerson.__table__, m.WinCreditTeam.__table__
         wp, wt = self._wanted_people(ctx).subquery(), self._wanted_teams(ctx).subquery()
         return or_(
-            exists(wp.select().where(wp.c.win_id == win_id, ~exists(
-                select(cp.c.id).where(cp.c.win_id == win_id, cp.c.person_id == wp.c.person_id)))),
-            exists(wt.select().where(wt.c.win_id == win_id, ~exists(
-                select(ct.c.id).where(ct.c.win_id == win_id, ct.c.team == wt.c.team)))),
-            exists(select(cp.c.id).where(cp.c.win_id == win_id, ~exists(
-                wp.select().where(wp.c.win_id == win_id, wp.c.person_id == cp.c.person_id)))),
-            exists(select(ct.c.id).where(ct.c.win_id == win_id, ~exists(
-                wt.select().where(wt.c.win_id == win_id, wt.c.team == ct.c.team)))),
-        )  # fmt: skip
+            exists(
+                wp.select().where(
+                    wp.c.win_id == win_id,
+                    ~exists(select(cp.c.id).where(cp.c.win_id == win_id, cp.c.person_id == wp.c.person_id)),
+                )
+            ),
+            exists(
+                wt.select().where(
+                    wt.c.win_id == win_id,
+                    ~exists(select(ct.c.id).where(ct.c.win_id == win_id, ct.c.team == wt.c.team)),
+                )
+            ),
+            exists(
+                select(cp.c.id).where(
+                    cp.c.win_id == win_id,
+                    ~exists(wp.select().where(wp.c.win_id == win_id, wp.c.person_id == cp.c.person_id)),
+                )
+            ),
+            exists(
+                select(ct.c.id).where(
+                    ct.c.win_id == win_id,
+                    ~exists(wt.select().where(wt.c.win_id == win_id, wt.c.team == ct.c.team)),
+                )
+            ),
+        )
 
     def extra_changed(self, ctx: _Ctx, unchanged_ids: Any) -> int:
         w = m.Win.__table__.alias("same_win")
-        q = select(func.count()).select_from(w).where(
-            w.c.id.in_(unchanged_ids), self._credit_diff_exists(ctx, w.c.id)
+        q = (
+            select(func.count())
+            .select_from(w)
+            .where(w.c.id.in_(unchanged_ids), self._credit_diff_exists(ctx, w.c.id))
         )
         return int(ctx.session.scalar(q) or 0)
 
@@ -263,7 +287,11 @@ class WinCredits(Extension):
             insert(cp).from_select(
                 ["workspace_id", "win_id", "person_id"],
                 select(literal(ctx.workspace_id), wp.c.win_id, wp.c.person_id)
-                .where(~exists(select(cp.c.id).where(cp.c.win_id == wp.c.win_id, cp.c.person_id == wp.c.person_id)))
+                .where(
+                    ~exists(
+                        select(cp.c.id).where(cp.c.win_id == wp.c.win_id, cp.c.person_id == wp.c.person_id)
+                    )
+                )
                 .distinct(),
             )
         )
@@ -311,7 +339,9 @@ class FeatureCatalogueUpdate(Extension):
         for feature, first, last in seen:
             row = known.get(feature)
             if row is None:
-                ctx.session.add(fc(workspace_id=ctx.workspace_id, feature=feature, first_seen=first, last_seen=last))
+                ctx.session.add(
+                    fc(workspace_id=ctx.workspace_id, feature=feature, first_seen=first, last_seen=last)
+                )
             else:
                 row.first_seen, row.last_seen = min(row.first_seen, first), max(row.last_seen, last)
         ctx.session.flush()
@@ -332,46 +362,134 @@ def _t(model: type[m.Base]) -> Table:
 KINDS: dict[str, Kind] = {
     k.name: k
     for k in (
-        Kind("people", r.PersonRecord, _t(m.Person), ("workspace_id", "email"),
-             (_person_ref("manager_email", "manager_id", late=True),),
-             ("email", "name", "team", "slack_user_id", "timezone"),
-             "people: e-mail, name, team, Slack user id, manager, time zone"),
-        Kind("accounts", r.AccountRecord, _t(m.Account), ("workspace_id", "external_id"),
-             tuple(_person_ref(f"{role}_email", f"{role}_id") for role in vocab.OWNER_ROLES),
-             ("external_id", "name", "domain", "segment", "plan", "stage", "closed_won_on", "renewal_on", "crm_url"),
-             "accounts: CRM id, name, domain, segment, stage, dates, owners",
-             derived=("name_key",), derive=_name_key),
-        Kind("revenue", r.RevenueRecord, _t(m.MrrSnapshot), ("account_id", "month"), (_account_ref(),),
-             ("month", "mrr"), "monthly recurring revenue per account per month"),
-        Kind("usage", r.UsageRecord, _t(m.UsageDaily), ("account_id", "day"), (_account_ref(),),
-             ("day", "active_users", "licensed_seats"), "daily active users and licensed seats"),
-        Kind("features", r.FeatureUsageRecord, _t(m.FeatureUsage), ("account_id", "day", "feature"),
-             (_account_ref(),), ("day", "feature", "active_users"), "daily active users per feature",
-             extension=FeatureCatalogueUpdate),
-        Kind("tickets", r.TicketRecord, _t(m.Ticket), ("workspace_id", "external_id"), (_account_ref(),),
-             ("external_id", "opened_at", "closed_at", "priority", "csat"), "support tickets"),
-        Kind("touchpoints", r.TouchpointRecord, _t(m.Touchpoint), ("workspace_id", "external_id"),
-             (_account_ref(), _person_ref("person_email", "person_id")),
-             ("external_id", "kind", "occurred_at", "notes"), "QBR/EBR, executive meetings, calls"),
-        Kind("nps", r.NpsRecord, _t(m.NpsResponse), ("workspace_id", "external_id"), (_account_ref(),),
-             ("external_id", "responded_at", "score", "respondent_email", "comment"), "NPS responses"),
-        Kind("milestones", r.MilestoneRecord, _t(m.Milestone), ("account_id", "kind"), (_account_ref(),),
-             ("kind", "target_on", "achieved_on"), "value milestones: target and achieved dates"),
-        Kind("risk_flags", r.RiskFlagRecord, _t(m.RiskFlag), ("workspace_id", "external_id"),
-             (_account_ref(), _person_ref("owner_email", "owner_id")),
-             ("external_id", "flagged_on", "reason", "outcome", "resolved_on"), "risk flags and save plays"),
-        Kind("handoffs", r.HandoffRecord, _t(m.Handoff), ("workspace_id", "external_id"),
-             (_account_ref(), _person_ref("owner_email", "owner_id")),
-             ("external_id", "kind", "from_team", "to_team", "opened_at", "due_at", "completed_at"),
-             "handoffs between teams with their due times",
-             derived=("effective_due_at",), derive=_effective_due, insert_only=("effective_due_at",),
-             extension=HandoffDue),
-        Kind("wins", r.WinRecord, _t(m.Win), ("workspace_id", "external_id"),
-             (_account_ref(), _person_ref("recorded_by_email", "recorded_by_id")),
-             ("external_id", "kind", "text", "amount", "won_on"),
-             "shared wins with credited people and teams", extension=WinCredits),
+        Kind(
+            "people",
+            r.PersonRecord,
+            _t(m.Person),
+            ("workspace_id", "email"),
+            (_person_ref("manager_email", "manager_id", late=True),),
+            ("email", "name", "team", "slack_user_id", "timezone"),
+            "people: e-mail, name, team, Slack user id, manager, time zone",
+        ),
+        Kind(
+            "accounts",
+            r.AccountRecord,
+            _t(m.Account),
+            ("workspace_id", "external_id"),
+            tuple(_person_ref(f"{role}_email", f"{role}_id") for role in vocab.OWNER_ROLES),
+            (
+                "external_id",
+                "name",
+                "domain",
+                "segment",
+                "plan",
+                "stage",
+                "closed_won_on",
+                "renewal_on",
+                "crm_url",
+            ),
+            "accounts: CRM id, name, domain, segment, stage, dates, owners",
+            derived=("name_key",),
+            derive=_name_key,
+        ),
+        Kind(
+            "revenue",
+            r.RevenueRecord,
+            _t(m.MrrSnapshot),
+            ("account_id", "month"),
+            (_account_ref(),),
+            ("month", "mrr"),
+            "monthly recurring revenue per account per month",
+        ),
+        Kind(
+            "usage",
+            r.UsageRecord,
+            _t(m.UsageDaily),
+            ("account_id", "day"),
+            (_account_ref(),),
+            ("day", "active_users", "licensed_seats"),
+            "daily active users and licensed seats",
+        ),
+        Kind(
+            "features",
+            r.FeatureUsageRecord,
+            _t(m.FeatureUsage),
+            ("account_id", "day", "feature"),
+            (_account_ref(),),
+            ("day", "feature", "active_users"),
+            "daily active users per feature",
+            extension=FeatureCatalogueUpdate,
+        ),
+        Kind(
+            "tickets",
+            r.TicketRecord,
+            _t(m.Ticket),
+            ("workspace_id", "external_id"),
+            (_account_ref(),),
+            ("external_id", "opened_at", "closed_at", "priority", "csat"),
+            "support tickets",
+        ),
+        Kind(
+            "touchpoints",
+            r.TouchpointRecord,
+            _t(m.Touchpoint),
+            ("workspace_id", "external_id"),
+            (_account_ref(), _person_ref("person_email", "person_id")),
+            ("external_id", "kind", "occurred_at", "notes"),
+            "QBR/EBR, executive meetings, calls",
+        ),
+        Kind(
+            "nps",
+            r.NpsRecord,
+            _t(m.NpsResponse),
+            ("workspace_id", "external_id"),
+            (_account_ref(),),
+            ("external_id", "responded_at", "score", "respondent_email", "comment"),
+            "NPS responses",
+        ),
+        Kind(
+            "milestones",
+            r.MilestoneRecord,
+            _t(m.Milestone),
+            ("account_id", "kind"),
+            (_account_ref(),),
+            ("kind", "target_on", "achieved_on"),
+            "value milestones: target and achieved dates",
+        ),
+        Kind(
+            "risk_flags",
+            r.RiskFlagRecord,
+            _t(m.RiskFlag),
+            ("workspace_id", "external_id"),
+            (_account_ref(), _person_ref("owner_email", "owner_id")),
+            ("external_id", "flagged_on", "reason", "outcome", "resolved_on"),
+            "risk flags and save plays",
+        ),
+        Kind(
+            "handoffs",
+            r.HandoffRecord,
+            _t(m.Handoff),
+            ("workspace_id", "external_id"),
+            (_account_ref(), _person_ref("owner_email", "owner_id")),
+            ("external_id", "kind", "from_team", "to_team", "opened_at", "due_at", "completed_at"),
+            "handoffs between teams with their due times",
+            derived=("effective_due_at",),
+            derive=_effective_due,
+            insert_only=("effective_due_at",),
+            extension=HandoffDue,
+        ),
+        Kind(
+            "wins",
+            r.WinRecord,
+            _t(m.Win),
+            ("workspace_id", "external_id"),
+            (_account_ref(), _person_ref("recorded_by_email", "recorded_by_id")),
+            ("external_id", "kind", "text", "amount", "won_on"),
+            "shared wins with credited people and teams",
+            extension=WinCredits,
+        ),
     )
-}  # fmt: skip
+}
 
 
 # --- the engine ------------------------------------------------------------------------------------
@@ -395,14 +513,16 @@ def import_records(
     items: Iterable[RawRecord],
     *,
     source: str = "records",
+    on_phase: Callable[[str], None] | None = None,
 ) -> ImportResult:
     """Validate and merge ``items`` ((line, raw dict, read error) triples) as one all-or-nothing batch.
 
     Raises ``ImportFailed`` listing every problem; the caller's transaction is left as it was.
+    ``on_phase`` hears when reading ends and the set-based checks and the merge begin.
     """
     kind = KINDS[kind_name]
     with session.begin_nested():
-        return _run(session, workspace_id, kind, iter(items), source)
+        return _run(session, workspace_id, kind, iter(items), source, on_phase or (lambda _: None))
 
 
 def import_file(
@@ -413,13 +533,21 @@ def import_file(
     *,
     fmt: str | None = None,
     on_progress: Callable[[int], None] | None = None,
+    on_phase: Callable[[str], None] | None = None,
 ) -> ImportResult:
     kind = KINDS[kind_name]
     items = open_records(path, fmt or detect_format(path), kind.fields, on_progress)
-    return import_records(session, workspace_id, kind_name, items, source=str(path))
+    return import_records(session, workspace_id, kind_name, items, source=str(path), on_phase=on_phase)
 
 
-def _run(session: Session, ws: int, kind: Kind, items: Iterator[RawRecord], source: str) -> ImportResult:
+def _run(
+    session: Session,
+    ws: int,
+    kind: Kind,
+    items: Iterator[RawRecord],
+    source: str,
+    on_phase: Callable[[str], None],
+) -> ImportResult:
     value_cols = kind.value_columns
     ctx_meta = MetaData()
     name = f"stage_{kind.name}_{uuid.uuid4().hex[:8]}"
@@ -463,6 +591,7 @@ def _run(session: Session, ws: int, kind: Kind, items: Iterator[RawRecord], sour
         if ext:
             ext.flush(ctx)
     writer.analyze()
+    on_phase("checking references and duplicates")
 
     # The valid records are all staged (even when others failed), so one run reports every problem.
     ctx.add_errors(_duplicate_errors(ctx))
@@ -474,6 +603,7 @@ def _run(session: Session, ws: int, kind: Kind, items: Iterator[RawRecord], sour
     if ctx.error_total:
         raise ImportFailed(source, ctx.errors, ctx.error_total)
 
+    on_phase("merging")
     result = _merge(ctx, value_cols)
 
     for ref in kind.refs:
@@ -504,7 +634,7 @@ class _StageWriter:
         self.sql = (
             f"COPY {table.name} ({names}) FROM STDIN"
             if self.postgres
-            else f"INSERT INTO {table.name} ({names}) VALUES ({', '.join('?' * len(table.c))})"
+            else f"INSERT INTO {table.name} ({names}) VALUES ({', '.join('?' * len(table.c))})"  # noqa: S608
         )
 
     def write(self, rows: list[tuple[Any, ...]]) -> None:
@@ -573,7 +703,11 @@ def _unknown_ref_errors(ctx: _Ctx, ref: Ref) -> list[RecordError]:
 def _late_id(ref: Ref, ws: int, res: Any) -> Any:
     """The id a late reference names, looked up when the statement runs (after the merge)."""
     alias = ref.table.alias(f"late_{ref.field}")
-    return select(alias.c.id).where(alias.c.workspace_id == ws, alias.c[ref.key] == res.c[ref.field]).scalar_subquery()
+    return (
+        select(alias.c.id)
+        .where(alias.c.workspace_id == ws, alias.c[ref.key] == res.c[ref.field])
+        .scalar_subquery()
+    )
 
 
 def _merge(ctx: _Ctx, value_cols: list[str]) -> ImportResult:
@@ -613,7 +747,9 @@ def _merge(ctx: _Ctx, value_cols: list[str]) -> ImportResult:
             func.coalesce(func.sum(case((and_(t.c.id.is_not(None), differs), 1), else_=0)), 0),
         ).select_from(res.outerjoin(t, matches(t)))
     ).one()
-    result = ImportResult(kind.name, inserted=int(new), updated=int(changed), unchanged=int(total - new - changed))
+    result = ImportResult(
+        kind.name, inserted=int(new), updated=int(changed), unchanged=int(total - new - changed)
+    )
 
     if ctx.extension and result.unchanged:
         unchanged_ids = select(t.c.id).select_from(res.join(t, matches(t))).where(~differs)
@@ -642,4 +778,3 @@ def _merge(ctx: _Ctx, value_cols: list[str]) -> ImportResult:
         # Fresh statistics keep the planner on the per-account indexes after a large load.
         session.execute(text(f"ANALYZE {t.name}"))
     return result
-

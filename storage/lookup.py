@@ -58,7 +58,9 @@ def find_account(session: Session, ws: int, text: str) -> LookupResult:
     key = query.lower()
 
     exact = session.execute(
-        scoped.where(or_(Account.external_id == query, Account.domain == _domain_of(query), Account.name_key == key))
+        scoped.where(
+            or_(Account.external_id == query, Account.domain == _domain_of(query), Account.name_key == key)
+        )
         .order_by(Account.name_key)
         .limit(MAX_CANDIDATES + 1)
     ).all()
@@ -100,4 +102,6 @@ def find_account(session: Session, ws: int, text: str) -> LookupResult:
 
 
 def count_accounts(session: Session, ws: int) -> int:
-    return int(session.scalar(select(func.count()).select_from(Account).where(Account.workspace_id == ws)) or 0)
+    return int(
+        session.scalar(select(func.count()).select_from(Account).where(Account.workspace_id == ws)) or 0
+    )

@@ -51,14 +51,20 @@ class RevenueFacts:
 
 
 def revenue_facts(
-    session: Session, ws: int, months_m: list[dt.date], flow_months: dict[dt.date, list[dt.date]],
+    session: Session,
+    ws: int,
+    months_m: list[dt.date],
+    flow_months: dict[dt.date, list[dt.date]],
     segment: str | None = None,
 ) -> dict[dt.date, RevenueFacts]:
     """Revenue aggregates for each M in ``months_m``; ``flow_months[M]`` lists the months whose
     expansion and contraction to add up (the months of the period)."""
+    # Only the months some formula reads: M and M-12 (NRR, GRR), M-7 … M (logo churn of M and of
+    # the six months before it, for CLV), and each flow month with the month before it.
     needed: set[dt.date] = set()
     for mm in months_m:
-        needed.update(add_months(mm, -k) for k in range(0, 13))
+        needed.update((mm, add_months(mm, -12)))
+        needed.update(add_months(mm, -k) for k in range(0, 8))
         for fm in flow_months.get(mm, []):
             needed.update((fm, add_months(fm, -1)))
     ordered = sorted(needed)
@@ -67,9 +73,16 @@ def revenue_facts(
     pivot = (
         select(
             MRR.c.account_id,
-            *[func.sum(case((MRR.c.month == mo, mrr), else_=0)).label(f"m{i}") for i, mo in enumerate(ordered)],
+            *[
+                func.coalesce(func.sum(mrr).filter(MRR.c.month == mo), 0).label(f"m{i}")
+                for i, mo in enumerate(ordered)
+            ],
         )
-        .where(MRR.c.workspace_id == ws, MRR.c.month.in_(ordered), *_account_filter(ws, segment, MRR.c.account_id))
+        .where(
+            MRR.c.workspace_id == ws,
+            MRR.c.month.in_(ordered),
+            *_account_filter(ws, segment, MRR.c.account_id),
+        )
         .group_by(MRR.c.account_id)
         .subquery("pivot")
     )
@@ -103,9 +116,14 @@ def revenue_facts(
     out: dict[dt.date, RevenueFacts] = {}
     for mm in months_m:
         key = mm.isoformat()
-        facts = RevenueFacts(mm, values[f"{key}:nrr_base"], values[f"{key}:nrr_current"],
-                             values[f"{key}:grr_current"], mrr_total=values[f"{key}:mrr_total"],
-                             paying=values[f"{key}:paying"])  # fmt: skip
+        facts = RevenueFacts(
+            mm,
+            values[f"{key}:nrr_base"],
+            values[f"{key}:nrr_current"],
+            values[f"{key}:grr_current"],
+            mrr_total=values[f"{key}:mrr_total"],
+            paying=values[f"{key}:paying"],
+        )
         for k in range(0, 7):
             mo = add_months(mm, -k)
             facts.churn[mo] = (values[f"{key}:before:{mo}"], values[f"{key}:churned:{mo}"])
@@ -126,21 +144,34 @@ class TimeToValue:
     overdue: int
 
 
-def time_to_value(session: Session, ws: int, start: dt.date, end: dt.date, segment: str | None = None) -> TimeToValue:
+def time_to_value(
+    session: Session, ws: int, start: dt.date, end: dt.date, segment: str | None = None
+) -> TimeToValue:
     """Median days closed/won → first value over accounts reaching first value in [start, end)."""
     ms = m.Milestone.__table__
     rows = session.execute(
         select(ms.c.achieved_on, ACC.c.closed_won_on)
         .join(ACC, ACC.c.id == ms.c.account_id)
-        .where(ms.c.workspace_id == ws, ms.c.kind == "first_value", ms.c.achieved_on >= start,
-               ms.c.achieved_on < end, ACC.c.closed_won_on.is_not(None), *_segment(segment))  # fmt: skip
+        .where(
+            ms.c.workspace_id == ws,
+            ms.c.kind == "first_value",
+            ms.c.achieved_on >= start,
+            ms.c.achieved_on < end,
+            ACC.c.closed_won_on.is_not(None),
+            *_segment(segment),
+        )
     ).all()
     days = [(achieved - won).days for achieved, won in rows]
     overdue = session.scalar(
         select(func.count())
         .select_from(ms.join(ACC, ACC.c.id == ms.c.account_id))
-        .where(ms.c.workspace_id == ws, ms.c.kind == "first_value", ms.c.target_on < end,
-               (ms.c.achieved_on.is_(None)) | (ms.c.achieved_on >= end), *_segment(segment))  # fmt: skip
+        .where(
+            ms.c.workspace_id == ws,
+            ms.c.kind == "first_value",
+            ms.c.target_on < end,
+            (ms.c.achieved_on.is_(None)) | (ms.c.achieved_on >= end),
+            *_segment(segment),
+        )
     )
     return TimeToValue(statistics.median(days) if days else None, len(days), int(overdue or 0))
 
@@ -171,8 +202,12 @@ def adoption(
     month = latest_complete_month(as_of + dt.timedelta(days=1))
     paying = (
         select(MRR.c.account_id)
-        .where(MRR.c.workspace_id == ws, MRR.c.month == month, _cents(MRR.c.mrr) > 0,
-               *_account_filter(ws, segment, MRR.c.account_id))  # fmt: skip
+        .where(
+            MRR.c.workspace_id == ws,
+            MRR.c.month == month,
+            _cents(MRR.c.mrr) > 0,
+            *_account_filter(ws, segment, MRR.c.account_id),
+        )
         .subquery("paying")
     )
     hs = m.HealthSnapshot.__table__
@@ -203,7 +238,11 @@ def _usage_28_days(ws: int, as_of: dt.date) -> Any:
     """Per account: mean DAU over the 28 days ending ``as_of`` and seats on the latest day with seats."""
     u = m.UsageDaily.__table__
     window = (u.c.workspace_id == ws, u.c.day > as_of - dt.timedelta(days=28), u.c.day <= as_of)
-    mean = select(u.c.account_id, func.avg(u.c.active_users).label("dau")).where(*window).group_by(u.c.account_id)
+    mean = (
+        select(u.c.account_id, func.avg(u.c.active_users).label("dau"))
+        .where(*window)
+        .group_by(u.c.account_id)
+    )
     seat_day = (
         select(u.c.account_id, func.max(u.c.day).label("day"))
         .where(*window, u.c.licensed_seats > 0)
@@ -231,13 +270,20 @@ class SaveRate:
         return self.saved / resolved if resolved else None
 
 
-def save_rate(session: Session, ws: int, start: dt.date, end: dt.date, segment: str | None = None) -> SaveRate:
+def save_rate(
+    session: Session, ws: int, start: dt.date, end: dt.date, segment: str | None = None
+) -> SaveRate:
     rf = m.RiskFlag.__table__
     rows = dict(
         session.execute(
             select(rf.c.outcome, func.count())
-            .where(rf.c.workspace_id == ws, rf.c.resolved_on >= start, rf.c.resolved_on < end,
-                   rf.c.outcome.in_(("saved", "churned")), *_account_filter(ws, segment, rf.c.account_id))  # fmt: skip
+            .where(
+                rf.c.workspace_id == ws,
+                rf.c.resolved_on >= start,
+                rf.c.resolved_on < end,
+                rf.c.outcome.in_(("saved", "churned")),
+                *_account_filter(ws, segment, rf.c.account_id),
+            )
             .group_by(rf.c.outcome)
         ).all()
     )
@@ -258,7 +304,9 @@ def health_index(session: Session, ws: int, as_of: dt.date, segment: str | None 
     month = latest_complete_month(as_of + dt.timedelta(days=1))
     latest = (
         select(hs.c.score)
-        .where(hs.c.account_id == MRR.c.account_id, hs.c.day <= as_of, hs.c.day > as_of - dt.timedelta(days=90))
+        .where(
+            hs.c.account_id == MRR.c.account_id, hs.c.day <= as_of, hs.c.day > as_of - dt.timedelta(days=90)
+        )
         .order_by(hs.c.day.desc())
         .limit(1)
         .correlate(MRR)
@@ -267,8 +315,12 @@ def health_index(session: Session, ws: int, as_of: dt.date, segment: str | None 
     mrr = _cents(MRR.c.mrr)
     scored = (
         select(latest.label("score"), mrr.label("mrr"))
-        .where(MRR.c.workspace_id == ws, MRR.c.month == month, mrr > 0,
-               *_account_filter(ws, segment, MRR.c.account_id))  # fmt: skip
+        .where(
+            MRR.c.workspace_id == ws,
+            MRR.c.month == month,
+            mrr > 0,
+            *_account_filter(ws, segment, MRR.c.account_id),
+        )
         .subquery("scored")
     )
     weighted, weight, count, paying = session.execute(
@@ -302,10 +354,22 @@ def sla_adherence(
     row = session.execute(
         select(
             func.count(),
-            func.coalesce(func.sum(case((and_(h.c.completed_at.is_not(None),
-                                              h.c.completed_at <= h.c.effective_due_at), 1), else_=0)), 0),
-        ).where(h.c.workspace_id == ws, h.c.effective_due_at >= _naive(start), h.c.effective_due_at < _naive(end),
-                h.c.paused_since.is_(None), *_account_filter(ws, segment, h.c.account_id))  # fmt: skip
+            func.coalesce(
+                func.sum(
+                    case(
+                        (and_(h.c.completed_at.is_not(None), h.c.completed_at <= h.c.effective_due_at), 1),
+                        else_=0,
+                    )
+                ),
+                0,
+            ),
+        ).where(
+            h.c.workspace_id == ws,
+            h.c.effective_due_at >= _naive(start),
+            h.c.effective_due_at < _naive(end),
+            h.c.paused_since.is_(None),
+            *_account_filter(ws, segment, h.c.account_id),
+        )
     ).one()
     return SlaAdherence(int(row[1]), int(row[0]))
 
@@ -355,8 +419,10 @@ def cohorts(session: Session, ws: int, last_month: dt.date, segment: str | None 
     start_mrr = MRR.alias("start_mrr")
     sizes = session.execute(
         select(first.c.first_month, func.count(), func.sum(_cents(start_mrr.c.mrr)))
-        .join(start_mrr, and_(start_mrr.c.account_id == first.c.account_id,
-                              start_mrr.c.month == first.c.first_month))  # fmt: skip
+        .join(
+            start_mrr,
+            and_(start_mrr.c.account_id == first.c.account_id, start_mrr.c.month == first.c.first_month),
+        )
         .group_by(first.c.first_month)
     ).all()
     if not sizes:
@@ -368,17 +434,27 @@ def cohorts(session: Session, ws: int, last_month: dt.date, segment: str | None 
         ends.append(cursor)
         cursor = add_months(cursor, 3)
     at = MRR.alias("at_end")
-    points = session.execute(
-        select(first.c.first_month, at.c.month, func.sum(case((_cents(at.c.mrr) > 0, 1), else_=0)),
-               func.sum(_cents(at.c.mrr)))
-        .join(at, at.c.account_id == first.c.account_id)
-        .where(at.c.month.in_(ends))
-        .group_by(first.c.first_month, at.c.month)
-    ).all() if ends else []  # fmt: skip
+    points = (
+        session.execute(
+            select(
+                first.c.first_month,
+                at.c.month,
+                func.sum(case((_cents(at.c.mrr) > 0, 1), else_=0)),
+                func.sum(_cents(at.c.mrr)),
+            )
+            .join(at, at.c.account_id == first.c.account_id)
+            .where(at.c.month.in_(ends))
+            .group_by(first.c.first_month, at.c.month)
+        ).all()
+        if ends
+        else []
+    )
 
     by_quarter: dict[str, dict[str, Any]] = {}
     for first_month, size, start_cents in sizes:
-        q = by_quarter.setdefault(quarter_label(first_month), {"size": 0, "start": 0, "at": {}, "end": first_month})
+        q = by_quarter.setdefault(
+            quarter_label(first_month), {"size": 0, "start": 0, "at": {}, "end": first_month}
+        )
         q["size"] += size
         q["start"] += int(start_cents or 0)
         q["end"] = quarter_end_month(first_month)
@@ -390,11 +466,13 @@ def cohorts(session: Session, ws: int, last_month: dt.date, segment: str | None 
     for label in sorted(by_quarter):
         q = by_quarter[label]
         pts = [
-            CohortPoint(end, q["at"].get(end, (0, 0))[0] / q["size"],
-                        q["at"].get(end, (0, 0))[1] / q["start"] if q["start"] else None)
-            for end in ends if end >= q["end"]
-        ]  # fmt: skip
+            CohortPoint(
+                end,
+                q["at"].get(end, (0, 0))[0] / q["size"],
+                q["at"].get(end, (0, 0))[1] / q["start"] if q["start"] else None,
+            )
+            for end in ends
+            if end >= q["end"]
+        ]
         out.append(Cohort(label, q["size"], q["start"], pts))
     return out
-
-

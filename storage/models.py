@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -92,7 +92,7 @@ NAMING = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map: dict[Any, Any] = {dt.datetime: UTCDateTime, Decimal: Money}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dt.datetime: UTCDateTime, Decimal: Money}
 
 
 def _ws() -> Mapped[int]:
@@ -191,7 +191,9 @@ class UsageDaily(Base):
     __table_args__ = (
         UniqueConstraint("account_id", "day"),
         # Covering: the 28-day adoption scan over all accounts reads the index alone.
-        Index("ix_usage_workspace_day", "workspace_id", "day", "account_id", "active_users", "licensed_seats"),
+        Index(
+            "ix_usage_workspace_day", "workspace_id", "day", "account_id", "active_users", "licensed_seats"
+        ),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     workspace_id: Mapped[int] = _ws()

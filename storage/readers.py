@@ -63,7 +63,11 @@ def read_jsonl(fh: TextIO) -> Iterator[RawRecord]:
         try:
             value = json.loads(text)
         except json.JSONDecodeError as exc:
-            yield number, None, RecordError(number, "line", f"not valid JSON ({exc.msg} at column {exc.colno})")
+            yield (
+                number,
+                None,
+                RecordError(number, "line", f"not valid JSON ({exc.msg} at column {exc.colno})"),
+            )
             continue
         if not isinstance(value, dict):
             yield number, None, RecordError(number, "line", "each line must be one JSON object")

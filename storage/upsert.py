@@ -33,18 +33,22 @@ def upsert(
     stmt = _insert(session, model)
     columns = update if update is not None else [c for c in rows[0] if c not in key]
     if columns:
-        stmt = stmt.on_conflict_do_update(index_elements=list(key), set_={c: stmt.excluded[c] for c in columns})
+        stmt = stmt.on_conflict_do_update(
+            index_elements=list(key), set_={c: stmt.excluded[c] for c in columns}
+        )
     else:
         stmt = stmt.on_conflict_do_nothing(index_elements=list(key))
     session.connection().execute(stmt, list(rows))
 
 
-def insert_ignore(session: Session, model: type[Base], rows: Sequence[dict[str, Any]], key: Sequence[str]) -> int:
+def insert_ignore(
+    session: Session, model: type[Base], rows: Sequence[dict[str, Any]], key: Sequence[str]
+) -> int:
     """Insert the rows whose ``key`` is new; return how many were inserted (claims use this)."""
     if not rows:
         return 0
     table: Any = model.__table__
     stmt = _insert(session, model).on_conflict_do_nothing(index_elements=list(key))
     # RETURNING counts exactly what was inserted on both databases; rowcount does not.
-    stmt = stmt.returning(*[table.c[k] for k in table.primary_key.columns.keys()])
+    stmt = stmt.returning(*table.primary_key.columns)
     return len(session.connection().execute(stmt, list(rows)).all())

@@ -16,7 +16,9 @@ def ensure_workspace(session: Session, slug: str, *, now: dt.datetime, timezone:
     found = session.scalar(select(Workspace.id).where(Workspace.slug == slug))
     if found is not None:
         return found
-    insert_ignore(session, Workspace, [{"slug": slug, "name": slug, "timezone": timezone, "created_at": now}], ["slug"])
+    insert_ignore(
+        session, Workspace, [{"slug": slug, "name": slug, "timezone": timezone, "created_at": now}], ["slug"]
+    )
     return session.scalars(select(Workspace.id).where(Workspace.slug == slug)).one()
 
 

@@ -63,7 +63,7 @@ def pg_url() -> Iterator[str | None]:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    """A migrated, empty database: a copy of the SQLite template, or the PostgreSQL test database truncated."""
+    """A migrated, empty database: a copy of the SQLite template, or the truncated PostgreSQL one."""
     if request.param == "sqlite":
         path = tmp_path / "test.db"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)

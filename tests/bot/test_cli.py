@@ -15,7 +15,7 @@ AS_OF = "2026-11-23"
 
 
 @pytest.fixture
-def run(db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
+def run(db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DATABASE_URL", db.url)
     monkeypatch.delenv("RETENTION_BOT_CONFIG", raising=False)
@@ -28,7 +28,7 @@ def run(db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # noqa:
     return invoke
 
 
-def test_demo_scorecard_cohorts_and_health(run) -> None:  # noqa: ANN001
+def test_demo_scorecard_cohorts_and_health(run) -> None:
     code, out, _ = run("demo-data", "--accounts", "60", "--as-of", AS_OF, "--usage-days", "35")
     assert code == 0 and "demo data for 60 accounts" in out
     code, out, _ = run("scorecard", "--as-of", AS_OF, "--period", "month", "--json")
@@ -47,14 +47,14 @@ def test_demo_scorecard_cohorts_and_health(run) -> None:  # noqa: ANN001
     assert code == 0 and "health" in out
 
 
-def test_demo_data_is_idempotent(run) -> None:  # noqa: ANN001
+def test_demo_data_is_idempotent(run) -> None:
     run("demo-data", "--accounts", "20", "--as-of", AS_OF, "--usage-days", "5")
     code, out, _ = run("demo-data", "--accounts", "20", "--as-of", AS_OF, "--usage-days", "5")
     assert code == 0
     assert all(" 0 inserted" in line or line.split()[1] == "0" for line in out.splitlines()[:12])
 
 
-def test_import_good_then_bad_file(run, tmp_path: Path) -> None:  # noqa: ANN001
+def test_import_good_then_bad_file(run, tmp_path: Path) -> None:
     (tmp_path / "accounts.csv").write_text("external_id,name,segment\nA1,Acme,smb\n")
     code, out, _ = run("import", "accounts", "accounts.csv")
     assert code == 0 and "1 inserted, 0 updated, 0 unchanged" in out
@@ -69,7 +69,7 @@ def test_import_good_then_bad_file(run, tmp_path: Path) -> None:  # noqa: ANN001
     assert json.loads(out)["kpis"]["nrr"]["reason"].startswith("no revenue data yet")
 
 
-def test_health_lookup_errors_say_what_to_type(run, tmp_path: Path) -> None:  # noqa: ANN001
+def test_health_lookup_errors_say_what_to_type(run, tmp_path: Path) -> None:
     (tmp_path / "accounts.csv").write_text("external_id,name,segment\nA1,Acme One,smb\nA2,Acme Two,smb\n")
     run("import", "accounts", "accounts.csv")
     code, _, err = run("health", "acme")
@@ -78,18 +78,22 @@ def test_health_lookup_errors_say_what_to_type(run, tmp_path: Path) -> None:  # 
     assert code == 1 and "no account matches 'zzzzzz'" in err
 
 
-def test_demo_files_import_through_the_cli(run, tmp_path: Path) -> None:  # noqa: ANN001
+def test_demo_files_import_through_the_cli(run, tmp_path: Path) -> None:
     code, _, _ = run("demo-data", "--accounts", "15", "--as-of", AS_OF, "--usage-days", "3", "--out", "demo")
     assert code == 0
-    for kind, name in [("people", "people.csv"), ("accounts", "accounts.csv"), ("revenue", "revenue.csv"),
-                       ("wins", "wins.jsonl")]:  # fmt: skip
+    for kind, name in [
+        ("people", "people.csv"),
+        ("accounts", "accounts.csv"),
+        ("revenue", "revenue.csv"),
+        ("wins", "wins.jsonl"),
+    ]:
         code, out, err = run("import", kind, f"demo/{name}")
         assert code == 0, err
     code, out, _ = run("health-snapshot", "--date", AS_OF)
     assert code == 0 and "accounts scored" in out
 
 
-def test_bad_settings_stop_with_one_line(run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+def test_bad_settings_stop_with_one_line(run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "bad.toml").write_text("gross_margin = 7")
     monkeypatch.setenv("RETENTION_BOT_CONFIG", str(tmp_path / "bad.toml"))
     code, _, err = run("scorecard")

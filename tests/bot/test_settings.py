@@ -32,7 +32,11 @@ red_below = 30
 green_from = 80
 """)
     s = build_settings(RETENTION_BOT_CONFIG=str(cfg))
-    assert (s.policies.currency, s.policies.gross_margin, s.policies.adoption_threshold) == ("EUR", Decimal("0.72"), 0.5)
+    assert (s.policies.currency, s.policies.gross_margin, s.policies.adoption_threshold) == (
+        "EUR",
+        Decimal("0.72"),
+        0.5,
+    )
     assert s.policies.health.weights == {"usage": 0.5, "commercial": 0.5}
     assert s.policies.health.bands.band(75) == "yellow"
 

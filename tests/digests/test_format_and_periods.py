@@ -29,7 +29,9 @@ def test_latest_complete_period(kind: str, as_of: str, start: str, end: str) -> 
 def test_months() -> None:
     assert latest_complete_month(dt.date(2026, 11, 23)) == dt.date(2026, 10, 1)
     assert add_months(dt.date(2026, 1, 31), -1) == dt.date(2025, 12, 1)
-    assert Period.latest("quarter", dt.date(2026, 11, 23)).flow_months == [dt.date(2026, m, 1) for m in (7, 8, 9)]
+    assert Period.latest("quarter", dt.date(2026, 11, 23)).flow_months == [
+        dt.date(2026, m, 1) for m in (7, 8, 9)
+    ]
 
 
 def test_display() -> None:

@@ -79,8 +79,14 @@ def test_upsert_inserts_then_updates(db: Database, ws: int) -> None:
         s.add(Account(workspace_id=ws, external_id="A", name="A", name_key="a", segment="smb"))
     with db.write() as s:
         aid = s.scalar(select(Account.id))
-        row = {"workspace_id": ws, "account_id": aid, "day": dt.date(2026, 1, 1), "score": 50.0, "band": "yellow",
-               "components": {"usage": 50}}  # fmt: skip
+        row = {
+            "workspace_id": ws,
+            "account_id": aid,
+            "day": dt.date(2026, 1, 1),
+            "score": 50.0,
+            "band": "yellow",
+            "components": {"usage": 50},
+        }
         upsert(s, HealthSnapshot, [row], ["account_id", "day"])
         upsert(s, HealthSnapshot, [{**row, "score": 75.0, "band": "green"}], ["account_id", "day"])
     with db.read() as s:

@@ -11,7 +11,11 @@ from tests.helpers import load
 
 @pytest.fixture
 def accounts(db: Database, ws: int, tmp_path: Path) -> Database:
-    load(db, ws, "accounts", """
+    load(
+        db,
+        ws,
+        "accounts",
+        """
         external_id,name,domain,segment
         0015g00000XyZ,Acme Corp,acme.com,smb
         A2,Acme Logistics,acmelogistics.io,smb
@@ -19,7 +23,9 @@ def accounts(db: Database, ws: int, tmp_path: Path) -> Database:
         A4,Initech,initech.example,smb
         A5,100% Organic,organic.example,smb
         A6,1000 Oaks,oaks.example,smb
-    """, tmp_path)  # fmt: skip
+    """,
+        tmp_path,
+    )
     return db
 
 

@@ -36,7 +36,10 @@ def _revenue_rows() -> str:
     series = {
         "A": {**dict.fromkeys(months("2025-10", "2026-09"), "100"), "2026-10": "150"},
         "B": {**dict.fromkeys(months("2025-10", "2026-09"), "200"), "2026-10": "120"},
-        "C": {**dict.fromkeys(months("2025-10", "2026-05"), "300"), **dict.fromkeys(months("2026-06", "2026-10"), "0")},
+        "C": {
+            **dict.fromkeys(months("2025-10", "2026-05"), "300"),
+            **dict.fromkeys(months("2026-06", "2026-10"), "0"),
+        },
         "D": dict.fromkeys(months("2026-03", "2026-10"), "500"),
         "E": {"2025-10": "50", "2025-11": "50", "2025-12": "0", "2026-09": "80", "2026-10": "80"},
         "F": {**dict.fromkeys(months("2025-06", "2025-08"), "70"), "2026-10": "60"},
@@ -49,11 +52,21 @@ def _revenue_rows() -> str:
 
 @pytest.fixture
 def dataset(db: Database, ws: int, tmp_path: Path) -> Database:
-    load(db, ws, "people", """
+    load(
+        db,
+        ws,
+        "people",
+        """
         email,name,team
         cs@x.io,Casey,cs
-    """, tmp_path)  # fmt: skip
-    load(db, ws, "accounts", """
+    """,
+        tmp_path,
+    )
+    load(
+        db,
+        ws,
+        "accounts",
+        """
         external_id,name,segment,closed_won_on
         A,Alpha,ent,2025-09-01
         B,Beta,ent,2025-09-01
@@ -62,9 +75,15 @@ def dataset(db: Database, ws: int, tmp_path: Path) -> Database:
         E,Epsilon,smb,2025-09-01
         F,Phi,smb,2026-09-20
         G,Gimel,smb,2026-09-01
-    """, tmp_path)  # fmt: skip
+    """,
+        tmp_path,
+    )
     load(db, ws, "revenue", _revenue_rows(), tmp_path)
-    load(db, ws, "milestones", """
+    load(
+        db,
+        ws,
+        "milestones",
+        """
         account,kind,target_on,achieved_on
         D,first_value,2026-05-01,2026-10-10
         G,first_value,2026-10-01,2026-10-11
@@ -72,8 +91,14 @@ def dataset(db: Database, ws: int, tmp_path: Path) -> Database:
         A,first_value,2025-11-01,2026-09-15
         B,first_value,2026-10-15,
         C,first_value,2026-12-01,
-    """, tmp_path)  # fmt: skip
-    load(db, ws, "usage", """
+    """,
+        tmp_path,
+    )
+    load(
+        db,
+        ws,
+        "usage",
+        """
         account,day,active_users,licensed_seats
         A,2026-10-01,0,10
         A,2026-10-10,5,10
@@ -83,16 +108,28 @@ def dataset(db: Database, ws: int, tmp_path: Path) -> Database:
         D,2026-10-31,8,20
         F,2026-10-10,50,
         G,2026-10-10,40,40
-    """, tmp_path)  # fmt: skip
-    load(db, ws, "risk_flags", """
+    """,
+        tmp_path,
+    )
+    load(
+        db,
+        ws,
+        "risk_flags",
+        """
         external_id,account,flagged_on,reason,outcome,resolved_on
         r1,A,2026-09-01,usage drop,saved,2026-10-03
         r2,B,2026-09-01,champion left,saved,2026-10-20
         r3,C,2026-05-01,budget,churned,2026-10-30
         r4,D,2026-10-01,competitor,open,
         r5,E,2026-08-01,budget,saved,2026-11-02
-    """, tmp_path)  # fmt: skip
-    load(db, ws, "handoffs", """
+    """,
+        tmp_path,
+    )
+    load(
+        db,
+        ws,
+        "handoffs",
+        """
         external_id,account,kind,from_team,to_team,opened_at,due_at,completed_at
         h1,A,sales_to_cs,sales,cs,2026-10-01T12:00:00Z,2026-10-05T12:00:00Z,2026-10-05T11:00:00Z
         h2,B,sales_to_cs,sales,cs,2026-10-01T00:00:00Z,2026-10-06T00:00:00Z,2026-10-07T00:00:00Z
@@ -100,7 +137,9 @@ def dataset(db: Database, ws: int, tmp_path: Path) -> Database:
         h4,D,cs_kickoff,cs,cs,2026-09-20T00:00:00Z,2026-09-28T00:00:00Z,2026-10-02T00:00:00Z
         h5,E,escalation,cs,support,2026-10-15T00:00:00Z,2026-10-20T00:00:00Z,
         h6,F,escalation,cs,support,2026-10-30T00:00:00Z,2026-11-02T00:00:00Z,
-    """, tmp_path)  # fmt: skip
+    """,
+        tmp_path,
+    )
     with db.write() as s:
         # h4 was paused for five days (due moves to Oct 3); h5 is paused right now.
         h4 = s.scalars(select(Handoff).where(Handoff.external_id == "h4")).one()
@@ -110,18 +149,44 @@ def dataset(db: Database, ws: int, tmp_path: Path) -> Database:
         h5.paused_since = dt.datetime(2026, 10, 18, tzinfo=dt.UTC)
     with db.write() as s:
         ids = dict(s.execute(select(Account.external_id, Account.id).where(Account.workspace_id == ws)).all())
-        snaps = [("A", "2026-10-01", 20), ("A", "2026-10-30", 80), ("B", "2026-10-29", 50), ("D", "2026-10-15", 60),
-                 ("D", "2026-11-05", 90), ("F", "2026-10-28", 40), ("G", "2026-10-29", 10)]  # fmt: skip
-        upsert(s, HealthSnapshot, [
-            {"workspace_id": ws, "account_id": ids[a], "day": dt.date.fromisoformat(d), "score": sc, "band": "x",
-             "components": {}} for a, d, sc in snaps], ["account_id", "day"])  # fmt: skip
+        snaps = [
+            ("A", "2026-10-01", 20),
+            ("A", "2026-10-30", 80),
+            ("B", "2026-10-29", 50),
+            ("D", "2026-10-15", 60),
+            ("D", "2026-11-05", 90),
+            ("F", "2026-10-28", 40),
+            ("G", "2026-10-29", 10),
+        ]
+        upsert(
+            s,
+            HealthSnapshot,
+            [
+                {
+                    "workspace_id": ws,
+                    "account_id": ids[a],
+                    "day": dt.date.fromisoformat(d),
+                    "score": sc,
+                    "band": "x",
+                    "components": {},
+                }
+                for a, d, sc in snaps
+            ],
+            ["account_id", "day"],
+        )
     return db
 
 
 def card(db: Database, ws: int, period: str = "month", segment: str | None = None, **policy: object):
     with db.read() as s:
-        return build_scorecard(s, ws, as_of=AS_OF, period_kind=period, policies=Policies(**policy),  # type: ignore[arg-type]
-                               segment=segment)  # fmt: skip
+        return build_scorecard(
+            s,
+            ws,
+            as_of=AS_OF,
+            period_kind=period,
+            policies=Policies(**policy),  # type: ignore[arg-type]
+            segment=segment,
+        )
 
 
 def test_nrr_excludes_new_logos_and_counts_reactivated_base_accounts(dataset: Database, ws: int) -> None:
@@ -144,7 +209,9 @@ def test_logo_churn_of_month(dataset: Database, ws: int) -> None:
 
 def test_expansion_and_contraction_arr(dataset: Database, ws: int) -> None:
     sc = card(dataset, ws)
-    assert sc.kpi("expansion_arr").current.value == Decimal("600.00")  # 12 × 50; reactivations are not expansion
+    assert sc.kpi("expansion_arr").current.value == Decimal(
+        "600.00"
+    )  # 12 × 50; reactivations are not expansion
     assert sc.kpi("contraction_arr").current.value == Decimal("960.00")  # 12 × 80
     assert sc.kpi("expansion_arr").previous.value == Decimal("0.00")  # E's return in Sep is a reactivation
 
@@ -193,14 +260,18 @@ def test_adoption(dataset: Database, ws: int) -> None:
     assert card(dataset, ws, adoption_threshold=0.5).kpi("adoption").current.value == pytest.approx(1 / 3)
 
 
-def test_adoption_from_the_days_health_snapshot_matches_the_live_computation(dataset: Database, ws: int) -> None:
+def test_adoption_from_the_days_health_snapshot_matches_the_live_computation(
+    dataset: Database, ws: int
+) -> None:
     with dataset.read() as s:
         live = metrics.adoption(s, ws, dt.date(2026, 10, 31), 0.4)
     with dataset.write() as s:
         health.snapshot(s, ws, dt.date(2026, 10, 31), Policies().health)
     with dataset.read() as s:
         from_snapshot = metrics.adoption(s, ws, dt.date(2026, 10, 31), 0.4)
-        used_snapshot = s.scalar(select(HealthSnapshot.mean_dau).where(HealthSnapshot.day == dt.date(2026, 10, 31)).limit(1))
+        used_snapshot = s.scalar(
+            select(HealthSnapshot.mean_dau).where(HealthSnapshot.day == dt.date(2026, 10, 31)).limit(1)
+        )
     assert used_snapshot is not None
     assert from_snapshot == live == metrics.Adoption(adopted=2, measured=3, without_seats=2)
 
@@ -225,10 +296,16 @@ def test_sla_adherence_with_paused_time(dataset: Database, ws: int) -> None:
 
 
 def test_reimporting_handoffs_keeps_paused_time(dataset: Database, ws: int, tmp_path: Path) -> None:
-    load(dataset, ws, "handoffs", """
+    load(
+        dataset,
+        ws,
+        "handoffs",
+        """
         external_id,account,kind,from_team,to_team,opened_at,due_at,completed_at
         h4,D,cs_kickoff,cs,cs,2026-09-20T00:00:00Z,2026-09-29T00:00:00Z,2026-10-02T00:00:00Z
-    """, tmp_path)  # fmt: skip
+    """,
+        tmp_path,
+    )
     with dataset.read() as s:
         h4 = s.scalars(select(Handoff).where(Handoff.external_id == "h4")).one()
     assert h4.effective_due_at == dt.datetime(2026, 10, 4, tzinfo=dt.UTC)
@@ -240,8 +317,12 @@ def test_cohorts(dataset: Database, ws: int) -> None:
     assert set(rows) == {"2025-Q2", "2025-Q4", "2026-Q1"}
     q4 = rows["2025-Q4"]  # A B C E, starting MRR 650
     assert (q4.size, q4.start_mrr_cents) == (4, 65_000)
-    assert [p.quarter_end for p in q4.points] == [dt.date(2025, 12, 1), dt.date(2026, 3, 1), dt.date(2026, 6, 1),
-                                                  dt.date(2026, 9, 1)]  # fmt: skip
+    assert [p.quarter_end for p in q4.points] == [
+        dt.date(2025, 12, 1),
+        dt.date(2026, 3, 1),
+        dt.date(2026, 6, 1),
+        dt.date(2026, 9, 1),
+    ]
     assert [p.logo for p in q4.points] == [0.75, 0.75, 0.5, 0.75]
     assert [p.revenue for p in q4.points] == pytest.approx([600 / 650, 600 / 650, 300 / 650, 380 / 650])
     f = rows["2025-Q2"]  # F: reactivation in Oct 2026 is not a quarter end
@@ -259,8 +340,19 @@ def test_undefined_kpis_say_why(db: Database, ws: int) -> None:
 
 def test_scorecard_json_contract(dataset: Database, ws: int) -> None:
     data = card(dataset, ws).to_json()
-    assert set(data["kpis"]) == {"nrr", "grr", "logo_churn", "expansion_arr", "contraction_arr", "time_to_value_days",
-                                 "adoption", "save_rate", "health_index", "sla_adherence", "clv"}  # fmt: skip
+    assert set(data["kpis"]) == {
+        "nrr",
+        "grr",
+        "logo_churn",
+        "expansion_arr",
+        "contraction_arr",
+        "time_to_value_days",
+        "adoption",
+        "save_rate",
+        "health_index",
+        "sla_adherence",
+        "clv",
+    }
     for entry in data["kpis"].values():
         assert {"value", "previous", "owners", "reason"} <= set(entry)
         assert entry["owners"]
