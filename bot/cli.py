@@ -244,9 +244,11 @@ def demo_data(
         # The days the scheduled snapshot job would have covered that scorecards and trends read.
         for day in demo_snapshot_days(cfg.as_of):
             health_mod.snapshot(session, ws, day, ctx.settings.policies.health)
+    as_of_flag = "" if cfg.as_of == ctx.now.date() else f" --as-of {cfg.as_of}"
     out.print(
-        f"demo data for {accounts} accounts loaded in {time.perf_counter() - started:.1f} s "
-        f"(as of {cfg.as_of}, seed {seed}); try: retention-bot scorecard --as-of {cfg.as_of}"
+        f"demo data for {accounts:,} accounts loaded in {time.perf_counter() - started:.1f} s "
+        f"(as of {cfg.as_of}, seed {seed}). Next: retention-bot scorecard{as_of_flag}, "
+        f"retention-bot health ACC-000001, retention-bot cohorts"
     )
 
 
@@ -276,7 +278,7 @@ def _scorecard_table(card: Scorecard) -> tuple[Table, list[str]]:
         ("change", "right"),
         ("owners", "left"),
     ):
-        table.add_column(name, justify=justify, no_wrap=name != "owners")  # type: ignore[arg-type]
+        table.add_column(name, justify=justify, no_wrap=name not in ("KPI", "owners"))  # type: ignore[arg-type]
     footnotes: list[str] = []
     for k in card.kpis:
         label = k.label

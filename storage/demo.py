@@ -249,7 +249,10 @@ class Story:
         self.health = rng.betavariate(5, 2)  # latent 0..1; drives usage, NPS, tickets and churn
         months = cfg.month_list
         # A third were customers before the window; the rest start inside it (new logos).
-        start = 0 if rng.random() < 0.35 else rng.randrange(1, cfg.months)
+        # A growing company: new logos come faster in recent months.
+        start = (
+            0 if rng.random() < 0.35 else min(cfg.months - 1, 1 + int((cfg.months - 1) * rng.random() ** 0.5))
+        )
         self.start_month = months[start]
         self.closed_won_on = self.start_month - dt.timedelta(days=rng.randrange(3, 25))
         self.mrr: dict[dt.date, Decimal] = {}
@@ -501,12 +504,13 @@ class DemoData:
                 "completed_at": done.isoformat() if done <= as_of else None,
             }
             opened = done if done <= as_of else opened
-        if rng.random() < 0.25 * (1.3 - s.health):
-            opened = as_of - dt.timedelta(hours=rng.randrange(1, 200))
+        # Escalations from CS to support over the last quarter, more of them for unhealthy accounts.
+        for n in range(int(rng.uniform(0, 3) * (1.3 - s.health))):
+            opened = as_of - dt.timedelta(hours=rng.randrange(1, 90 * 24))
             due = opened + dt.timedelta(hours=24)
-            done = opened + dt.timedelta(hours=rng.uniform(2, 60))
+            done = opened + dt.timedelta(hours=rng.uniform(2, 24 + 36 * (1 - s.health)))
             yield {
-                "external_id": f"H-{s.index + 1:06d}-esc",
+                "external_id": f"H-{s.index + 1:06d}-esc{n}",
                 "account": s.external_id,
                 "kind": "escalation",
                 "from_team": "cs",
