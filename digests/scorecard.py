@@ -109,25 +109,21 @@ class Scorecard:
         }
 
 
-def _ratio(num: int, den: int, reason: str) -> Value:
-    return Value(num / den) if den else Value(None, reason)
+def _value(value: Decimal | float | None, reason: str, detail: dict[str, Any] | None = None) -> Value:
+    """The value, or n/a with ``reason`` when it is undefined."""
+    return Value(value, None if value is not None else reason, detail or {})
 
 
 def _revenue_values(f: metrics.RevenueFacts, flows: list[dt.date], margin: Decimal) -> dict[str, Value]:
     m, base_month = f.month, add_months(f.month, -12)
     no_base = f"no account was paying in {base_month:%B %Y}"
     out = {
-        "nrr": _ratio(f.nrr_current, f.nrr_base, no_base),
-        "grr": _ratio(f.grr_current, f.nrr_base, no_base),
+        "nrr": _value(metrics.share(f.nrr_current, f.nrr_base), no_base),
+        "grr": _value(metrics.share(f.grr_current, f.nrr_base), no_base),
         "expansion_arr": Value(from_cents(12 * sum(f.expansion[mo] for mo in flows))),
         "contraction_arr": Value(from_cents(12 * sum(f.contraction[mo] for mo in flows))),
     }
-    churn = f.logo_churn(m)
-    out["logo_churn"] = (
-        Value(churn)
-        if churn is not None
-        else Value(None, f"no account was paying in {add_months(m, -1):%B %Y}")
-    )
+    out["logo_churn"] = _value(f.logo_churn(m), f"no account was paying in {add_months(m, -1):%B %Y}")
     window = [add_months(m, -k) for k in range(6, 0, -1)]
     rates = [r for r in (f.logo_churn(mo) for mo in window) if r is not None]
     if not f.paying:
@@ -162,15 +158,15 @@ def _period_values(
 ) -> dict[str, Value]:
     out = _revenue_values(facts, period.flow_months, policies.gross_margin)
     ttv = metrics.time_to_value(session, ws, period.start, period.end, segment)
-    out["time_to_value_days"] = Value(
+    out["time_to_value_days"] = _value(
         ttv.median_days,
-        None if ttv.accounts else "no account reached first value in the period",
+        "no account reached first value in the period",
         {"accounts": ttv.accounts, "past_target_without_first_value": ttv.overdue},
     )
     ad = metrics.adoption(session, ws, period.last_day, policies.adoption_threshold, segment)
-    out["adoption"] = Value(
+    out["adoption"] = _value(
         ad.value,
-        None if ad.measured else "no paying account has seat data",
+        "no paying account has seat data",
         {
             "adopted": ad.adopted,
             "measured": ad.measured,
@@ -179,22 +175,20 @@ def _period_values(
         },
     )
     sr = metrics.save_rate(session, ws, period.start, period.end, segment)
-    out["save_rate"] = Value(
+    out["save_rate"] = _value(
         sr.value,
-        None if sr.value is not None else "no risk flag was resolved in the period",
+        "no risk flag was resolved in the period",
         {"saved": sr.saved, "churned": sr.churned},
     )
     hi = metrics.health_index(session, ws, period.last_day, segment)
-    out["health_index"] = Value(
+    out["health_index"] = _value(
         None if hi.value is None else round(hi.value, 1),
-        None
-        if hi.value is not None
-        else "no health snapshots of paying accounts yet: run `retention-bot health-snapshot`",
+        "no health snapshots of paying accounts yet: run `retention-bot health-snapshot`",
         {"scored_accounts": hi.accounts, "paying_accounts": hi.paying},
     )
     sla = metrics.sla_adherence(session, ws, period.start_utc, period.end_utc, segment)
-    out["sla_adherence"] = Value(
-        sla.value, None if sla.due else "no handoff was due in the period", {"met": sla.met, "due": sla.due}
+    out["sla_adherence"] = _value(
+        sla.value, "no handoff was due in the period", {"met": sla.met, "due": sla.due}
     )
     return out
 

@@ -13,11 +13,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import BigInteger, and_, case, func, select, type_coerce
+from sqlalchemy import BigInteger, and_, case, func, select, text, type_coerce
 from sqlalchemy.orm import Session
 
 from bot.settings import HealthPolicy
 from storage import models as m
+from storage.importer import ANALYZE_AFTER
 from storage.periods import add_months, latest_complete_month
 from storage.upsert import upsert
 
@@ -334,6 +335,8 @@ def snapshot(session: Session, ws: int, day: dt.date, policy: HealthPolicy) -> i
         )
     for start in range(0, len(rows), 5_000):
         upsert(session, m.HealthSnapshot, rows[start : start + 5_000], ["account_id", "day"])
+    if len(rows) >= ANALYZE_AFTER:
+        session.execute(text("ANALYZE health_snapshots"))  # the scorecard's plans need today's row counts
     return len(rows)
 
 

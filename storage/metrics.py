@@ -21,6 +21,11 @@ MRR = m.MrrSnapshot.__table__
 ACC = m.Account.__table__
 
 
+def share(part: int, whole: int) -> float | None:
+    """``part`` ÷ ``whole``, or None when there is nothing to divide by (the KPI is n/a)."""
+    return part / whole if whole else None
+
+
 def _cents(col: Any) -> Any:
     return type_coerce(col, BigInteger)
 
@@ -47,7 +52,7 @@ class RevenueFacts:
 
     def logo_churn(self, month: dt.date) -> float | None:
         before, churned = self.churn.get(month, (0, 0))
-        return churned / before if before else None
+        return share(churned, before)
 
 
 def revenue_facts(
@@ -188,7 +193,7 @@ class Adoption:
 
     @property
     def value(self) -> float | None:
-        return self.adopted / self.measured if self.measured else None
+        return share(self.adopted, self.measured)
 
 
 def adoption(
@@ -266,8 +271,7 @@ class SaveRate:
 
     @property
     def value(self) -> float | None:
-        resolved = self.saved + self.churned
-        return self.saved / resolved if resolved else None
+        return share(self.saved, self.saved + self.churned)
 
 
 def save_rate(
@@ -299,14 +303,21 @@ class HealthIndex:
 
 def health_index(session: Session, ws: int, as_of: dt.date, segment: str | None = None) -> HealthIndex:
     """ARR-weighted mean of the latest health score (on or before ``as_of``, within 90 days) of
-    accounts paying in M. Each account's latest score is one backwards seek on (account_id, day)."""
+    accounts paying in M.
+
+    The snapshot job scores every account on the days it runs, so most accounts' latest score is on
+    the workspace's latest snapshot day: one join. Only accounts without a score that day fall back
+    to a per-account backwards seek on (account_id, day) — COALESCE evaluates it only for them."""
     hs = m.HealthSnapshot.__table__
     month = latest_complete_month(as_of + dt.timedelta(days=1))
-    latest = (
+    since = as_of - dt.timedelta(days=90)
+    last_day = session.scalar(
+        select(func.max(hs.c.day)).where(hs.c.workspace_id == ws, hs.c.day <= as_of, hs.c.day > since)
+    )
+    on_last_day = hs.alias("on_last_day")
+    fallback = (
         select(hs.c.score)
-        .where(
-            hs.c.account_id == MRR.c.account_id, hs.c.day <= as_of, hs.c.day > as_of - dt.timedelta(days=90)
-        )
+        .where(hs.c.account_id == MRR.c.account_id, hs.c.day <= as_of, hs.c.day > since)
         .order_by(hs.c.day.desc())
         .limit(1)
         .correlate(MRR)
@@ -314,7 +325,11 @@ def health_index(session: Session, ws: int, as_of: dt.date, segment: str | None 
     )
     mrr = _cents(MRR.c.mrr)
     scored = (
-        select(latest.label("score"), mrr.label("mrr"))
+        select(func.coalesce(on_last_day.c.score, fallback).label("score"), mrr.label("mrr"))
+        .select_from(MRR)
+        .outerjoin(
+            on_last_day, and_(on_last_day.c.account_id == MRR.c.account_id, on_last_day.c.day == last_day)
+        )
         .where(
             MRR.c.workspace_id == ws,
             MRR.c.month == month,
@@ -342,7 +357,7 @@ class SlaAdherence:
 
     @property
     def value(self) -> float | None:
-        return self.met / self.due if self.due else None
+        return share(self.met, self.due)
 
 
 def sla_adherence(
