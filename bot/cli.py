@@ -18,21 +18,22 @@ from typing import Any
 import click
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
-from rich.table import Table
+from sqlalchemy import make_url
+from sqlalchemy.exc import OperationalError
 
+from bot import render
 from bot.settings import ConfigError, Settings, build_settings
-from digests import format as fmt
-from digests.scorecard import Kpi, Scorecard, build_scorecard
+from digests.scorecard import build_scorecard
 from storage import health as health_mod
 from storage import metrics
-from storage.accounts import AccountCard, account_card
+from storage.accounts import account_card
 from storage.db import Database, SchemaOutOfDate
 from storage.demo import KIND_ORDER, DemoConfig, DemoData, write_files
 from storage.errors import ImportFailed
 from storage.importer import KINDS, import_file, import_records
-from storage.lookup import find_account
+from storage.lookup import find_account, segments
 from storage.periods import PERIOD_KINDS, Period, latest_complete_month
-from storage.workspaces import ensure_workspace
+from storage.workspaces import ensure_workspace, find_workspace
 
 logger = logging.getLogger(__name__)
 out = Console()
@@ -46,7 +47,18 @@ class Ctx:
     now: dt.datetime
 
     def workspace(self, session: Any) -> int:
+        """The CLI's workspace for writing, created on first use."""
         return ensure_workspace(session, self.settings.workspace, now=self.now)
+
+    def existing_workspace(self, session: Any) -> int:
+        """The CLI's workspace for reading; an empty database says what to run instead of showing nothing."""
+        ws = find_workspace(session, self.settings.workspace)
+        if ws is None:
+            raise click.ClickException(
+                f"workspace {self.settings.workspace!r} has no data yet: load some with "
+                "`retention-bot demo-data` or `retention-bot import KIND FILE` (see docs/import.md)"
+            )
+        return ws
 
 
 pass_ctx = click.make_pass_decorator(Ctx)
@@ -95,11 +107,17 @@ def cli(click_ctx: click.Context) -> None:
     logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger().level))
     db = Database(settings.database_url)
     click_ctx.call_on_close(db.dispose)
-    if click_ctx.invoked_subcommand != "db":
-        try:
+    try:
+        if click_ctx.invoked_subcommand != "db":
             db.ensure_schema(auto_upgrade=db.is_sqlite)
-        except SchemaOutOfDate as exc:
-            raise click.ClickException(str(exc)) from None
+        else:
+            db.current_revision()  # fail here, clearly, if the database cannot be reached
+    except SchemaOutOfDate as exc:
+        raise click.ClickException(str(exc)) from None
+    except OperationalError as exc:
+        where = make_url(db.url).render_as_string(hide_password=True)
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        raise click.ClickException(f"cannot open the database {where} (DATABASE_URL): {reason}") from None
     click_ctx.obj = Ctx(settings, db, dt.datetime.now(dt.UTC))
 
 
@@ -255,50 +273,13 @@ def demo_data(
 # --- scorecard, cohorts --------------------------------------------------------------------------
 
 
-def _notes(k: Kpi) -> list[str]:
-    notes = [k.current.reason] if k.current.reason else []
-    detail = k.current.detail
-    if detail.get("without_seat_data"):
-        notes.append(f"{detail['without_seat_data']} paying accounts have no seat data and are left out")
-    if detail.get("past_target_without_first_value"):
-        notes.append(
-            f"{detail['past_target_without_first_value']} accounts are past their first-value target "
-            "without it"
-        )
-    return notes
-
-
-def _scorecard_table(card: Scorecard) -> tuple[Table, list[str]]:
-    seg = f", segment {card.segment}" if card.segment else ""
-    table = Table(title=f"Shared scorecard — {card.period.label}{seg}", title_justify="left")
-    for name, justify in (
-        ("KPI", "left"),
-        ("value", "right"),
-        ("previous", "right"),
-        ("change", "right"),
-        ("owners", "left"),
-    ):
-        table.add_column(name, justify=justify, no_wrap=name not in ("KPI", "owners"))  # type: ignore[arg-type]
-    footnotes: list[str] = []
-    for k in card.kpis:
-        label = k.label
-        for note in _notes(k):
-            footnotes.append(note)
-            label += f" [{len(footnotes)}]"
-        table.add_row(
-            label,
-            fmt.value(k.current.value, k.unit, card.currency),
-            fmt.value(k.previous.value, k.unit, card.currency),
-            fmt.change(k.change, k.unit, card.currency),
-            ", ".join(k.owners),
-            end_section=False,
-        )
-    lines = [f"[{i}] {note}" for i, note in enumerate(footnotes, start=1)]
-    lines.append(
-        f"as of {card.as_of}; revenue KPIs use {card.period.revenue_month:%B %Y}, the latest complete month; "
-        f"previous period: {card.previous.label}"
-    )
-    return table, lines
+def _check_segment(session: Any, ws: int, segment: str | None) -> None:
+    if segment is None:
+        return
+    known = segments(session, ws)
+    if segment not in known:
+        listed = ", ".join(known) or "none yet"
+        raise click.ClickException(f"no account is in segment {segment!r}; the segments are: {listed}")
 
 
 @cli.command()
@@ -310,7 +291,8 @@ def _scorecard_table(card: Scorecard) -> tuple[Table, list[str]]:
 def scorecard(ctx: Ctx, as_of: dt.date | None, period: str, segment: str | None, as_json: bool) -> None:
     """The shared scorecard: each KPI, its previous-period value, the change and its owner teams."""
     with ctx.db.read() as session:
-        ws = ctx.workspace(session)
+        ws = ctx.existing_workspace(session)
+        _check_segment(session, ws, segment)
         card = build_scorecard(
             session,
             ws,
@@ -322,10 +304,7 @@ def scorecard(ctx: Ctx, as_of: dt.date | None, period: str, segment: str | None,
     if as_json:
         click.echo(json.dumps(card.to_json(), indent=2))
     else:
-        table, lines = _scorecard_table(card)
-        out.print(table)
-        for line in lines:
-            out.print(line, markup=False, highlight=False)
+        out.print(render.scorecard(card))
 
 
 @cli.command()
@@ -337,141 +316,17 @@ def cohorts(ctx: Ctx, as_of: dt.date | None, segment: str | None, as_json: bool)
     """Logo and revenue retention by start quarter, at the end of each later quarter."""
     last = latest_complete_month(as_of or ctx.now.date())
     with ctx.db.read() as session:
-        rows = metrics.cohorts(session, ctx.workspace(session), last, segment)
+        ws = ctx.existing_workspace(session)
+        _check_segment(session, ws, segment)
+        rows = metrics.cohorts(session, ws, last, segment)
     if as_json:
-        click.echo(
-            json.dumps(
-                {
-                    "as_of_month": last.strftime("%Y-%m"),
-                    "cohorts": [
-                        {
-                            "quarter": c.quarter,
-                            "size": c.size,
-                            "start_mrr": str(metrics_money(c.start_mrr_cents)),
-                            "points": [
-                                {
-                                    "month": p.quarter_end.strftime("%Y-%m"),
-                                    "logo": round(p.logo, 6),
-                                    "revenue": None if p.revenue is None else round(p.revenue, 6),
-                                }
-                                for p in c.points
-                            ],
-                        }
-                        for c in rows
-                    ],
-                },
-                indent=2,
-            )
-        )
-        return
-    width = max((len(c.points) for c in rows), default=0)
-    table = Table(
-        title=f"Cohort retention by start quarter (logo / revenue), through {last:%B %Y}",
-        title_justify="left",
-    )
-    table.add_column("cohort")
-    table.add_column("accounts", justify="right")
-    for k in range(width):
-        table.add_column(f"Q+{k}", justify="right")
-    for c in rows:
-        cells = [f"{fmt.percent(p.logo)} / {fmt.percent(p.revenue)}" for p in c.points]
-        table.add_row(c.quarter, str(c.size), *cells)
-    out.print(table)
-
-
-def metrics_money(cents: int) -> Any:
-    from storage.models import from_cents
-
-    return from_cents(cents)
+        payload = {"as_of_month": last.strftime("%Y-%m"), "cohorts": [c.to_json() for c in rows]}
+        click.echo(json.dumps(payload, indent=2))
+    else:
+        out.print(render.cohorts(rows, last))
 
 
 # --- health --------------------------------------------------------------------------------------
-
-
-def _card_json(card: AccountCard, now: dt.datetime) -> dict[str, Any]:
-    h = card.health
-    return {
-        "account": {
-            "external_id": card.account.external_id,
-            "name": card.account.name,
-            "domain": card.account.domain,
-            "segment": card.account.segment,
-            "stage": card.stage,
-            "renewal_on": _iso(card.account.renewal_on),
-            "mrr": str(card.mrr),
-            "arr": str(card.arr),
-            "crm_url": card.account.crm_url,
-        },
-        "health": {
-            "score": h.now.score,
-            "band": h.now.band,
-            "score_30_days_ago": h.then.score,
-            "trend": h.trend,
-            "components": {k: round(v, 1) for k, v in h.now.components.items()},
-            "drivers": [{"component": d.component, "change": round(d.change, 1)} for d in h.drivers],
-        },
-        "owners": [o.__dict__ for o in card.owners],
-        "open_handoffs": [
-            {
-                "id": x.external_id,
-                "kind": x.kind,
-                "from": x.from_team,
-                "to": x.to_team,
-                "owner": x.owner,
-                "due_at": x.due_at.isoformat(),
-                "state": x.state(now),
-            }
-            for x in card.handoffs
-        ],
-        "recent_wins": [
-            {
-                "won_on": w.won_on.isoformat(),
-                "kind": w.kind,
-                "text": w.text,
-                "amount": None if w.amount is None else str(w.amount),
-                "teams": w.teams,
-                "people": w.people,
-            }
-            for w in card.wins
-        ],
-    }
-
-
-def _iso(day: dt.date | None) -> str | None:
-    return None if day is None else day.isoformat()
-
-
-def _print_card(card: AccountCard, now: dt.datetime, currency: str) -> None:
-    h, a = card.health, card.account
-    band = {"green": "green", "yellow": "yellow", "red": "red"}.get(h.now.band or "", "white")
-    trend = "" if h.trend is None else f"  {fmt.arrow(h.trend)} {abs(h.trend):.1f} in 30 days"
-    score = "n/a (no data for any component)" if h.now.score is None else f"{h.now.score:.0f} ({h.now.band})"
-    out.print(f"[bold]{_esc(a.name)}[/bold]  {_esc(a.external_id)}  {_esc(a.domain or '')}")
-    out.print(f"health [{band}]{score}[/{band}]{trend}")
-    out.print(
-        f"ARR {fmt.money(card.arr, currency)} · stage {card.stage} · segment {_esc(a.segment)}"
-        + (f" · renews {a.renewal_on}" if a.renewal_on else "")
-    )
-    if h.drivers:
-        out.print("why it moved: " + "; ".join(f"{d.component} {d.change:+.1f}" for d in h.drivers))
-    if h.now.components:
-        out.print("components: " + ", ".join(f"{k} {v:.0f}" for k, v in h.now.components.items()))
-    if card.owners:
-        out.print("owners: " + ", ".join(f"{o.team}: {_esc(o.name)}" for o in card.owners))
-    for x in card.handoffs:
-        out.print(
-            f"handoff {_esc(x.external_id)} {x.kind} {x.from_team}→{x.to_team} "
-            f"({_esc(x.owner or 'no owner')}): "
-            f"{x.state(now)}"
-        )
-    for w in card.wins:
-        out.print(f"win {w.won_on} {w.kind}: {_esc(w.text)} — {', '.join(w.teams)}")
-
-
-def _esc(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)
 
 
 @cli.command()
@@ -482,7 +337,7 @@ def health(ctx: Ctx, account: tuple[str, ...], as_json: bool) -> None:
     """Health of ACCOUNT (CRM id, domain, name, prefix; typos are forgiven)."""
     text = " ".join(account)
     with ctx.db.read() as session:
-        ws = ctx.workspace(session)
+        ws = ctx.existing_workspace(session)
         found = find_account(session, ws, text)
         if found.match is None:
             options = found.candidates or found.suggestions
@@ -501,9 +356,9 @@ def health(ctx: Ctx, account: tuple[str, ...], as_json: bool) -> None:
             raise click.ClickException(f"no account matches {text!r}; {hint}")
         card = account_card(session, ws, found.match.id, now=ctx.now, policy=ctx.settings.policies.health)
     if as_json:
-        click.echo(json.dumps(_card_json(card, ctx.now), indent=2))
+        click.echo(json.dumps(card.to_json(ctx.now), indent=2))
     else:
-        _print_card(card, ctx.now, ctx.settings.policies.currency)
+        out.print(render.health_card(card, ctx.now, ctx.settings.policies.currency))
 
 
 @cli.command("health-snapshot")

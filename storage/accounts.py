@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -71,6 +72,56 @@ class AccountCard:
     @property
     def arr(self) -> Decimal:
         return self.mrr * 12
+
+    def to_json(self, now: dt.datetime) -> dict[str, Any]:
+        card, h = self, self.health
+        return {
+            "account": {
+                "external_id": card.account.external_id,
+                "name": card.account.name,
+                "domain": card.account.domain,
+                "segment": card.account.segment,
+                "stage": card.stage,
+                "renewal_on": None
+                if card.account.renewal_on is None
+                else card.account.renewal_on.isoformat(),
+                "mrr": str(card.mrr),
+                "arr": str(card.arr),
+                "crm_url": card.account.crm_url,
+            },
+            "health": {
+                "score": h.now.score,
+                "band": h.now.band,
+                "score_30_days_ago": h.then.score,
+                "trend": h.trend,
+                "components": {k: round(v, 1) for k, v in h.now.components.items()},
+                "drivers": [{"component": d.component, "change": round(d.change, 1)} for d in h.drivers],
+            },
+            "owners": [o.__dict__ for o in card.owners],
+            "open_handoffs": [
+                {
+                    "id": x.external_id,
+                    "kind": x.kind,
+                    "from": x.from_team,
+                    "to": x.to_team,
+                    "owner": x.owner,
+                    "due_at": x.due_at.isoformat(),
+                    "state": x.state(now),
+                }
+                for x in card.handoffs
+            ],
+            "recent_wins": [
+                {
+                    "won_on": w.won_on.isoformat(),
+                    "kind": w.kind,
+                    "text": w.text,
+                    "amount": None if w.amount is None else str(w.amount),
+                    "teams": w.teams,
+                    "people": w.people,
+                }
+                for w in card.wins
+            ],
+        }
 
 
 def derive_stage(

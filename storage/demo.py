@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from storage import vocab
+from storage.kinds import KINDS
 from storage.periods import add_months
 
 KIND_ORDER = (
@@ -568,7 +569,6 @@ def write_files(data: DemoData, out: Path) -> dict[str, Path]:
     """Write every kind as an importable file: CSV, and JSON Lines for wins (lists read better)."""
     out.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
-    from storage.importer import KINDS
 
     for kind in KIND_ORDER:
         fields = list(KINDS[kind].model.model_fields)

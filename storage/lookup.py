@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process, utils
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from storage.models import Account
@@ -101,7 +101,7 @@ def find_account(session: Session, ws: int, text: str) -> LookupResult:
     return LookupResult(query, suggestions=ordered)
 
 
-def count_accounts(session: Session, ws: int) -> int:
-    return int(
-        session.scalar(select(func.count()).select_from(Account).where(Account.workspace_id == ws)) or 0
-    )
+def segments(session: Session, ws: int) -> list[str]:
+    """The segments the workspace's accounts are in, for validating and listing them."""
+    query = select(Account.segment).where(Account.workspace_id == ws).distinct().order_by(Account.segment)
+    return list(session.scalars(query))

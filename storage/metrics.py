@@ -411,6 +411,21 @@ class Cohort:
     start_mrr_cents: int
     points: list[CohortPoint]
 
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "quarter": self.quarter,
+            "size": self.size,
+            "start_mrr": str(m.from_cents(self.start_mrr_cents)),
+            "points": [
+                {
+                    "month": p.quarter_end.strftime("%Y-%m"),
+                    "logo": round(p.logo, 6),
+                    "revenue": None if p.revenue is None else round(p.revenue, 6),
+                }
+                for p in self.points
+            ],
+        }
+
 
 def quarter_label(month: dt.date) -> str:
     return f"{month.year}-Q{(month.month - 1) // 3 + 1}"

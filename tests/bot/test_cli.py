@@ -98,3 +98,25 @@ def test_bad_settings_stop_with_one_line(run, tmp_path: Path, monkeypatch: pytes
     monkeypatch.setenv("RETENTION_BOT_CONFIG", str(tmp_path / "bad.toml"))
     code, _, err = run("scorecard")
     assert code == 1 and "gross_margin" in err and "Traceback" not in err
+
+
+def test_reading_an_empty_database_says_what_to_run(run) -> None:
+    code, _, err = run("scorecard")
+    assert code == 1 and "has no data yet" in err and "demo-data" in err
+    code, _, err = run("health", "acme")
+    assert code == 1 and "has no data yet" in err
+
+
+def test_unknown_segment_lists_the_known_ones(run, tmp_path: Path) -> None:
+    (tmp_path / "accounts.csv").write_text("external_id,name,segment\nA1,Acme,smb\nA2,Big,enterprise\n")
+    run("import", "accounts", "accounts.csv")
+    code, _, err = run("scorecard", "--segment", "smbb")
+    assert code == 1 and "no account is in segment 'smbb'; the segments are: enterprise, smb" in err
+
+
+def test_unreachable_database_is_one_line_without_the_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://bot:s3cret@127.0.0.1:1/nothing")
+    result = CliRunner().invoke(cli, ["scorecard"])
+    assert result.exit_code == 1
+    assert "cannot open the database postgresql+psycopg://bot:***@127.0.0.1:1/nothing" in result.stderr
+    assert "s3cret" not in result.output + result.stderr

@@ -1,0 +1,104 @@
+"""Terminal renderings of the scorecard, the cohort table and the account health card.
+
+Builders only: they take computed data and return rich renderables or text; they never query.
+Text from the database is escaped for rich markup, so a name like "[bold]" prints literally.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from rich.console import Group, RenderableType
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from digests import format as fmt
+from digests.scorecard import Kpi, Scorecard
+from storage.accounts import AccountCard
+from storage.metrics import Cohort
+
+BAND_STYLES = {"green": "green", "yellow": "yellow", "red": "red"}
+
+
+def kpi_notes(k: Kpi) -> list[str]:
+    """Why a value is n/a, and what was left out of it."""
+    notes = [k.current.reason] if k.current.reason else []
+    detail = k.current.detail
+    if detail.get("without_seat_data"):
+        notes.append(f"{detail['without_seat_data']} paying accounts have no seat data and are left out")
+    if detail.get("past_target_without_first_value"):
+        overdue = detail["past_target_without_first_value"]
+        notes.append(f"{overdue} accounts are past their first-value target without it")
+    return notes
+
+
+def scorecard(card: Scorecard) -> RenderableType:
+    seg = f", segment {card.segment}" if card.segment else ""
+    table = Table(title=f"Shared scorecard — {card.period.label}{seg}", title_justify="left")
+    table.add_column("KPI")
+    for name in ("value", "previous", "change"):
+        table.add_column(name, justify="right", no_wrap=True)
+    table.add_column("owners")
+    footnotes: list[str] = []
+    for k in card.kpis:
+        label = k.label
+        for note in kpi_notes(k):
+            footnotes.append(note)
+            label += f" [{len(footnotes)}]"
+        table.add_row(
+            escape(label),
+            fmt.value(k.current.value, k.unit, card.currency),
+            fmt.value(k.previous.value, k.unit, card.currency),
+            fmt.change(k.change, k.unit, card.currency),
+            ", ".join(k.owners),
+        )
+    lines = [f"[{i}] {note}" for i, note in enumerate(footnotes, start=1)]
+    lines.append(
+        f"as of {card.as_of}; revenue KPIs use {card.period.revenue_month:%B %Y}, the latest complete "
+        f"month; previous period: {card.previous.label}"
+    )
+    return Group(table, *(Text(line) for line in lines))
+
+
+def cohorts(rows: list[Cohort], last: dt.date) -> RenderableType:
+    table = Table(
+        title=f"Cohort retention by start quarter (logo / revenue), through {last:%B %Y}",
+        title_justify="left",
+    )
+    table.add_column("cohort")
+    table.add_column("accounts", justify="right")
+    for k in range(max((len(c.points) for c in rows), default=0)):
+        table.add_column(f"Q+{k}", justify="right")
+    for c in rows:
+        table.add_row(
+            c.quarter, str(c.size), *(f"{fmt.percent(p.logo)} / {fmt.percent(p.revenue)}" for p in c.points)
+        )
+    return table
+
+
+def health_card(card: AccountCard, now: dt.datetime, currency: str) -> RenderableType:
+    h, a = card.health, card.account
+    style = BAND_STYLES.get(h.now.band or "", "white")
+    trend = "" if h.trend is None else f"  {fmt.arrow(h.trend)} {abs(h.trend):.0f} in 30 days"
+    score = "n/a (no data for any component)" if h.now.score is None else f"{h.now.score:.0f} ({h.now.band})"
+    lines = [
+        f"[bold]{escape(a.name)}[/bold]  {escape(a.external_id)}  {escape(a.domain or '')}",
+        f"health [{style}]{score}[/{style}]{trend}",
+        f"ARR {fmt.money(card.arr, currency)} · stage {card.stage} · segment {escape(a.segment)}"
+        + (f" · renews {a.renewal_on}" if a.renewal_on else ""),
+    ]
+    if h.drivers:
+        lines.append("why it moved: " + "; ".join(f"{d.component} {d.change:+.1f}" for d in h.drivers))
+    if h.now.components:
+        lines.append("components: " + ", ".join(f"{k} {v:.0f}" for k, v in h.now.components.items()))
+    if card.owners:
+        lines.append("owners: " + ", ".join(f"{o.team}: {escape(o.name)}" for o in card.owners))
+    for x in card.handoffs:
+        owner = escape(x.owner or "no owner")
+        lines.append(
+            f"handoff {escape(x.external_id)} {x.kind} {x.from_team}→{x.to_team} ({owner}): {x.state(now)}"
+        )
+    for w in card.wins:
+        lines.append(f"win {w.won_on} {w.kind}: {escape(w.text)} — {', '.join(w.teams)}")
+    return Group(*(Text.from_markup(line) for line in lines))

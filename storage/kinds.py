@@ -1,0 +1,479 @@
+"""The import kinds: what each kind of record becomes in the database.
+
+A ``Kind`` names its record model, target table, natural key, the references it resolves (accounts
+by CRM id, people by e-mail) and the value columns it copies; an ``Extension`` adds what one flat
+row cannot say (win credits, the feature catalogue, handoff due times). The engine that runs a batch
+is ``storage.importer``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    and_,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.orm import Session
+
+from storage import models as m
+from storage import records as r
+from storage import vocab
+from storage.errors import MAX_LISTED_ERRORS, RecordError
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A record field naming another row by its natural key, stored as that row's id."""
+
+    field: str
+    column: str
+    table: Table
+    key: str
+    label: str
+    late: bool = False  # may name a row of the same batch: resolved after the merge
+
+
+@dataclass
+class BatchContext:
+    session: Session
+    workspace_id: int
+    kind: Kind
+    stage: Table
+    source: str
+    meta: MetaData = field(default_factory=MetaData)
+    errors: list[RecordError] = field(default_factory=list)
+    error_total: int = 0
+    extension: Extension | None = None
+
+    def add_errors(self, errors: Iterable[RecordError]) -> None:
+        for err in errors:
+            self.error_total += 1
+            if len(self.errors) < MAX_LISTED_ERRORS:
+                self.errors.append(err)
+
+
+class Extension:
+    """Per-kind work beyond one flat row (child rows, derived columns)."""
+
+    def create(self, ctx: BatchContext) -> None: ...
+
+    def stage(self, ctx: BatchContext, line: int, record: Any) -> None: ...
+
+    def flush(self, ctx: BatchContext) -> None: ...
+
+    def check(self, ctx: BatchContext) -> list[RecordError]:
+        return []
+
+    def extra_changed(self, ctx: BatchContext, resolved: Any) -> int:
+        """How many rows otherwise unchanged this extension will change."""
+        return 0
+
+    def after_merge(self, ctx: BatchContext) -> None: ...
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    model: type[r.Record]
+    table: Table
+    key: tuple[str, ...]
+    refs: tuple[Ref, ...]
+    columns: tuple[str, ...]  # value columns copied from the record's fields of the same name
+    summary: str
+    derived: tuple[str, ...] = ()  # value columns computed from the record by ``derive``
+    derive: Callable[[Any], dict[str, Any]] | None = None
+    insert_only: tuple[str, ...] = ()
+    extension: Callable[[], Extension] | None = None  # a fresh one per batch
+
+    def stage_key(self) -> list[str]:
+        """The natural key in staged (raw) terms."""
+        by_column = {ref.column: ref.field for ref in self.refs}
+        return [by_column.get(c, c) for c in self.key if c != "workspace_id"]
+
+    @property
+    def value_columns(self) -> list[str]:
+        return [*self.columns, *self.derived]
+
+    @property
+    def fields(self) -> set[str]:
+        return set(self.model.model_fields)
+
+
+# --- the kinds -------------------------------------------------------------------------------------
+
+A, P = m.Account.__table__, m.Person.__table__
+
+
+def _account_ref() -> Ref:
+    return Ref("account", "account_id", A, "external_id", "account")  # type: ignore[arg-type]
+
+
+def _person_ref(field_name: str, column: str, *, late: bool = False) -> Ref:
+    return Ref(field_name, column, P, "email", "person", late)  # type: ignore[arg-type]
+
+
+class WinCredits(Extension):
+    """Credited people and teams of each win, kept equal to what the batch says."""
+
+    def create(self, ctx: BatchContext) -> None:
+        name = f"stage_credits_{uuid.uuid4().hex[:8]}"
+        self.table = temp_table(
+            ctx.meta,
+            name,
+            Column("line", Integer),
+            Column("external_id", String(64)),
+            Column("person_email", String(254)),
+            Column("team", String(32)),
+        )
+        self.table.create(ctx.session.connection())
+        self.rows: list[dict[str, Any]] = []
+
+    def stage(self, ctx: BatchContext, line: int, record: r.WinRecord) -> None:
+        for email in dict.fromkeys(record.credited_people):
+            self.rows.append(
+                {"line": line, "external_id": record.external_id, "person_email": email, "team": None}
+            )
+        for team in dict.fromkeys(record.credited_teams):
+            self.rows.append(
+                {"line": line, "external_id": record.external_id, "person_email": None, "team": team}
+            )
+
+    def flush(self, ctx: BatchContext) -> None:
+        if self.rows:
+            ctx.session.execute(insert(self.table), self.rows)
+            self.rows = []
+
+    def _people(self, ctx: BatchContext) -> Any:
+        return P.alias("credit_person")
+
+    def check(self, ctx: BatchContext) -> list[RecordError]:
+        c, p = self.table, self._people(ctx)
+        rows = ctx.session.execute(
+            select(c.c.line, c.c.person_email)
+            .select_from(
+                c.outerjoin(p, and_(p.c.workspace_id == ctx.workspace_id, p.c.email == c.c.person_email))
+            )
+            .where(c.c.person_email.is_not(None), p.c.id.is_(None))
+            .order_by(c.c.line)
+            .limit(MAX_LISTED_ERRORS)
+        )
+        return [
+            RecordError(line, "credited_people", f"unknown person {email!r} (import people first)")
+            for line, email in rows
+        ]
+
+    def _wanted_people(self, ctx: BatchContext) -> Any:
+        c, p = self.table, self._people(ctx)
+        w = m.Win.__table__.alias("credit_win")
+        return (
+            select(w.c.id.label("win_id"), p.c.id.label("person_id"))
+            .select_from(c)
+            .join(w, and_(w.c.workspace_id == ctx.workspace_id, w.c.external_id == c.c.external_id))
+            .join(p, and_(p.c.workspace_id == ctx.workspace_id, p.c.email == c.c.person_email))
+        )
+
+    def _wanted_teams(self, ctx: BatchContext) -> Any:
+        c = self.table
+        w = m.Win.__table__.alias("credit_win")
+        return (
+            select(w.c.id.label("win_id"), c.c.team)
+            .select_from(c)
+            .join(w, and_(w.c.workspace_id == ctx.workspace_id, w.c.external_id == c.c.external_id))
+            .where(c.c.team.is_not(None))
+        )
+
+    def _staged_win_ids(self, ctx: BatchContext) -> Any:
+        w = m.Win.__table__.alias("staged_win")
+        return select(w.c.id).join(
+            ctx.stage, and_(w.c.workspace_id == ctx.workspace_id, w.c.external_id == ctx.stage.c.external_id)
+        )
+
+    def _credit_diff_exists(self, ctx: BatchContext, win_id: Any) -> ColumnElement[bool]:
+        cp, ct = m.WinCreditPerson.__table__, m.WinCreditTeam.__table__
+        wp, wt = self._wanted_people(ctx).subquery(), self._wanted_teams(ctx).subquery()
+        return or_(
+            exists(
+                wp.select().where(
+                    wp.c.win_id == win_id,
+                    ~exists(select(cp.c.id).where(cp.c.win_id == win_id, cp.c.person_id == wp.c.person_id)),
+                )
+            ),
+            exists(
+                wt.select().where(
+                    wt.c.win_id == win_id,
+                    ~exists(select(ct.c.id).where(ct.c.win_id == win_id, ct.c.team == wt.c.team)),
+                )
+            ),
+            exists(
+                select(cp.c.id).where(
+                    cp.c.win_id == win_id,
+                    ~exists(wp.select().where(wp.c.win_id == win_id, wp.c.person_id == cp.c.person_id)),
+                )
+            ),
+            exists(
+                select(ct.c.id).where(
+                    ct.c.win_id == win_id,
+                    ~exists(wt.select().where(wt.c.win_id == win_id, wt.c.team == ct.c.team)),
+                )
+            ),
+        )
+
+    def extra_changed(self, ctx: BatchContext, unchanged_ids: Any) -> int:
+        w = m.Win.__table__.alias("same_win")
+        q = (
+            select(func.count())
+            .select_from(w)
+            .where(w.c.id.in_(unchanged_ids), self._credit_diff_exists(ctx, w.c.id))
+        )
+        return int(ctx.session.scalar(q) or 0)
+
+    def after_merge(self, ctx: BatchContext) -> None:
+        s = ctx.session
+        cp, ct = m.WinCreditPerson.__table__, m.WinCreditTeam.__table__
+        staged = self._staged_win_ids(ctx)
+        wp, wt = self._wanted_people(ctx).subquery(), self._wanted_teams(ctx).subquery()
+        s.execute(
+            delete(cp).where(
+                cp.c.win_id.in_(staged),
+                ~exists(wp.select().where(wp.c.win_id == cp.c.win_id, wp.c.person_id == cp.c.person_id)),
+            )
+        )
+        s.execute(
+            delete(ct).where(
+                ct.c.win_id.in_(staged),
+                ~exists(wt.select().where(wt.c.win_id == ct.c.win_id, wt.c.team == ct.c.team)),
+            )
+        )
+        s.execute(
+            insert(cp).from_select(
+                ["workspace_id", "win_id", "person_id"],
+                select(literal(ctx.workspace_id), wp.c.win_id, wp.c.person_id)
+                .where(
+                    ~exists(
+                        select(cp.c.id).where(cp.c.win_id == wp.c.win_id, cp.c.person_id == wp.c.person_id)
+                    )
+                )
+                .distinct(),
+            )
+        )
+        s.execute(
+            insert(ct).from_select(
+                ["workspace_id", "win_id", "team"],
+                select(literal(ctx.workspace_id), wt.c.win_id, wt.c.team)
+                .where(~exists(select(ct.c.id).where(ct.c.win_id == wt.c.win_id, ct.c.team == wt.c.team)))
+                .distinct(),
+            )
+        )
+
+
+class HandoffDue(Extension):
+    """Keep ``effective_due_at`` = ``due_at`` + finished pauses when an import moves ``due_at``."""
+
+    def after_merge(self, ctx: BatchContext) -> None:
+        h = m.Handoff.__table__
+        rows = ctx.session.execute(
+            select(h.c.id, h.c.due_at, h.c.paused_seconds, h.c.effective_due_at).where(
+                h.c.workspace_id == ctx.workspace_id,
+                h.c.external_id.in_(select(ctx.stage.c.external_id)),
+            )
+        )
+        for hid, due, paused, effective in rows.all():
+            wanted = due + dt.timedelta(seconds=paused or 0)
+            if wanted != effective:
+                ctx.session.execute(update(h).where(h.c.id == hid).values(effective_due_at=wanted))
+
+
+class FeatureCatalogueUpdate(Extension):
+    """Keep the workspace's feature catalogue (first and last day each feature was seen) current."""
+
+    def after_merge(self, ctx: BatchContext) -> None:
+        st, fc = ctx.stage, m.FeatureCatalogue
+        seen = ctx.session.execute(
+            select(st.c.feature, func.min(st.c.day), func.max(st.c.day)).group_by(st.c.feature)
+        ).all()
+        known = {
+            row.feature: row
+            for row in ctx.session.scalars(
+                select(fc).where(fc.workspace_id == ctx.workspace_id, fc.feature.in_([f for f, _, _ in seen]))
+            )
+        }
+        for feature, first, last in seen:
+            row = known.get(feature)
+            if row is None:
+                ctx.session.add(
+                    fc(workspace_id=ctx.workspace_id, feature=feature, first_seen=first, last_seen=last)
+                )
+            else:
+                row.first_seen, row.last_seen = min(row.first_seen, first), max(row.last_seen, last)
+        ctx.session.flush()
+
+
+def _name_key(rec: r.AccountRecord) -> dict[str, Any]:
+    return {"name_key": rec.name.lower()}
+
+
+def _effective_due(rec: r.HandoffRecord) -> dict[str, Any]:
+    return {"effective_due_at": rec.due_at}
+
+
+def _t(model: type[m.Base]) -> Table:
+    return model.__table__  # type: ignore[return-value]
+
+
+KINDS: dict[str, Kind] = {
+    k.name: k
+    for k in (
+        Kind(
+            "people",
+            r.PersonRecord,
+            _t(m.Person),
+            ("workspace_id", "email"),
+            (_person_ref("manager_email", "manager_id", late=True),),
+            ("email", "name", "team", "slack_user_id", "timezone"),
+            "people: e-mail, name, team, Slack user id, manager, time zone",
+        ),
+        Kind(
+            "accounts",
+            r.AccountRecord,
+            _t(m.Account),
+            ("workspace_id", "external_id"),
+            tuple(_person_ref(f"{role}_email", f"{role}_id") for role in vocab.OWNER_ROLES),
+            (
+                "external_id",
+                "name",
+                "domain",
+                "segment",
+                "plan",
+                "stage",
+                "closed_won_on",
+                "renewal_on",
+                "crm_url",
+            ),
+            "accounts: CRM id, name, domain, segment, stage, dates, owners",
+            derived=("name_key",),
+            derive=_name_key,
+        ),
+        Kind(
+            "revenue",
+            r.RevenueRecord,
+            _t(m.MrrSnapshot),
+            ("account_id", "month"),
+            (_account_ref(),),
+            ("month", "mrr"),
+            "monthly recurring revenue per account per month",
+        ),
+        Kind(
+            "usage",
+            r.UsageRecord,
+            _t(m.UsageDaily),
+            ("account_id", "day"),
+            (_account_ref(),),
+            ("day", "active_users", "licensed_seats"),
+            "daily active users and licensed seats",
+        ),
+        Kind(
+            "features",
+            r.FeatureUsageRecord,
+            _t(m.FeatureUsage),
+            ("account_id", "day", "feature"),
+            (_account_ref(),),
+            ("day", "feature", "active_users"),
+            "daily active users per feature",
+            extension=FeatureCatalogueUpdate,
+        ),
+        Kind(
+            "tickets",
+            r.TicketRecord,
+            _t(m.Ticket),
+            ("workspace_id", "external_id"),
+            (_account_ref(),),
+            ("external_id", "opened_at", "closed_at", "priority", "csat"),
+            "support tickets",
+        ),
+        Kind(
+            "touchpoints",
+            r.TouchpointRecord,
+            _t(m.Touchpoint),
+            ("workspace_id", "external_id"),
+            (_account_ref(), _person_ref("person_email", "person_id")),
+            ("external_id", "kind", "occurred_at", "notes"),
+            "QBR/EBR, executive meetings, calls",
+        ),
+        Kind(
+            "nps",
+            r.NpsRecord,
+            _t(m.NpsResponse),
+            ("workspace_id", "external_id"),
+            (_account_ref(),),
+            ("external_id", "responded_at", "score", "respondent_email", "comment"),
+            "NPS responses",
+        ),
+        Kind(
+            "milestones",
+            r.MilestoneRecord,
+            _t(m.Milestone),
+            ("account_id", "kind"),
+            (_account_ref(),),
+            ("kind", "target_on", "achieved_on"),
+            "value milestones: target and achieved dates",
+        ),
+        Kind(
+            "risk_flags",
+            r.RiskFlagRecord,
+            _t(m.RiskFlag),
+            ("workspace_id", "external_id"),
+            (_account_ref(), _person_ref("owner_email", "owner_id")),
+            ("external_id", "flagged_on", "reason", "outcome", "resolved_on"),
+            "risk flags and save plays",
+        ),
+        Kind(
+            "handoffs",
+            r.HandoffRecord,
+            _t(m.Handoff),
+            ("workspace_id", "external_id"),
+            (_account_ref(), _person_ref("owner_email", "owner_id")),
+            ("external_id", "kind", "from_team", "to_team", "opened_at", "due_at", "completed_at"),
+            "handoffs between teams with their due times",
+            derived=("effective_due_at",),
+            derive=_effective_due,
+            insert_only=("effective_due_at",),
+            extension=HandoffDue,
+        ),
+        Kind(
+            "wins",
+            r.WinRecord,
+            _t(m.Win),
+            ("workspace_id", "external_id"),
+            (_account_ref(), _person_ref("recorded_by_email", "recorded_by_id")),
+            ("external_id", "kind", "text", "amount", "won_on"),
+            "shared wins with credited people and teams",
+            extension=WinCredits,
+        ),
+    )
+}
+
+
+# --- the engine ------------------------------------------------------------------------------------
+
+
+def temp_table(meta: MetaData, name: str, *columns: Column[Any]) -> Table:
+    """A temporary table: per connection on SQLite, dropped at commit on PostgreSQL."""
+    return Table(name, meta, *columns, prefixes=["TEMPORARY"], postgresql_on_commit="DROP")
