@@ -240,26 +240,26 @@ def adoption(
 
 
 def _usage_28_days(ws: int, as_of: dt.date) -> Any:
-    """Per account: mean DAU over the 28 days ending ``as_of`` and seats on the latest day with seats."""
+    """Per account: mean DAU over the 28 days ending ``as_of`` and seats on the latest day with seats.
+    One pass over the window (the covering index), then one seek per account for its seats."""
     u = m.UsageDaily.__table__
-    window = (u.c.workspace_id == ws, u.c.day > as_of - dt.timedelta(days=28), u.c.day <= as_of)
-    mean = (
-        select(u.c.account_id, func.avg(u.c.active_users).label("dau"))
-        .where(*window)
+    per_account = (
+        select(
+            u.c.account_id,
+            func.avg(u.c.active_users).label("dau"),
+            func.max(u.c.day).filter(u.c.licensed_seats > 0).label("seat_day"),
+        )
+        .where(u.c.workspace_id == ws, u.c.day > as_of - dt.timedelta(days=28), u.c.day <= as_of)
         .group_by(u.c.account_id)
+        .subquery("per_account")
     )
-    seat_day = (
-        select(u.c.account_id, func.max(u.c.day).label("day"))
-        .where(*window, u.c.licensed_seats > 0)
-        .group_by(u.c.account_id)
-        .subquery("seat_day")
-    )
-    mean_sq = mean.subquery("mean")
+    seats = u.alias("seats")
     return (
-        select(mean_sq.c.account_id, mean_sq.c.dau, u.c.licensed_seats.label("seats"))
-        .select_from(mean_sq)
-        .outerjoin(seat_day, seat_day.c.account_id == mean_sq.c.account_id)
-        .outerjoin(u, and_(u.c.account_id == seat_day.c.account_id, u.c.day == seat_day.c.day))
+        select(per_account.c.account_id, per_account.c.dau, seats.c.licensed_seats.label("seats"))
+        .select_from(per_account)
+        .outerjoin(
+            seats, and_(seats.c.account_id == per_account.c.account_id, seats.c.day == per_account.c.seat_day)
+        )
         .subquery("usage28")
     )
 
