@@ -10,7 +10,6 @@ What each kind becomes is declared in ``storage.kinds``.
 from __future__ import annotations
 
 import operator
-import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +20,6 @@ from sqlalchemy import (
     Column,
     ColumnElement,
     Integer,
-    MetaData,
     String,
     Table,
     and_,
@@ -38,7 +36,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from storage.errors import MAX_LISTED_ERRORS, ImportFailed, RecordError, validation_errors
-from storage.kinds import KINDS, BatchContext, Kind, Ref, temp_table
+from storage.kinds import KINDS, BatchContext, Kind, Ref
 from storage.readers import RawRecord, detect_format, open_records
 
 __all__ = ["ANALYZE_AFTER", "KINDS", "ImportResult", "import_file", "import_records"]
@@ -109,11 +107,8 @@ def _run(
     on_phase: Callable[[str], None],
 ) -> ImportResult:
     value_cols = kind.value_columns
-    ctx_meta = MetaData()
-    name = f"stage_{kind.name}_{uuid.uuid4().hex[:8]}"
-    stage = temp_table(ctx_meta, name, *_stage_columns(kind, value_cols))
-    stage.create(session.connection())
-    ctx = BatchContext(session, ws, kind, stage, source, ctx_meta)
+    ctx = BatchContext(session, ws, kind, stage=None, source=source)  # type: ignore[arg-type]
+    stage = ctx.stage = ctx.create_temp(f"stage_{kind.name}", *_stage_columns(kind, value_cols))
     ext = kind.extension() if kind.extension else None
     ctx.extension = ext
     if ext:
@@ -171,7 +166,8 @@ def _run(
             ctx.add_errors(_unknown_ref_errors(ctx, ref))
     if ctx.error_total:
         raise ImportFailed(source, ctx.errors, ctx.error_total)
-    session.execute(stage.delete())  # SQLite keeps temp tables per connection: leave them empty
+    for table in reversed(ctx.temp_tables):
+        table.drop(session.connection())  # SQLite keeps temp tables for the connection's life
     return result
 
 

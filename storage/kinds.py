@@ -59,9 +59,18 @@ class BatchContext:
     stage: Table
     source: str
     meta: MetaData = field(default_factory=MetaData)
+    temp_tables: list[Table] = field(default_factory=list)
     errors: list[RecordError] = field(default_factory=list)
     error_total: int = 0
     extension: Extension | None = None
+
+    def create_temp(self, name: str, *columns: Column[Any]) -> Table:
+        """A temporary table for this batch; the engine drops it when the batch succeeds (a failed
+        batch's savepoint rollback undoes its creation), so no connection collects them."""
+        table = temp_table(self.meta, f"{name}_{uuid.uuid4().hex[:8]}", *columns)
+        table.create(self.session.connection())
+        self.temp_tables.append(table)
+        return table
 
     def add_errors(self, errors: Iterable[RecordError]) -> None:
         for err in errors:
@@ -134,16 +143,13 @@ class WinCredits(Extension):
     """Credited people and teams of each win, kept equal to what the batch says."""
 
     def create(self, ctx: BatchContext) -> None:
-        name = f"stage_credits_{uuid.uuid4().hex[:8]}"
-        self.table = temp_table(
-            ctx.meta,
-            name,
+        self.table = ctx.create_temp(
+            "stage_credits",
             Column("line", Integer),
             Column("external_id", String(64)),
             Column("person_email", String(254)),
             Column("team", String(32)),
         )
-        self.table.create(ctx.session.connection())
         self.rows: list[dict[str, Any]] = []
 
     def stage(self, ctx: BatchContext, line: int, record: r.WinRecord) -> None:

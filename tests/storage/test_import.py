@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from storage import models as m
 from storage.db import Database
@@ -314,3 +314,21 @@ def test_documented_examples_import_and_every_column_is_documented(db: Database,
         with db.write() as s:
             result = import_file(s, ws, kind, path)
         assert result.inserted > 0, kind
+
+
+def test_no_temporary_tables_are_left_on_the_connection(base: Database, ws: int, tmp_path: Path) -> None:
+    good = tmp_path / "wins.jsonl"
+    good.write_text(json.dumps({"external_id": "w9", "account": "A1", "kind": "other", "text": "t",
+                                "won_on": "2026-11-01", "credited_teams": ["cs"]}))  # fmt: skip
+    bad = tmp_path / "bad.csv"
+    bad.write_text("account,month,mrr\nZZ,2026-01,1\n")
+    listing = (
+        "SELECT name FROM sqlite_temp_master WHERE type = 'table'"
+        if base.is_sqlite
+        else "SELECT tablename FROM pg_tables WHERE schemaname LIKE 'pg_temp%'"
+    )
+    with base.write() as s:
+        import_file(s, ws, "wins", good)
+        with pytest.raises(ImportFailed):
+            import_file(s, ws, "revenue", bad)
+        assert s.execute(text(listing)).all() == []
