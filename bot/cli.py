@@ -323,7 +323,10 @@ def cohorts(ctx: Ctx, as_of: dt.date | None, segment: str | None, as_json: bool)
         payload = {"as_of_month": last.strftime("%Y-%m"), "cohorts": [c.to_json() for c in rows]}
         click.echo(json.dumps(payload, indent=2))
     else:
-        out.print(render.cohorts(rows, last))
+        tables = render.cohorts(rows, last)
+        # Rich drops columns that do not fit; a wide line is better than a missing quarter.
+        needed = Console(width=10_000).measure(tables).maximum
+        (out if needed <= out.width else Console(width=needed)).print(tables)
 
 
 # --- health --------------------------------------------------------------------------------------

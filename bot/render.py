@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from rich import box
 from rich.console import Group, RenderableType
 from rich.markup import escape
 from rich.table import Table
@@ -62,19 +63,24 @@ def scorecard(card: Scorecard) -> RenderableType:
 
 
 def cohorts(rows: list[Cohort], last: dt.date) -> RenderableType:
-    table = Table(
-        title=f"Cohort retention by start quarter (logo / revenue), through {last:%B %Y}",
-        title_justify="left",
-    )
-    table.add_column("cohort")
-    table.add_column("accounts", justify="right")
-    for k in range(max((len(c.points) for c in rows), default=0)):
-        table.add_column(f"Q+{k}", justify="right")
-    for c in rows:
-        table.add_row(
-            c.quarter, str(c.size), *(f"{fmt.percent(p.logo)} / {fmt.percent(p.revenue)}" for p in c.points)
+    """Two tables, logo then revenue retention: cohorts down, quarters since the start across."""
+    width = max((len(c.points) for c in rows), default=0)
+    tables = []
+    for title, pick in (("Logo retention", lambda p: p.logo), ("Revenue retention", lambda p: p.revenue)):
+        table = Table(
+            title=f"{title} by start quarter, through {last:%B %Y}",
+            title_justify="left",
+            box=box.SIMPLE_HEAD,
+            padding=(0, 0, 0, 1),
         )
-    return table
+        table.add_column("cohort", no_wrap=True, min_width=7)
+        table.add_column("size", justify="right", no_wrap=True, min_width=4)
+        for k in range(width):
+            table.add_column(f"Q+{k}", justify="right", no_wrap=True, min_width=6)
+        for c in rows:
+            table.add_row(c.quarter, str(c.size), *(fmt.percent(pick(p)) for p in c.points))
+        tables.append(table)
+    return Group(*tables)
 
 
 def health_card(card: AccountCard, now: dt.datetime, currency: str) -> RenderableType:

@@ -252,7 +252,7 @@ class Story:
         # A third were customers before the window; the rest start inside it (new logos).
         # A growing company: new logos come faster in recent months.
         start = (
-            0 if rng.random() < 0.35 else min(cfg.months - 1, 1 + int((cfg.months - 1) * rng.random() ** 0.5))
+            0 if rng.random() < 0.35 else min(cfg.months - 1, 1 + int((cfg.months - 1) * rng.random() ** 0.7))
         )
         self.start_month = months[start]
         self.closed_won_on = self.start_month - dt.timedelta(days=rng.randrange(3, 25))

@@ -120,3 +120,11 @@ def test_unreachable_database_is_one_line_without_the_password(monkeypatch: pyte
     assert result.exit_code == 1
     assert "cannot open the database postgresql+psycopg://bot:***@127.0.0.1:1/nothing" in result.stderr
     assert "s3cret" not in result.output + result.stderr
+
+
+def test_cohort_tables_never_drop_a_quarter(run) -> None:
+    run("demo-data", "--accounts", "40", "--months", "40", "--as-of", AS_OF, "--usage-days", "1")
+    code, out, _ = run("cohorts", "--as-of", AS_OF)
+    quarters = len(json.loads(run("cohorts", "--as-of", AS_OF, "--json")[1])["cohorts"][0]["points"])
+    assert code == 0 and quarters > 9
+    assert f"Q+{quarters - 1}" in out and "…" not in out
