@@ -172,7 +172,12 @@ def _import_progress(path: Path) -> tuple[Progress | None, Any, Any]:
     return progress, lambda done: progress.update(task, completed=done), on_phase
 
 
-@cli.command("import")
+KINDS_HELP = "\b\nKinds, in the order to import them:\n" + "\n".join(
+    f"  {name:<12} {KINDS[name].summary}" for name in KIND_ORDER
+)
+
+
+@cli.command("import", epilog=KINDS_HELP)
 @click.argument("kind", type=click.Choice(list(KINDS)))
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(

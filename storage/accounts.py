@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -239,15 +240,22 @@ def account_card(
         .order_by(m.Win.won_on.desc())
         .limit(5)
     ).all()
+    ids = [w.id for w in wins]
+    teams: dict[int, list[str]] = defaultdict(list)
+    for win_id, team in session.execute(
+        select(m.WinCreditTeam.win_id, m.WinCreditTeam.team)
+        .where(m.WinCreditTeam.win_id.in_(ids))
+        .order_by(m.WinCreditTeam.team)
+    ):
+        teams[win_id].append(team)
+    names: dict[int, list[str]] = defaultdict(list)
+    for win_id, name in session.execute(
+        select(m.WinCreditPerson.win_id, m.Person.name)
+        .join(m.Person, m.Person.id == m.WinCreditPerson.person_id)
+        .where(m.WinCreditPerson.win_id.in_(ids))
+        .order_by(m.Person.name)
+    ):
+        names[win_id].append(name)
     for w in wins:
-        teams = session.scalars(
-            select(m.WinCreditTeam.team).where(m.WinCreditTeam.win_id == w.id).order_by(m.WinCreditTeam.team)
-        ).all()
-        names = session.scalars(
-            select(m.Person.name)
-            .join(m.WinCreditPerson, m.WinCreditPerson.person_id == m.Person.id)
-            .where(m.WinCreditPerson.win_id == w.id)
-            .order_by(m.Person.name)
-        ).all()
-        card.wins.append(RecentWin(w.won_on, w.kind, w.text, w.amount, list(teams), list(names)))
+        card.wins.append(RecentWin(w.won_on, w.kind, w.text, w.amount, teams[w.id], names[w.id]))
     return card

@@ -354,7 +354,7 @@ KINDS: dict[str, Kind] = {
             ("workspace_id", "email"),
             (_person_ref("manager_email", "manager_id", late=True),),
             ("email", "name", "team", "slack_user_id", "timezone"),
-            "people: e-mail, name, team, Slack user id, manager, time zone",
+            "e-mail, name, team, Slack user id, manager, time zone",
         ),
         Kind(
             "accounts",
@@ -373,7 +373,7 @@ KINDS: dict[str, Kind] = {
                 "renewal_on",
                 "crm_url",
             ),
-            "accounts: CRM id, name, domain, segment, stage, dates, owners",
+            "CRM id, name, domain, segment, stage, dates, owners by role",
             derived=("name_key",),
             derive=_name_key,
         ),
