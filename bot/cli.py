@@ -380,5 +380,39 @@ def health_snapshot(ctx: Ctx, day: dt.date | None) -> None:
     out.print(f"health snapshot for {target}: {n} accounts scored")
 
 
+# --- the Slack app -------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--socket-mode", is_flag=True, help="Connect to Slack over Socket Mode (no public URL needed).")
+@pass_ctx
+def serve(ctx: Ctx, socket_mode: bool) -> None:
+    """Run the Slack bot: HTTP (Events API, slash commands, interactivity, ingest API) or Socket Mode."""
+    from bot.app import create_app
+    from bot.server import make_wsgi
+    from bot.server import serve as serve_http
+
+    try:
+        ctx.settings.check_slack(socket_mode=socket_mode)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    app, services = create_app(ctx.settings, ctx.db)
+    try:
+        if socket_mode:
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+            assert ctx.settings.slack_app_token is not None
+            err.print("connecting to Slack over Socket Mode…")
+            SocketModeHandler(app, ctx.settings.slack_app_token.get_secret_value()).start()
+        else:
+            err.print(
+                f"retention-bot listening on http://{ctx.settings.host}:{ctx.settings.port} "
+                "(Slack request URL: /slack/events, health: /healthz)"
+            )
+            serve_http(ctx.settings, make_wsgi(ctx.settings, ctx.db, app, lambda: dt.datetime.now(dt.UTC)))
+    finally:
+        services.answer.shutdown()
+
+
 def main() -> None:
     cli(prog_name="retention-bot")

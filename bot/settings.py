@@ -10,13 +10,22 @@ from __future__ import annotations
 import tomllib
 from decimal import Decimal
 from pathlib import Path
-from typing import Self
+from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///retention_bot.db"
 
+FERNET_KEY_HINT = 'python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
 HEALTH_COMPONENTS = ("usage", "adoption", "support", "engagement", "sentiment", "commercial")
 
 
@@ -108,13 +117,80 @@ class Settings(BaseSettings):
     workspace: str = Field("default", validation_alias="RETENTION_BOT_WORKSPACE", min_length=1, max_length=64)
     log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
 
+    # Slack (see docs/slack.md). Single workspace: a bot token; several: OAuth client id and secret.
+    slack_bot_token: SecretStr | None = Field(None, validation_alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: SecretStr | None = Field(None, validation_alias="SLACK_SIGNING_SECRET")
+    slack_app_token: SecretStr | None = Field(None, validation_alias="SLACK_APP_TOKEN")
+    slack_client_id: str | None = Field(None, validation_alias="SLACK_CLIENT_ID")
+    slack_client_secret: SecretStr | None = Field(None, validation_alias="SLACK_CLIENT_SECRET")
+    slack_api_url: str = Field(
+        "https://slack.com/api/", validation_alias="SLACK_API_URL", pattern=r"^https?://"
+    )
+    # Fernet key (32 url-safe base64 bytes) that encrypts OAuth bot tokens at rest.
+    token_encryption_key: SecretStr | None = Field(None, validation_alias="TOKEN_ENCRYPTION_KEY")
+    admin_user_ids: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias="ADMIN_USER_IDS"
+    )
+    ingest_token: SecretStr | None = Field(None, validation_alias="INGEST_TOKEN")
+    host: str = Field("127.0.0.1", validation_alias="HOST")
+    port: int = Field(3000, validation_alias="PORT", ge=1, le=65535)
+    server_threads: int = Field(16, validation_alias="SERVER_THREADS", ge=1, le=256)
+
     policies: Policies = Field(default_factory=Policies, exclude=True)
+
+    @field_validator("admin_user_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @property
+    def oauth(self) -> bool:
+        return self.slack_client_id is not None
+
+    def check_slack(self, *, socket_mode: bool) -> None:
+        """Stop start-up with one line when the Slack settings cannot work together."""
+        if self.oauth:
+            if self.slack_client_secret is None:
+                raise ConfigError("setting SLACK_CLIENT_SECRET: required with SLACK_CLIENT_ID (OAuth mode)")
+            if self.token_encryption_key is None:
+                raise ConfigError(
+                    "setting TOKEN_ENCRYPTION_KEY: required in OAuth mode to encrypt bot tokens at rest; "
+                    f"make one with: {FERNET_KEY_HINT}"
+                )
+            _fernet_key(self.token_encryption_key)
+        elif self.slack_bot_token is None:
+            raise ConfigError(
+                "setting SLACK_BOT_TOKEN: required (or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET for OAuth)"
+            )
+        elif not self.slack_bot_token.get_secret_value().startswith("xoxb-"):
+            raise ConfigError("setting SLACK_BOT_TOKEN: a bot token starts with xoxb-")
+        if socket_mode:
+            token = self.slack_app_token.get_secret_value() if self.slack_app_token else ""
+            if not token.startswith("xapp-"):
+                raise ConfigError("setting SLACK_APP_TOKEN: Socket Mode needs an app-level token (xapp-…)")
+        elif self.slack_signing_secret is None:
+            raise ConfigError("setting SLACK_SIGNING_SECRET: required to verify requests from Slack")
 
     @model_validator(mode="after")
     def _load_policy_file(self) -> Self:
         if self.config_file is not None:
             self.policies = load_policies(self.config_file)
         return self
+
+
+def _fernet_key(key: SecretStr) -> bytes:
+    from cryptography.fernet import Fernet
+
+    raw = key.get_secret_value().encode()
+    try:
+        Fernet(raw)
+    except (ValueError, TypeError):
+        raise ConfigError(
+            "setting TOKEN_ENCRYPTION_KEY: not a Fernet key (32 url-safe base64-encoded bytes)"
+        ) from None
+    return raw
 
 
 def build_settings(**overrides: object) -> Settings:

@@ -1,5 +1,17 @@
-"""Slash commands: one module per command (parse → call a service → build a reply).
+"""Slack listeners: one module per slash command, plus the buttons (``actions``) and App Home (``home``).
 
-The Slack app issue fills this package; the services it calls (account lookup, health, scorecard)
-live in ``storage`` and ``digests`` and are already used by the CLI.
+Each listener acknowledges first (``bot.answer``), parses its payload into a pydantic model
+(``commands.context``), calls one service, and sends what a builder (``commands.replies``) returns.
 """
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from commands import actions, handoffs, health, home, scorecard, wins
+from commands.context import Services
+
+
+def register(app: App, services: Services) -> None:
+    for module in (health, scorecard, wins, handoffs, actions, home):
+        module.register(app, services)

@@ -470,3 +470,30 @@ class Delivery(Base):
     created_at: Mapped[dt.datetime]
     updated_at: Mapped[dt.datetime]
     next_attempt_at: Mapped[dt.datetime | None]
+
+
+# --- Slack -----------------------------------------------------------------------------------------
+
+
+class ProcessedEvent(Base):
+    """Events API deliveries already handled: Slack retries (X-Slack-Retry-Num) are dropped by event_id."""
+
+    __tablename__ = "processed_events"
+    __table_args__ = (UniqueConstraint("event_id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(64))
+    team_id: Mapped[str | None] = mapped_column(String(32))
+    received_at: Mapped[dt.datetime]
+
+
+def _slack_sdk_tables() -> None:
+    """slack_sdk's OAuth installation and state tables, in our metadata so our migrations create them."""
+    from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+    from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
+
+    SQLAlchemyInstallationStore.build_installations_table(Base.metadata, "slack_installations")
+    SQLAlchemyInstallationStore.build_bots_table(Base.metadata, "slack_bots")
+    SQLAlchemyOAuthStateStore.build_oauth_states_table(Base.metadata, "slack_oauth_states")
+
+
+_slack_sdk_tables()

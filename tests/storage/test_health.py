@@ -143,10 +143,18 @@ def test_movers_rank_the_largest_30_day_changes(db: Database, ws: int, tmp_path:
     day, before = dt.date(2026, 11, 23), dt.date(2026, 10, 24)
     with db.write() as s:
         ids = dict(s.execute(select(Account.external_id, Account.id)).all())
-        rows = [("A", before, 80), ("A", day, 50), ("B", before, 40), ("B", day, 45), ("C", before, 20),
-                ("C", day, 70)]  # fmt: skip
-        s.add_all(HealthSnapshot(workspace_id=ws, account_id=ids[a], day=d, score=sc, band="x", components={})
-                  for a, d, sc in rows)  # fmt: skip
+        rows = [
+            ("A", before, 80),
+            ("A", day, 50),
+            ("B", before, 40),
+            ("B", day, 45),
+            ("C", before, 20),
+            ("C", day, 70),
+        ]
+        s.add_all(
+            HealthSnapshot(workspace_id=ws, account_id=ids[a], day=d, score=sc, band="x", components={})
+            for a, d, sc in rows
+        )
     with db.read() as s:
         top = health.movers(s, ws, day, limit=2)
     assert top == [(ids["C"], 70, 20), (ids["A"], 50, 80)]  # |+50| and |−30|; B moved 5

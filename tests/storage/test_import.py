@@ -318,8 +318,18 @@ def test_documented_examples_import_and_every_column_is_documented(db: Database,
 
 def test_no_temporary_tables_are_left_on_the_connection(base: Database, ws: int, tmp_path: Path) -> None:
     good = tmp_path / "wins.jsonl"
-    good.write_text(json.dumps({"external_id": "w9", "account": "A1", "kind": "other", "text": "t",
-                                "won_on": "2026-11-01", "credited_teams": ["cs"]}))  # fmt: skip
+    good.write_text(
+        json.dumps(
+            {
+                "external_id": "w9",
+                "account": "A1",
+                "kind": "other",
+                "text": "t",
+                "won_on": "2026-11-01",
+                "credited_teams": ["cs"],
+            }
+        )
+    )
     bad = tmp_path / "bad.csv"
     bad.write_text("account,month,mrr\nZZ,2026-01,1\n")
     listing = (

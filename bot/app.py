@@ -1,0 +1,68 @@
+"""The Slack app factory: ``create_app(settings, db)`` builds the Bolt ``App`` and registers every
+listener. Nothing here runs at import time."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import App, BoltResponse
+
+from bot.answer import Answerer
+from bot.oauth import oauth_settings
+from bot.settings import Settings
+from bot.slack_api import make_client
+from bot.tenancy import ForeignTeam
+from commands import register
+from commands.context import Services
+from storage.db import Database
+
+logger = logging.getLogger(__name__)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def create_app(
+    settings: Settings,
+    db: Database,
+    *,
+    clock: Callable[[], dt.datetime] = utcnow,
+    answer_budget: float | None = None,
+) -> tuple[App, Services]:
+    """The Bolt app and the services its listeners share (for shutdown and tests)."""
+    services = Services(
+        settings,
+        db,
+        clock,
+        Answerer(workers=settings.server_threads)
+        if answer_budget is None
+        else Answerer(workers=settings.server_threads, budget=answer_budget),
+    )
+    common: dict[str, Any] = {
+        "signing_secret": settings.slack_signing_secret.get_secret_value()
+        if settings.slack_signing_secret
+        else None,
+        "process_before_response": True,  # listeners answer inside the request (bot.answer keeps it < 3 s)
+        "name": "retention-bot",
+    }
+    if settings.oauth:
+        app = App(oauth_settings=oauth_settings(settings, db.engine), client=make_client(settings), **common)
+    else:
+        assert settings.slack_bot_token is not None
+        token = settings.slack_bot_token.get_secret_value()
+        app = App(client=make_client(settings, token), token_verification_enabled=False, **common)
+
+    @app.error
+    def on_error(error: Exception, body: dict[str, Any]) -> BoltResponse | None:
+        if isinstance(error, ForeignTeam):
+            logger.warning("refused a request from another team: %s", error)
+            return BoltResponse(status=200, body="This bot is not installed for your workspace.")
+        logger.exception("unhandled error in a Slack listener", exc_info=error)
+        return None
+
+    register(app, services)
+    return app, services

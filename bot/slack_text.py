@@ -1,0 +1,68 @@
+"""Text and Block Kit safety for everything the bot sends to Slack (SLACK.md).
+
+``slack_escape`` is the one escape for user and database text: exactly ``&``, ``<`` and ``>``, so
+``<!channel>``, ``<@U…>`` and ``<https://evil|Jira>`` show literally and never ping or disguise a
+link. ``clip`` shortens escaped text without cutting an entity in half. ``message_problems`` checks a
+message against Slack's limits with slack_sdk's block models plus the caps they do not check.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_sdk.errors import SlackObjectFormationError
+from slack_sdk.models.blocks import Block
+
+MAX_MESSAGE_BLOCKS = 50
+MAX_VIEW_BLOCKS = 100
+MAX_SECTION_TEXT = 3000
+MAX_FIELD_TEXT = 2000
+MAX_HEADER_TEXT = 150
+MAX_MESSAGE_TEXT = 4000  # Slack truncates at 40,000; we keep the fallback short
+ELLIPSIS = "…"
+
+
+def slack_escape(text: object) -> str:
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def clip(escaped: str, limit: int) -> str:
+    """Shorten already-escaped text to ``limit`` characters, never inside an ``&…;`` entity."""
+    if len(escaped) <= limit:
+        return escaped
+    cut = escaped[: limit - 1]
+    amp = cut.rfind("&")
+    if amp != -1 and ";" not in cut[amp:]:
+        cut = cut[:amp]
+    return cut + ELLIPSIS
+
+
+def plain(text: str, limit: int) -> str:
+    """Shorten plain_text (not escaped: Slack shows it as typed)."""
+    return text if len(text) <= limit else text[: limit - 1] + ELLIPSIS
+
+
+def message_problems(
+    blocks: list[dict[str, Any]] | None, text: str | None, *, view: bool = False
+) -> list[str]:
+    """Everything Slack would reject (or silently cut) in a message or view; empty when it is fine."""
+    problems: list[str] = []
+    blocks = blocks or []
+    cap = MAX_VIEW_BLOCKS if view else MAX_MESSAGE_BLOCKS
+    if len(blocks) > cap:
+        problems.append(f"{len(blocks)} blocks, more than {cap}")
+    if text is not None and len(text) > MAX_MESSAGE_TEXT:
+        problems.append(f"text of {len(text)} characters, more than {MAX_MESSAGE_TEXT}")
+    for i, raw in enumerate(blocks):
+        try:
+            block = Block.parse(raw)
+            if block is None:
+                problems.append(f"block {i}: unknown block type {raw.get('type')!r}")
+                continue
+            block.validate_json()
+        except (SlackObjectFormationError, KeyError, TypeError, ValueError) as exc:
+            problems.append(f"block {i}: {exc}")
+        for field in raw.get("fields") or []:
+            if len(field.get("text", "")) > MAX_FIELD_TEXT:
+                problems.append(f"block {i}: a field is longer than {MAX_FIELD_TEXT}")
+    return problems

@@ -1,0 +1,85 @@
+"""What every listener gets: settings, the database, the clock, the answer helper, and typed payloads."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from bot.answer import Answerer
+from bot.settings import Settings
+from bot.tenancy import workspace_for_team
+from storage.db import Database
+
+
+class SlashCommand(BaseModel):
+    """The fields of a slash-command request the bot uses (Slack sends more)."""
+
+    model_config = ConfigDict(extra="ignore")
+    team_id: str
+    enterprise_id: str | None = None
+    user_id: str
+    channel_id: str | None = None
+    command: str
+    text: str = ""
+    response_url: str | None = None
+    trigger_id: str | None = None
+
+
+class ButtonPress(BaseModel):
+    """One button of a ``block_actions`` payload."""
+
+    model_config = ConfigDict(extra="ignore")
+    team_id: str
+    enterprise_id: str | None = None
+    user_id: str
+    channel_id: str | None = None
+    action_id: str
+    value: str = ""
+    message_ts: str | None = None
+
+    @classmethod
+    def from_body(cls, body: dict[str, Any], action: dict[str, Any]) -> ButtonPress:
+        team = body.get("team") or {}
+        return cls(
+            team_id=team.get("id") or body.get("user", {}).get("team_id", ""),
+            enterprise_id=(body.get("enterprise") or {}).get("id"),
+            user_id=body["user"]["id"],
+            channel_id=(body.get("channel") or body.get("container") or {}).get("id")
+            or (body.get("container") or {}).get("channel_id"),
+            action_id=action["action_id"],
+            value=action.get("value", ""),
+            message_ts=(body.get("container") or {}).get("message_ts") or body.get("action_ts"),
+        )
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    clock: Callable[[], dt.datetime]
+    answer: Answerer
+
+    _workspaces: dict[tuple[str | None, str | None], int] = field(default_factory=dict)
+
+    def workspace(self, team_id: str | None, enterprise_id: str | None) -> int:
+        """The workspace of a request. Resolving may create or bind it, so it runs in its own committed
+        transaction: call it before opening yours (on SQLite a second writer would wait for you).
+        The id never changes, so it is cached."""
+        key = (team_id, enterprise_id)
+        if key not in self._workspaces:
+            with self.db.write() as own:
+                self._workspaces[key] = workspace_for_team(
+                    own,
+                    team_id=team_id,
+                    enterprise_id=enterprise_id,
+                    single_workspace=None if self.settings.oauth else self.settings.workspace,
+                    now=self.clock(),
+                )
+        return self._workspaces[key]
+
+    def is_admin(self, user_id: str) -> bool:
+        return user_id in self.settings.admin_user_ids

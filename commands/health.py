@@ -1,0 +1,60 @@
+"""/health [ACCOUNT]: the account health card, privately, with a "Share in channel" button.
+
+No argument: the requester's own accounts, worst health first.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import App
+
+from bot.answer import Reply
+from commands import replies
+from commands.context import Services, SlashCommand
+from storage.accounts import account_card
+from storage.lookup import find_account
+from storage.slack_queries import owned_accounts, person_by_slack_id
+
+USAGE = [
+    (
+        "/health ACCOUNT",
+        "one account's card: CRM id, domain, name, the start of a name, or a name with a typo",
+    ),
+    ("/health", "your own accounts, worst health first"),
+    ("/health help", "this help"),
+]
+
+
+def health_reply(services: Services, cmd: SlashCommand) -> Reply:
+    query = " ".join(cmd.text.split())
+    if query.lower() in ("help", "?"):
+        return replies.help_reply("/health", USAGE)
+    now = services.clock()
+    ws = services.workspace(cmd.team_id, cmd.enterprise_id)
+    with services.db.read() as session:
+        if not query:
+            me = person_by_slack_id(session, ws, cmd.user_id)
+            if me is None:
+                return replies.error_reply(
+                    "I don't know which accounts are yours: your Slack user isn't in the people list yet.",
+                    "Ask RevOps to import people with your slack_user_id, or look one up: `/health ACCOUNT`.",
+                )
+            rows, total = owned_accounts(session, ws, me.id, limit=replies.MAX_LIST)
+            return replies.my_accounts(rows, total)
+        found = find_account(session, ws, query)
+        if found.match is None:
+            if found.candidates:
+                return replies.choose_account(query, found.candidates, did_you_mean=False)
+            if found.suggestions:
+                return replies.choose_account(query, found.suggestions, did_you_mean=True)
+            return replies.not_found(query)
+        card = account_card(session, ws, found.match.id, now=now, policy=services.settings.policies.health)
+    return replies.health_card(card, now, services.settings.policies.currency)
+
+
+def register(app: App, services: Services) -> None:
+    @app.command("/health")
+    def health(ack: Any, body: dict[str, Any], respond: Any) -> None:
+        cmd = SlashCommand.model_validate(body)
+        services.answer(ack, respond, lambda: health_reply(services, cmd))

@@ -1,0 +1,233 @@
+"""Block Kit builders for slash-command replies: one function per message, computed data in, a reply
+dict (``text`` fallback + ``blocks``) out. They never query. All user and database text goes through
+``slack_escape``; owners are shown by name, not mentioned, so a shared card pings nobody."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from bot.answer import Reply
+from bot.slack_text import MAX_SECTION_TEXT, clip, plain, slack_escape
+from digests import format as fmt
+from digests.scorecard import Scorecard
+from storage.accounts import AccountCard
+from storage.lookup import Match
+
+BAND_EMOJI = {"green": ":large_green_circle:", "yellow": ":large_yellow_circle:", "red": ":red_circle:"}
+MAX_LIST = 15
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, MAX_SECTION_TEXT)}}
+
+
+def _context(text: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(text, MAX_SECTION_TEXT)}]}
+
+
+def _header(text: str) -> dict[str, Any]:
+    return {"type": "header", "text": {"type": "plain_text", "text": plain(text, 150), "emoji": True}}
+
+
+def _button(
+    text: str, action_id: str, value: dict[str, Any] | str, *, primary: bool = False
+) -> dict[str, Any]:
+    button: dict[str, Any] = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": plain(text, 75)},
+        "action_id": action_id,
+        "value": value if isinstance(value, str) else json.dumps(value, separators=(",", ":")),
+    }
+    if primary:
+        button["style"] = "primary"
+    return button
+
+
+def text_reply(text: str) -> Reply:
+    """A private plain answer; ``text`` is already safe mrkdwn written by us."""
+    return {"text": text, "blocks": [_section(text)]}
+
+
+def error_reply(problem: str, what_to_type: str) -> Reply:
+    return text_reply(f":warning: {problem}\n{what_to_type}")
+
+
+def help_reply(command: str, usage: list[tuple[str, str]]) -> Reply:
+    lines = [f"*{command}* — what you can type:"] + [f"• `{form}` — {meaning}" for form, meaning in usage]
+    return text_reply("\n".join(lines))
+
+
+# --- /health -------------------------------------------------------------------------------------
+
+
+def health_card(card: AccountCard, now: dt.datetime, currency: str, *, shared_by: str | None = None) -> Reply:
+    a, h = card.account, card.health
+    if h.now.score is None:
+        score = "Health: n/a (no data for any component yet)"
+    else:
+        trend = "" if h.trend is None else f"  {fmt.arrow(h.trend)} {abs(h.trend):.0f} in 30 days"
+        score = f"{BAND_EMOJI.get(h.now.band or '', '')} *Health {h.now.score:.0f}* ({h.now.band}){trend}"
+    facts = [
+        f"*ARR*\n{fmt.money(card.arr, currency)}",
+        f"*Stage*\n{card.stage.replace('_', ' ')}",
+        f"*Renewal*\n{a.renewal_on or 'n/a'}",
+        f"*Segment*\n{slack_escape(a.segment)}",
+    ]
+    blocks: list[dict[str, Any]] = [
+        _header(f"{a.name} — account health"),
+        _section(score),
+        {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in facts]},
+    ]
+    if h.drivers:
+        moved = "; ".join(f"{d.component} {d.change:+.1f}" for d in h.drivers)
+        blocks.append(_context(f"Why it moved: {moved}"))
+    if card.owners:
+        owners = " · ".join(f"*{o.team}* {slack_escape(o.name)}" for o in card.owners)
+        blocks.append(_section(f"Owners: {owners}"))
+    if card.handoffs:
+        rows = [
+            f"• {slack_escape(x.kind)} {x.from_team}→{x.to_team} "
+            f"({slack_escape(x.owner or 'no owner')}): {x.state(now)}"
+            for x in card.handoffs[:5]
+        ]
+        more = f"\n…and {len(card.handoffs) - 5} more" if len(card.handoffs) > 5 else ""
+        blocks.append(_section("*Open handoffs*\n" + "\n".join(rows) + more))
+    if card.wins:
+        rows = [f"• {w.won_on} {w.kind}: {slack_escape(w.text)} — {', '.join(w.teams)}" for w in card.wins]
+        blocks.append(_section("*Recent wins*\n" + "\n".join(rows)))
+    if shared_by:
+        blocks.append(_context(f"Shared by <@{shared_by}>"))
+    else:
+        actions = [_button("Share in channel", "share_health", {"account_id": a.id}, primary=True)]
+        if a.crm_url:
+            actions.append(
+                {
+                    "type": "button",
+                    "text": {"type": "plain_text", "text": "Open in CRM"},
+                    "action_id": "open_crm",
+                    "url": a.crm_url[:3000],
+                }
+            )
+        blocks.append({"type": "actions", "elements": actions})
+    text = f"{a.name}: health {'n/a' if h.now.score is None else f'{h.now.score:.0f} ({h.now.band})'}"
+    return {"text": plain(text, 300), "blocks": blocks}
+
+
+def choose_account(query: str, options: list[Match], *, did_you_mean: bool) -> Reply:
+    q = slack_escape(query)
+    head = f"No account matches “{q}”. Did you mean:" if did_you_mean else f"“{q}” matches several accounts:"
+    buttons = [
+        _button(f"{m.name} ({m.external_id})", f"pick_account_{i}", {"account_id": m.id})
+        for i, m in enumerate(options[:10])
+    ]
+    return {"text": head, "blocks": [_section(head), {"type": "actions", "elements": buttons}]}
+
+
+def not_found(query: str) -> Reply:
+    return error_reply(
+        f"No account matches “{slack_escape(query)}”.",
+        "Try its CRM id, its domain (`/health acme.com`) or the start of its name (`/health acme`).",
+    )
+
+
+def my_accounts(rows: list[tuple[str, str, float | None, str | None]], total: int) -> Reply:
+    """``rows``: (name, external id, score, band), worst first."""
+    if not rows:
+        return text_reply(
+            "You own no accounts yet (as AE, CSM, support lead or exec sponsor). "
+            "Look one up with `/health ACCOUNT`."
+        )
+    lines = [
+        f"{BAND_EMOJI.get(band or '', ':white_circle:')} {'n/a' if score is None else f'{score:.0f}'}  "
+        f"{slack_escape(name)} ({slack_escape(ext)})"
+        for name, ext, score, band in rows
+    ]
+    more = f"\n…and {total - len(rows)} more" if total > len(rows) else ""
+    return {
+        "text": "Your accounts, worst health first",
+        "blocks": [
+            _section("*Your accounts, worst health first*\n" + "\n".join(lines) + more),
+            _context("Type `/health ACCOUNT` for one account's card."),
+        ],
+    }
+
+
+# --- /scorecard ----------------------------------------------------------------------------------
+
+
+def scorecard(card: Scorecard, *, shared_by: str | None = None) -> Reply:
+    seg = f" · segment {slack_escape(card.segment)}" if card.segment else ""
+    blocks: list[dict[str, Any]] = [_header(f"Shared scorecard — {card.period.label}")]
+    for k in card.kpis:
+        value = fmt.value(k.current.value, k.unit, card.currency)
+        change = fmt.change(k.change, k.unit, card.currency)
+        note = f"\n_{slack_escape(k.current.reason)}_" if k.current.reason else ""
+        blocks.append(
+            {
+                "type": "section",
+                "fields": [
+                    {"type": "mrkdwn", "text": f"*{k.label}*\n{value}  ({change})"},
+                    {"type": "mrkdwn", "text": f"Owners: {', '.join(k.owners)}{note}"},
+                ],
+            }
+        )
+    blocks.append(
+        _context(
+            f"As of {card.as_of}{seg}; revenue KPIs use {card.period.revenue_month:%B %Y}; "
+            f"change against {card.previous.label}. Definitions: docs/metrics.md"
+        )
+    )
+    if shared_by:
+        blocks.append(_context(f"Posted by <@{shared_by}>"))
+    else:
+        value = {"period": card.period.kind, "segment": card.segment, "as_of": card.as_of.isoformat()}
+        blocks.append(
+            {
+                "type": "actions",
+                "elements": [_button("Post to channel", "share_scorecard", value, primary=True)],
+            }
+        )
+    return {"text": f"Shared scorecard — {card.period.label}", "blocks": blocks}
+
+
+# --- /win, /wins ---------------------------------------------------------------------------------
+
+
+def win_recorded(account: str, text: str, people: list[str], teams: list[str]) -> Reply:
+    credit = ", ".join([f"<@{u}>" for u in people] + [f"*{t}*" for t in teams])
+    return text_reply(
+        f":trophy: Win recorded for *{slack_escape(account)}*: {clip(slack_escape(text), 1500)}\n"
+        f"Credited: {credit}"
+    )
+
+
+def wins_list(title: str, rows: list[tuple[dt.date, str, str, str, list[str]]]) -> Reply:
+    """``rows``: (date, account, kind, text, teams)."""
+    if not rows:
+        return text_reply(
+            f"*{title}*: no shared wins yet. Record one with `/win ACCOUNT what happened @people #team`."
+        )
+    lines = [
+        f"• {day:%b %d} *{slack_escape(acc)}* {kind}: {clip(slack_escape(text), 300)} — {', '.join(teams)}"
+        for day, acc, kind, text, teams in rows[:MAX_LIST]
+    ]
+    more = f"\n…and {len(rows) - MAX_LIST} more" if len(rows) > MAX_LIST else ""
+    return {"text": title, "blocks": [_section(f"*{title}*\n" + "\n".join(lines) + more)]}
+
+
+# --- /handoff, /sla ------------------------------------------------------------------------------
+
+
+def handoffs(title: str, rows: list[tuple[str, str, str, str, str | None, str]], empty: str) -> Reply:
+    """``rows``: (account, handoff id, kind, from→to, owner, state), worst first."""
+    if not rows:
+        return text_reply(f"*{title}*: {empty}")
+    lines = [
+        f"• *{slack_escape(acc)}* `{slack_escape(hid)}` {slack_escape(kind)} {route} "
+        f"({slack_escape(owner or 'no owner')}): {state}"
+        for acc, hid, kind, route, owner, state in rows[:MAX_LIST]
+    ]
+    more = f"\n…and {len(rows) - MAX_LIST} more" if len(rows) > MAX_LIST else ""
+    return {"text": title, "blocks": [_section(f"*{title}*\n" + "\n".join(lines) + more)]}

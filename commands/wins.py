@@ -1,0 +1,154 @@
+"""/win ACCOUNT TEXT [@people…] [#team…] [--not-me] records a shared win; /wins lists them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_bolt import App
+
+from bot.answer import Reply
+from bot.slack_text import slack_escape
+from commands import replies
+from commands.context import Services, SlashCommand
+from storage.lookup import find_account
+from storage.slack_queries import people_by_slack_ids, person_by_slack_id, record_win, wins_between
+from storage.vocab import TEAMS
+
+MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
+CHANNEL_TEAM = re.compile(r"<#C[A-Z0-9]+\|([^>]*)>")
+HASH_TEAM = re.compile(r"(?<![\w&])#([a-z_]+)\b", re.IGNORECASE)
+WIN_USAGE = [
+    (
+        "/win ACCOUNT what happened @people #team",
+        "record a shared win, credited to everyone and every team named",
+    ),
+    ('/win "Acme Corp" saved the renewal @ana #cs #support', "quote an account name that has spaces"),
+    ("… --not-me", "leave yourself out of the credit (you are credited by default)"),
+]
+WINS_USAGE = [("/wins", "this week's shared wins"), ("/wins last week", "last week's")]
+
+
+@dataclass
+class WinRequest:
+    account: str
+    text: str
+    people: list[str] = field(default_factory=list)
+    teams: list[str] = field(default_factory=list)
+    not_me: bool = False
+
+
+class WinSyntaxError(ValueError):
+    pass
+
+
+def parse_win(raw: str) -> WinRequest:
+    text = raw.strip()
+    if text.startswith('"'):
+        end = text.find('"', 1)
+        if end == -1:
+            raise WinSyntaxError("the account name's closing quote is missing")
+        account, rest = text[1:end].strip(), text[end + 1 :]
+    else:
+        account, _, rest = text.partition(" ")
+    if not account:
+        raise WinSyntaxError("name the account first")
+    people = MENTION.findall(rest)
+    rest = MENTION.sub("", rest)
+    teams = [t.lower() for t in CHANNEL_TEAM.findall(rest) if t.lower() in TEAMS]
+    rest = CHANNEL_TEAM.sub(lambda mt: "" if mt.group(1).lower() in TEAMS else mt.group(0), rest)
+    teams += [t.lower() for t in HASH_TEAM.findall(rest) if t.lower() in TEAMS]
+    rest = HASH_TEAM.sub(lambda mt: "" if mt.group(1).lower() in TEAMS else mt.group(0), rest)
+    not_me = "--not-me" in rest.split()
+    words = [w for w in rest.split() if w != "--not-me"]
+    if not words:
+        raise WinSyntaxError("say what happened after the account")
+    return WinRequest(
+        account, " ".join(words)[:4000], list(dict.fromkeys(people)), list(dict.fromkeys(teams)), not_me
+    )
+
+
+def win_reply(services: Services, cmd: SlashCommand) -> Reply:
+    if cmd.text.strip().lower() in ("", "help", "?"):
+        return replies.help_reply("/win", WIN_USAGE)
+    try:
+        req = parse_win(cmd.text)
+    except WinSyntaxError as exc:
+        return replies.error_reply(f"I couldn't read that win: {exc}.", "Type `/win help` for examples.")
+    now = services.clock()
+    ws = services.workspace(cmd.team_id, cmd.enterprise_id)
+    with services.db.write() as session:
+        found = find_account(session, ws, req.account)
+        if found.match is None:
+            options = found.candidates or found.suggestions
+            listed = ", ".join(f"`{slack_escape(o.external_id)}` {slack_escape(o.name)}" for o in options[:5])
+            hint = (
+                f"Did you mean {listed}? Use the CRM id or a quoted name."
+                if listed
+                else "Use its CRM id or domain."
+            )
+            return replies.error_reply(f"No single account matches “{slack_escape(req.account)}”.", hint)
+        people = people_by_slack_ids(session, ws, req.people)
+        unknown = [u for u in req.people if u not in people]
+        if unknown:
+            names = ", ".join(f"<@{u}>" for u in unknown)
+            return replies.error_reply(
+                f"{names} {'is' if len(unknown) == 1 else 'are'} not in the people list, "
+                "so I can't credit them.",
+                "Ask RevOps to import them with their slack_user_id, then record the win again.",
+            )
+        me = person_by_slack_id(session, ws, cmd.user_id)
+        credited = dict(people)
+        if me is not None and not req.not_me:
+            credited[cmd.user_id] = me
+        teams = list(dict.fromkeys(req.teams + [p.team for p in credited.values()]))
+        if not credited and not teams:
+            return replies.error_reply(
+                "A win needs at least one person or team to credit.", "Add @people or a #team (e.g. #cs)."
+            )
+        recorded = record_win(
+            session,
+            ws,
+            external_id=f"slack:{cmd.trigger_id or now.isoformat()}",
+            account_id=found.match.id,
+            text=req.text,
+            won_on=now.date(),
+            recorded_by=me.id if me else None,
+            people=[p.id for p in credited.values()],
+            teams=teams,
+        )
+    if not recorded:
+        return replies.text_reply("That win was already recorded.")
+    return replies.win_recorded(found.match.name, req.text, list(credited), teams)
+
+
+def wins_reply(services: Services, cmd: SlashCommand) -> Reply:
+    words = " ".join(cmd.text.lower().split())
+    if words in ("help", "?"):
+        return replies.help_reply("/wins", WINS_USAGE)
+    today = services.clock().date()
+    monday = today - dt.timedelta(days=today.weekday())
+    if words in ("", "this week"):
+        title, start, end = "Shared wins this week", monday, today + dt.timedelta(days=1)
+    elif words == "last week":
+        title, start, end = "Shared wins last week", monday - dt.timedelta(days=7), monday
+    else:
+        return replies.error_reply("I understand `this week` and `last week`.", "Try `/wins last week`.")
+    ws = services.workspace(cmd.team_id, cmd.enterprise_id)
+    with services.db.read() as session:
+        rows = wins_between(session, ws, start, end)
+    return replies.wins_list(title, rows)
+
+
+def register(app: App, services: Services) -> None:
+    @app.command("/win")
+    def win(ack: Any, body: dict[str, Any], respond: Any) -> None:
+        cmd = SlashCommand.model_validate(body)
+        services.answer(ack, respond, lambda: win_reply(services, cmd))
+
+    @app.command("/wins")
+    def wins(ack: Any, body: dict[str, Any], respond: Any) -> None:
+        cmd = SlashCommand.model_validate(body)
+        services.answer(ack, respond, lambda: wins_reply(services, cmd))

@@ -1,0 +1,207 @@
+"""A local fake of the Slack Web API: a real HTTP server on 127.0.0.1 that answers like Slack.
+
+It checks the bot token and each method's required arguments, validates blocks and views as Slack
+would (``bot.slack_text.message_problems``), accepts ``response_url`` posts at ``/response/<key>``,
+can be told to answer a named error or HTTP 429 with ``Retry-After``, and records a transcript that
+tests assert on as a whole.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs
+
+from bot.slack_text import message_problems
+
+REQUIRED = {
+    "chat.postMessage": ("channel",),
+    "chat.postEphemeral": ("channel", "user"),
+    "chat.update": ("channel", "ts"),
+    "views.publish": ("user_id", "view"),
+    "views.open": ("trigger_id", "view"),
+    "conversations.open": ("users",),
+    "users.info": ("user",),
+    "users.lookupByEmail": ("email",),
+}
+
+
+@dataclass
+class Failure:
+    error: str | None = None
+    status: int = 200
+    retry_after: int | None = None
+
+
+@dataclass
+class FakeSlack:
+    tokens: set[str] = field(default_factory=lambda: {"xoxb-test-token"})
+    team_id: str = "T0TEST"
+    transcript: list[dict[str, Any]] = field(default_factory=list)
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._failures: dict[str, deque[Failure]] = defaultdict(deque)
+        self._lock = threading.Lock()
+        self._ts = itertools.count(1)
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def __enter__(self) -> FakeSlack:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.base}/api/"
+
+    def response_url(self, key: str) -> str:
+        return f"{self.base}/response/{key}"
+
+    # -- test controls ---------------------------------------------------------------------------
+
+    def fail(
+        self,
+        method: str,
+        error: str | None = None,
+        *,
+        status: int = 200,
+        retry_after: int | None = None,
+        times: int = 1,
+    ) -> None:
+        for _ in range(times):
+            self._failures[method].append(Failure(error, status, retry_after))
+
+    def calls(self, method: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return [c["args"] for c in self.transcript if c["method"] == method and c["ok"]]
+
+    def clear(self) -> None:
+        with self._lock:
+            self.transcript.clear()
+
+    # -- the API ---------------------------------------------------------------------------------
+
+    def _record(self, method: str, args: dict[str, Any], ok: bool, error: str | None = None) -> None:
+        with self._lock:
+            self.transcript.append({"method": method, "args": args, "ok": ok, "error": error})
+
+    def answer(
+        self, method: str, token: str | None, args: dict[str, Any]
+    ) -> tuple[int, dict[str, str], dict[str, Any]]:
+        with self._lock:
+            failure = self._failures[method].popleft() if self._failures[method] else None
+        if failure is not None:
+            self._record(method, args, False, failure.error or str(failure.status))
+            headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
+            body = {
+                "ok": False,
+                "error": failure.error or ("ratelimited" if failure.status == 429 else "fatal_error"),
+            }
+            return failure.status, headers, body
+        if token not in self.tokens:
+            self._record(method, args, False, "invalid_auth")
+            return 200, {}, {"ok": False, "error": "invalid_auth" if token else "not_authed"}
+        missing = [a for a in REQUIRED.get(method, ()) if a not in args]
+        if method in ("chat.postMessage", "chat.postEphemeral", "chat.update") and not (
+            args.get("text") or args.get("blocks")
+        ):
+            missing.append("text or blocks")
+        if missing:
+            self._record(method, args, False, "missing_argument")
+            return 200, {}, {"ok": False, "error": "missing_argument", "missing": missing}
+        problems = self._problems(method, args)
+        if problems:
+            self._record(method, args, False, "invalid_blocks")
+            return 200, {}, {"ok": False, "error": "invalid_blocks", "errors": problems}
+        self._record(method, args, True)
+        return 200, {}, self._result(method, args)
+
+    def _problems(self, method: str, args: dict[str, Any]) -> list[str]:
+        if method.startswith("views."):
+            view = _json(args["view"])
+            return message_problems(view.get("blocks"), None, view=True)
+        if "blocks" in args or "text" in args:
+            return message_problems(_json(args.get("blocks") or []), args.get("text"))
+        return []
+
+    def _result(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        if method == "auth.test":
+            return {
+                "ok": True,
+                "team_id": self.team_id,
+                "team": "Test",
+                "user_id": "UBOT",
+                "bot_id": "BBOT",
+                "url": "https://test.slack.com/",
+            }
+        if method in ("chat.postMessage", "chat.update"):
+            return {
+                "ok": True,
+                "channel": args["channel"],
+                "ts": args.get("ts") or f"1700000000.{next(self._ts):06d}",
+            }
+        if method == "conversations.open":
+            return {"ok": True, "channel": {"id": "D" + str(args["users"]).split(",")[0]}}
+        if method == "users.info":
+            user = self.users.get(args["user"])
+            return {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}
+        return {"ok": True}
+
+    def response(self, key: str, body: dict[str, Any]) -> tuple[int, str]:
+        problems = message_problems(body.get("blocks"), body.get("text"))
+        self._record("response_url", {"key": key, **body}, not problems, "; ".join(problems) or None)
+        return (400, "invalid_blocks") if problems else (200, "ok")
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *_: Any) -> None:  # keep test output quiet
+            return
+
+        def do_POST(self) -> None:
+            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+            if self.headers.get("Content-Type", "").startswith("application/json"):
+                args = json.loads(raw or "{}")
+            else:
+                args = {k: v[0] for k, v in parse_qs(raw).items()}
+            if self.path.startswith("/response/"):
+                status, text = fake.response(self.path.removeprefix("/response/"), args)
+                self._send(status, {}, text.encode(), "text/plain")
+                return
+            method = self.path.removeprefix("/api/")
+            auth = self.headers.get("Authorization", "")
+            token = auth.removeprefix("Bearer ") if auth else args.pop("token", None)
+            status, headers, body = fake.answer(method, token, args)
+            self._send(status, headers, json.dumps(body).encode(), "application/json")
+
+        def _send(self, status: int, headers: dict[str, str], body: bytes, ctype: str) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            for k, v in headers.items():
+                self.send_header(k, v)
+            self.end_headers()
+            self.wfile.write(body)
+
+    return Handler
