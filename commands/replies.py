@@ -9,7 +9,7 @@ import json
 from typing import Any
 
 from bot.answer import Reply
-from bot.slack_text import MAX_SECTION_TEXT, clip, plain, slack_escape
+from bot.slack_text import MAX_MESSAGE_TEXT, MAX_SECTION_TEXT, clip, plain, slack_escape
 from digests import format as fmt
 from digests.scorecard import Scorecard
 from storage.accounts import AccountCard
@@ -47,7 +47,12 @@ def _button(
 
 def text_reply(text: str) -> Reply:
     """A private plain answer; ``text`` is already safe mrkdwn written by us."""
-    return {"text": text, "blocks": [_section(text)]}
+    return {"text": clip(text, MAX_MESSAGE_TEXT), "blocks": [_section(text)]}
+
+
+def echo(query: str) -> str:
+    """What the person typed, escaped and short enough to quote back."""
+    return clip(slack_escape(" ".join(query.split())), 200)
 
 
 def error_reply(problem: str, what_to_type: str) -> Reply:
@@ -76,8 +81,8 @@ def health_card(card: AccountCard, now: dt.datetime, currency: str, *, shared_by
         f"*Segment*\n{slack_escape(a.segment)}",
     ]
     blocks: list[dict[str, Any]] = [
-        _header(f"{a.name} — account health"),
-        _section(score),
+        # A mrkdwn line, not a header block: the name is escaped like all database text.
+        _section(f"*{clip(slack_escape(a.name), 300)}* — account health\n{score}"),
         {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in facts]},
     ]
     if h.drivers:
@@ -116,18 +121,21 @@ def health_card(card: AccountCard, now: dt.datetime, currency: str, *, shared_by
 
 
 def choose_account(query: str, options: list[Match], *, did_you_mean: bool) -> Reply:
-    q = slack_escape(query)
+    q = echo(query)
     head = f"No account matches “{q}”. Did you mean:" if did_you_mean else f"“{q}” matches several accounts:"
     buttons = [
         _button(f"{m.name} ({m.external_id})", f"pick_account_{i}", {"account_id": m.id})
         for i, m in enumerate(options[:10])
     ]
-    return {"text": head, "blocks": [_section(head), {"type": "actions", "elements": buttons}]}
+    return {
+        "text": clip(head, MAX_MESSAGE_TEXT),
+        "blocks": [_section(head), {"type": "actions", "elements": buttons}],
+    }
 
 
 def not_found(query: str) -> Reply:
     return error_reply(
-        f"No account matches “{slack_escape(query)}”.",
+        f"No account matches “{echo(query)}”.",
         "Try its CRM id, its domain (`/health acme.com`) or the start of its name (`/health acme`).",
     )
 

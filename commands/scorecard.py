@@ -41,7 +41,7 @@ def scorecard_reply(services: Services, cmd: SlashCommand) -> Reply:
             if segment not in known:
                 listed = ", ".join(f"`{s}`" for s in known) or "none yet"
                 return replies.error_reply(
-                    f"There is no segment “{replies.slack_escape(segment)}”.", f"Segments: {listed}."
+                    f"There is no segment “{replies.echo(segment)}”.", f"Segments: {listed}."
                 )
         card = build_scorecard(
             session,

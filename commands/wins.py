@@ -89,7 +89,7 @@ def win_reply(services: Services, cmd: SlashCommand) -> Reply:
                 if listed
                 else "Use its CRM id or domain."
             )
-            return replies.error_reply(f"No single account matches “{slack_escape(req.account)}”.", hint)
+            return replies.error_reply(f"No single account matches “{replies.echo(req.account)}”.", hint)
         people = people_by_slack_ids(session, ws, req.people)
         unknown = [u for u in req.people if u not in people]
         if unknown:

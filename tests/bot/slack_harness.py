@@ -52,7 +52,11 @@ class Bot:
             self.settings, db, clock=lambda: NOW, answer_budget=answer_budget
         )
         self.server = create_server(
-            make_wsgi(self.settings, db, self.app, lambda: NOW), host="127.0.0.1", port=0, threads=8
+            make_wsgi(self.settings, db, self.app, lambda: NOW),
+            host="127.0.0.1",
+            port=0,
+            threads=8,
+            asyncore_loop_timeout=0.1,  # so close() is quick
         )
         self._closing = False
         self.thread = threading.Thread(target=self._run, daemon=True)
