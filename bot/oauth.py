@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 from bot.settings import Settings
 
 TOKEN_FIELDS = ("bot_token", "bot_refresh_token", "user_token", "user_refresh_token")
-BOT_SCOPES = ("commands", "chat:write", "chat:write.public", "im:write", "users:read", "users:read.email")
+BOT_SCOPES = ("commands", "chat:write")  # least privilege for what the bot calls; docs/slack-manifest.json
 
 
 class EncryptedInstallationStore(SQLAlchemyInstallationStore):
