@@ -396,22 +396,30 @@ def serve(ctx: Ctx, socket_mode: bool) -> None:
         ctx.settings.check_slack(socket_mode=socket_mode)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
-    app, services = create_app(ctx.settings, ctx.db)
-    try:
-        if socket_mode:
-            from slack_bolt.adapter.socket_mode import SocketModeHandler
+    if socket_mode:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-            assert ctx.settings.slack_app_token is not None
-            err.print("connecting to Slack over Socket Mode…")
+        app, services = create_app(ctx.settings, ctx.db)
+        assert ctx.settings.slack_app_token is not None
+        err.print("connecting to Slack over Socket Mode…")
+        try:
             SocketModeHandler(app, ctx.settings.slack_app_token.get_secret_value()).start()
-        else:
-            err.print(
-                f"retention-bot listening on http://{ctx.settings.host}:{ctx.settings.port} "
-                "(Slack request URL: /slack/events, health: /healthz)"
-            )
-            serve_http(ctx.settings, make_wsgi(ctx.settings, ctx.db, app, lambda: dt.datetime.now(dt.UTC)))
-    finally:
-        services.answer.shutdown()
+        finally:
+            services.answer.shutdown()
+        return
+    settings = ctx.settings
+    ctx.db.dispose()  # each server process opens its own connections (see bot.server.serve)
+
+    def build_wsgi() -> Any:
+        db = Database(settings.database_url, pool_size=settings.server_threads)
+        app, _ = create_app(settings, db)
+        return make_wsgi(settings, db, app, lambda: dt.datetime.now(dt.UTC))
+
+    err.print(
+        f"retention-bot listening on http://{settings.host}:{settings.port} "
+        "(Slack request URL: /slack/events, health: /healthz)"
+    )
+    serve_http(settings, build_wsgi)
 
 
 def main() -> None:

@@ -4,8 +4,12 @@ served by waitress (a production WSGI server), not Bolt's development server."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
+import signal
+import socket
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -77,15 +81,53 @@ def make_wsgi(
     return wsgi
 
 
-def serve(settings: Settings, wsgi: Callable[..., Iterable[bytes]]) -> None:
+def serve(settings: Settings, build_wsgi: Callable[[], Callable[..., Iterable[bytes]]]) -> None:
+    """Serve with waitress in ``WEB_PROCESSES`` processes (default: one per core) sharing one listening
+    socket: each process builds its own engine and app after the fork (``build_wsgi``), so no
+    database connection crosses a fork; everything exactly-once lives in the database anyway."""
     from waitress import serve as waitress_serve
 
-    logger.info("listening on http://%s:%s (Slack request URL: /slack/events)", settings.host, settings.port)
-    waitress_serve(
-        wsgi,
-        host=settings.host,
-        port=settings.port,
-        threads=settings.server_threads,
-        max_request_body_size=ingest.MAX_BODY_BYTES * 2,
-        ident="retention-bot",
+    processes = settings.web_processes or os.cpu_count() or 1
+    sock = socket.create_server((settings.host, settings.port), backlog=2048)
+    sock.setblocking(False)
+
+    def run() -> None:
+        waitress_serve(
+            build_wsgi(),
+            sockets=[sock],
+            threads=settings.server_threads,
+            max_request_body_size=ingest.MAX_BODY_BYTES * 2,
+            ident="retention-bot",
+        )
+
+    children = []
+    for _ in range(processes - 1):
+        pid = os.fork()
+        if pid == 0:  # a worker: serve until the parent stops it
+            signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+            try:
+                run()
+            finally:
+                os._exit(0)
+        children.append(pid)
+
+    def stop_children(*_: object) -> None:
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+        for pid in children:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+
+    signal.signal(signal.SIGTERM, lambda *_: (stop_children(), os._exit(0)))
+    logger.info(
+        "listening on http://%s:%s with %d process(es) × %d threads",
+        settings.host,
+        settings.port,
+        processes,
+        settings.server_threads,
     )
+    try:
+        run()
+    finally:
+        stop_children()

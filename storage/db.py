@@ -60,14 +60,19 @@ def _configure_sqlite(engine: Engine) -> None:
 class Database:
     """One engine and its session factories; built once from settings and passed down."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 5) -> None:
         self.url = normalise_url(url)
         is_sqlite = make_url(self.url).get_backend_name() == "sqlite"
         # PostgreSQL's JIT compiles "expensive" plans; our scorecard queries run in well under a second,
         # where compiling costs more than it saves (measured in bench/scorecard_health.py).
         connect_args = {} if is_sqlite else {"options": "-c jit=off"}
         self.engine = create_engine(
-            self.url, echo=echo, pool_pre_ping=not is_sqlite, connect_args=connect_args
+            self.url,
+            echo=echo,
+            pool_pre_ping=not is_sqlite,
+            connect_args=connect_args,
+            pool_size=pool_size,  # the server sizes it to its threads, so no request waits for a connection
+            max_overflow=pool_size,
         )
         if self.is_sqlite:
             _configure_sqlite(self.engine)

@@ -8,12 +8,13 @@ weights renormalised.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import BigInteger, and_, case, func, select, text, type_coerce
+from sqlalchemy import BigInteger, Date, and_, bindparam, case, func, select, text, type_coerce
 from sqlalchemy.orm import Session
 
 from bot.settings import HealthPolicy
@@ -130,163 +131,168 @@ def drivers(now: Score, then: Score, limit: int = 3) -> list[Driver]:
 # --- inputs from the database ----------------------------------------------------------------------
 
 
-def _scope(col: Any, ws_col: Any, ws: int, account_ids: Iterable[int] | None) -> list[Any]:
-    conds = [ws_col == ws]
-    if account_ids is not None:
-        conds.append(col.in_(list(account_ids)))
-    return conds
-
-
 def _day_start(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), dt.UTC)
 
 
-def gather_inputs(
-    session: Session, ws: int, as_of: dt.date, account_ids: Iterable[int] | None = None
-) -> dict[int, HealthInputs]:
-    """Health inputs at the end of ``as_of`` for the given accounts (all accounts of ``ws`` if None)."""
-    ids = None if account_ids is None else list(account_ids)
-    acc = m.Account.__table__
-    accounts = session.scalars(select(acc.c.id).where(*_scope(acc.c.id, acc.c.workspace_id, ws, ids))).all()
-    out: dict[int, HealthInputs] = {a: HealthInputs() for a in accounts}
-    if not out:
-        return out
-    next_day = _day_start(as_of + dt.timedelta(days=1))
+def _p(name: str, type_: Any = None) -> Any:
+    return bindparam(name, type_=type_ if type_ is not None else Date())
 
-    # usage: mean DAU over 28 days, seats on the latest day that has them
-    u = m.UsageDaily.__table__
-    window = [
-        *_scope(u.c.account_id, u.c.workspace_id, ws, ids),
-        u.c.day > as_of - dt.timedelta(days=28),
-        u.c.day <= as_of,
-    ]
-    for aid, dau in session.execute(
-        select(u.c.account_id, func.avg(u.c.active_users)).where(*window).group_by(u.c.account_id)
-    ):
-        out[aid].mean_dau, out[aid].has_usage = float(dau), True
+
+@functools.cache
+def _statements(scoped: bool) -> dict[str, Any]:
+    """The input queries, built once with bound parameters (``ws``, dates and, when ``scoped``, the
+    account ``ids``): a single account's health is on the /health hot path, where building the same
+    expressions again on every call would cost more than running them."""
+
+    def scope(col: Any, ws_col: Any) -> list[Any]:
+        conds = [ws_col == bindparam("ws")]
+        if scoped:
+            conds.append(col.in_(bindparam("ids", expanding=True)))
+        return conds
+
+    acc, u, fc, f = (
+        m.Account.__table__,
+        m.UsageDaily.__table__,
+        m.FeatureCatalogue.__table__,
+        m.FeatureUsage.__table__,
+    )
+    t, tp, n = m.Ticket.__table__, m.Touchpoint.__table__, m.NpsResponse.__table__
+    mr, rf = m.MrrSnapshot.__table__, m.RiskFlag.__table__
+    next_day, since_89 = _p("next_day", m.UTCDateTime()), _p("since_89", m.UTCDateTime())
+    window = [*scope(u.c.account_id, u.c.workspace_id), u.c.day > _p("d28"), u.c.day <= _p("as_of")]
     seat_day = (
         select(u.c.account_id, func.max(u.c.day).label("day"))
         .where(*window, u.c.licensed_seats > 0)
         .group_by(u.c.account_id)
         .subquery()
     )
-    for aid, seats in session.execute(
-        select(u.c.account_id, u.c.licensed_seats).join(
+    is_open = and_(t.c.opened_at < next_day, (t.c.closed_at.is_(None)) | (t.c.closed_at >= next_day))
+    recent = and_(t.c.closed_at >= since_89, t.c.closed_at < next_day)
+    cents = type_coerce(mr.c.mrr, BigInteger)
+    month, before = _p("month"), _p("before")
+    return {
+        "accounts": select(acc.c.id).where(*scope(acc.c.id, acc.c.workspace_id)),
+        "usage": select(u.c.account_id, func.avg(u.c.active_users)).where(*window).group_by(u.c.account_id),
+        "seats": select(u.c.account_id, u.c.licensed_seats).join(
             seat_day, and_(seat_day.c.account_id == u.c.account_id, seat_day.c.day == u.c.day)
-        )
-    ):
-        out[aid].seats = int(seats)
-
-    # adoption: breadth of features used in the same window, against the workspace's catalogue
-    fc = m.FeatureCatalogue.__table__
-    total = int(
-        session.scalar(
-            select(func.count()).where(
-                fc.c.workspace_id == ws,
-                fc.c.first_seen <= as_of,
-                fc.c.last_seen > as_of - dt.timedelta(days=28),
-            )
-        )
-        or 0
-    )
-    if total:
-        f = m.FeatureUsage.__table__
-        for inp in out.values():
-            inp.features_total = total
-        for aid, used in session.execute(
-            select(f.c.account_id, func.count(func.distinct(f.c.feature)))
-            .where(
-                *_scope(f.c.account_id, f.c.workspace_id, ws, ids),
-                f.c.day > as_of - dt.timedelta(days=28),
-                f.c.day <= as_of,
-                f.c.active_users > 0,
-            )
-            .group_by(f.c.account_id)
-        ):
-            out[aid].features_used = int(used)
-
-    # support: open tickets at the end of the day, CSAT over 90 days
-    t = m.Ticket.__table__
-    tracked = session.scalar(select(t.c.id).where(t.c.workspace_id == ws).limit(1)) is not None
-    if tracked:
-        for inp in out.values():
-            inp.tickets_tracked = True
-        is_open = and_(t.c.opened_at < next_day, (t.c.closed_at.is_(None)) | (t.c.closed_at >= next_day))
-        recent = and_(t.c.closed_at >= _day_start(as_of - dt.timedelta(days=89)), t.c.closed_at < next_day)
-        for aid, high, other, csat in session.execute(
-            select(
-                t.c.account_id,
-                func.sum(case((and_(is_open, t.c.priority.in_(HIGH_PRIORITIES)), 1), else_=0)),
-                func.sum(case((and_(is_open, t.c.priority.not_in(HIGH_PRIORITIES)), 1), else_=0)),
-                func.avg(case((recent, t.c.csat), else_=None)),
-            )
-            .where(
-                *_scope(t.c.account_id, t.c.workspace_id, ws, ids),
-                t.c.opened_at < next_day,
-                (t.c.closed_at.is_(None)) | (t.c.closed_at >= _day_start(as_of - dt.timedelta(days=89))),
-            )
-            .group_by(t.c.account_id)
-        ):
-            inp = out[aid]
-            inp.open_high, inp.open_other = int(high or 0), int(other or 0)
-            inp.csat = None if csat is None else float(csat)
-
-    # engagement: weighted touchpoints over 90 days
-    tp = m.Touchpoint.__table__
-    if session.scalar(select(tp.c.id).where(tp.c.workspace_id == ws).limit(1)) is not None:
-        for inp in out.values():
-            inp.touchpoints_tracked = True
-        for aid, weight in session.execute(
-            select(tp.c.account_id, func.sum(case((tp.c.kind.in_(WEIGHTY_TOUCHPOINTS), 2), else_=1)))
-            .where(
-                *_scope(tp.c.account_id, tp.c.workspace_id, ws, ids),
-                tp.c.occurred_at >= _day_start(as_of - dt.timedelta(days=89)),
-                tp.c.occurred_at < next_day,
-            )
-            .group_by(tp.c.account_id)
-        ):
-            out[aid].touch_weight = float(weight)
-
-    # sentiment: mean NPS score over 180 days
-    n = m.NpsResponse.__table__
-    for aid, mean in session.execute(
-        select(n.c.account_id, func.avg(n.c.score))
+        ),
+        "features_total": select(func.count()).where(
+            fc.c.workspace_id == bindparam("ws"), fc.c.first_seen <= _p("as_of"), fc.c.last_seen > _p("d28")
+        ),
+        "features": select(f.c.account_id, func.count(func.distinct(f.c.feature)))
         .where(
-            *_scope(n.c.account_id, n.c.workspace_id, ws, ids),
-            n.c.responded_at >= _day_start(as_of - dt.timedelta(days=179)),
+            *scope(f.c.account_id, f.c.workspace_id),
+            f.c.day > _p("d28"),
+            f.c.day <= _p("as_of"),
+            f.c.active_users > 0,
+        )
+        .group_by(f.c.account_id),
+        "tickets_tracked": select(t.c.id).where(t.c.workspace_id == bindparam("ws")).limit(1),
+        "tickets": select(
+            t.c.account_id,
+            func.sum(case((and_(is_open, t.c.priority.in_(HIGH_PRIORITIES)), 1), else_=0)),
+            func.sum(case((and_(is_open, t.c.priority.not_in(HIGH_PRIORITIES)), 1), else_=0)),
+            func.avg(case((recent, t.c.csat), else_=None)),
+        )
+        .where(
+            *scope(t.c.account_id, t.c.workspace_id),
+            t.c.opened_at < next_day,
+            (t.c.closed_at.is_(None)) | (t.c.closed_at >= since_89),
+        )
+        .group_by(t.c.account_id),
+        "touch_tracked": select(tp.c.id).where(tp.c.workspace_id == bindparam("ws")).limit(1),
+        "touch": select(tp.c.account_id, func.sum(case((tp.c.kind.in_(WEIGHTY_TOUCHPOINTS), 2), else_=1)))
+        .where(
+            *scope(tp.c.account_id, tp.c.workspace_id),
+            tp.c.occurred_at >= since_89,
+            tp.c.occurred_at < next_day,
+        )
+        .group_by(tp.c.account_id),
+        "nps": select(n.c.account_id, func.avg(n.c.score))
+        .where(
+            *scope(n.c.account_id, n.c.workspace_id),
+            n.c.responded_at >= _p("since_179", m.UTCDateTime()),
             n.c.responded_at < next_day,
         )
-        .group_by(n.c.account_id)
-    ):
-        out[aid].nps = float(mean)
-
-    # commercial: MRR in M against M-3, and open risk flags
-    mr = m.MrrSnapshot.__table__
-    month = latest_complete_month(as_of + dt.timedelta(days=1))
-    before = add_months(month, -3)
-    cents = type_coerce(mr.c.mrr, BigInteger)
-    for aid, now_c, before_c in session.execute(
-        select(
+        .group_by(n.c.account_id),
+        "mrr": select(
             mr.c.account_id,
             func.sum(case((mr.c.month == month, cents), else_=0)),
             func.sum(case((mr.c.month == before, cents), else_=0)),
         )
-        .where(*_scope(mr.c.account_id, mr.c.workspace_id, ws, ids), mr.c.month.in_((month, before)))
-        .group_by(mr.c.account_id)
-    ):
-        out[aid].mrr_now, out[aid].mrr_before = int(now_c or 0), int(before_c or 0)
-    rf = m.RiskFlag.__table__
-    for (aid,) in session.execute(
-        select(rf.c.account_id)
+        .where(*scope(mr.c.account_id, mr.c.workspace_id), mr.c.month.in_([month, before]))
+        .group_by(mr.c.account_id),
+        "risk": select(rf.c.account_id)
         .distinct()
         .where(
-            *_scope(rf.c.account_id, rf.c.workspace_id, ws, ids),
-            rf.c.flagged_on <= as_of,
-            (rf.c.resolved_on.is_(None)) | (rf.c.resolved_on > as_of),
-        )
-    ):
+            *scope(rf.c.account_id, rf.c.workspace_id),
+            rf.c.flagged_on <= _p("as_of"),
+            (rf.c.resolved_on.is_(None)) | (rf.c.resolved_on > _p("as_of")),
+        ),
+    }
+
+
+def gather_inputs(
+    session: Session, ws: int, as_of: dt.date, account_ids: Iterable[int] | None = None
+) -> dict[int, HealthInputs]:
+    """Health inputs at the end of ``as_of`` for the given accounts (all accounts of ``ws`` if None)."""
+    q = _statements(account_ids is not None)
+    month = latest_complete_month(as_of + dt.timedelta(days=1))
+    params: dict[str, Any] = {
+        "ws": ws,
+        "as_of": as_of,
+        "d28": as_of - dt.timedelta(days=28),
+        "next_day": _day_start(as_of + dt.timedelta(days=1)),
+        "since_89": _day_start(as_of - dt.timedelta(days=89)),
+        "since_179": _day_start(as_of - dt.timedelta(days=179)),
+        "month": month,
+        "before": add_months(month, -3),
+    }
+    if account_ids is not None:
+        params["ids"] = list(account_ids)
+    out: dict[int, HealthInputs] = {a: HealthInputs() for a in session.scalars(q["accounts"], params)}
+    if not out:
+        return out
+    for aid, dau in session.execute(q["usage"], params):
+        out[aid].mean_dau, out[aid].has_usage = float(dau), True
+    for aid, seats in session.execute(q["seats"], params):
+        out[aid].seats = int(seats)
+    total = int(session.scalar(q["features_total"], params) or 0)
+    if total:
+        for inp in out.values():
+            inp.features_total = total
+        for aid, used in session.execute(q["features"], params):
+            out[aid].features_used = int(used)
+    if session.scalar(q["tickets_tracked"], params) is not None:
+        for inp in out.values():
+            inp.tickets_tracked = True
+        for aid, high, other, csat in session.execute(q["tickets"], params):
+            inp = out[aid]
+            inp.open_high, inp.open_other = int(high or 0), int(other or 0)
+            inp.csat = None if csat is None else float(csat)
+    if session.scalar(q["touch_tracked"], params) is not None:
+        for inp in out.values():
+            inp.touchpoints_tracked = True
+        for aid, weight in session.execute(q["touch"], params):
+            out[aid].touch_weight = float(weight)
+    for aid, mean in session.execute(q["nps"], params):
+        out[aid].nps = float(mean)
+    for aid, now_c, before_c in session.execute(q["mrr"], params):
+        out[aid].mrr_now, out[aid].mrr_before = int(now_c or 0), int(before_c or 0)
+    for (aid,) in session.execute(q["risk"], params):
         out[aid].open_risk = True
     return out
+
+
+def from_snapshot(components_: dict[str, float], policy: HealthPolicy) -> Score:
+    """A score rebuilt from a snapshot's stored components under the current policy (so a trend and
+    its drivers compare like with like even after the weights change)."""
+    contrib = contributions(components_, policy)
+    if not contrib:
+        return Score(None, None, components_, {})
+    value = float(math.floor(sum(contrib.values()) + 0.5))
+    return Score(value, policy.bands.band(value), components_, contrib)
 
 
 @dataclass
@@ -307,10 +313,20 @@ class AccountHealth:
 def account_health(
     session: Session, ws: int, account_id: int, as_of: dt.date, policy: HealthPolicy
 ) -> AccountHealth:
-    """Score now and 30 days ago, the trend and its top drivers, for one account."""
+    """Score now and 30 days ago, the trend and its top drivers, for one account.
+
+    The score 30 days ago comes from that day's snapshot when the snapshot job ran then (the usual
+    case), and is computed from the data as of that day otherwise."""
     now = score(gather_inputs(session, ws, as_of, [account_id])[account_id], policy)
     then_day = as_of - dt.timedelta(days=TREND_DAYS)
-    then = score(gather_inputs(session, ws, then_day, [account_id])[account_id], policy)
+    hs = m.HealthSnapshot
+    stored = session.scalar(
+        select(hs.components).where(hs.workspace_id == ws, hs.account_id == account_id, hs.day == then_day)
+    )
+    if stored is not None:
+        then = from_snapshot({k: float(v) for k, v in stored.items()}, policy)
+    else:
+        then = score(gather_inputs(session, ws, then_day, [account_id])[account_id], policy)
     return AccountHealth(account_id, as_of, now, then, drivers(now, then))
 
 

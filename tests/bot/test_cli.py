@@ -128,3 +128,37 @@ def test_cohort_tables_never_drop_a_quarter(run) -> None:
     quarters = len(json.loads(run("cohorts", "--as-of", AS_OF, "--json")[1])["cohorts"][0]["points"])
     assert code == 0 and quarters > 9
     assert f"Q+{quarters - 1}" in out and "…" not in out
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({}, "setting SLACK_BOT_TOKEN: required"),
+        ({"SLACK_BOT_TOKEN": "xoxp-user-token"}, "a bot token starts with xoxb-"),
+        ({"SLACK_BOT_TOKEN": "xoxb-1"}, "setting SLACK_SIGNING_SECRET: required"),
+        ({"SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "s"}, "setting TOKEN_ENCRYPTION_KEY: required"),
+        (
+            {"SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "s", "TOKEN_ENCRYPTION_KEY": "nope"},
+            "not a Fernet key",
+        ),
+    ],
+)
+def test_serve_stops_with_one_line_naming_the_setting(
+    run, monkeypatch: pytest.MonkeyPatch, env: dict[str, str], message: str
+) -> None:
+    for name in (
+        "SLACK_BOT_TOKEN",
+        "SLACK_SIGNING_SECRET",
+        "SLACK_CLIENT_ID",
+        "SLACK_CLIENT_SECRET",
+        "TOKEN_ENCRYPTION_KEY",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    code, _, err = run("serve")
+    assert code == 1 and message in err and "Traceback" not in err
+    code, _, err = (
+        run("serve", "--socket-mode") if env.get("SLACK_BOT_TOKEN") == "xoxb-1" else (1, "", "xapp-")
+    )
+    assert code == 1 and "xapp-" in err

@@ -158,3 +158,18 @@ def test_movers_rank_the_largest_30_day_changes(db: Database, ws: int, tmp_path:
     with db.read() as s:
         top = health.movers(s, ws, day, limit=2)
     assert top == [(ids["C"], 70, 20), (ids["A"], 50, 80)]  # |+50| and |−30|; B moved 5
+
+
+def test_score_30_days_ago_from_the_snapshot_matches_the_live_one(
+    db: Database, ws: int, one_account: int
+) -> None:
+    live = None
+    with db.read() as s:
+        live = health.account_health(s, ws, one_account, dt.date(2026, 11, 23), POLICY)
+    with db.write() as s:
+        health.snapshot(s, ws, dt.date(2026, 10, 24), POLICY)  # the day 30 days before
+    with db.read() as s:
+        stored = health.account_health(s, ws, one_account, dt.date(2026, 11, 23), POLICY)
+    assert stored.then.score == live.then.score and stored.trend == live.trend
+    assert stored.then.components == pytest.approx(live.then.components, abs=0.05)
+    assert [d.component for d in stored.drivers] == [d.component for d in live.drivers]

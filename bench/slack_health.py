@@ -1,0 +1,174 @@
+"""/health through the real HTTP server with signed requests: 20 concurrent clients, 50,000 accounts.
+
+Prints p50/p99 latency of ``/health ACCOUNT`` and of a trivial command (``/health help``) on the same
+server under the same load. Goal (issue 3): p99 ≤ 150 ms and ≤ 2× the trivial command's.
+The bot runs as its own process (``retention-bot serve``, waitress); Slack's Web API is the local
+fake from the tests (only ``auth.test`` is called: /health answers inside the HTTP response).
+
+    python bench/slack_health.py [--database-url URL] [--clients 20] [--requests 1500]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from slack_sdk.signature import SignatureVerifier
+from sqlalchemy import select
+
+from bench.common import ROOT, machine
+from storage.db import Database
+from storage.models import Account
+from storage.workspaces import find_workspace
+from tests.fake_slack import FakeSlack
+
+SECRET = "bench-signing-secret"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run_load(port: int, texts: list[str], clients: int, per_client: int) -> list[float]:
+    verifier = SignatureVerifier(SECRET)
+    latencies: list[float] = []
+    lock = threading.Lock()
+    failures: list[str] = []
+
+    def client(k: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        rng = random.Random(k)
+        mine = []
+        for _ in range(per_client):
+            body = urlencode(
+                {
+                    "team_id": "T0TEST",
+                    "user_id": "UBENCH",
+                    "command": "/health",
+                    "text": rng.choice(texts),
+                    "channel_id": "C1",
+                    "response_url": "http://127.0.0.1:9/x",
+                    "trigger_id": "t",
+                }
+            )
+            ts = str(int(time.time()))
+            headers = {
+                "Content-Type": "application/x-www-form-urlencoded",
+                "X-Slack-Request-Timestamp": ts,
+                "X-Slack-Signature": verifier.generate_signature(timestamp=ts, body=body),
+            }
+            t = time.perf_counter()
+            conn.request("POST", "/slack/events", body, headers)
+            resp = conn.getresponse()
+            payload = resp.read()
+            mine.append(time.perf_counter() - t)
+            if resp.status != 200 or b"Working on it" in payload:
+                failures.append(f"{resp.status} {payload[:120]!r}")
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if failures:
+        print(f"  {len(failures)} unexpected answers, e.g. {failures[0]}")
+    return latencies
+
+
+def report(label: str, lat: list[float], took: float) -> float:
+    q = statistics.quantiles(lat, n=100)
+    print(
+        f"  {label:<28}: p50 {statistics.median(lat) * 1000:6.1f} ms, p99 {q[98] * 1000:6.1f} ms, "
+        f"{len(lat) / took:6.0f} req/s ({len(lat)} requests)"
+    )
+    return q[98]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--database-url", default="sqlite:////tmp/rb-bench/scorecard-50000-24.db")
+    parser.add_argument("--workspace", default="bench")
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--requests", type=int, default=1500)
+    args = parser.parse_args()
+    db = Database(args.database_url)
+    with db.read() as s:
+        ws = find_workspace(s, args.workspace)
+        if ws is None:
+            raise SystemExit(f"no workspace {args.workspace!r}: run bench/scorecard_health.py first")
+        ids = s.scalars(select(Account.external_id).where(Account.workspace_id == ws)).all()
+    db.dispose()
+    print(f"/health bench: {len(ids):,} accounts, {args.clients} concurrent clients; {machine()}")
+    texts = random.Random(7).sample(list(ids), 500)
+    port = free_port()
+    with FakeSlack(tokens={"xoxb-bench"}) as fake:
+        env = {
+            **os.environ,
+            "DATABASE_URL": args.database_url,
+            "SLACK_BOT_TOKEN": "xoxb-bench",
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_API_URL": fake.api_url,
+            "RETENTION_BOT_WORKSPACE": args.workspace,
+            "HOST": "127.0.0.1",
+            "PORT": str(port),
+            "SERVER_THREADS": str(args.clients),
+            "LOG_LEVEL": "WARNING",
+        }
+        server = subprocess.Popen(
+            [sys.executable, "-m", "bot", "serve"],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            for _ in range(100):
+                try:
+                    http.client.HTTPConnection("127.0.0.1", port, timeout=1).request("GET", "/healthz")
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            per = max(1, args.requests // args.clients)
+            run_load(port, texts[:20], args.clients, 5)  # warm up
+            t = time.perf_counter()
+            trivial = run_load(port, ["help"], args.clients, per)
+            base = report("/health help (trivial)", trivial, time.perf_counter() - t)
+            t = time.perf_counter()
+            health = run_load(port, texts, args.clients, per)
+            p99 = report("/health ACCOUNT", health, time.perf_counter() - t)
+            print(f"  p99 ratio to the trivial command on an idle server: {p99 / base:.2f}×")
+            # The same comparison on a busy server: trivial probes sent while the /health load runs.
+            probes: list[float] = []
+            prober = threading.Thread(target=lambda: probes.extend(run_load(port, ["help"], 2, per)))
+            t = time.perf_counter()
+            prober.start()
+            health_busy = run_load(port, texts, args.clients, per)
+            prober.join()
+            took = time.perf_counter() - t
+            busy = report("/health ACCOUNT, mixed load", health_busy, took)
+            base_busy = report("/health help, same time", probes, took)
+            print(f"  p99 ratio to the trivial command under the same load: {busy / base_busy:.2f}×")
+            print("  goal: p99 <= 150 ms and <= 2x the trivial command")
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()
