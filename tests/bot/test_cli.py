@@ -158,7 +158,10 @@ def test_serve_stops_with_one_line_naming_the_setting(
         monkeypatch.setenv(name, value)
     code, _, err = run("serve")
     assert code == 1 and message in err and "Traceback" not in err
-    code, _, err = (
-        run("serve", "--socket-mode") if env.get("SLACK_BOT_TOKEN") == "xoxb-1" else (1, "", "xapp-")
-    )
-    assert code == 1 and "xapp-" in err
+
+
+def test_socket_mode_needs_an_app_token(run, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
+    monkeypatch.delenv("SLACK_APP_TOKEN", raising=False)
+    code, _, err = run("serve", "--socket-mode")
+    assert code == 1 and "SLACK_APP_TOKEN: Socket Mode needs an app-level token (xapp-" in err
