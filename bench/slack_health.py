@@ -18,6 +18,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -106,6 +107,7 @@ def main() -> None:
     parser.add_argument("--workspace", default="bench")
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--requests", type=int, default=1500)
+    parser.add_argument("--server-threads", type=int, default=8, help="threads per server process")
     args = parser.parse_args()
     db = Database(args.database_url)
     with db.read() as s:
@@ -127,15 +129,13 @@ def main() -> None:
             "RETENTION_BOT_WORKSPACE": args.workspace,
             "HOST": "127.0.0.1",
             "PORT": str(port),
-            "SERVER_THREADS": str(args.clients),
+            "SERVER_THREADS": str(args.server_threads),
             "LOG_LEVEL": "WARNING",
         }
+        log_path = Path(tempfile.gettempdir()) / "retention-bot-bench-server.log"
+        log = log_path.open("w")  # a file, not a pipe nobody reads (a full pipe would stall the server)
         server = subprocess.Popen(
-            [sys.executable, "-m", "bot", "serve"],
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            [sys.executable, "-m", "bot", "serve"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log
         )
         try:
             for _ in range(100):
@@ -168,6 +168,8 @@ def main() -> None:
         finally:
             server.terminate()
             server.wait(timeout=10)
+            log.close()
+            print(f"  server log: {log_path}")
 
 
 if __name__ == "__main__":

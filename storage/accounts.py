@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Date, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from bot.settings import HealthPolicy
@@ -152,38 +153,80 @@ def derive_stage(
     return "qualified"
 
 
+@functools.cache
+def _card_statements() -> dict[str, Any]:
+    """The card's queries, built once with bound parameters: /health runs them on every request."""
+    ws, aid = bindparam("ws"), bindparam("account_id")
+    mr, ms, nps, h, w = (
+        m.MrrSnapshot.__table__,
+        m.Milestone.__table__,
+        m.NpsResponse.__table__,
+        m.Handoff.__table__,
+        m.Win.__table__,
+    )
+    p, ct, cp = m.Person.__table__, m.WinCreditTeam.__table__, m.WinCreditPerson.__table__
+    return {
+        "account": select(m.Account).where(m.Account.workspace_id == ws, m.Account.id == aid),
+        "mrr": select(mr.c.month, mr.c.mrr).where(
+            mr.c.workspace_id == ws, mr.c.account_id == aid, mr.c.month <= bindparam("month", type_=Date())
+        ),
+        "milestones": select(ms.c.kind, ms.c.achieved_on).where(
+            ms.c.workspace_id == ws, ms.c.account_id == aid
+        ),
+        "nps": select(func.avg(nps.c.score)).where(
+            nps.c.workspace_id == ws,
+            nps.c.account_id == aid,
+            nps.c.responded_at >= bindparam("since", type_=m.UTCDateTime()),
+        ),
+        "owners": select(p.c.id, p.c.name, p.c.email, p.c.slack_user_id).where(
+            p.c.workspace_id == ws, p.c.id.in_(bindparam("ids", expanding=True))
+        ),
+        "handoffs": select(
+            h.c.id,
+            h.c.external_id,
+            h.c.kind,
+            h.c.from_team,
+            h.c.to_team,
+            p.c.name,
+            h.c.effective_due_at,
+            h.c.paused_since,
+        )
+        .select_from(h.outerjoin(p, p.c.id == h.c.owner_id))
+        .where(h.c.workspace_id == ws, h.c.account_id == aid, h.c.completed_at.is_(None))
+        .order_by(h.c.effective_due_at),
+        "wins": select(w.c.id, w.c.won_on, w.c.kind, w.c.text, w.c.amount)
+        .where(
+            w.c.workspace_id == ws, w.c.account_id == aid, w.c.won_on > bindparam("wins_since", type_=Date())
+        )
+        .order_by(w.c.won_on.desc(), w.c.id.desc())
+        .limit(5),
+        "teams": select(ct.c.win_id, ct.c.team)
+        .where(ct.c.win_id.in_(bindparam("ids", expanding=True)))
+        .order_by(ct.c.team),
+        "people": select(cp.c.win_id, p.c.name)
+        .join(p, p.c.id == cp.c.person_id)
+        .where(cp.c.win_id.in_(bindparam("ids", expanding=True)))
+        .order_by(p.c.name),
+    }
+
+
 def account_card(
     session: Session, ws: int, account_id: int, *, now: dt.datetime, policy: HealthPolicy
 ) -> AccountCard:
     today = now.date()
-    acc = session.scalars(
-        select(m.Account).where(m.Account.workspace_id == ws, m.Account.id == account_id)
-    ).one()
-    month = latest_complete_month(today)
-    mrr_rows = dict(
-        session.execute(
-            select(m.MrrSnapshot.month, m.MrrSnapshot.mrr).where(
-                m.MrrSnapshot.workspace_id == ws,
-                m.MrrSnapshot.account_id == account_id,
-                m.MrrSnapshot.month <= month,
-            )
-        ).all()
-    )
-    mrr = mrr_rows.get(month, Decimal("0.00"))
-    milestones = dict(
-        session.execute(
-            select(m.Milestone.kind, m.Milestone.achieved_on).where(
-                m.Milestone.workspace_id == ws, m.Milestone.account_id == account_id
-            )
-        ).all()
-    )
-    nps = session.scalar(
-        select(func.avg(m.NpsResponse.score)).where(
-            m.NpsResponse.workspace_id == ws,
-            m.NpsResponse.account_id == account_id,
-            m.NpsResponse.responded_at >= now - dt.timedelta(days=180),
-        )
-    )
+    q = _card_statements()
+    params: dict[str, Any] = {
+        "ws": ws,
+        "account_id": account_id,
+        "month": latest_complete_month(today),
+        "since": now - dt.timedelta(days=180),
+        "wins_since": today - dt.timedelta(days=RECENT_WINS_DAYS),
+    }
+    acc = session.scalars(q["account"], params).one()
+    mrr_rows = dict(session.execute(q["mrr"], params).all())
+    mrr = mrr_rows.get(params["month"], Decimal("0.00"))
+    milestones = dict(session.execute(q["milestones"], params).all())
+    nps = session.scalar(q["nps"], params)
     stage = derive_stage(
         explicit=acc.stage,
         closed_won=acc.closed_won_on,
@@ -197,65 +240,28 @@ def account_card(
     card = AccountCard(acc, stage, mrr, health.account_health(session, ws, account_id, today, policy))
 
     owner_ids = {role: getattr(acc, f"{role}_id") for role in vocab.OWNER_ROLES}
-    people = {
-        p.id: p
-        for p in session.scalars(
-            select(m.Person).where(
-                m.Person.workspace_id == ws, m.Person.id.in_([i for i in owner_ids.values() if i])
-            )
-        )
-    }
+    wanted = [i for i in owner_ids.values() if i]
+    people = (
+        {row.id: row for row in session.execute(q["owners"], {**params, "ids": wanted})} if wanted else {}
+    )
     for role, pid in owner_ids.items():
         if pid in people:
-            p = people[pid]
-            card.owners.append(Owner(role, vocab.OWNER_ROLE_TEAMS[role], p.name, p.email, p.slack_user_id))
+            person = people[pid]
+            card.owners.append(
+                Owner(role, vocab.OWNER_ROLE_TEAMS[role], person.name, person.email, person.slack_user_id)
+            )
+    for hid, ext, kind, src, dst, owner, due, paused in session.execute(q["handoffs"], params):
+        card.handoffs.append(OpenHandoff(hid, ext, kind, src, dst, owner, due, paused is not None))
 
-    h = m.Handoff
-    for row in session.execute(
-        select(
-            h.id,
-            h.external_id,
-            h.kind,
-            h.from_team,
-            h.to_team,
-            m.Person.name,
-            h.effective_due_at,
-            h.paused_since,
-        )
-        .outerjoin(m.Person, m.Person.id == h.owner_id)
-        .where(h.workspace_id == ws, h.account_id == account_id, h.completed_at.is_(None))
-        .order_by(h.effective_due_at)
-    ):
-        card.handoffs.append(
-            OpenHandoff(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7] is not None)
-        )
-
-    wins = session.scalars(
-        select(m.Win)
-        .where(
-            m.Win.workspace_id == ws,
-            m.Win.account_id == account_id,
-            m.Win.won_on > today - dt.timedelta(days=RECENT_WINS_DAYS),
-        )
-        .order_by(m.Win.won_on.desc())
-        .limit(5)
-    ).all()
-    ids = [w.id for w in wins]
-    teams: dict[int, list[str]] = defaultdict(list)
-    for win_id, team in session.execute(
-        select(m.WinCreditTeam.win_id, m.WinCreditTeam.team)
-        .where(m.WinCreditTeam.win_id.in_(ids))
-        .order_by(m.WinCreditTeam.team)
-    ):
-        teams[win_id].append(team)
-    names: dict[int, list[str]] = defaultdict(list)
-    for win_id, name in session.execute(
-        select(m.WinCreditPerson.win_id, m.Person.name)
-        .join(m.Person, m.Person.id == m.WinCreditPerson.person_id)
-        .where(m.WinCreditPerson.win_id.in_(ids))
-        .order_by(m.Person.name)
-    ):
-        names[win_id].append(name)
-    for w in wins:
-        card.wins.append(RecentWin(w.won_on, w.kind, w.text, w.amount, teams[w.id], names[w.id]))
+    wins = session.execute(q["wins"], params).all()
+    if wins:
+        ids = {**params, "ids": [w.id for w in wins]}
+        teams: dict[int, list[str]] = defaultdict(list)
+        for win_id, team in session.execute(q["teams"], ids):
+            teams[win_id].append(team)
+        names: dict[int, list[str]] = defaultdict(list)
+        for win_id, name in session.execute(q["people"], ids):
+            names[win_id].append(name)
+        for w in wins:
+            card.wins.append(RecentWin(w.won_on, w.kind, w.text, w.amount, teams[w.id], names[w.id]))
     return card
