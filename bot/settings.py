@@ -134,7 +134,7 @@ class Settings(BaseSettings):
     ingest_token: SecretStr | None = Field(None, validation_alias="INGEST_TOKEN")
     host: str = Field("127.0.0.1", validation_alias="HOST")
     port: int = Field(3000, validation_alias="PORT", ge=1, le=65535)
-    # Threads per server process: 8 measured best on 2 cores (bench/slack_health.py); more only thrash the GIL.
+    # Threads per server process: 8 measured best on 2 cores (bench/slack_health.py); more thrash the GIL.
     server_threads: int = Field(8, validation_alias="SERVER_THREADS", ge=1, le=256)
     # Server processes sharing one listening socket (one Python process uses one core); 0 = one per core.
     web_processes: int = Field(0, validation_alias="WEB_PROCESSES", ge=0, le=64)
