@@ -48,6 +48,12 @@ def _claim(services: Services, session: Any, ws: int, press: ButtonPress, subjec
     )
 
 
+def _account(session: Any, ws: int, account_id: object) -> Account | None:
+    """The account a button names, only if it still exists in this workspace (values come from Slack)."""
+    account = session.get(Account, account_id) if isinstance(account_id, int) else None
+    return account if account is not None and account.workspace_id == ws else None
+
+
 def _value(press: ButtonPress) -> dict[str, Any]:
     try:
         value = json.loads(press.value)
@@ -61,8 +67,7 @@ def share_health(services: Services, press: ButtonPress, respond: Any) -> None:
     now = services.clock()
     ws = services.workspace(press.team_id, press.enterprise_id)
     with services.db.write() as session:
-        if not isinstance(account_id, int) or session.get(Account, account_id) is None or \
-                session.get(Account, account_id).workspace_id != ws:  # fmt: skip
+        if _account(session, ws, account_id) is None:
             respond(replace_original=False, **replies.text_reply("That account is no longer available."))
             return
         if not _claim(
@@ -102,8 +107,8 @@ def pick_account(services: Services, press: ButtonPress, respond: Any) -> None:
     now = services.clock()
     ws = services.workspace(press.team_id, press.enterprise_id)
     with services.db.read() as session:
-        account = session.get(Account, account_id) if isinstance(account_id, int) else None
-        if account is None or account.workspace_id != ws:
+        account = _account(session, ws, account_id)
+        if account is None:
             respond(replace_original=True, **replies.text_reply("That account is no longer available."))
             return
         card = account_card(session, ws, account.id, now=now, policy=services.settings.policies.health)

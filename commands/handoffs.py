@@ -15,7 +15,7 @@ from bot.answer import Reply
 from bot.slack_text import slack_escape
 from commands import replies
 from commands.context import Services, SlashCommand
-from storage.accounts import OpenHandoff
+from storage.accounts import sla_state
 from storage.lookup import find_account
 from storage.slack_queries import (
     OpenHandoffRow,
@@ -40,18 +40,12 @@ SLA_USAGE = [
 COMING = "Changing handoffs from Slack arrives with SLA policies; until then they come from your CRM import."
 
 
-def _rows(
+def handoff_rows(
     handoffs: list[OpenHandoffRow], now: dt.datetime
 ) -> list[tuple[str, str, str, str, str | None, str]]:
+    """What the handoff list builder shows for each open handoff."""
     return [
-        (
-            h.account,
-            h.external_id,
-            h.kind,
-            h.route,
-            h.owner,
-            OpenHandoff(0, h.external_id, h.kind, "", "", h.owner, h.due_at, h.paused).state(now),
-        )
+        (h.account, h.external_id, h.kind, h.route, h.owner, sla_state(h.due_at, h.paused, now))
         for h in handoffs
     ]
 
@@ -62,7 +56,7 @@ def _for_account(services: Services, session: Any, ws: int, query: str, title: s
         return replies.not_found(query)
     rows = open_handoffs(session, ws, account_id=found.match.id)
     return replies.handoffs(
-        f"{title}: {slack_escape(found.match.name)}", _rows(rows, services.clock()), "none open"
+        f"{title}: {slack_escape(found.match.name)}", handoff_rows(rows, services.clock()), "none open"
     )
 
 
@@ -88,10 +82,10 @@ def sla_reply(services: Services, cmd: SlashCommand) -> Reply:
                 )
             rows = open_handoffs(session, ws, owner_ids=reports)
             return replies.handoffs(
-                "Your team's open handoffs", _rows(rows, services.clock()), "none open: well done"
+                "Your team's open handoffs", handoff_rows(rows, services.clock()), "none open: well done"
             )
         rows = open_handoffs(session, ws, owner_ids=[me.id])
-    return replies.handoffs("Your open handoffs", _rows(rows, services.clock()), "none open")
+    return replies.handoffs("Your open handoffs", handoff_rows(rows, services.clock()), "none open")
 
 
 def handoff_reply(services: Services, cmd: SlashCommand) -> Reply:

@@ -14,7 +14,7 @@ from bot.slack_text import MAX_VIEW_BLOCKS
 from bot.tenancy import disable_workspace
 from commands import replies
 from commands.context import Services
-from commands.handoffs import _rows
+from commands.handoffs import handoff_rows
 from digests.scorecard import build_scorecard
 from storage.models import ProcessedEvent
 from storage.slack_queries import open_handoffs, owned_accounts, person_by_slack_id
@@ -46,7 +46,7 @@ def home_view(services: Services, session: Any, ws: int, user_id: str) -> dict[s
         rows, total = owned_accounts(session, ws, me.id, limit=replies.MAX_LIST)
         blocks += replies.my_accounts(rows, total)["blocks"]
         mine = open_handoffs(session, ws, owner_ids=[me.id])
-        blocks += replies.handoffs("Your open handoffs", _rows(mine, now), "none open")["blocks"]
+        blocks += replies.handoffs("Your open handoffs", handoff_rows(mine, now), "none open")["blocks"]
     card = build_scorecard(
         session, ws, as_of=now.date(), period_kind="week", policies=services.settings.policies
     )

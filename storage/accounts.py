@@ -43,12 +43,17 @@ class OpenHandoff:
     paused: bool
 
     def state(self, now: dt.datetime) -> str:
-        if self.paused:
-            return "paused"
-        left = self.due_at - now
-        hours = abs(left.total_seconds()) / 3600
-        span = f"{hours:.0f}h" if hours < 48 else f"{hours / 24:.0f}d"
-        return f"due in {span}" if left.total_seconds() >= 0 else f"overdue by {span}"
+        return sla_state(self.due_at, self.paused, now)
+
+
+def sla_state(due_at: dt.datetime, paused: bool, now: dt.datetime) -> str:
+    """ "due in 5h", "overdue by 2d" or "paused", as the card, /sla and App Home show it."""
+    if paused:
+        return "paused"
+    left = due_at - now
+    hours = abs(left.total_seconds()) / 3600
+    span = f"{hours:.0f}h" if hours < 48 else f"{hours / 24:.0f}d"
+    return f"due in {span}" if left.total_seconds() >= 0 else f"overdue by {span}"
 
 
 @dataclass(frozen=True)
