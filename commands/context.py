@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
+from slack_bolt import App
 
-from bot.answer import Answerer
+from bot.answer import Answerer, Reply
 from bot.settings import Settings
 from bot.tenancy import workspace_for_team
 from storage.db import Database
@@ -54,6 +55,19 @@ class ButtonPress(BaseModel):
             value=action.get("value", ""),
             message_ts=(body.get("container") or {}).get("message_ts") or body.get("action_ts"),
         )
+
+
+def slash_command(
+    app: App, services: Services, name: str, reply: Callable[[Services, SlashCommand], Reply]
+) -> None:
+    """Register slash command ``name``: parse its payload, then answer inside Slack's 3 seconds with
+    what ``reply`` returns (in the HTTP response, or through response_url when it is slow)."""
+
+    def listener(ack: Any, body: dict[str, Any], respond: Any) -> None:
+        cmd = SlashCommand.model_validate(body)
+        services.answer(ack, respond, lambda: reply(services, cmd))
+
+    app.command(name)(listener)
 
 
 @dataclass

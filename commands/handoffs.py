@@ -14,7 +14,7 @@ from slack_bolt import App
 from bot.answer import Reply
 from bot.slack_text import slack_escape
 from commands import replies
-from commands.context import Services, SlashCommand
+from commands.context import Services, SlashCommand, slash_command
 from storage.accounts import sla_state
 from storage.lookup import find_account
 from storage.slack_queries import (
@@ -122,12 +122,5 @@ def handoff_reply(services: Services, cmd: SlashCommand) -> Reply:
 
 
 def register(app: App, services: Services) -> None:
-    @app.command("/handoff")
-    def handoff(ack: Any, body: dict[str, Any], respond: Any) -> None:
-        cmd = SlashCommand.model_validate(body)
-        services.answer(ack, respond, lambda: handoff_reply(services, cmd))
-
-    @app.command("/sla")
-    def sla(ack: Any, body: dict[str, Any], respond: Any) -> None:
-        cmd = SlashCommand.model_validate(body)
-        services.answer(ack, respond, lambda: sla_reply(services, cmd))
+    slash_command(app, services, "/handoff", handoff_reply)
+    slash_command(app, services, "/sla", sla_reply)

@@ -5,13 +5,11 @@ No argument: the requester's own accounts, worst health first.
 
 from __future__ import annotations
 
-from typing import Any
-
 from slack_bolt import App
 
 from bot.answer import Reply
 from commands import replies
-from commands.context import Services, SlashCommand
+from commands.context import Services, SlashCommand, slash_command
 from storage.accounts import account_card
 from storage.lookup import find_account
 from storage.slack_queries import owned_accounts, person_by_slack_id
@@ -54,7 +52,4 @@ def health_reply(services: Services, cmd: SlashCommand) -> Reply:
 
 
 def register(app: App, services: Services) -> None:
-    @app.command("/health")
-    def health(ack: Any, body: dict[str, Any], respond: Any) -> None:
-        cmd = SlashCommand.model_validate(body)
-        services.answer(ack, respond, lambda: health_reply(services, cmd))
+    slash_command(app, services, "/health", health_reply)

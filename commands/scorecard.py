@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from slack_bolt import App
 
 from bot.answer import Reply
 from commands import replies
-from commands.context import Services, SlashCommand
+from commands.context import Services, SlashCommand, slash_command
 from digests.scorecard import build_scorecard
 from storage.lookup import segments
 from storage.periods import PERIOD_KINDS
@@ -55,7 +53,4 @@ def scorecard_reply(services: Services, cmd: SlashCommand) -> Reply:
 
 
 def register(app: App, services: Services) -> None:
-    @app.command("/scorecard")
-    def scorecard(ack: Any, body: dict[str, Any], respond: Any) -> None:
-        cmd = SlashCommand.model_validate(body)
-        services.answer(ack, respond, lambda: scorecard_reply(services, cmd))
+    slash_command(app, services, "/scorecard", scorecard_reply)

@@ -5,14 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
-from typing import Any
 
 from slack_bolt import App
 
 from bot.answer import Reply
 from bot.slack_text import slack_escape
 from commands import replies
-from commands.context import Services, SlashCommand
+from commands.context import Services, SlashCommand, slash_command
 from storage.lookup import find_account
 from storage.slack_queries import people_by_slack_ids, person_by_slack_id, record_win, wins_between
 from storage.vocab import TEAMS
@@ -143,12 +142,5 @@ def wins_reply(services: Services, cmd: SlashCommand) -> Reply:
 
 
 def register(app: App, services: Services) -> None:
-    @app.command("/win")
-    def win(ack: Any, body: dict[str, Any], respond: Any) -> None:
-        cmd = SlashCommand.model_validate(body)
-        services.answer(ack, respond, lambda: win_reply(services, cmd))
-
-    @app.command("/wins")
-    def wins(ack: Any, body: dict[str, Any], respond: Any) -> None:
-        cmd = SlashCommand.model_validate(body)
-        services.answer(ack, respond, lambda: wins_reply(services, cmd))
+    slash_command(app, services, "/win", win_reply)
+    slash_command(app, services, "/wins", wins_reply)
