@@ -9,7 +9,7 @@ import json
 from typing import Any
 
 from bot.answer import Reply
-from bot.slack_text import MAX_MESSAGE_TEXT, MAX_SECTION_TEXT, clip, plain, slack_escape
+from bot.slack_text import MAX_HEADER_TEXT, MAX_MESSAGE_TEXT, MAX_SECTION_TEXT, clip, plain, slack_escape
 from digests import format as fmt
 from digests.scorecard import Scorecard
 from storage.accounts import AccountCard
@@ -28,7 +28,10 @@ def _context(text: str) -> dict[str, Any]:
 
 
 def _header(text: str) -> dict[str, Any]:
-    return {"type": "header", "text": {"type": "plain_text", "text": plain(text, 150), "emoji": True}}
+    return {
+        "type": "header",
+        "text": {"type": "plain_text", "text": plain(text, MAX_HEADER_TEXT), "emoji": True},
+    }
 
 
 def _button(
