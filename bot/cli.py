@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 import sys
 import time
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from bot.settings import ConfigError, Settings, build_settings
 from digests.scorecard import build_scorecard
 from storage import health as health_mod
 from storage import metrics
+from storage import subscriptions as subs
 from storage.accounts import account_card
 from storage.db import Database, SchemaOutOfDate
 from storage.demo import KIND_ORDER, DemoConfig, DemoData, write_files
@@ -378,6 +380,65 @@ def health_snapshot(ctx: Ctx, day: dt.date | None) -> None:
     with ctx.db.write() as session:
         n = health_mod.snapshot(session, ctx.workspace(session), target, ctx.settings.policies.health)
     out.print(f"health snapshot for {target}: {n} accounts scored")
+
+
+# --- digest subscriptions -----------------------------------------------------------------------
+
+
+def _channel(_: Any, __: Any, value: str) -> str:
+    value = value.lstrip("#")
+    if not re.fullmatch(r"[CG][A-Z0-9]{2,31}", value):
+        raise click.BadParameter(
+            f"{value!r} is not a Slack channel id like C0123ABCD (channel details → About)"
+        )
+    return value
+
+
+@cli.group("subscriptions")
+def subscriptions_cmd() -> None:
+    """Weekly digest subscriptions: the same as /scorecard subscribe, subscriptions and unsubscribe."""
+
+
+@subscriptions_cmd.command("list")
+@pass_ctx
+def subscriptions_list(ctx: Ctx) -> None:
+    """The channels that get the weekly digest."""
+    with ctx.db.read() as session:
+        ws = ctx.existing_workspace(session)
+        rows = subs.subscriptions(session, ws)
+    if not rows:
+        out.print("no channel gets the weekly digest yet: retention-bot subscriptions add CHANNEL_ID")
+    for row in rows:
+        out.print(f"{row.channel_id}  {subs.describe(row)}", markup=False, highlight=False)
+
+
+@subscriptions_cmd.command("add")
+@click.argument("channel", callback=_channel)
+@click.argument("schedule", nargs=-1)
+@pass_ctx
+def subscriptions_add(ctx: Ctx, channel: str, schedule: tuple[str, ...]) -> None:
+    """Subscribe CHANNEL (its id) to the weekly digest: [WEEKDAY] [HH:MM] [Area/City] [segment]
+    in any order; default Monday 09:00 in the workspace's time zone. Changes an existing one."""
+    with ctx.db.write() as session:
+        ws = ctx.workspace(session)
+        try:
+            parsed = subs.parse_schedule(list(schedule), segments(session, ws))
+        except subs.SubscriptionError as exc:
+            raise click.ClickException(str(exc)) from None
+        row = subs.subscribe(session, ws, channel, parsed, by=None, now=ctx.now)
+        out.print(f"{channel}: {subs.describe(row)}", markup=False, highlight=False)
+
+
+@subscriptions_cmd.command("remove")
+@click.argument("channel", callback=_channel)
+@pass_ctx
+def subscriptions_remove(ctx: Ctx, channel: str) -> None:
+    """Stop CHANNEL's weekly digest."""
+    with ctx.db.write() as session:
+        gone = subs.unsubscribe(session, ctx.workspace(session), channel)
+    if not gone:
+        raise click.ClickException(f"{channel} has no digest subscription")
+    out.print(f"{channel}: unsubscribed")
 
 
 # --- the Slack app -------------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from slack_bolt import App
 
 from bot.answer import Reply
@@ -10,7 +12,16 @@ from commands.context import Services, SlashCommand, slash_command
 from digests.scorecard import build_scorecard
 from storage.lookup import segments
 from storage.periods import PERIOD_KINDS
+from storage.subscriptions import (
+    SubscriptionError,
+    describe,
+    parse_schedule,
+    subscribe,
+    subscriptions,
+    unsubscribe,
+)
 
+CHANNEL = re.compile(r"^<#([CG][A-Z0-9]+)(?:\|[^>]*)?>$")
 USAGE = [
     ("/scorecard", "this week's shared scorecard, every KPI with its change and owner teams"),
     ("/scorecard month", "the same for the last month (or `quarter`)"),
@@ -18,10 +29,67 @@ USAGE = [
         "/scorecard SEGMENT [week|month|quarter]",
         "only accounts of one segment, e.g. `/scorecard enterprise month`",
     ),
+    (
+        "/scorecard subscribe #channel [WEEKDAY] [HH:MM] [Area/City] [segment]",
+        "weekly digest in a channel (admins; default Monday 09:00 in the workspace's time zone)",
+    ),
+    ("/scorecard subscriptions", "the channels that get the weekly digest"),
+    ("/scorecard unsubscribe #channel", "stop a channel's digest (admins)"),
 ]
+DELIVERY = "Digests are posted by the digest scheduler; the subscription is kept until then."
+
+
+def subscription_reply(services: Services, cmd: SlashCommand, verb: str, args: list[str]) -> Reply:
+    ws = services.workspace(cmd.team_id, cmd.enterprise_id)
+    if verb == "subscriptions":
+        with services.db.read() as session:
+            subs = subscriptions(session, ws)
+        if not subs:
+            return replies.text_reply(
+                "No channel gets the weekly digest yet. An admin can type `/scorecard subscribe #channel`."
+            )
+        lines = [f"• <#{s.channel_id}>: {replies.slack_escape(describe(s))}" for s in subs]
+        return replies.text_reply("*Weekly scorecard digests*\n" + "\n".join(lines))
+    if not services.is_admin(cmd.user_id):
+        return replies.error_reply(
+            "Only admins can change digest subscriptions.", "Ask one of your RevOps admins."
+        )
+    channel = cmd.channel_id
+    if args and args[0].startswith(("<#", "#")):
+        found = CHANNEL.match(args[0])
+        if found is None:
+            return replies.error_reply(
+                "I need the channel picked from Slack's autocomplete (so I get its id).",
+                "Type `#` and choose the channel from the list.",
+            )
+        channel, args = found.group(1), args[1:]
+    if not channel:
+        return replies.error_reply("Which channel?", "Type `/scorecard subscribe #channel`.")
+    now = services.clock()
+    with services.db.write() as session:
+        if verb == "unsubscribe":
+            gone = unsubscribe(session, ws, channel)
+            return replies.text_reply(
+                f"<#{channel}> will no longer get the weekly digest."
+                if gone
+                else f"<#{channel}> had no digest subscription."
+            )
+        try:
+            schedule = parse_schedule(args, segments(session, ws))
+        except SubscriptionError as exc:
+            return replies.error_reply(
+                replies.slack_escape(str(exc)) + ".", "Type `/scorecard help` for the form."
+            )
+        saved = subscribe(session, ws, channel, schedule, by=cmd.user_id, now=now)
+        when = replies.slack_escape(describe(saved))
+        text = f":calendar: <#{channel}> gets the weekly scorecard: {when}. {DELIVERY}"
+    return replies.text_reply(text)
 
 
 def scorecard_reply(services: Services, cmd: SlashCommand) -> Reply:
+    raw = cmd.text.split()
+    if raw[:1] and raw[0].lower() in ("subscribe", "subscriptions", "unsubscribe"):
+        return subscription_reply(services, cmd, raw[0].lower(), raw[1:])
     words = cmd.text.lower().split()
     if words[:1] in (["help"], ["?"]):
         return replies.help_reply("/scorecard", USAGE)

@@ -165,3 +165,17 @@ def test_socket_mode_needs_an_app_token(run, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.delenv("SLACK_APP_TOKEN", raising=False)
     code, _, err = run("serve", "--socket-mode")
     assert code == 1 and "SLACK_APP_TOKEN: Socket Mode needs an app-level token (xapp-" in err
+
+
+def test_subscriptions_from_the_cli(run, tmp_path: Path) -> None:
+    (tmp_path / "accounts.csv").write_text("external_id,name,segment\nA1,Acme,smb\n")
+    run("import", "accounts", "accounts.csv")
+    code, out, _ = run("subscriptions", "add", "C0RET", "wed", "16:00", "Europe/Berlin", "smb")
+    assert code == 0 and "Wednesdays at 16:00 Europe/Berlin, segment smb" in out
+    code, out, _ = run("subscriptions", "list")
+    assert "C0RET  Wednesdays at 16:00 Europe/Berlin, segment smb" in out
+    code, _, err = run("subscriptions", "add", "#general")
+    assert code == 2 and "not a Slack channel id" in err
+    assert run("subscriptions", "remove", "C0RET")[0] == 0
+    code, _, err = run("subscriptions", "remove", "C0RET")
+    assert code == 1 and "has no digest subscription" in err

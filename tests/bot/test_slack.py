@@ -352,3 +352,30 @@ def test_openapi_and_healthz(bot: Bot) -> None:
     assert spec.status == 200 and "/api/v1/ingest/revenue" in spec.body["paths"]
     assert "RevenueRecord" in spec.body["components"]["schemas"]
     assert bot.http("/healthz", method="GET").body == {"status": "ok"}
+
+
+# --- digest subscriptions ------------------------------------------------------------------------
+
+
+def test_scorecard_subscriptions_are_for_admins(bot: Bot, data: Database) -> None:
+    refused = bot.command("/scorecard", "subscribe <#C0DIGEST|retention>", user="UANA")
+    assert "Only admins" in refused.body["text"]
+    ok = bot.command(
+        "/scorecard", "subscribe <#C0DIGEST|retention> tue 08:30 America/New_York smb", user="UADMIN"
+    )
+    assert (
+        "<#C0DIGEST> gets the weekly scorecard: Tuesdays at 08:30 America/New_York, segment smb"
+        in ok.body["text"]
+    )
+    listed = bot.command("/scorecard", "subscriptions", user="UANA")
+    assert "<#C0DIGEST>" in listed.body["text"]
+    plain = bot.command("/scorecard", "subscribe #retention", user="UADMIN")
+    assert "autocomplete" in plain.body["text"]
+    bad = bot.command("/scorecard", "subscribe <#C0DIGEST> Mars/Base", user="UADMIN")
+    assert "not an IANA time zone" in bad.body["text"]
+    here = bot.command("/scorecard", "subscribe", user="UADMIN")  # no channel: the one it was typed in
+    assert "<#C0CHAN>" in here.body["text"] and "Mondays at 09:00 UTC" in here.body["text"]
+    gone = bot.command("/scorecard", "unsubscribe <#C0DIGEST|retention>", user="UADMIN")
+    assert "no longer" in gone.body["text"]
+    with data.read() as s:
+        assert s.scalars(select(m.DigestSubscription.channel_id)).all() == ["C0CHAN"]
