@@ -1,0 +1,108 @@
+"""What is due: each subscription's latest scheduled occurrence, and claiming its digest once.
+
+Pure time logic first: ``latest_occurrence`` finds the most recent weekday-at-local-time in the
+subscription's IANA time zone at or before ``now`` — DST-correct because the local wall time is
+converted through ``zoneinfo`` for that very date (09:00 New York is 13:00 UTC in summer, 14:00 in
+winter). After downtime only the latest occurrence is due, never a burst of missed weeks.
+
+Exactly once: a digest is claimed by inserting its delivery-ledger row, whose unique key
+(workspace, "digest", "CHANNEL:period") lets one replica win and every other one see it is taken.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage.models import Delivery, DigestSubscription, Workspace
+from storage.upsert import insert_ignore
+
+DIGEST = "digest"
+
+
+def latest_occurrence(weekday: int, local_time: dt.time, timezone: str, now: dt.datetime) -> dt.datetime:
+    """The latest ``weekday`` (0 = Monday) at ``local_time`` in ``timezone`` at or before ``now`` (aware,
+    any zone), in UTC. zoneinfo resolves the wall time for that very date, so DST is right; a wall time
+    inside a spring-forward gap (02:30 when clocks jump to 03:00) lands an hour later (03:30), and one that
+    happens twice in the autumn is its first occurrence, as cron does."""
+    zone = ZoneInfo(timezone)
+    local_now = now.astimezone(zone)
+    days_back = (local_now.weekday() - weekday) % 7
+    for back in (days_back, days_back + 7):
+        candidate = dt.datetime.combine(local_now.date() - dt.timedelta(days=back), local_time, tzinfo=zone)
+        if candidate <= now:
+            return candidate.astimezone(dt.UTC)
+    raise AssertionError("unreachable: an occurrence a week earlier is always in the past")
+
+
+def period_key(occurrence_utc: dt.datetime, timezone: str) -> str:
+    """The digest's period: the ISO week of the occurrence in the subscription's time zone."""
+    iso = occurrence_utc.astimezone(ZoneInfo(timezone)).isocalendar()
+    return f"{iso.year}-W{iso.week:02d}"
+
+
+@dataclass(frozen=True)
+class Due:
+    subscription_id: int
+    workspace_id: int
+    channel_id: str
+    segment: str | None
+    occurrence: dt.datetime  # UTC
+    period: str  # "2026-W48"
+
+    @property
+    def subject(self) -> str:
+        return f"{self.channel_id}:{self.period}"
+
+
+def due(session: Session, now: dt.datetime) -> list[Due]:
+    """Active subscriptions of enabled workspaces whose latest occurrence has no digest claimed yet."""
+    rows = session.execute(
+        select(DigestSubscription)
+        .join(Workspace, Workspace.id == DigestSubscription.workspace_id)
+        .where(DigestSubscription.active.is_(True), Workspace.disabled_reason.is_(None))
+        .order_by(DigestSubscription.id)
+    ).scalars()
+    candidates = []
+    for sub in rows:
+        occurrence = latest_occurrence(sub.weekday, sub.local_time, sub.timezone, now)
+        candidates.append(
+            Due(
+                sub.id,
+                sub.workspace_id,
+                sub.channel_id,
+                sub.segment,
+                occurrence,
+                period_key(occurrence, sub.timezone),
+            )
+        )
+    if not candidates:
+        return []
+    taken = set(
+        session.execute(
+            select(Delivery.workspace_id, Delivery.subject).where(
+                Delivery.kind == DIGEST, Delivery.subject.in_([c.subject for c in candidates])
+            )
+        ).all()
+    )
+    return [c for c in candidates if (c.workspace_id, c.subject) not in taken]
+
+
+def claim(session: Session, item: Due, now: dt.datetime) -> bool:
+    """Take the digest for this channel and period; False when another worker (or run) already did."""
+    row = {
+        "workspace_id": item.workspace_id,
+        "kind": DIGEST,
+        "subject": item.subject,
+        "channel_id": item.channel_id,
+        "state": "claimed",
+        "attempts": 0,
+        "created_at": now,
+        "updated_at": now,
+        "next_attempt_at": now,
+    }
+    return bool(insert_ignore(session, Delivery, [row], ["workspace_id", "kind", "subject"]))
