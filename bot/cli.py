@@ -441,6 +441,58 @@ def subscriptions_remove(ctx: Ctx, channel: str) -> None:
     out.print(f"{channel}: unsubscribed")
 
 
+# --- digests ------------------------------------------------------------------------------------
+
+
+@cli.group()
+def digest() -> None:
+    """The weekly scorecard digest."""
+
+
+@digest.command("preview")
+@click.option("--channel", help="A subscribed channel id: use its segment.")
+@AS_OF
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the chat.postMessage arguments (message and thread)."
+)
+@pass_ctx
+def digest_preview(ctx: Ctx, channel: str | None, as_of: dt.date | None, as_json: bool) -> None:
+    """Print exactly what the digest would post: the message and its thread reply."""
+    from digests.digest import DigestError, gather, render
+
+    day = as_of or ctx.now.date()
+    with ctx.db.read() as session:
+        ws = ctx.existing_workspace(session)
+        segment = None
+        if channel is not None:
+            found = [s for s in subs.subscriptions(session, ws) if s.channel_id == channel]
+            if not found:
+                raise click.ClickException(
+                    f"{channel} has no digest subscription: retention-bot subscriptions list"
+                )
+            segment = found[0].segment
+        context = gather(session, ws, as_of=day, now=ctx.now, policies=ctx.settings.policies, segment=segment)
+    try:
+        message = render(context, ctx.settings.digest_templates)
+    except DigestError as exc:
+        raise click.ClickException(str(exc)) from None
+    target = channel or "CHANNEL_ID"
+    if as_json:
+        payload = {
+            "message": message.post_args(target),
+            "thread_reply": message.thread_args(target, "TS_OF_MESSAGE"),
+        }
+        click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+    else:
+        click.echo(json.dumps(message.blocks, indent=2, ensure_ascii=False))
+        click.echo(f"\n# fallback text: {message.text}\n# thread reply:")
+        click.echo(json.dumps(message.thread_blocks, indent=2, ensure_ascii=False))
+    for problem in message.problems:
+        err.print(f"warning: Slack would reject this: {problem}", markup=False)
+    if message.problems:
+        raise click.ClickException("the digest breaks Slack's limits (see the warnings above)")
+
+
 # --- the Slack app -------------------------------------------------------------------------------
 
 

@@ -128,6 +128,8 @@ class Settings(BaseSettings):
     )
     # Fernet key (32 url-safe base64 bytes) that encrypts OAuth bot tokens at rest.
     token_encryption_key: SecretStr | None = Field(None, validation_alias="TOKEN_ENCRYPTION_KEY")
+    # A directory whose digest.json.j2 / digest_detail.json.j2 override the packaged digest templates.
+    digest_templates: Path | None = Field(None, validation_alias="DIGEST_TEMPLATES")
     admin_user_ids: Annotated[list[str], NoDecode] = Field(
         default_factory=list, validation_alias="ADMIN_USER_IDS"
     )

@@ -356,14 +356,16 @@ def snapshot(session: Session, ws: int, day: dt.date, policy: HealthPolicy) -> i
     return len(rows)
 
 
-def movers(session: Session, ws: int, day: dt.date, limit: int = 5) -> list[tuple[int, float, float]]:
-    """Accounts whose snapshot score moved most against 30 days earlier: (account id, now, then)."""
+def movers(
+    session: Session, ws: int, day: dt.date, limit: int = 5, then_day: dt.date | None = None
+) -> list[tuple[int, float, float]]:
+    """Accounts whose snapshot score moved most between ``then_day`` (default 30 days earlier) and
+    ``day``: (account id, now, then)."""
+    then_day = then_day or day - dt.timedelta(days=TREND_DAYS)
     hs, old = m.HealthSnapshot.__table__, m.HealthSnapshot.__table__.alias("old")
     rows = session.execute(
         select(hs.c.account_id, hs.c.score, old.c.score)
-        .join(
-            old, and_(old.c.account_id == hs.c.account_id, old.c.day == day - dt.timedelta(days=TREND_DAYS))
-        )
+        .join(old, and_(old.c.account_id == hs.c.account_id, old.c.day == then_day))
         .where(hs.c.workspace_id == ws, hs.c.day == day)
         .order_by(func.abs(hs.c.score - old.c.score).desc(), hs.c.account_id)
         .limit(limit)

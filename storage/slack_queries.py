@@ -164,7 +164,8 @@ def record_win(
 def wins_between(
     session: Session, ws: int, start: dt.date, end: dt.date
 ) -> list[tuple[dt.date, str, str, str, list[str]]]:
-    """Wins in [start, end), newest first: (date, account, kind, text, credited teams)."""
+    """Wins in [start, end), newest first: (date, account, kind, text, credited teams, including the
+    teams of the credited people)."""
     rows = session.execute(
         select(m.Win.id, m.Win.won_on, m.Account.name, m.Win.kind, m.Win.text)
         .join(m.Account, m.Account.id == m.Win.account_id)
@@ -172,11 +173,15 @@ def wins_between(
         .order_by(m.Win.won_on.desc(), m.Win.id.desc())
         .limit(200)
     ).all()
+    ids = [r[0] for r in rows]
+    # A win's teams: those credited by name and those of the people credited (shared credit).
+    named = select(m.WinCreditTeam.win_id, m.WinCreditTeam.team).where(m.WinCreditTeam.win_id.in_(ids))
+    via_people = (
+        select(m.WinCreditPerson.win_id, m.Person.team)
+        .join(m.Person, m.Person.id == m.WinCreditPerson.person_id)
+        .where(m.WinCreditPerson.win_id.in_(ids))
+    )
     teams: dict[int, list[str]] = defaultdict(list)
-    for win_id, team in session.execute(
-        select(m.WinCreditTeam.win_id, m.WinCreditTeam.team)
-        .where(m.WinCreditTeam.win_id.in_([r[0] for r in rows]))
-        .order_by(m.WinCreditTeam.team)
-    ):
+    for win_id, team in session.execute(named.union(via_people).order_by("team")):
         teams[win_id].append(team)
     return [(day, acc, kind, text, teams[wid]) for wid, day, acc, kind, text in rows]

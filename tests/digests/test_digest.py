@@ -1,0 +1,117 @@
+"""The weekly digest: gathered from real data, rendered by the templates, within Slack's limits."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import cli
+from bot.settings import Policies
+from bot.slack_text import message_problems
+from digests.digest import DigestError, gather, render
+from storage.db import Database
+from tests.conftest import NOW
+from tests.helpers import load
+
+AS_OF = dt.date(2026, 11, 23)
+
+
+@pytest.fixture
+def demo(db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Database, int]:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", db.url)
+    monkeypatch.setenv("RETENTION_BOT_WORKSPACE", "test")
+    result = CliRunner().invoke(
+        cli, ["demo-data", "--accounts", "80", "--as-of", AS_OF.isoformat(), "--usage-days", "35"]
+    )
+    assert result.exit_code == 0, result.output
+    from storage.workspaces import find_workspace
+
+    with db.read() as s:
+        return db, find_workspace(s, "test")  # type: ignore[return-value]
+
+
+def digest_of(db: Database, ws: int, templates: Path | None = None):
+    with db.read() as s:
+        context = gather(s, ws, as_of=AS_OF, now=NOW, policies=Policies())
+    return render(context, templates)
+
+
+def test_digest_from_demo_data_is_complete_and_valid(demo: tuple[Database, int]) -> None:
+    message = digest_of(*demo)
+    assert message.problems == []
+    assert len(message.blocks) <= 50 and message_problems(message.blocks, message.text) == []
+    (table,) = [b for b in message.blocks if b["type"] == "table"]
+    assert [row[0]["text"] for row in table["rows"]][:3] == ["KPI", "NRR (12 mo)", "GRR (12 mo)"]
+    assert len(table["rows"]) == 12 and all(len(r) == 4 for r in table["rows"])
+    text = json.dumps(message.blocks, ensure_ascii=False)
+    assert "week 47 of 2026" in message.blocks[0]["text"]["text"]
+    assert "Health movers" in text and "→" in text and "Handoff SLAs" in text and "Shared wins" in text
+    assert "Retention scorecard" in message.text
+    assert "All SLA breaches" in json.dumps(message.thread_blocks)
+
+
+def test_user_text_is_escaped_and_long_lists_say_how_many_more(db: Database, ws: int, tmp_path: Path) -> None:
+    load(db, ws, "people", "email,name,team\nana@x.io,Ana,cs\n", tmp_path)
+    load(db, ws, "accounts", "external_id,name,segment\nA1,<!channel> Evil & Co,smb\n", tmp_path)
+    wins = "\n".join(
+        json.dumps(
+            {
+                "external_id": f"w{i}",
+                "account": "A1",
+                "kind": "save",
+                "text": f"<https://evil.example|Jira> {i}",
+                "won_on": "2026-11-18",
+                "credited_people": ["ana@x.io"],
+                "credited_teams": ["support"],
+            }
+        )
+        for i in range(200)
+    )
+    load(db, ws, "wins", wins, tmp_path, ".jsonl")
+    message = digest_of(db, ws)
+    text = json.dumps(message.blocks, ensure_ascii=False)
+    assert message.problems == []
+    assert (
+        "<!channel>" not in text and "<https://evil" not in text and "&lt;!channel&gt; Evil &amp; Co" in text
+    )
+    assert "…and 192 more" in text
+    assert (
+        "Contributions by team: cs 200, support 200" in text
+        or "Contributions by team: support 200, cs 200" in text
+    )
+
+
+def test_operators_can_override_templates(demo: tuple[Database, int], tmp_path: Path) -> None:
+    custom = tmp_path / "templates"
+    custom.mkdir()
+    (custom / "digest.json.j2").write_text(
+        '[{"type": "section", "text": {"type": "mrkdwn", "text": {{ ("Our week: " ~ period) | tojson }}}}]'
+    )
+    message = digest_of(*demo, templates=custom)
+    assert message.blocks == [
+        {"type": "section", "text": {"type": "mrkdwn", "text": "Our week: week 47 of 2026 (Nov 16 – Nov 22)"}}
+    ]
+    assert "All SLA breaches" in json.dumps(
+        message.thread_blocks
+    )  # the packaged detail template still applies
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "digest.json.j2").write_text("[{ not json")
+    with pytest.raises(DigestError, match="digest template error"):
+        digest_of(*demo, templates=broken)
+
+
+def test_preview_prints_the_post_arguments(demo: tuple[Database, int]) -> None:
+    runner = CliRunner()
+    result = runner.invoke(cli, ["digest", "preview", "--as-of", AS_OF.isoformat(), "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["message"]["channel"] == "CHANNEL_ID" and payload["message"]["unfurl_links"] is False
+    assert payload["thread_reply"]["thread_ts"] == "TS_OF_MESSAGE"
+    missing = runner.invoke(cli, ["digest", "preview", "--channel", "C0NOPE"])
+    assert missing.exit_code == 1 and "has no digest subscription" in missing.stderr
