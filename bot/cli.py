@@ -25,6 +25,7 @@ from sqlalchemy.exc import OperationalError
 from bot import render
 from bot.settings import ConfigError, Settings, build_settings
 from digests.scorecard import build_scorecard
+from storage import deliveries as deliveries_mod
 from storage import health as health_mod
 from storage import metrics
 from storage import subscriptions as subs
@@ -515,9 +516,11 @@ def serve(ctx: Ctx, socket_mode: bool) -> None:
         app, services = create_app(ctx.settings, ctx.db)
         assert ctx.settings.slack_app_token is not None
         err.print("connecting to Slack over Socket Mode…")
+        stop = _start_scheduler(ctx.settings, ctx.db)
         try:
             SocketModeHandler(app, ctx.settings.slack_app_token.get_secret_value()).start()
         finally:
+            stop()
             services.answer.shutdown()
         return
     settings = ctx.settings
@@ -528,11 +531,151 @@ def serve(ctx: Ctx, socket_mode: bool) -> None:
         app, _ = create_app(settings, db)
         return make_wsgi(settings, db, app, lambda: dt.datetime.now(dt.UTC))
 
+    def scheduler() -> Any:
+        return _start_scheduler(settings, Database(settings.database_url, pool_size=4))
+
     err.print(
         f"retention-bot listening on http://{settings.host}:{settings.port} "
         "(Slack request URL: /slack/events, health: /healthz)"
+        + (
+            ""
+            if settings.scheduler
+            else "; scheduled work is off (SCHEDULER=false): run `retention-bot worker`"
+        )
     )
-    serve_http(settings, build_wsgi)
+    serve_http(settings, build_wsgi, scheduler)
+
+
+def _start_scheduler(settings: Settings, db: Database) -> Any:
+    """Run the scheduled work in a background thread (unless SCHEDULER=false); returns how to stop it."""
+    if not settings.scheduler:
+        return lambda: None
+    from bot.scheduler import Worker
+
+    sched = Worker(settings, db).scheduler(blocking=False)
+    sched.start()
+    return lambda: sched.shutdown(wait=False)
+
+
+@cli.command()
+@click.option("--once", is_flag=True, help="Run one tick (plan and deliver) and exit, instead of forever.")
+@pass_ctx
+def worker(ctx: Ctx, once: bool) -> None:
+    """Run the scheduled work alone: daily health snapshots and win detection, shout-outs, and the
+    weekly digests, delivered exactly once. For deployments that run `serve` with SCHEDULER=false.
+    Any number of workers may run against one database."""
+    from bot.scheduler import Worker
+
+    try:
+        ctx.settings.check_slack(worker=True)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    runner = Worker(ctx.settings, ctx.db)
+    if once:
+        planned, delivered = runner.tick()
+        out.print(f"planned: {planned}\ndelivered: {delivered}", markup=False, highlight=False)
+        return
+    err.print(
+        f"retention-bot worker: planning every {ctx.settings.tick_seconds}s, "
+        f"delivering every {ctx.settings.deliver_seconds}s (Ctrl-C stops)"
+    )
+    try:
+        runner.scheduler(blocking=True).start()
+    except (KeyboardInterrupt, SystemExit):
+        err.print("stopped")
+
+
+# --- the delivery ledger --------------------------------------------------------------------------
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--limit", default=30, show_default=True, type=click.IntRange(1, 10_000))
+@click.option(
+    "--state", "states", multiple=True, type=click.Choice(deliveries_mod.STATES), help="Only these states."
+)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def deliveries(click_ctx: click.Context, limit: int, states: tuple[str, ...], as_json: bool) -> None:
+    """Recent messages the bot posted on its own (digests, thread replies, shout-outs, notices to
+    admins): state, attempts, Slack ts and the last error, newest first."""
+    if click_ctx.invoked_subcommand is not None:
+        return
+    ctx: Ctx = click_ctx.obj
+    with ctx.db.read() as session:
+        rows = deliveries_mod.recent(session, ctx.existing_workspace(session), limit=limit, states=states)
+    if as_json:
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "id": r.id,
+                        "kind": r.kind,
+                        "subject": r.subject,
+                        "channel": r.channel_id,
+                        "state": r.state,
+                        "attempts": r.attempts,
+                        "ts": r.slack_ts,
+                        "last_error": r.last_error,
+                        "updated_at": r.updated_at.isoformat(),
+                    }
+                    for r in rows
+                ],
+                indent=2,
+            )
+        )
+        return
+    if not rows:
+        out.print("nothing delivered yet")
+        return
+    for r in rows:  # one line each (grep-able), the last error indented under it
+        line = (
+            f"{r.id:>6}  {r.updated_at:%Y-%m-%d %H:%M:%S}  {r.state:<9} {r.kind:<13} {r.subject}  "
+            f"→ {r.channel_id}  tries={r.attempts}" + (f"  ts={r.slack_ts}" if r.slack_ts else "")
+        )
+        out.print(line, markup=False, highlight=False, soft_wrap=True)
+        if r.last_error:
+            out.print(f"        {r.last_error}", markup=False, highlight=False, soft_wrap=True)
+
+
+@deliveries.command("retry")
+@click.argument("delivery_id", type=int)
+@pass_ctx
+def deliveries_retry(ctx: Ctx, delivery_id: int) -> None:
+    """Send a failed or uncertain message (again). For an uncertain one, first check that Slack does not
+    have it: the bot could not tell, so this is a person's decision."""
+    with ctx.db.write() as session:
+        row = deliveries_mod.retry(session, ctx.existing_workspace(session), delivery_id, ctx.now)
+        if row is None:
+            raise click.ClickException(
+                f"delivery {delivery_id} is not failed or uncertain in this workspace "
+                "(see `retention-bot deliveries`)"
+            )
+    out.print(f"delivery {delivery_id}: queued again; the next delivery run (worker or serve) sends it")
+
+
+# --- shared wins ----------------------------------------------------------------------------------
+
+
+@cli.group("wins")
+def wins_cmd() -> None:
+    """Shared-win shout-outs."""
+
+
+@wins_cmd.command("channel")
+@click.argument("channel", required=False)
+@click.option("--off", is_flag=True, help="Stop shout-outs.")
+@pass_ctx
+def wins_channel(ctx: Ctx, channel: str | None, off: bool) -> None:
+    """Show or set the channel (its id) where shared wins get a shout-out: /win and wins found in the data."""
+    from digests.jobs import set_wins_channel
+    from storage.models import Workspace
+
+    with ctx.db.write() as session:
+        ws = ctx.workspace(session)
+        if off or channel:
+            set_wins_channel(session, ws, None if off else _channel(None, None, channel or ""))
+        current = session.get(Workspace, ws).wins_channel_id  # type: ignore[union-attr]
+    out.print(f"shout-outs go to {current}" if current else "no wins channel: shout-outs are off")
 
 
 def main() -> None:

@@ -81,10 +81,16 @@ def make_wsgi(
     return wsgi
 
 
-def serve(settings: Settings, build_wsgi: Callable[[], Callable[..., Iterable[bytes]]]) -> None:
+def serve(
+    settings: Settings,
+    build_wsgi: Callable[[], Callable[..., Iterable[bytes]]],
+    in_parent: Callable[[], Callable[[], None]] | None = None,
+) -> None:
     """Serve with waitress in ``WEB_PROCESSES`` processes (default: one per core) sharing one listening
     socket: each process builds its own engine and app after the fork (``build_wsgi``), so no
-    database connection crosses a fork; everything exactly-once lives in the database anyway."""
+    database connection crosses a fork; everything exactly-once lives in the database anyway.
+    ``in_parent`` starts extra work (the scheduler) in the first process only, after the fork, and
+    returns how to stop it."""
     from waitress import serve as waitress_serve
 
     processes = settings.web_processes or os.cpu_count() or 1
@@ -119,7 +125,15 @@ def serve(settings: Settings, build_wsgi: Callable[[], Callable[..., Iterable[by
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, 0)
 
-    signal.signal(signal.SIGTERM, lambda *_: (stop_children(), os._exit(0)))
+    stop_extra = in_parent() if in_parent is not None else None
+
+    def stop_all(*_: object) -> None:
+        if stop_extra is not None:
+            stop_extra()
+        stop_children()
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, stop_all)
     logger.info(
         "listening on http://%s:%s with %d process(es) × %d threads",
         settings.host,
@@ -130,4 +144,6 @@ def serve(settings: Settings, build_wsgi: Callable[[], Callable[..., Iterable[by
     try:
         run()
     finally:
+        if stop_extra is not None:
+            stop_extra()
         stop_children()

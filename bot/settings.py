@@ -82,6 +82,15 @@ class HealthPolicy(_Strict):
         return self
 
 
+class WinPolicy(_Strict):
+    """Which wins the bot spots in the data by itself (``storage.wins``)."""
+
+    # An expansion is a shared win from this much added ARR in one month (in the currency).
+    expansion_arr_threshold: Decimal = Field(Decimal("10000"), ge=0)
+    # Each daily run looks this many days back, so a day the bot was down is still covered.
+    lookback_days: int = Field(7, ge=1, le=90)
+
+
 class Policies(_Strict):
     """Business policies, from the TOML config file; every field has a documented default."""
 
@@ -89,6 +98,7 @@ class Policies(_Strict):
     gross_margin: Decimal = Field(Decimal("0.80"), gt=0, le=1)
     adoption_threshold: float = Field(0.40, gt=0, le=1)
     health: HealthPolicy = HealthPolicy()
+    wins: WinPolicy = WinPolicy()
 
 
 def load_policies(path: Path) -> Policies:
@@ -140,6 +150,12 @@ class Settings(BaseSettings):
     server_threads: int = Field(8, validation_alias="SERVER_THREADS", ge=1, le=256)
     # Server processes sharing one listening socket (one Python process uses one core); 0 = one per core.
     web_processes: int = Field(0, validation_alias="WEB_PROCESSES", ge=0, le=64)
+    # Scheduled work (digests, shout-outs, daily snapshots): `serve` runs it too unless SCHEDULER=false
+    # (then run `retention-bot worker` separately). Replicas may all run it: the database claims the work.
+    scheduler: bool = Field(True, validation_alias="SCHEDULER")
+    tick_seconds: int = Field(60, validation_alias="TICK_SECONDS", ge=1, le=3600)
+    deliver_seconds: int = Field(10, validation_alias="DELIVER_SECONDS", ge=1, le=3600)
+    delivery_threads: int = Field(16, validation_alias="DELIVERY_THREADS", ge=1, le=256)
 
     policies: Policies = Field(default_factory=Policies, exclude=True)
 
@@ -154,8 +170,9 @@ class Settings(BaseSettings):
     def oauth(self) -> bool:
         return self.slack_client_id is not None
 
-    def check_slack(self, *, socket_mode: bool) -> None:
-        """Stop start-up with one line when the Slack settings cannot work together."""
+    def check_slack(self, *, socket_mode: bool = False, worker: bool = False) -> None:
+        """Stop start-up with one line when the Slack settings cannot work together. A worker only
+        posts, so it needs a token (or the OAuth store) but no signing secret."""
         if self.oauth:
             if self.slack_client_secret is None:
                 raise ConfigError("setting SLACK_CLIENT_SECRET: required with SLACK_CLIENT_ID (OAuth mode)")
@@ -171,6 +188,8 @@ class Settings(BaseSettings):
             )
         elif not self.slack_bot_token.get_secret_value().startswith("xoxb-"):
             raise ConfigError("setting SLACK_BOT_TOKEN: a bot token starts with xoxb-")
+        if worker:
+            return
         if socket_mode:
             token = self.slack_app_token.get_secret_value() if self.slack_app_token else ""
             if not token.startswith("xapp-"):

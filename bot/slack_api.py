@@ -34,8 +34,13 @@ class ServerErrorRetryHandler(RetryHandler):
         return response is not None and response.status_code >= 500
 
 
-def make_client(settings: Settings, token: str | None = None) -> WebClient:
+def make_client(settings: Settings, token: str | None = None, *, outbox: bool = False) -> WebClient:
+    """The Web API client. ``outbox=True``: no automatic retries at all, because a retried
+    chat.postMessage can post twice (no idempotency key); the outbox decides (``bot.outbox``)."""
     client = WebClient(token=token, base_url=settings.slack_api_url, timeout=10)
+    if outbox:
+        client.retry_handlers = []
+        return client
     backoff = BackoffRetryIntervalCalculator(backoff_factor=0.5)
     client.retry_handlers = [
         ConnectionErrorRetryHandler(max_retry_count=2, interval_calculator=backoff),

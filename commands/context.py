@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +15,9 @@ from bot.answer import Answerer, Reply
 from bot.settings import Settings
 from bot.tenancy import workspace_for_team
 from storage.db import Database
+
+# A channel picked from Slack's autocomplete arrives as <#C123|name> (the manifest sets should_escape).
+CHANNEL = re.compile(r"^<#([CG][A-Z0-9]+)(?:\|[^>]*)?>$")
 
 
 class SlashCommand(BaseModel):

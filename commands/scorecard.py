@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import re
-
 from slack_bolt import App
 
 from bot.answer import Reply
 from commands import replies
-from commands.context import Services, SlashCommand, slash_command
+from commands.context import CHANNEL, Services, SlashCommand, slash_command
 from digests.scorecard import build_scorecard
 from storage.lookup import segments
 from storage.periods import PERIOD_KINDS
@@ -21,7 +19,6 @@ from storage.subscriptions import (
     unsubscribe,
 )
 
-CHANNEL = re.compile(r"^<#([CG][A-Z0-9]+)(?:\|[^>]*)?>$")
 USAGE = [
     ("/scorecard", "this week's shared scorecard, every KPI with its change and owner teams"),
     ("/scorecard month", "the same for the last month (or `quarter`)"),
@@ -36,7 +33,10 @@ USAGE = [
     ("/scorecard subscriptions", "the channels that get the weekly digest"),
     ("/scorecard unsubscribe #channel", "stop a channel's digest (admins)"),
 ]
-DELIVERY = "Digests are posted by the digest scheduler; the subscription is kept until then."
+DELIVERY = (
+    "The first one is posted at the next scheduled time, once per week. "
+    "Make sure I'm in the channel (`/invite @retention-bot`)."
+)
 
 
 def subscription_reply(services: Services, cmd: SlashCommand, verb: str, args: list[str]) -> Reply:

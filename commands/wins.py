@@ -7,12 +7,15 @@ import re
 from dataclasses import dataclass, field
 
 from slack_bolt import App
+from sqlalchemy import select
 
 from bot.answer import Reply
 from bot.slack_text import slack_escape
 from commands import replies
-from commands.context import Services, SlashCommand, slash_command
+from commands.context import CHANNEL, Services, SlashCommand, slash_command
+from digests.jobs import enqueue_shoutouts, set_wins_channel
 from storage.lookup import find_account
+from storage.models import Workspace
 from storage.slack_queries import people_by_slack_ids, person_by_slack_id, record_win, wins_between
 from storage.vocab import TEAMS
 
@@ -26,6 +29,7 @@ WIN_USAGE = [
     ),
     ('/win "Acme Corp" saved the renewal @ana #cs #support', "quote an account name that has spaces"),
     ("… --not-me", "leave yourself out of the credit (you are credited by default)"),
+    ("/win channel #wins", "where shared wins get a shout-out (admins; `/win channel off` stops them)"),
 ]
 WINS_USAGE = [("/wins", "this week's shared wins"), ("/wins last week", "last week's")]
 
@@ -69,9 +73,45 @@ def parse_win(raw: str) -> WinRequest:
     )
 
 
+def wins_channel_reply(services: Services, cmd: SlashCommand, args: list[str]) -> Reply:
+    ws = services.workspace(cmd.team_id, cmd.enterprise_id)
+    if not args:
+        with services.db.read() as session:
+            current = session.scalar(select(Workspace.wins_channel_id).where(Workspace.id == ws))
+        return replies.text_reply(
+            f"Shared wins get a shout-out in <#{current}>."
+            if current
+            else "Shout-outs are off. An admin can type `/win channel #wins`."
+        )
+    if not services.is_admin(cmd.user_id):
+        return replies.error_reply(
+            "Only admins can choose the wins channel.", "Ask one of your RevOps admins."
+        )
+    if args[0].lower() == "off":
+        channel = None
+    elif (found := CHANNEL.match(args[0])) is not None:
+        channel = found.group(1)
+    else:
+        return replies.error_reply(
+            "I need the channel picked from Slack's autocomplete (so I get its id).",
+            "Type `/win channel #` and choose the channel from the list, or `/win channel off`.",
+        )
+    with services.db.write() as session:
+        set_wins_channel(session, ws, channel)
+    return replies.text_reply(
+        f":tada: Shared wins now get a shout-out in <#{channel}>. "
+        "Make sure I'm in it (`/invite @retention-bot`)."
+        if channel
+        else "Shout-outs are off."
+    )
+
+
 def win_reply(services: Services, cmd: SlashCommand) -> Reply:
     if cmd.text.strip().lower() in ("", "help", "?"):
         return replies.help_reply("/win", WIN_USAGE)
+    words = cmd.text.split()
+    if words[0].lower() == "channel" and len(words) <= 2:
+        return wins_channel_reply(services, cmd, words[1:])
     try:
         req = parse_win(cmd.text)
     except WinSyntaxError as exc:
@@ -118,6 +158,8 @@ def win_reply(services: Services, cmd: SlashCommand) -> Reply:
             people=[p.id for p in credited.values()],
             teams=teams,
         )
+        if recorded:  # its shout-out goes into the outbox with it: both or neither
+            enqueue_shoutouts(session, ws, now, services.settings)
     if not recorded:
         return replies.text_reply("That win was already recorded.")
     return replies.win_recorded(found.match.name, req.text, list(credited), teams)

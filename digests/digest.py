@@ -51,15 +51,18 @@ class DigestMessage:
             "unfurl_media": False,
         }
 
-    def thread_args(self, channel: str, thread_ts: str) -> dict[str, Any]:
-        return {
+    def thread_args(self, channel: str, thread_ts: str | None = None) -> dict[str, Any]:
+        """The thread reply's arguments; the outbox adds ``thread_ts`` once the message is posted."""
+        args: dict[str, Any] = {
             "channel": channel,
-            "thread_ts": thread_ts,
             "text": self.thread_text,
             "blocks": self.thread_blocks,
             "unfurl_links": False,
             "unfurl_media": False,
         }
+        if thread_ts is not None:
+            args["thread_ts"] = thread_ts
+        return args
 
 
 def _lines(rows: list[str], limit: int) -> str:

@@ -7,6 +7,7 @@ winter). After downtime only the latest occurrence is due, never a burst of miss
 
 Exactly once: a digest is claimed by inserting its delivery-ledger row, whose unique key
 (workspace, "digest", "CHANNEL:period") lets one replica win and every other one see it is taken.
+The row carries the rendered message (and its thread reply), so a retry posts exactly what was built.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from digests.digest import DigestMessage
+from storage import deliveries
 from storage.models import Delivery, DigestSubscription, Workspace
-from storage.upsert import insert_ignore
 
 DIGEST = "digest"
 
@@ -53,6 +55,7 @@ class Due:
     segment: str | None
     occurrence: dt.datetime  # UTC
     period: str  # "2026-W48"
+    as_of: dt.date  # the occurrence's local date: a Monday digest reports the week before it
 
     @property
     def subject(self) -> str:
@@ -60,7 +63,8 @@ class Due:
 
 
 def due(session: Session, now: dt.datetime) -> list[Due]:
-    """Active subscriptions of enabled workspaces whose latest occurrence has no digest claimed yet."""
+    """Active subscriptions of enabled workspaces whose latest occurrence (since the subscription was
+    made) has no digest claimed yet."""
     rows = session.execute(
         select(DigestSubscription)
         .join(Workspace, Workspace.id == DigestSubscription.workspace_id)
@@ -70,6 +74,8 @@ def due(session: Session, now: dt.datetime) -> list[Due]:
     candidates = []
     for sub in rows:
         occurrence = latest_occurrence(sub.weekday, sub.local_time, sub.timezone, now)
+        if occurrence < sub.created_at:
+            continue  # a new subscription starts at its next occurrence, not with a catch-up
         candidates.append(
             Due(
                 sub.id,
@@ -78,6 +84,7 @@ def due(session: Session, now: dt.datetime) -> list[Due]:
                 sub.segment,
                 occurrence,
                 period_key(occurrence, sub.timezone),
+                occurrence.astimezone(ZoneInfo(sub.timezone)).date(),
             )
         )
     if not candidates:
@@ -92,17 +99,19 @@ def due(session: Session, now: dt.datetime) -> list[Due]:
     return [c for c in candidates if (c.workspace_id, c.subject) not in taken]
 
 
-def claim(session: Session, item: Due, now: dt.datetime) -> bool:
-    """Take the digest for this channel and period; False when another worker (or run) already did."""
-    row = {
-        "workspace_id": item.workspace_id,
-        "kind": DIGEST,
-        "subject": item.subject,
-        "channel_id": item.channel_id,
-        "state": "claimed",
-        "attempts": 0,
-        "created_at": now,
-        "updated_at": now,
-        "next_attempt_at": now,
-    }
-    return bool(insert_ignore(session, Delivery, [row], ["workspace_id", "kind", "subject"]))
+def claim(session: Session, item: Due, now: dt.datetime, message: DigestMessage) -> bool:
+    """Take the digest for this channel and period and put its message (and thread reply) in the
+    outbox; False when another worker (or run) already did."""
+    return (
+        deliveries.enqueue(
+            session,
+            item.workspace_id,
+            kind=DIGEST,
+            subject=item.subject,
+            channel_id=item.channel_id,
+            args=message.post_args(item.channel_id),
+            thread=message.thread_args(item.channel_id),
+            now=now,
+        )
+        is not None
+    )

@@ -117,6 +117,8 @@ class Workspace(Base):
     name: Mapped[str] = mapped_column(String(200), default="")
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     disabled_reason: Mapped[str | None] = mapped_column(Text)
+    # Where /win and detected wins get their shout-out (a channel id); None: no shout-outs.
+    wins_channel_id: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[dt.datetime]
 
 
@@ -450,7 +452,14 @@ class DigestSubscription(Base):
 
 
 class Delivery(Base):
-    """The delivery ledger (outbox): one row per message per subject, claimed through its unique key."""
+    """The delivery ledger (outbox): one row per message per subject, claimed through its unique key.
+
+    ``state``: pending → sending → posted, or retry (transient error, at ``next_attempt_at``), failed
+    (permanent error), uncertain (Slack may have posted it and a look-back could not tell: an operator
+    decides). While ``sending``, ``next_attempt_at`` is the lease's end: past it the sender is presumed
+    dead and the message is looked for in the channel before it is ever sent again. A thread reply
+    names its message in ``parent_id`` and waits for that message's ``slack_ts``.
+    """
 
     __tablename__ = "deliveries"
     __table_args__ = (
@@ -470,6 +479,21 @@ class Delivery(Base):
     created_at: Mapped[dt.datetime]
     updated_at: Mapped[dt.datetime]
     next_attempt_at: Mapped[dt.datetime | None]
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("deliveries.id", ondelete="CASCADE"))
+
+
+class JobRun(Base):
+    """Scheduled work done once per workspace and subject (e.g. the health snapshot of a day), whichever
+    replica gets there first: the unique key is the claim."""
+
+    __tablename__ = "job_runs"
+    __table_args__ = (UniqueConstraint("workspace_id", "job", "subject"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = _ws()
+    job: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[dt.datetime]
+    finished_at: Mapped[dt.datetime | None]
 
 
 # --- Slack -----------------------------------------------------------------------------------------

@@ -129,8 +129,9 @@ def record_win(
     teams: list[str],
     kind: str = "other",
     amount: Decimal | None = None,
+    source: str = "slack",
 ) -> bool:
-    """Record a win from Slack once (``external_id`` is the unique claim); False if it already was."""
+    """Record a win once (``external_id`` is the unique claim); False if it already was."""
     claimed = insert_ignore(
         session,
         m.Win,
@@ -144,7 +145,7 @@ def record_win(
                 "amount": amount,
                 "won_on": won_on,
                 "recorded_by_id": recorded_by,
-                "source": "slack",
+                "source": source,
             }
         ],
         ["workspace_id", "external_id"],

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import DigestSubscription, Workspace
@@ -126,6 +126,15 @@ def unsubscribe(session: Session, ws: int, channel_id: str) -> bool:
         )
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def pause(session: Session, ws: int, channel_id: str, problem: str) -> None:
+    """Stop a channel's digest because it cannot be delivered; ``subscribe`` again resumes it."""
+    session.execute(
+        update(DigestSubscription)
+        .where(DigestSubscription.workspace_id == ws, DigestSubscription.channel_id == channel_id)
+        .values(active=False, problem=problem)
+    )
 
 
 def describe(sub: DigestSubscription) -> str:

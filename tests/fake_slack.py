@@ -2,8 +2,10 @@
 
 It checks the bot token and each method's required arguments, validates blocks and views as Slack
 would (``bot.slack_text.message_problems``), accepts ``response_url`` posts at ``/response/<key>``,
-can be told to answer a named error or HTTP 429 with ``Retry-After``, and records a transcript that
-tests assert on as a whole.
+can be told to answer a named error or HTTP 429 with ``Retry-After`` (optionally after really posting,
+as Slack's ``fatal_error`` may), can enforce chat.postMessage's 1 message per second per channel, keeps
+each channel's messages with their metadata for ``conversations.history`` / ``conversations.replies``,
+and records a transcript that tests assert on as a whole.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import itertools
 import json
 import threading
+import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -28,6 +31,8 @@ REQUIRED = {
     "conversations.open": ("users",),
     "users.info": ("user",),
     "users.lookupByEmail": ("email",),
+    "conversations.history": ("channel",),
+    "conversations.replies": ("channel", "ts"),
 }
 
 
@@ -36,6 +41,7 @@ class Failure:
     error: str | None = None
     status: int = 200
     retry_after: int | None = None
+    posted: bool = False  # the message is posted although the answer is an error
 
 
 @dataclass
@@ -44,11 +50,19 @@ class FakeSlack:
     team_id: str = "T0TEST"
     transcript: list[dict[str, Any]] = field(default_factory=list)
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Seconds between two chat.postMessage calls to one channel; faster ones get 429 (None: no limit).
+    channel_interval: float | None = None
+    # Channels the bot is not in / that are archived: chat.postMessage answers that error.
+    not_in: set[str] = field(default_factory=set)
+    archived: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self._failures: dict[str, deque[Failure]] = defaultdict(deque)
         self._lock = threading.Lock()
         self._ts = itertools.count(1)
+        self.messages: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self._last_post: dict[str, float] = {}
+        self.rate_limited = 0
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -84,9 +98,10 @@ class FakeSlack:
         status: int = 200,
         retry_after: int | None = None,
         times: int = 1,
+        posted: bool = False,
     ) -> None:
         for _ in range(times):
-            self._failures[method].append(Failure(error, status, retry_after))
+            self._failures[method].append(Failure(error, status, retry_after, posted))
 
     def calls(self, method: str) -> list[dict[str, Any]]:
         with self._lock:
@@ -95,6 +110,13 @@ class FakeSlack:
     def clear(self) -> None:
         with self._lock:
             self.transcript.clear()
+
+    def posts(self, channel: str | None = None) -> list[dict[str, Any]]:
+        """Messages really posted (in channels and threads), in order."""
+        with self._lock:
+            if channel is not None:
+                return list(self.messages.get(channel, []))
+            return [msg for msgs in self.messages.values() for msg in msgs]
 
     # -- the API ---------------------------------------------------------------------------------
 
@@ -107,7 +129,11 @@ class FakeSlack:
     ) -> tuple[int, dict[str, str], dict[str, Any]]:
         with self._lock:
             failure = self._failures[method].popleft() if self._failures[method] else None
+        if failure is None and method == "chat.postMessage":
+            failure = self._channel_failure(str(args.get("channel", "")))
         if failure is not None:
+            if failure.posted:
+                self._post(args)
             self._record(method, args, False, failure.error or str(failure.status))
             headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
             body = {
@@ -133,6 +159,50 @@ class FakeSlack:
         self._record(method, args, True)
         return 200, {}, self._result(method, args)
 
+    def _channel_failure(self, channel: str) -> Failure | None:
+        if channel in self.not_in:
+            return Failure("not_in_channel")
+        if channel in self.archived:
+            return Failure("is_archived")
+        if self.channel_interval is None:
+            return None
+        with self._lock:
+            now = time.monotonic()
+            last = self._last_post.get(channel)
+            # A little slack for clock jitter between the two processes' timers.
+            if last is not None and now - last < self.channel_interval - 0.02:
+                self.rate_limited += 1
+                return Failure(status=429, retry_after=1)
+            self._last_post[channel] = now
+        return None
+
+    def _post(self, args: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            msg = {
+                "ts": f"1700000000.{next(self._ts):06d}",
+                "text": args.get("text"),
+                "thread_ts": args.get("thread_ts"),
+                "metadata": _json(args["metadata"]) if args.get("metadata") else None,
+                "at": time.monotonic(),
+            }
+            self.messages[str(args["channel"])].append(msg)
+        return msg
+
+    def _history(self, args: dict[str, Any], replies: bool) -> dict[str, Any]:
+        with self._lock:
+            msgs = list(self.messages.get(str(args["channel"]), []))
+        if replies:
+            msgs = [m for m in msgs if m["thread_ts"] == args["ts"] or m["ts"] == args["ts"]]
+        else:
+            msgs = [m for m in msgs if m["thread_ts"] is None]
+        with_meta = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+        out = [
+            {"type": "message", "ts": m["ts"], "text": m["text"], "bot_id": "BBOT"}
+            | ({"metadata": m["metadata"]} if with_meta and m["metadata"] else {})
+            for m in reversed(msgs)
+        ]
+        return {"ok": True, "messages": out, "has_more": False}
+
     def _problems(self, method: str, args: dict[str, Any]) -> list[str]:
         if method.startswith("views."):
             view = _json(args["view"])
@@ -151,12 +221,12 @@ class FakeSlack:
                 "bot_id": "BBOT",
                 "url": "https://test.slack.com/",
             }
-        if method in ("chat.postMessage", "chat.update"):
-            return {
-                "ok": True,
-                "channel": args["channel"],
-                "ts": args.get("ts") or f"1700000000.{next(self._ts):06d}",
-            }
+        if method == "chat.postMessage":
+            return {"ok": True, "channel": args["channel"], "ts": self._post(args)["ts"]}
+        if method == "chat.update":
+            return {"ok": True, "channel": args["channel"], "ts": args["ts"]}
+        if method in ("conversations.history", "conversations.replies"):
+            return self._history(args, method == "conversations.replies")
         if method == "conversations.open":
             return {"ok": True, "channel": {"id": "D" + str(args["users"]).split(",")[0]}}
         if method == "users.info":

@@ -6,8 +6,9 @@ import datetime as dt
 import threading
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
+from digests.digest import DigestMessage
 from digests.schedule import claim, due, latest_occurrence, period_key
 from storage import subscriptions as subs
 from storage.db import Database
@@ -60,6 +61,14 @@ def test_period_is_the_local_iso_week() -> None:
     assert period_key(at("2026-11-22 23:30"), "Asia/Tokyo") == "2026-W48"  # already Monday in Tokyo
 
 
+MESSAGE = DigestMessage(
+    "Retention scorecard",
+    [{"type": "section", "text": {"type": "mrkdwn", "text": "numbers"}}],
+    "Details",
+    [{"type": "section", "text": {"type": "mrkdwn", "text": "detail"}}],
+)
+
+
 @pytest.fixture
 def subscribed(db: Database, ws: int) -> Database:
     with db.write() as s:
@@ -82,8 +91,13 @@ def test_after_downtime_only_the_latest_period_is_due_and_once(subscribed: Datab
     with subscribed.read() as s:
         pending = due(s, now)
     assert sorted((d.channel_id, d.period) for d in pending) == [("C1", "2026-W48"), ("C2", "2026-W47")]
+    # The local date of each occurrence: Monday the 23rd, and Friday the 20th in New York.
+    assert sorted((d.channel_id, d.as_of.isoformat()) for d in pending) == [
+        ("C1", "2026-11-23"),
+        ("C2", "2026-11-20"),
+    ]
     with subscribed.write() as s:
-        assert all(claim(s, d, now) for d in pending)
+        assert all(claim(s, d, now, MESSAGE) for d in pending)
     with subscribed.read() as s:
         assert due(s, now + dt.timedelta(hours=1)) == []  # claimed: not due again after a restart
         later = due(s, at("2026-11-30 09:00"))  # C1's next Monday; C2's Friday the 27th (week 48)
@@ -108,7 +122,7 @@ def test_two_workers_claiming_at_once_post_once(subscribed: Database) -> None:
     def worker() -> None:
         barrier.wait()
         with subscribed.write() as s:
-            wins.append(claim(s, item, now))
+            wins.append(claim(s, item, now, MESSAGE))
 
     threads = [threading.Thread(target=worker) for _ in range(4)]
     for t in threads:
@@ -117,4 +131,5 @@ def test_two_workers_claiming_at_once_post_once(subscribed: Database) -> None:
         t.join()
     assert sorted(wins) == [False, False, False, True]
     with subscribed.read() as s:
-        assert s.scalar(select(func.count()).select_from(Delivery)) == 1
+        rows = s.execute(select(Delivery.kind, Delivery.parent_id.is_not(None))).all()
+    assert sorted(rows) == [("digest", False), ("digest_thread", True)]  # the message and its thread reply

@@ -1,0 +1,346 @@
+"""Posting the delivery ledger to Slack: paced, parallel, and never twice.
+
+``Outbox.drain()`` leases what is ready (``storage.deliveries.lease``) and posts it with a pool of
+threads: channels in parallel, at most one message per second per channel (Slack's chat.postMessage
+limit), a thread reply right after its message. Outcomes, by what Slack said:
+
+- ok: posted, with its ``ts``.
+- HTTP 429 / ``ratelimited``: the workspace waits ``Retry-After`` and the same message is sent then.
+- ``not_in_channel``, ``channel_not_found``, ``is_archived``: failed for good; a digest's
+  subscription is paused with the reason and every admin gets one DM saying what to do.
+- a dead token: failed, and the workspace's scheduled work stops (``disabled_reason``).
+- ``fatal_error``, a 5xx or a broken connection: Slack may have posted it. Every message carries its
+  ledger key in Slack message metadata, so the bot looks for it in the channel before sending again;
+  when it cannot look (no history scope), the row becomes ``uncertain`` for an operator, never re-posted.
+- a connection that never reached Slack, or a missing token: retried later with backoff.
+
+A sender that dies mid-lease is recovered the same way: the next lease of the row looks before it posts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import heapq
+import itertools
+import logging
+import threading
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+from urllib.error import URLError
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.orm import Session
+
+from bot.slack_api import DEAD_TOKEN_ERRORS, ERROR_ADVICE, error_name
+from bot.tenancy import disable_workspace
+from bot.tokens import NoToken
+from digests.notices import tell_admins
+from storage import deliveries as dl
+from storage import subscriptions
+from storage.db import Database
+
+logger = logging.getLogger(__name__)
+
+EVENT_TYPE = "retention_bot_delivery"
+CHANNEL_ERRORS = ("not_in_channel", "channel_not_found", "is_archived")
+MAX_ATTEMPTS = 8
+BACKOFF_SECONDS = (30, 120, 600, 1800, 3600)
+LEASE = dt.timedelta(minutes=5)
+LONGEST_IN_MEMORY_WAIT = 60.0  # a longer Retry-After goes back to the ledger instead of a thread
+LOOK_BACK_PAGES = 5
+
+
+@dataclass(frozen=True)
+class Outcome:
+    state: str  # a storage.deliveries state, or RATELIMITED
+    ts: str | None = None
+    error: str | None = None  # Slack's error name (or ours)
+    wait: float = 0.0  # RATELIMITED: seconds to wait
+
+
+RATELIMITED = "ratelimited"
+
+
+@dataclass
+class DrainReport:
+    posted: int = 0
+    retry: int = 0
+    failed: int = 0
+    uncertain: int = 0
+    rate_limited: int = 0
+
+    def add(self, state: str) -> None:
+        name = {dl.POSTED: "posted", dl.RETRY: "retry", dl.FAILED: "failed", dl.UNCERTAIN: "uncertain"}
+        attr = name.get(state, "rate_limited")
+        setattr(self, attr, getattr(self, attr) + 1)
+
+
+def _backoff(attempts: int) -> dt.timedelta:
+    return dt.timedelta(seconds=BACKOFF_SECONDS[min(attempts, len(BACKOFF_SECONDS)) - 1])
+
+
+class Outbox:
+    def __init__(
+        self,
+        db: Database,
+        clients: Callable[[int], WebClient],
+        clock: Callable[[], dt.datetime],
+        *,
+        threads: int = 16,
+        channel_interval: float = 1.0,
+        admins: list[str] | None = None,
+    ) -> None:
+        self.db = db
+        self.clients = clients
+        self.clock = clock
+        self.threads = threads
+        self.channel_interval = channel_interval
+        self.admins = admins or []
+        self._draining = threading.Lock()
+        # Pacing outlives one drain: when each channel last got a message, when each workspace may go on.
+        self._last: dict[tuple[int, str], float] = {}
+        self._paused: dict[int, float] = defaultdict(float)
+
+    # -- the loop ---------------------------------------------------------------------------------
+
+    def drain(self, rounds: int = 5) -> DrainReport:
+        """Send everything ready now, including what becomes ready meanwhile (notices to admins).
+        One drain at a time per process; a second caller returns at once."""
+        report = DrainReport()
+        if not self._draining.acquire(blocking=False):
+            return report
+        try:
+            with ThreadPoolExecutor(self.threads, thread_name_prefix="outbox") as pool:
+                for _ in range(rounds):
+                    with self.db.write() as session:
+                        batch = dl.lease(session, self.clock(), lease_for=LEASE)
+                    if not batch:
+                        break
+                    self._send_all(batch, pool, report)
+        finally:
+            self._draining.release()
+        return report
+
+    def _slot(self, key: tuple[int, str]) -> float:
+        last = self._last.get(key)
+        ready = -1.0 if last is None else last + self.channel_interval
+        return max(ready, self._paused[key[0]])
+
+    def _send_all(self, batch: list[dl.Outgoing], pool: ThreadPoolExecutor, report: DrainReport) -> None:
+        queues: dict[tuple[int, str], deque[dl.Outgoing]] = defaultdict(deque)
+        for item in batch:  # in id order, so a thread reply is queued behind its message
+            queues[(item.workspace_id, item.channel_id)].append(item)
+        posted: dict[int, str] = {}
+        seq = itertools.count()
+        heap = [(self._slot(key), next(seq), key) for key in queues]
+        heapq.heapify(heap)
+        cond = threading.Condition()
+        in_flight = 0
+
+        def run(key: tuple[int, str], item: dl.Outgoing) -> None:
+            nonlocal in_flight
+            started = time.monotonic()
+            try:
+                outcome = self._send(item, item.parent_ts or posted.get(item.parent_id or -1))
+                self._record(item, outcome)
+            except Exception:  # a bug or the database: leave the row leased; its lease runs out
+                logger.exception("delivery %s (%s %s) failed unexpectedly", item.id, item.kind, item.subject)
+                outcome = Outcome(dl.UNCERTAIN, error="internal")
+            with cond:
+                in_flight -= 1
+                self._last[key] = started
+                report.add(outcome.state)
+                queue = queues[key]
+                if outcome.state == RATELIMITED and outcome.wait <= LONGEST_IN_MEMORY_WAIT:
+                    self._paused[key[0]] = max(self._paused[key[0]], time.monotonic() + outcome.wait)
+                else:
+                    queue.popleft()
+                    if outcome.state == dl.POSTED and outcome.ts:
+                        posted[item.id] = outcome.ts
+                    else:
+                        self._drop_replies(queue, item, outcome)
+                if queue:
+                    heapq.heappush(heap, (self._slot(key), next(seq), key))
+                cond.notify_all()
+
+        with cond:
+            while heap or in_flight:
+                if not heap:
+                    cond.wait()
+                    continue
+                wait = heap[0][0] - time.monotonic()
+                if wait > 0:
+                    cond.wait(timeout=wait)
+                    continue
+                _, _, key = heapq.heappop(heap)
+                in_flight += 1
+                pool.submit(run, key, queues[key][0])
+
+    def _drop_replies(self, queue: deque[dl.Outgoing], item: dl.Outgoing, outcome: Outcome) -> None:
+        """A message that was not posted takes its queued thread replies out of this round."""
+        replies = [r for r in queue if r.parent_id == item.id]
+        if not replies:
+            return
+        for reply in replies:
+            queue.remove(reply)
+        now = self.clock()
+        with self.db.write() as session:
+            if outcome.state == dl.FAILED:
+                for reply in replies:
+                    dl.finish(session, reply.id, dl.FAILED, now, error="its message was not posted")
+            else:
+                dl.release(session, [r.id for r in replies], now)
+
+    # -- one message ------------------------------------------------------------------------------
+
+    def _send(self, item: dl.Outgoing, thread_ts: str | None) -> Outcome:
+        try:
+            client = self.clients(item.workspace_id)
+        except NoToken as exc:
+            return Outcome(dl.RETRY, error=f"no token: {exc}")
+        if item.recovering:
+            found = self._look_back(client, item, thread_ts)
+            if found:
+                return Outcome(dl.POSTED, ts=found)
+            if found is None:
+                return Outcome(dl.UNCERTAIN, error="lease_expired")
+        args: dict[str, Any] = {
+            **item.args,
+            "channel": item.channel_id,
+            "metadata": {"event_type": EVENT_TYPE, "event_payload": {"delivery": item.key}},
+        }
+        if item.parent_id is not None:
+            if not thread_ts:
+                return Outcome(dl.RETRY, error="its message has no ts yet")
+            args["thread_ts"] = thread_ts
+        try:
+            response = client.chat_postMessage(**args)
+            return Outcome(dl.POSTED, ts=str(response["ts"]))
+        except SlackApiError as exc:
+            name, status = error_name(exc), exc.response.status_code
+            if status == 429 or name == "ratelimited":
+                wait = float(exc.response.headers.get("Retry-After", 1) or 1)
+                return Outcome(RATELIMITED, error="ratelimited", wait=wait)
+            if name == "fatal_error" or status >= 500:
+                return self._maybe_posted(client, item, thread_ts, name)
+            return Outcome(dl.FAILED, error=name)
+        except URLError as exc:
+            if isinstance(exc.reason, ConnectionRefusedError):
+                return Outcome(dl.RETRY, error="connection refused")
+            return self._maybe_posted(client, item, thread_ts, f"connection: {exc.reason}")
+        except OSError as exc:  # timeouts, resets: the request may have reached Slack
+            return self._maybe_posted(client, item, thread_ts, f"connection: {exc.__class__.__name__}")
+
+    def _maybe_posted(self, client: WebClient, item: dl.Outgoing, thread_ts: str | None, why: str) -> Outcome:
+        found = self._look_back(client, item, thread_ts)
+        if found:
+            return Outcome(dl.POSTED, ts=found)
+        if found == "":
+            return Outcome(dl.RETRY, error=why)  # looked, and it is not there: safe to send again
+        return Outcome(dl.UNCERTAIN, error=why)
+
+    def _look_back(self, client: WebClient, item: dl.Outgoing, thread_ts: str | None) -> str | None:
+        """The ts of this message if Slack has it; "" if Slack surely does not; None if we cannot tell."""
+        oldest = f"{(item.created_at - dt.timedelta(minutes=1)).timestamp():.6f}"
+        cursor = None
+        try:
+            for _ in range(LOOK_BACK_PAGES):
+                common: dict[str, Any] = {
+                    "channel": item.channel_id,
+                    "oldest": oldest,
+                    "include_all_metadata": True,
+                    "limit": 200,
+                    "cursor": cursor,
+                }
+                if item.parent_id is not None:
+                    if not thread_ts:
+                        return ""
+                    response = client.conversations_replies(ts=thread_ts, **common)
+                else:
+                    response = client.conversations_history(**common)
+                for msg in response.get("messages") or []:
+                    meta = msg.get("metadata") or {}
+                    payload = meta.get("event_payload") or {}
+                    if meta.get("event_type") == EVENT_TYPE and payload.get("delivery") == item.key:
+                        return str(msg["ts"])
+                cursor = (response.get("response_metadata") or {}).get("next_cursor")
+                if not response.get("has_more") or not cursor:
+                    return ""
+        except SlackApiError as exc:
+            logger.warning("cannot look for delivery %s in %s: %s", item.id, item.channel_id, error_name(exc))
+            return None
+        except OSError as exc:
+            logger.warning("cannot look for delivery %s in %s: %s", item.id, item.channel_id, exc)
+            return None
+        return None  # more pages than we read: cannot tell
+
+    # -- the ledger -------------------------------------------------------------------------------
+
+    def _record(self, item: dl.Outgoing, outcome: Outcome) -> None:
+        now = self.clock()
+        with self.db.write() as session:
+            if outcome.state == dl.POSTED:
+                dl.finish(session, item.id, dl.POSTED, now, ts=outcome.ts)
+            elif outcome.state == RATELIMITED:
+                if outcome.wait > LONGEST_IN_MEMORY_WAIT:
+                    retry_at = now + dt.timedelta(seconds=outcome.wait)
+                    dl.finish(session, item.id, dl.RETRY, now, error="ratelimited", retry_at=retry_at)
+            elif outcome.state == dl.RETRY and item.attempts < MAX_ATTEMPTS:
+                dl.finish(
+                    session,
+                    item.id,
+                    dl.RETRY,
+                    now,
+                    error=outcome.error,
+                    retry_at=now + _backoff(item.attempts),
+                )
+            elif outcome.state == dl.UNCERTAIN:
+                words = self._uncertain_words(item, outcome)
+                dl.finish(session, item.id, dl.UNCERTAIN, now, error=words)
+                self._tell_admins(session, item, words, now)
+            else:
+                gave_up = outcome.state == dl.RETRY
+                words = (
+                    f"gave up after {item.attempts} attempts: {outcome.error}"
+                    if gave_up
+                    else ERROR_ADVICE.get(outcome.error or "", f"Slack answered {outcome.error}")
+                )
+                dl.finish(session, item.id, dl.FAILED, now, error=words)
+                self._after_failure(session, item, outcome, words, now)
+
+    @staticmethod
+    def _uncertain_words(item: dl.Outgoing, outcome: Outcome) -> str:
+        return (
+            f"Slack may have posted this ({outcome.error}) and the bot could not check the channel; "
+            f"look in <#{item.channel_id}>, then run `retention-bot deliveries retry {item.id}` "
+            "only if it is not there"
+        )
+
+    def _after_failure(
+        self, session: Session, item: dl.Outgoing, outcome: Outcome, words: str, now: dt.datetime
+    ) -> None:
+        if outcome.error in DEAD_TOKEN_ERRORS:
+            disable_workspace(session, item.workspace_id, words)
+            # Nobody can be told in Slack with a dead token: the log and `retention-bot deliveries` say it.
+            logger.error("workspace %s disabled: %s", item.workspace_id, words)
+            return
+        if item.kind == "digest" and outcome.error in CHANNEL_ERRORS:
+            subscriptions.pause(session, item.workspace_id, item.channel_id, words)
+        self._tell_admins(session, item, words, now)
+
+    def _tell_admins(self, session: Session, item: dl.Outgoing, words: str, now: dt.datetime) -> None:
+        tell_admins(
+            session,
+            item.workspace_id,
+            self.admins,
+            kind=item.kind,
+            subject=item.subject,
+            channel_id=item.channel_id,
+            words=words,
+            now=now,
+        )

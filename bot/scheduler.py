@@ -1,0 +1,93 @@
+"""The scheduled work and its timing: APScheduler 3.11 ticks, the database decides.
+
+Two interval jobs, both idempotent and safe on any number of replicas: ``plan`` (every
+``TICK_SECONDS``: daily snapshots and win detection, shout-outs, due digests — ``digests.jobs``) and
+``deliver`` (every ``DELIVER_SECONDS``: the outbox). The jobs live in APScheduler's memory store only
+as timers; what is due comes from subscriptions and the delivery ledger, so nothing is lost or
+repeated when the code or the process changes. ``serve`` runs them in a background thread unless
+``SCHEDULER=false``; ``retention-bot worker`` runs them alone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from slack_sdk import WebClient
+
+from bot.outbox import DrainReport, Outbox
+from bot.settings import Settings
+from bot.tokens import WorkspaceClients
+from digests.jobs import PlanReport, plan
+from storage.db import Database
+
+logger = logging.getLogger(__name__)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Worker:
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        *,
+        clock: Callable[[], dt.datetime] = utcnow,
+        clients: Callable[[int], WebClient] | None = None,
+        channel_interval: float = 1.0,
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.clock = clock
+        self.outbox = Outbox(
+            db,
+            clients or WorkspaceClients(settings, db),
+            clock,
+            threads=settings.delivery_threads,
+            channel_interval=channel_interval,
+            admins=settings.admin_user_ids,
+        )
+
+    def plan(self) -> PlanReport:
+        report = plan(self.db, self.clock(), self.settings)
+        if report.digests or report.shoutouts or report.wins_detected or report.snapshots:
+            logger.info("planned: %s", report)
+        return report
+
+    def deliver(self) -> DrainReport:
+        report = self.outbox.drain()
+        if report.posted or report.failed or report.uncertain or report.retry:
+            logger.info("delivered: %s", report)
+        return report
+
+    def tick(self) -> tuple[PlanReport, DrainReport]:
+        """Plan, then deliver what was planned at once (the deliver job also runs on its own)."""
+        return self.plan(), self.deliver()
+
+    def scheduler(self, *, blocking: bool) -> BaseScheduler:
+        sched: BaseScheduler = (BlockingScheduler if blocking else BackgroundScheduler)(timezone=dt.UTC)
+        first = self.clock()
+        common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
+        sched.add_job(
+            self.tick,
+            "interval",
+            seconds=self.settings.tick_seconds,
+            id="plan",
+            next_run_time=first,
+            **common,
+        )
+        sched.add_job(
+            self.deliver,
+            "interval",
+            seconds=self.settings.deliver_seconds,
+            id="deliver",
+            next_run_time=first + dt.timedelta(seconds=self.settings.deliver_seconds),
+            **common,
+        )
+        return sched

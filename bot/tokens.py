@@ -1,0 +1,73 @@
+"""Bot tokens for work nobody asked for in a request (digests, shout-outs, notices).
+
+Single-workspace mode has one bot token in the settings. OAuth mode reads each workspace's bot from
+the (encrypted) installation store and, when Slack's token rotation is on, refreshes a token that is
+about to expire and saves the new one: Bolt only rotates tokens on incoming requests (SLACK.md).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from slack_sdk import WebClient
+from slack_sdk.oauth.token_rotation import TokenRotator
+from sqlalchemy import select
+
+from bot.oauth import oauth_settings
+from bot.settings import Settings
+from bot.slack_api import make_client
+from storage.db import Database
+from storage.models import Workspace
+
+logger = logging.getLogger(__name__)
+
+
+class NoToken(Exception):
+    """The workspace has no usable bot token (not installed, or no Slack settings at all)."""
+
+
+class WorkspaceClients:
+    """One outbox ``WebClient`` per workspace, built on first use."""
+
+    def __init__(self, settings: Settings, db: Database) -> None:
+        self.settings = settings
+        self.db = db
+        self._lock = threading.Lock()
+        self._clients: dict[int, WebClient] = {}
+        self._oauth = oauth_settings(settings, db.engine) if settings.oauth else None
+
+    def __call__(self, ws: int) -> WebClient:
+        with self._lock:
+            if self._oauth is not None or ws not in self._clients:
+                self._clients[ws] = make_client(self.settings, self._token(ws), outbox=True)
+            return self._clients[ws]
+
+    def _token(self, ws: int) -> str:
+        if self._oauth is None:
+            if self.settings.slack_bot_token is None:
+                raise NoToken("no SLACK_BOT_TOKEN is set")
+            return self.settings.slack_bot_token.get_secret_value()
+        with self.db.read() as session:
+            team = session.execute(
+                select(Workspace.slack_team_id, Workspace.slack_enterprise_id).where(Workspace.id == ws)
+            ).first()
+        if team is None or (team[0] is None and team[1] is None):
+            raise NoToken(f"workspace {ws} has no Slack installation")
+        store = self._oauth.installation_store
+        bot = store.find_bot(enterprise_id=team[1], team_id=team[0]) or store.find_bot(
+            enterprise_id=team[1], team_id=None, is_enterprise_install=True
+        )
+        if bot is None or not bot.bot_token:
+            raise NoToken(f"workspace {ws} ({team[0] or team[1]}) has no bot token: reinstall the app")
+        if bot.bot_refresh_token:
+            rotator = TokenRotator(
+                client_id=self._oauth.client_id,
+                client_secret=self._oauth.client_secret,
+                client=make_client(self.settings),
+            )
+            fresh = rotator.perform_bot_token_rotation(bot=bot, minutes_before_expiration=10)
+            if fresh is not None:
+                store.save_bot(fresh)
+                bot = fresh
+        return str(bot.bot_token)

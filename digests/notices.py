@@ -1,0 +1,68 @@
+"""Messages to admins about deliveries that need a person: a channel the bot cannot post in, a message
+Slack may or may not have posted, a template that does not render. The builder takes computed words;
+``tell_admins`` queues the DMs in the delivery ledger."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot.slack_text import MAX_SECTION_TEXT, clip
+from storage import deliveries
+
+logger = logging.getLogger(__name__)
+NOTICE = "notice"
+
+WHAT = {
+    "digest": "The weekly scorecard digest",
+    "digest_thread": "The weekly digest's detail thread",
+    "shoutout": "A shared-win shout-out",
+}
+
+
+def delivery_problem(kind: str, channel_id: str, words: str, *, resumable: bool) -> dict[str, Any]:
+    """chat.postMessage arguments (no channel) telling an admin what failed and what to do."""
+    what = WHAT.get(kind, "A message from retention-bot")
+    lines = [f":warning: {what} for <#{channel_id}> was not delivered: {words}."]
+    if resumable:
+        lines.append(
+            "Its subscription is paused. Once that is fixed, "
+            f"`/scorecard subscribe <#{channel_id}>` resumes it."
+        )
+    text = clip(" ".join(lines), MAX_SECTION_TEXT)
+    return {
+        "text": text,
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
+        "unfurl_links": False,
+    }
+
+
+def tell_admins(
+    session: Session,
+    ws: int,
+    admins: list[str],
+    *,
+    kind: str,
+    subject: str,
+    channel_id: str,
+    words: str,
+    now: dt.datetime,
+) -> None:
+    """Queue one DM per admin about a message that was not delivered (the ledger key makes it once).
+    Without admins the log is where an operator hears of it."""
+    logger.error("%s %s for %s was not delivered: %s", kind, subject, channel_id, words)
+    if kind == NOTICE:
+        return  # a notice that fails is logged, never noticed again
+    for admin in admins:
+        deliveries.enqueue(
+            session,
+            ws,
+            kind=NOTICE,
+            subject=f"{admin}:{kind}:{subject}",
+            channel_id=admin,
+            args=delivery_problem(kind, channel_id, words, resumable=kind == "digest"),
+            now=now,
+        )

@@ -1,0 +1,61 @@
+"""The shout-out for one shared win: who is credited (people are mentioned — recognition is the point —
+and every team involved), what happened, and where it came from. Rendered by ``shoutout.json.j2``,
+which operators can override like the digest templates."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from jinja2 import TemplateError
+
+from bot.slack_text import MAX_MESSAGE_TEXT, MAX_SECTION_TEXT, clip, message_problems, slack_escape
+from digests import format as fmt
+from digests.digest import DigestError
+from digests.templates import environment
+from storage.wins import DETECTED, WinShoutout
+
+KIND_WORDS = {
+    "save": "save",
+    "expansion": "expansion",
+    "renewal": "renewal",
+    "milestone": "milestone",
+    "advocacy": "advocacy",
+    "other": "win",
+}
+
+
+def _person(name: str, slack_id: str | None) -> str:
+    return f"<@{slack_id}>" if slack_id else slack_escape(name)
+
+
+def shoutout_args(win: WinShoutout, currency: str, templates: Path | None = None) -> dict[str, Any]:
+    """chat.postMessage arguments (no channel) for the win's shout-out, within Slack's limits."""
+    account = clip(slack_escape(win.account), 200)
+    credit = ", ".join(_person(name, sid) for name, sid in win.people)
+    origin = (
+        f"Spotted in the data ({KIND_WORDS.get(win.kind, win.kind)}) on {win.won_on:%b %d}"
+        if win.source == DETECTED
+        else f"Recorded with /win by {_person('someone', win.recorded_by)} on {win.won_on:%b %d}"
+    )
+    context = {
+        "account": account,
+        "kind": KIND_WORDS.get(win.kind, win.kind),
+        "amount": f"ARR {fmt.money(win.amount, currency)}" if win.amount else "",
+        "text": clip(slack_escape(win.text), MAX_SECTION_TEXT - 10),
+        "credit": clip(credit, 1900),
+        "teams": ", ".join(win.teams),
+        "origin": origin,
+    }
+    try:
+        blocks = json.loads(environment(templates).get_template("shoutout.json.j2").render(**context))
+    except (TemplateError, json.JSONDecodeError) as exc:
+        raise DigestError(
+            f"shout-out template error: {exc} (check the templates in DIGEST_TEMPLATES)"
+        ) from None
+    text = clip(f"Shared win — {account}: {slack_escape(win.text)}", MAX_MESSAGE_TEXT)
+    problems = message_problems(blocks, text)
+    if problems:
+        raise DigestError(f"the shout-out breaks Slack's limits: {'; '.join(problems)}")
+    return {"text": text, "blocks": blocks, "unfurl_links": False, "unfurl_media": False}

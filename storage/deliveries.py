@@ -1,0 +1,229 @@
+"""The delivery ledger (outbox): every message the bot posts on its own — digests and their thread
+replies, shout-outs, notices to admins — is a row here before it is a message in Slack.
+
+Enqueueing inserts the row under its unique key (workspace, kind, subject), so the same digest or
+shout-out can be enqueued by any number of replicas, restarts or retries and exists once. Sending
+leases rows with a compare-and-set UPDATE (only one sender gets each), and the outcome is written back:
+posted with Slack's ``ts``, retry at a later time, failed, or uncertain (see ``models.Delivery``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session, aliased
+
+from storage.models import Delivery, Workspace
+from storage.upsert import insert_ignore
+
+PENDING, SENDING, POSTED, RETRY, FAILED, UNCERTAIN = (
+    "pending",
+    "sending",
+    "posted",
+    "retry",
+    "failed",
+    "uncertain",
+)
+STATES = (PENDING, SENDING, POSTED, RETRY, FAILED, UNCERTAIN)
+KEY = ["workspace_id", "kind", "subject"]
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One leased message, with what the sender needs to post it."""
+
+    id: int
+    workspace_id: int
+    kind: str
+    subject: str
+    channel_id: str
+    args: dict[str, Any]  # chat.postMessage arguments, channel included
+    attempts: int  # including this one
+    created_at: dt.datetime
+    parent_id: int | None
+    parent_ts: str | None  # the parent's ts when it was posted before this lease
+    recovering: bool  # a lease that ran out: Slack may already have this message
+
+    @property
+    def key(self) -> str:
+        """What identifies the message in Slack (its metadata), to find it again after a crash."""
+        return f"{self.workspace_id}:{self.kind}:{self.subject}"
+
+
+def enqueue(
+    session: Session,
+    ws: int,
+    *,
+    kind: str,
+    subject: str,
+    channel_id: str,
+    args: dict[str, Any],
+    now: dt.datetime,
+    thread: dict[str, Any] | None = None,
+    state: str = PENDING,
+    error: str | None = None,
+) -> int | None:
+    """Claim (kind, subject) and store its message, plus an optional thread reply (kind + "_thread")
+    sent after it. Returns the message's id, or None when it was claimed before (nothing written)."""
+    row = {
+        "workspace_id": ws,
+        "kind": kind,
+        "subject": subject[:200],
+        "channel_id": channel_id,
+        "state": state,
+        "attempts": 0,
+        "last_error": error,
+        "payload": args,
+        "created_at": now,
+        "updated_at": now,
+        "next_attempt_at": now,
+    }
+    if not insert_ignore(session, Delivery, [row], KEY):
+        return None
+    parent = session.scalar(
+        select(Delivery.id).where(
+            Delivery.workspace_id == ws, Delivery.kind == kind, Delivery.subject == row["subject"]
+        )
+    )
+    if thread is not None:
+        insert_ignore(
+            session,
+            Delivery,
+            [{**row, "kind": f"{kind}_thread", "payload": thread, "parent_id": parent}],
+            KEY,
+        )
+    return parent
+
+
+def lease(
+    session: Session, now: dt.datetime, *, lease_for: dt.timedelta, limit: int = 5000
+) -> list[Outgoing]:
+    """Take the messages that are ready to send (or whose sender's lease ran out) for ``lease_for``.
+
+    A thread reply is taken only with, or after, its message. Disabled workspaces are skipped.
+    The UPDATE re-checks each row's state, so two senders never take the same row.
+    """
+    parent = aliased(Delivery)
+    ready = or_(
+        and_(Delivery.state.in_((PENDING, RETRY)), Delivery.next_attempt_at <= now),
+        and_(Delivery.state == SENDING, Delivery.next_attempt_at < now),
+    )
+    rows = session.execute(
+        select(Delivery, parent.state, parent.slack_ts)
+        .join(Workspace, Workspace.id == Delivery.workspace_id)
+        .outerjoin(parent, parent.id == Delivery.parent_id)
+        .where(ready, Workspace.disabled_reason.is_(None))
+        .order_by(Delivery.id)
+        .limit(limit)
+    ).all()
+    chosen = {
+        row.id: (row, p_ts) for row, p_state, p_ts in rows if row.parent_id is None or p_state == POSTED
+    }
+    # A reply whose message is taken in this same lease follows it.
+    for row, _, p_ts in rows:
+        if row.parent_id in chosen:
+            chosen[row.id] = (row, p_ts)
+    if not chosen:
+        return []
+    stale = {i for i, (row, _) in chosen.items() if row.state == SENDING}
+    taken: set[int] = set()
+    for ids, states in ((set(chosen) - stale, (PENDING, RETRY)), (stale, (SENDING,))):
+        if not ids:
+            continue
+        result = session.execute(
+            update(Delivery)
+            .where(Delivery.id.in_(sorted(ids)), Delivery.state.in_(states))
+            .where(
+                Delivery.next_attempt_at < now if states == (SENDING,) else Delivery.next_attempt_at <= now
+            )
+            .values(
+                state=SENDING,
+                attempts=Delivery.attempts + 1,
+                next_attempt_at=now + lease_for,
+                updated_at=now,
+            )
+            .returning(Delivery.id)
+            .execution_options(synchronize_session=False)
+        )
+        taken.update(result.scalars())
+    out = []
+    for i in sorted(taken):
+        row, p_ts = chosen[i]
+        if row.parent_id is not None and row.parent_id not in taken and p_ts is None:
+            continue  # its message was taken by someone else meanwhile: released below
+        out.append(
+            Outgoing(
+                row.id,
+                row.workspace_id,
+                row.kind,
+                row.subject,
+                row.channel_id,
+                dict(row.payload or {}),
+                row.attempts + 1,
+                row.created_at,
+                row.parent_id,
+                p_ts,
+                i in stale,
+            )
+        )
+    orphans = taken - {o.id for o in out}
+    if orphans:
+        release(session, orphans, now)
+    return out
+
+
+def release(session: Session, ids: Sequence[int] | set[int], now: dt.datetime) -> None:
+    """Give leased rows back untried (their message was not posted in this round)."""
+    session.execute(
+        update(Delivery)
+        .where(Delivery.id.in_(sorted(ids)), Delivery.state == SENDING)
+        .values(state=PENDING, attempts=Delivery.attempts - 1, next_attempt_at=now, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def finish(
+    session: Session,
+    delivery_id: int,
+    state: str,
+    now: dt.datetime,
+    *,
+    ts: str | None = None,
+    error: str | None = None,
+    retry_at: dt.datetime | None = None,
+) -> None:
+    """Record the outcome of a send; only a row still leased (``sending``) is changed."""
+    session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id, Delivery.state == SENDING)
+        .values(
+            state=state,
+            slack_ts=ts,
+            last_error=error,
+            next_attempt_at=retry_at,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+def recent(
+    session: Session, ws: int, *, limit: int = 50, states: Sequence[str] | None = None
+) -> list[Delivery]:
+    query = select(Delivery).where(Delivery.workspace_id == ws)
+    if states:
+        query = query.where(Delivery.state.in_(list(states)))
+    return list(session.scalars(query.order_by(Delivery.updated_at.desc(), Delivery.id.desc()).limit(limit)))
+
+
+def retry(session: Session, ws: int, delivery_id: int, now: dt.datetime) -> Delivery | None:
+    """An operator's decision to send a failed or uncertain message (again): back to pending."""
+    row = session.get(Delivery, delivery_id)
+    if row is None or row.workspace_id != ws or row.state not in (FAILED, UNCERTAIN):
+        return None
+    row.state, row.next_attempt_at, row.updated_at = PENDING, now, now
+    return row

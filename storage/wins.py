@@ -1,0 +1,248 @@
+"""Shared wins found in the data, and the wins that still owe a shout-out.
+
+``detect`` records a win once for each of these (the external id is the claim, so running it again,
+on another replica or over an overlapping window, adds nothing):
+
+- renewal: an account's renewal date falls in the window and it pays in that month;
+- expansion: a month in the window ends with ARR up by at least the threshold on the month before;
+- save: a risk flag resolved as *saved* in the window;
+- first value: the first-value milestone reached in the window, on or before its target.
+
+Each is credited to the account's owners (AE, CSM, support lead, exec sponsor) and their teams — and
+a save also to the flag's owner — because shared credit is the point.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import and_, select
+from sqlalchemy.orm import Session, aliased
+
+from storage import models as m
+from storage.slack_queries import OWNER_COLUMNS, record_win
+
+DETECTED = "detected"
+SHOUTOUT = "shoutout"
+SHOUTOUT_SOURCES = ("slack", DETECTED)  # imported history gets no shout-out
+
+
+@dataclass(frozen=True)
+class Found:
+    external_id: str
+    account_id: int
+    kind: str
+    text: str
+    won_on: dt.date
+    amount: Decimal | None
+    people: tuple[int | None, ...]
+
+
+def _month(day: dt.date) -> dt.date:
+    return day.replace(day=1)
+
+
+def _prev_month(month: dt.date) -> dt.date:
+    return (month - dt.timedelta(days=1)).replace(day=1)
+
+
+def _month_end(month: dt.date) -> dt.date:
+    return (month + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+
+
+def _months(start: dt.date, end: dt.date) -> list[dt.date]:
+    out, month = [], _month(start)
+    while month <= end:
+        out.append(month)
+        month = _month(_month_end(month) + dt.timedelta(days=1))
+    return out
+
+
+def _renewals(session: Session, ws: int, start: dt.date, end: dt.date) -> list[Found]:
+    a, s = m.Account, m.MrrSnapshot
+    out = []
+    for month in _months(start, end):
+        rows = session.execute(
+            select(a.id, a.external_id, a.renewal_on, s.mrr, *OWNER_COLUMNS)
+            .join(s, and_(s.account_id == a.id, s.month == month))
+            .where(
+                a.workspace_id == ws,
+                a.renewal_on >= max(start, month),
+                a.renewal_on <= min(end, _month_end(month)),
+                s.mrr > 0,
+            )
+        ).all()
+        out += [
+            Found(f"detected:renewal:{ext}:{day}", aid, "renewal", "Renewed", day, mrr * 12, tuple(owners))
+            for aid, ext, day, mrr, *owners in rows
+        ]
+    return out
+
+
+def _expansions(session: Session, ws: int, start: dt.date, end: dt.date, threshold: Decimal) -> list[Found]:
+    out: list[Found] = []
+    for month in _months(start, end):
+        last_day = _month_end(month)
+        if last_day <= end:
+            now_, before = aliased(m.MrrSnapshot), aliased(m.MrrSnapshot)
+            rows = session.execute(
+                select(m.Account.id, m.Account.external_id, now_.mrr, before.mrr, *OWNER_COLUMNS)
+                .join(now_, and_(now_.account_id == m.Account.id, now_.month == month))
+                .join(before, and_(before.account_id == m.Account.id, before.month == _prev_month(month)))
+                .where(m.Account.workspace_id == ws, before.mrr > 0, now_.mrr > before.mrr)
+            ).all()
+            for aid, ext, mrr, prev, *owners in rows:
+                gain = (mrr - prev) * 12
+                if gain >= threshold:
+                    key = f"detected:expansion:{ext}:{month:%Y-%m}"
+                    out.append(Found(key, aid, "expansion", "Expanded", last_day, gain, tuple(owners)))
+    return out
+
+
+def _saves(session: Session, ws: int, start: dt.date, end: dt.date) -> list[Found]:
+    f = m.RiskFlag
+    rows = session.execute(
+        select(f.account_id, f.external_id, f.reason, f.resolved_on, f.owner_id, *OWNER_COLUMNS)
+        .join(m.Account, m.Account.id == f.account_id)
+        .where(f.workspace_id == ws, f.outcome == "saved", f.resolved_on >= start, f.resolved_on <= end)
+    ).all()
+    return [
+        Found(f"detected:save:{ext}", aid, "save", f"Saved — {reason}", day, None, (owner, *owners))
+        for aid, ext, reason, day, owner, *owners in rows
+    ]
+
+
+def _first_values(session: Session, ws: int, start: dt.date, end: dt.date) -> list[Found]:
+    ms = m.Milestone
+    rows = session.execute(
+        select(m.Account.id, m.Account.external_id, ms.achieved_on, ms.target_on, *OWNER_COLUMNS)
+        .join(ms, ms.account_id == m.Account.id)
+        .where(
+            ms.workspace_id == ws,
+            ms.kind == "first_value",
+            ms.achieved_on >= start,
+            ms.achieved_on <= end,
+            ms.target_on.is_not(None),
+            ms.achieved_on <= ms.target_on,
+        )
+    ).all()
+    out = []
+    for aid, ext, day, target, *owners in rows:
+        ahead = (target - day).days
+        text = (
+            "Reached first value on target"
+            if ahead == 0
+            else f"Reached first value {ahead} days ahead of target"
+        )
+        out.append(Found(f"detected:first_value:{ext}", aid, "milestone", text, day, None, tuple(owners)))
+    return out
+
+
+def detect(session: Session, ws: int, start: dt.date, end: dt.date, *, expansion_threshold: Decimal) -> int:
+    """Record the wins the data shows between ``start`` and ``end`` (inclusive); returns how many are new."""
+    found = (
+        _renewals(session, ws, start, end)
+        + _expansions(session, ws, start, end, expansion_threshold)
+        + _saves(session, ws, start, end)
+        + _first_values(session, ws, start, end)
+    )
+    if not found:
+        return 0
+    people = {p for f in found for p in f.people if p is not None}
+    teams = dict(session.execute(select(m.Person.id, m.Person.team).where(m.Person.id.in_(people))).all())
+    new = 0
+    for f in found:
+        credited = [p for p in dict.fromkeys(f.people) if p is not None]
+        new += record_win(
+            session,
+            ws,
+            external_id=f.external_id,
+            account_id=f.account_id,
+            text=f.text,
+            won_on=f.won_on,
+            recorded_by=None,
+            people=credited,
+            teams=list(dict.fromkeys(teams[p] for p in credited if p in teams)),
+            kind=f.kind,
+            amount=f.amount,
+            source=DETECTED,
+        )
+    return new
+
+
+# --- shout-outs -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WinShoutout:
+    id: int
+    account: str
+    kind: str
+    text: str
+    amount: Decimal | None
+    won_on: dt.date
+    source: str
+    recorded_by: str | None  # Slack user id
+    people: list[tuple[str, str | None]]  # (name, Slack user id)
+    teams: list[str]  # named teams and the credited people's teams
+
+
+def owing_shoutout(session: Session, ws: int, since: dt.date, limit: int = 50) -> list[int]:
+    """Recent wins from Slack or detection that have no shout-out in the ledger yet, oldest first."""
+    w = m.Win
+    candidates = list(
+        session.scalars(
+            select(w.id)
+            .where(w.workspace_id == ws, w.won_on >= since, w.source.in_(SHOUTOUT_SOURCES))
+            .order_by(w.won_on, w.id)
+        )
+    )
+    if not candidates:
+        return []
+    done = set(
+        session.scalars(
+            select(m.Delivery.subject).where(
+                m.Delivery.workspace_id == ws,
+                m.Delivery.kind == SHOUTOUT,
+                m.Delivery.subject.in_([shoutout_subject(i) for i in candidates]),
+            )
+        )
+    )
+    return [i for i in candidates if shoutout_subject(i) not in done][:limit]
+
+
+def shoutout_subject(win_id: int) -> str:
+    return f"win:{win_id}"
+
+
+def shoutouts(session: Session, ws: int, win_ids: list[int]) -> list[WinShoutout]:
+    if not win_ids:
+        return []
+    w, recorder = m.Win, aliased(m.Person)
+    rows = session.execute(
+        select(w.id, m.Account.name, w.kind, w.text, w.amount, w.won_on, w.source, recorder.slack_user_id)
+        .join(m.Account, m.Account.id == w.account_id)
+        .outerjoin(recorder, recorder.id == w.recorded_by_id)
+        .where(w.workspace_id == ws, w.id.in_(win_ids))
+        .order_by(w.won_on, w.id)
+    ).all()
+    people: dict[int, list[tuple[str, str | None]]] = {i: [] for i in win_ids}
+    teams: dict[int, list[str]] = {i: [] for i in win_ids}
+    for win_id, name, slack_id, team in session.execute(
+        select(m.WinCreditPerson.win_id, m.Person.name, m.Person.slack_user_id, m.Person.team)
+        .join(m.Person, m.Person.id == m.WinCreditPerson.person_id)
+        .where(m.WinCreditPerson.win_id.in_(win_ids))
+        .order_by(m.Person.name)
+    ):
+        people[win_id].append((name, slack_id))
+        teams[win_id].append(team)
+    for win_id, team in session.execute(
+        select(m.WinCreditTeam.win_id, m.WinCreditTeam.team).where(m.WinCreditTeam.win_id.in_(win_ids))
+    ):
+        teams[win_id].append(team)
+    return [
+        WinShoutout(i, account, kind, text, amount, won_on, source, by, people[i], sorted(set(teams[i])))
+        for i, account, kind, text, amount, won_on, source, by in rows
+    ]
