@@ -20,7 +20,10 @@ from sqlalchemy import Engine
 from bot.settings import Settings
 
 TOKEN_FIELDS = ("bot_token", "bot_refresh_token", "user_token", "user_refresh_token")
-BOT_SCOPES = ("commands", "chat:write")  # least privilege for what the bot calls; docs/slack-manifest.json
+# Least privilege for what the bot calls (docs/slack-manifest.json): slash commands, posting, and reading
+# back its own messages — after a Slack error that may hide a post (fatal_error, a 5xx, a dropped
+# connection) the outbox looks for the message before it ever sends it again (bot.outbox).
+BOT_SCOPES = ("commands", "chat:write", "channels:history", "groups:history")
 
 
 class EncryptedInstallationStore(SQLAlchemyInstallationStore):

@@ -29,6 +29,7 @@ from collections import defaultdict, deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from queue import SimpleQueue
 from typing import Any
 from urllib.error import URLError
 
@@ -78,6 +79,44 @@ class DrainReport:
         name = {dl.POSTED: "posted", dl.RETRY: "retry", dl.FAILED: "failed", dl.UNCERTAIN: "uncertain"}
         attr = name.get(state, "rate_limited")
         setattr(self, attr, getattr(self, attr) + 1)
+
+
+class _Writer:
+    """Writes outcomes to the ledger from one thread, many per transaction: sixteen senders each
+    opening a write transaction would queue on SQLite's one writer and on PostgreSQL's commits.
+    A crash before a write is covered like any other: the lease runs out and the message is looked for."""
+
+    def __init__(self, db: Database, clock: Callable[[], dt.datetime]) -> None:
+        self.db = db
+        self.clock = clock
+        self.queue: SimpleQueue[Callable[[Session, dt.datetime], None] | None] = SimpleQueue()
+        self.thread = threading.Thread(target=self._run, name="outbox-writer", daemon=True)
+        self.thread.start()
+
+    def put(self, write: Callable[[Session, dt.datetime], None]) -> None:
+        self.queue.put(write)
+
+    def close(self) -> None:
+        self.queue.put(None)
+        self.thread.join()
+
+    def _run(self) -> None:
+        done = False
+        while not done:
+            batch = [self.queue.get()]
+            while not self.queue.empty():
+                batch.append(self.queue.get())
+            done = None in batch
+            writes = [w for w in batch if w is not None]
+            if not writes:
+                continue
+            try:
+                with self.db.write() as session:
+                    now = self.clock()
+                    for write in writes:
+                        write(session, now)
+            except Exception:  # the rows stay leased; the lease runs out and they are looked for
+                logger.exception("could not record %d delivery outcomes", len(writes))
 
 
 def _backoff(attempts: int) -> dt.timedelta:
@@ -141,19 +180,21 @@ class Outbox:
         heapq.heapify(heap)
         cond = threading.Condition()
         in_flight = 0
+        writer = _Writer(self.db, self.clock)
 
         def run(key: tuple[int, str], item: dl.Outgoing) -> None:
             nonlocal in_flight
-            started = time.monotonic()
             try:
                 outcome = self._send(item, item.parent_ts or posted.get(item.parent_id or -1))
-                self._record(item, outcome)
+                writer.put(lambda session, now: self._record(session, item, outcome, now))
             except Exception:  # a bug or the database: leave the row leased; its lease runs out
                 logger.exception("delivery %s (%s %s) failed unexpectedly", item.id, item.kind, item.subject)
                 outcome = Outcome(dl.UNCERTAIN, error="internal")
             with cond:
                 in_flight -= 1
-                self._last[key] = started
+                # Paced from the answer, not the request: Slack counts arrivals, and this one has
+                # surely arrived by now, so the next message cannot reach Slack under a second later.
+                self._last[key] = time.monotonic()
                 report.add(outcome.state)
                 queue = queues[key]
                 if outcome.state == RATELIMITED and outcome.wait <= LONGEST_IN_MEMORY_WAIT:
@@ -163,38 +204,50 @@ class Outbox:
                     if outcome.state == dl.POSTED and outcome.ts:
                         posted[item.id] = outcome.ts
                     else:
-                        self._drop_replies(queue, item, outcome)
+                        self._drop_replies(queue, item, outcome, writer)
                 if queue:
                     heapq.heappush(heap, (self._slot(key), next(seq), key))
                 cond.notify_all()
 
-        with cond:
-            while heap or in_flight:
-                if not heap:
-                    cond.wait()
-                    continue
-                wait = heap[0][0] - time.monotonic()
-                if wait > 0:
-                    cond.wait(timeout=wait)
-                    continue
-                _, _, key = heapq.heappop(heap)
-                in_flight += 1
-                pool.submit(run, key, queues[key][0])
+        try:
+            while True:
+                with cond:
+                    if not heap and not in_flight:
+                        break
+                    wait = heap[0][0] - time.monotonic() if heap else None
+                    if wait is None or wait > 0:
+                        cond.wait(timeout=wait)
+                        continue
+                    ready = []
+                    while heap and heap[0][0] <= time.monotonic():
+                        ready.append(heapq.heappop(heap)[2])
+                    in_flight += len(ready)
+                # Submitted outside the lock, so that finishing senders never wait for the dispatcher.
+                for key in ready:
+                    pool.submit(run, key, queues[key][0])
+        finally:
+            writer.close()
 
-    def _drop_replies(self, queue: deque[dl.Outgoing], item: dl.Outgoing, outcome: Outcome) -> None:
+    def _drop_replies(
+        self, queue: deque[dl.Outgoing], item: dl.Outgoing, outcome: Outcome, writer: _Writer
+    ) -> None:
         """A message that was not posted takes its queued thread replies out of this round."""
         replies = [r for r in queue if r.parent_id == item.id]
         if not replies:
             return
         for reply in replies:
             queue.remove(reply)
-        now = self.clock()
-        with self.db.write() as session:
-            if outcome.state == dl.FAILED:
-                for reply in replies:
-                    dl.finish(session, reply.id, dl.FAILED, now, error="its message was not posted")
-            else:
-                dl.release(session, [r.id for r in replies], now)
+        ids = [r.id for r in replies]
+        failed = outcome.state == dl.FAILED
+
+        def write(session: Session, now: dt.datetime) -> None:
+            if not failed:
+                dl.release(session, ids, now)  # sent in a later round, after their message
+                return
+            for reply_id in ids:
+                dl.finish(session, reply_id, dl.FAILED, now, error="its message was not posted")
+
+        writer.put(write)
 
     # -- one message ------------------------------------------------------------------------------
 
@@ -281,37 +334,35 @@ class Outbox:
 
     # -- the ledger -------------------------------------------------------------------------------
 
-    def _record(self, item: dl.Outgoing, outcome: Outcome) -> None:
-        now = self.clock()
-        with self.db.write() as session:
-            if outcome.state == dl.POSTED:
-                dl.finish(session, item.id, dl.POSTED, now, ts=outcome.ts)
-            elif outcome.state == RATELIMITED:
-                if outcome.wait > LONGEST_IN_MEMORY_WAIT:
-                    retry_at = now + dt.timedelta(seconds=outcome.wait)
-                    dl.finish(session, item.id, dl.RETRY, now, error="ratelimited", retry_at=retry_at)
-            elif outcome.state == dl.RETRY and item.attempts < MAX_ATTEMPTS:
-                dl.finish(
-                    session,
-                    item.id,
-                    dl.RETRY,
-                    now,
-                    error=outcome.error,
-                    retry_at=now + _backoff(item.attempts),
-                )
-            elif outcome.state == dl.UNCERTAIN:
-                words = self._uncertain_words(item, outcome)
-                dl.finish(session, item.id, dl.UNCERTAIN, now, error=words)
-                self._tell_admins(session, item, words, now)
-            else:
-                gave_up = outcome.state == dl.RETRY
-                words = (
-                    f"gave up after {item.attempts} attempts: {outcome.error}"
-                    if gave_up
-                    else ERROR_ADVICE.get(outcome.error or "", f"Slack answered {outcome.error}")
-                )
-                dl.finish(session, item.id, dl.FAILED, now, error=words)
-                self._after_failure(session, item, outcome, words, now)
+    def _record(self, session: Session, item: dl.Outgoing, outcome: Outcome, now: dt.datetime) -> None:
+        if outcome.state == dl.POSTED:
+            dl.finish(session, item.id, dl.POSTED, now, ts=outcome.ts)
+        elif outcome.state == RATELIMITED:
+            if outcome.wait > LONGEST_IN_MEMORY_WAIT:
+                retry_at = now + dt.timedelta(seconds=outcome.wait)
+                dl.finish(session, item.id, dl.RETRY, now, error="ratelimited", retry_at=retry_at)
+        elif outcome.state == dl.RETRY and item.attempts < MAX_ATTEMPTS:
+            dl.finish(
+                session,
+                item.id,
+                dl.RETRY,
+                now,
+                error=outcome.error,
+                retry_at=now + _backoff(item.attempts),
+            )
+        elif outcome.state == dl.UNCERTAIN:
+            words = self._uncertain_words(item, outcome)
+            dl.finish(session, item.id, dl.UNCERTAIN, now, error=words)
+            self._tell_admins(session, item, words, now)
+        else:
+            gave_up = outcome.state == dl.RETRY
+            words = (
+                f"gave up after {item.attempts} attempts: {outcome.error}"
+                if gave_up
+                else ERROR_ADVICE.get(outcome.error or "", f"Slack answered {outcome.error}")
+            )
+            dl.finish(session, item.id, dl.FAILED, now, error=words)
+            self._after_failure(session, item, outcome, words, now)
 
     @staticmethod
     def _uncertain_words(item: dl.Outgoing, outcome: Outcome) -> str:

@@ -155,7 +155,7 @@ class Settings(BaseSettings):
     scheduler: bool = Field(True, validation_alias="SCHEDULER")
     tick_seconds: int = Field(60, validation_alias="TICK_SECONDS", ge=1, le=3600)
     deliver_seconds: int = Field(10, validation_alias="DELIVER_SECONDS", ge=1, le=3600)
-    delivery_threads: int = Field(16, validation_alias="DELIVERY_THREADS", ge=1, le=256)
+    delivery_threads: int = Field(32, validation_alias="DELIVERY_THREADS", ge=1, le=256)
 
     policies: Policies = Field(default_factory=Policies, exclude=True)
 

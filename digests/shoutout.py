@@ -22,7 +22,6 @@ KIND_WORDS = {
     "renewal": "renewal",
     "milestone": "milestone",
     "advocacy": "advocacy",
-    "other": "win",
 }
 
 
@@ -35,13 +34,13 @@ def shoutout_args(win: WinShoutout, currency: str, templates: Path | None = None
     account = clip(slack_escape(win.account), 200)
     credit = ", ".join(_person(name, sid) for name, sid in win.people)
     origin = (
-        f"Spotted in the data ({KIND_WORDS.get(win.kind, win.kind)}) on {win.won_on:%b %d}"
+        f"Spotted in the data ({KIND_WORDS.get(win.kind, 'win')}) on {win.won_on:%b %d}"
         if win.source == DETECTED
         else f"Recorded with /win by {_person('someone', win.recorded_by)} on {win.won_on:%b %d}"
     )
     context = {
         "account": account,
-        "kind": KIND_WORDS.get(win.kind, win.kind),
+        "kind": KIND_WORDS.get(win.kind, ""),
         "amount": f"ARR {fmt.money(win.amount, currency)}" if win.amount else "",
         "text": clip(slack_escape(win.text), MAX_SECTION_TEXT - 10),
         "credit": clip(credit, 1900),

@@ -105,7 +105,8 @@ def lease(
     """Take the messages that are ready to send (or whose sender's lease ran out) for ``lease_for``.
 
     A thread reply is taken only with, or after, its message. Disabled workspaces are skipped.
-    The UPDATE re-checks each row's state, so two senders never take the same row.
+    The UPDATE re-checks each row's state, so two senders never take the same row; it returns the
+    messages themselves, so each payload is read once, by the sender that got it.
     """
     parent = aliased(Delivery)
     ready = or_(
@@ -113,48 +114,55 @@ def lease(
         and_(Delivery.state == SENDING, Delivery.next_attempt_at < now),
     )
     rows = session.execute(
-        select(Delivery, parent.state, parent.slack_ts)
+        select(Delivery.id, Delivery.state, Delivery.parent_id, parent.state, parent.slack_ts)
         .join(Workspace, Workspace.id == Delivery.workspace_id)
         .outerjoin(parent, parent.id == Delivery.parent_id)
         .where(ready, Workspace.disabled_reason.is_(None))
         .order_by(Delivery.id)
         .limit(limit)
     ).all()
-    chosen = {
-        row.id: (row, p_ts) for row, p_state, p_ts in rows if row.parent_id is None or p_state == POSTED
-    }
+    parent_ts = {i: p_ts for i, _, parent_id, p_state, p_ts in rows if parent_id is None or p_state == POSTED}
     # A reply whose message is taken in this same lease follows it.
-    for row, _, p_ts in rows:
-        if row.parent_id in chosen:
-            chosen[row.id] = (row, p_ts)
-    if not chosen:
+    parent_ts.update({i: None for i, _, parent_id, _, _ in rows if parent_id in parent_ts})
+    if not parent_ts:
         return []
-    stale = {i for i, (row, _) in chosen.items() if row.state == SENDING}
-    taken: set[int] = set()
-    for ids, states in ((set(chosen) - stale, (PENDING, RETRY)), (stale, (SENDING,))):
+    stale = {i for i, state, *_ in rows if i in parent_ts and state == SENDING}
+    taken: dict[int, Any] = {}
+    for ids, from_state, due in (
+        (set(parent_ts) - stale, (PENDING, RETRY), Delivery.next_attempt_at <= now),
+        (stale, (SENDING,), Delivery.next_attempt_at < now),
+    ):
         if not ids:
             continue
         result = session.execute(
             update(Delivery)
-            .where(Delivery.id.in_(sorted(ids)), Delivery.state.in_(states))
-            .where(
-                Delivery.next_attempt_at < now if states == (SENDING,) else Delivery.next_attempt_at <= now
-            )
+            .where(Delivery.id.in_(sorted(ids)), Delivery.state.in_(from_state), due)
             .values(
                 state=SENDING,
                 attempts=Delivery.attempts + 1,
                 next_attempt_at=now + lease_for,
                 updated_at=now,
             )
-            .returning(Delivery.id)
+            .returning(
+                Delivery.id,
+                Delivery.workspace_id,
+                Delivery.kind,
+                Delivery.subject,
+                Delivery.channel_id,
+                Delivery.payload,
+                Delivery.attempts,
+                Delivery.created_at,
+                Delivery.parent_id,
+            )
             .execution_options(synchronize_session=False)
         )
-        taken.update(result.scalars())
-    out = []
+        taken.update((row.id, row) for row in result)
+    out, orphans = [], []
     for i in sorted(taken):
-        row, p_ts = chosen[i]
-        if row.parent_id is not None and row.parent_id not in taken and p_ts is None:
-            continue  # its message was taken by someone else meanwhile: released below
+        row = taken[i]
+        if row.parent_id is not None and row.parent_id not in taken and parent_ts[i] is None:
+            orphans.append(i)  # its message was taken by another sender meanwhile
+            continue
         out.append(
             Outgoing(
                 row.id,
@@ -163,14 +171,13 @@ def lease(
                 row.subject,
                 row.channel_id,
                 dict(row.payload or {}),
-                row.attempts + 1,
+                row.attempts,
                 row.created_at,
                 row.parent_id,
-                p_ts,
+                parent_ts[i],
                 i in stale,
             )
         )
-    orphans = taken - {o.id for o in out}
     if orphans:
         release(session, orphans, now)
     return out

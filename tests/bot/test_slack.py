@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from bot.slack_text import message_problems
 from storage import models as m
 from storage.db import Database
-from tests.bot.slack_harness import INGEST_TOKEN, Bot
+from tests.bot.slack_harness import INGEST_TOKEN, NOW, Bot
 from tests.fake_slack import FakeSlack
 from tests.helpers import load
 
@@ -190,6 +190,28 @@ def test_win_credits_everyone_named_and_the_recorder(bot: Bot, data: Database) -
     assert people == {"UANA", "UBOB"} and teams == {"support", "cs", "sales"}
     listed = bot.command("/wins")
     assert "renewal signed early" in blocks_text(listed.body)
+
+
+def test_wins_channel_is_for_admins_and_a_win_gets_one_shout_out(bot: Bot, data: Database) -> None:
+    from bot.scheduler import Worker
+
+    assert "Shout-outs are off" in bot.command("/win", "channel").body["text"]
+    assert "Only admins" in bot.command("/win", "channel <#CWINS|wins>", user="UANA").body["text"]
+    assert "autocomplete" in bot.command("/win", "channel #wins", user="UADMIN").body["text"]
+    assert "<#CWINS>" in bot.command("/win", "channel <#CWINS|wins>", user="UADMIN").body["text"]
+    assert "<#CWINS>" in bot.command("/win", "channel").body["text"]
+    bot.command("/win", '"Acme Corp" saved the renewal <@UBOB|bob>', user="UANA")
+    with data.read() as s:
+        queued = s.scalars(select(m.Delivery).where(m.Delivery.kind == "shoutout")).all()
+    assert [(d.channel_id, d.state) for d in queued] == [("CWINS", "pending")]  # recorded with the win
+    worker = Worker(bot.settings, data, clock=lambda: NOW, channel_interval=0.01)
+    worker.deliver()
+    worker.deliver()
+    posted = [c for c in bot.fake.calls("chat.postMessage") if c["channel"] == "CWINS"]
+    assert len(posted) == 1
+    sent = json.dumps(posted[0]["blocks"])
+    assert "<@UANA>" in sent and "<@UBOB>" in sent and "saved the renewal" in sent
+    assert "Off" not in bot.command("/win", "channel off", user="UADMIN").body["text"]
 
 
 def test_win_errors_say_what_to_type(bot: Bot, data: Database) -> None:

@@ -1,0 +1,148 @@
+"""Fan-out: one weekly digest to each of 200 subscribed channels, through the real worker and outbox,
+against the fake Slack Web API running in its own process and enforcing chat.postMessage's limit of
+1 message per second per channel (a faster one gets HTTP 429 with Retry-After).
+
+Each channel gets the digest and its thread reply: two messages, and the reply may only follow one
+second after its message. So the floor the rate limit allows is 1 s, whatever the number of
+channels; the goal (issue 4) is a delivery time <= 1.5x that floor, every message posted exactly once.
+Each run is two weeks of digests by one process: the first week warms the engine (compiled
+statements, prepared plans), the second is measured, as a long-running worker does it.
+
+    python bench/digest_fanout.py [--channels 200] [--threads N] [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import multiprocessing as mp
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import drop_postgres, fresh_postgres, fresh_sqlite, machine
+from bot.scheduler import Worker
+from bot.settings import build_settings
+from storage import subscriptions as subs
+from storage.db import Database
+from storage.workspaces import ensure_workspace
+
+MONDAY = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
+FLOOR_SECONDS = 1.0  # two messages per channel, one second apart
+
+
+def fake_slack(conn: Any) -> None:
+    """The fake Slack in a child process: sends its URL, serves until told, then sends what it saw."""
+    from tests.fake_slack import FakeSlack
+
+    with FakeSlack(channel_interval=1.0) as fake:
+        conn.send(fake.api_url)
+        while conn.recv() != "stop":
+            fake.reset()
+            conn.send("cleared")
+        posts = fake.posts()
+        conn.send(
+            {
+                "posts": len(posts),
+                "channels": len(fake.messages),
+                "per_channel": sorted({len(v) for v in fake.messages.values()}),
+                "threaded": sum(1 for p in posts if p["thread_ts"]),
+                "rate_limited": fake.rate_limited,
+            }
+        )
+
+
+def one_run(
+    url: str, api_url: str, channels: int, threads: int, conn: Any
+) -> tuple[float, float, float, Any]:
+    """Two weekly fan-outs by one long-lived process: the first on a cold engine (statements not yet
+    compiled or prepared), the second as a worker that has been running does it. Returns the plan time
+    and both delivery times of the measured (second) week, and its report."""
+    db = Database(url)
+    db.ensure_schema(auto_upgrade=True)
+    with db.write() as s:
+        ws = ensure_workspace(s, "bench", now=MONDAY)
+        schedule = subs.parse_schedule(["mon", "09:00", "UTC"], [])
+        for i in range(channels):
+            subs.subscribe(s, ws, f"C{i:05d}", schedule, by=None, now=MONDAY - dt.timedelta(days=14))
+    settings = build_settings(
+        DATABASE_URL=url,
+        SLACK_BOT_TOKEN="xoxb-test-token",
+        SLACK_API_URL=api_url,
+        RETENTION_BOT_WORKSPACE="bench",
+        DELIVERY_THREADS=str(threads),
+    )
+    times = []
+    for week in (MONDAY - dt.timedelta(days=7), MONDAY):
+        conn.send("clear")
+        conn.recv()
+        worker = Worker(settings, db, clock=lambda week=week: week + dt.timedelta(minutes=1))
+        t = time.perf_counter()
+        planned = worker.plan()
+        plan_s = time.perf_counter() - t
+        assert planned.digests == channels, planned
+        t = time.perf_counter()
+        delivered = worker.deliver()
+        times.append(time.perf_counter() - t)
+    db.dispose()
+    return plan_s, times[0], times[1], delivered
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--channels", type=int, default=200)
+    parser.add_argument("--threads", type=int, default=32, help="DELIVERY_THREADS")
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    ctx = mp.get_context("spawn")
+    parent, child = ctx.Pipe()
+    proc = ctx.Process(target=fake_slack, args=(child,), daemon=True)
+    proc.start()
+    api_url = parent.recv()
+    print(f"digest fan-out bench: {args.channels} channels × (digest + thread reply); {machine()}")
+    print(f"  fake Slack in its own process enforcing 1 msg/s/channel; {args.threads} delivery threads")
+    workdir = Path(tempfile.mkdtemp(prefix="rb-fanout-"))
+    backends: list[tuple[str, Any]] = [("SQLite", lambda i: fresh_sqlite(workdir, f"fanout{i}"))]
+    backends.append(("PostgreSQL", lambda i: fresh_postgres(f"fanout{i}")))
+    last: Any = None
+    for label, make_url in backends:
+        times = []
+        for i in range(args.runs):
+            url = make_url(i)
+            if url is None:
+                break
+            plan_s, cold_s, deliver_s, delivered = one_run(url, api_url, args.channels, args.threads, parent)
+            times.append(deliver_s)
+            last = delivered
+            print(
+                f"  {label:<10} run {i + 1}: built once and claimed {args.channels} in {plan_s:.2f} s; "
+                f"delivered in {deliver_s:.2f} s = {deliver_s / FLOOR_SECONDS:.2f}× the floor "
+                f"({delivered.posted} posted, {delivered.rate_limited} rate-limited; "
+                f"the first week, on a cold engine: {cold_s:.2f} s)"
+            )
+            if url.startswith("postgresql"):
+                drop_postgres(url)
+        if times:
+            print(
+                f"  {label:<10} median {statistics.median(times):.2f} s, max {max(times):.2f} s "
+                f"-> {statistics.median(times) / FLOOR_SECONDS:.2f}× the {FLOOR_SECONDS:.0f} s floor"
+            )
+    parent.send("stop")
+    seen = parent.recv()
+    proc.join(timeout=5)
+    print(
+        f"  fake Slack saw (last run): {seen['posts']} messages in {seen['channels']} channels, "
+        f"{seen['threaded']} of them thread replies, messages per channel {seen['per_channel']}, "
+        f"{seen['rate_limited']} answered 429"
+    )
+    assert last is None or seen["per_channel"] == [2], "every channel must get exactly its two messages"
+    print("  goal: delivery <= 1.5× the floor the 1 msg/s/channel limit allows (1 s)")
+
+
+if __name__ == "__main__":
+    main()
