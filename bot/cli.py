@@ -107,7 +107,8 @@ def cli(click_ctx: click.Context) -> None:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger().level))
+    for chatty in ("alembic", "apscheduler"):  # one line per migration step / per tick otherwise
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLogger().level))
     db = Database(settings.database_url)
     click_ctx.call_on_close(db.dispose)
     try:

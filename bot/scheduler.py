@@ -72,7 +72,7 @@ class Worker:
 
     def scheduler(self, *, blocking: bool) -> BaseScheduler:
         sched: BaseScheduler = (BlockingScheduler if blocking else BackgroundScheduler)(timezone=dt.UTC)
-        first = self.clock()
+        first = utcnow()  # APScheduler's timers run on real time; the work reads self.clock
         common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
         sched.add_job(
             self.tick,

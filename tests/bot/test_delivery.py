@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -416,3 +417,22 @@ def test_worker_once_from_the_command_line(db: Database, ws: int, fake: FakeSlac
     assert_digest_once(fake, "C1")
     missing = CliRunner().invoke(cli, ["worker", "--once"], env={**env, "SLACK_BOT_TOKEN": ""})
     assert missing.exit_code == 1 and "SLACK_BOT_TOKEN" in missing.output
+
+
+def test_apscheduler_drives_the_ticks(db: Database, ws: int, fake: FakeSlack) -> None:
+    """The real BackgroundScheduler, one-second ticks: the due digest goes out without anyone calling
+    tick(), once, and the scheduler stops cleanly."""
+    subscribe(db, ws, "C1", "mon", "09:00", "UTC")
+    settings = make_settings(db, fake, TICK_SECONDS="1", DELIVER_SECONDS="1")
+    worker = Worker(settings, db, clock=Clock(MONDAY), channel_interval=0.02)
+    sched = worker.scheduler(blocking=False)
+    assert {job.id for job in sched.get_jobs()} == {"plan", "deliver"}
+    sched.start()
+    try:
+        deadline = time.monotonic() + 15
+        while len(fake.posts("C1")) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(1.5)  # a few more ticks: nothing more is posted
+    finally:
+        sched.shutdown(wait=True)
+    assert_digest_once(fake, "C1")
