@@ -89,6 +89,9 @@ class WinPolicy(_Strict):
     expansion_arr_threshold: Decimal = Field(Decimal("10000"), ge=0)
     # Each daily run looks this many days back, so a day the bot was down is still covered.
     lookback_days: int = Field(7, ge=1, le=90)
+    # Shout-outs a day for wins found in the data, largest first (0: none; the digest lists them all).
+    # Wins recorded with /win always get theirs.
+    detected_shoutouts_per_day: int = Field(10, ge=0, le=1000)
 
 
 class Policies(_Strict):

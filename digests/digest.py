@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from storage import health
 from storage import models as m
 from storage.accounts import sla_state
 from storage.periods import Period
-from storage.slack_queries import wins_between
+from storage.slack_queries import WINS_LIMIT, count_wins_between, team_contributions, wins_between
 
 TOP = 5  # lines in the message; the rest go to the thread reply
 MAX_DETAIL = 25
@@ -65,10 +64,12 @@ class DigestMessage:
         return args
 
 
-def _lines(rows: list[str], limit: int) -> str:
-    shown = rows[:limit]
-    more = f"\n…and {len(rows) - limit} more (in the thread)" if len(rows) > limit else ""
-    return clip("\n".join(shown), MAX_SECTION_TEXT - 40) + more
+def _lines(rows: list[str], limit: int, where: str = " (in the thread)", total: int | None = None) -> str:
+    """The first ``limit`` rows, then how many more (of ``total``, when the rows are only the first
+    ones a query returned) and where they are."""
+    total = len(rows) if total is None else total
+    more = f"\n…and {total - limit} more{where}" if total > limit else ""
+    return clip("\n".join(rows[:limit]), MAX_SECTION_TEXT - 80) + more
 
 
 def movers(session: Session, ws: int, as_of: dt.date, policies: Policies) -> list[str]:
@@ -161,7 +162,10 @@ def gather(
     )
     period = card.period
     wins = wins_between(session, ws, period.start, period.end)
-    teams = Counter(team for *_, win_teams in wins for team in win_teams)
+    win_total = (
+        len(wins) if len(wins) < WINS_LIMIT else count_wins_between(session, ws, period.start, period.end)
+    )
+    teams = team_contributions(session, ws, period.start, period.end)
     win_rows = [
         f"• *{slack_escape(account)}* {kind}: {clip(slack_escape(text), 300)} — {', '.join(win_teams)}"
         for _, account, kind, text, win_teams in wins
@@ -190,13 +194,14 @@ def gather(
             for k in card.kpis
         ],
         "movers_text": _lines(move_rows, TOP),
-        "all_movers_text": _lines(move_rows, MAX_DETAIL),
+        "all_movers_text": _lines(move_rows, MAX_DETAIL, ""),
         "sla_line": sla_line,
         "breaches_text": _lines(breach_rows, TOP),
-        "all_breaches_text": _lines(breach_rows, MAX_DETAIL),
-        "wins_text": _lines(win_rows, 8),
-        "contributions": ", ".join(f"{team} {n}" for team, n in teams.most_common()),
-        "notes_text": _lines(notes, MAX_DETAIL),
+        "all_breaches_text": _lines(breach_rows, MAX_DETAIL, " — `/sla team` lists them"),
+        "wins_text": _lines(win_rows, 8, total=win_total),
+        "all_wins_text": _lines(win_rows, MAX_DETAIL, " — `/wins last week` lists them", total=win_total),
+        "contributions": ", ".join(f"{team} {n}" for team, n in teams),
+        "notes_text": _lines(notes, MAX_DETAIL, ""),
         "fallback": "; ".join(
             f"{k.label} {fmt.value(k.current.value, k.unit, card.currency, compact=True)}"
             for k in card.kpis[:4]

@@ -81,11 +81,17 @@ def enqueue_shoutouts(
     ids = (
         win_ids
         if win_ids is not None
-        else wins.owing_shoutout(session, ws, now.date() - dt.timedelta(days=SHOUTOUT_DAYS))
+        else wins.owing_shoutout(
+            session,
+            ws,
+            now.date() - dt.timedelta(days=SHOUTOUT_DAYS),
+            detected_per_day=settings.policies.wins.detected_shoutouts_per_day,
+            today_start=dt.datetime.combine(now.date(), dt.time(), tzinfo=dt.UTC),
+        )
     )
     queued = 0
     for win in wins.shoutouts(session, ws, ids):
-        subject = wins.shoutout_subject(win.id)
+        subject = wins.shoutout_subject(win.id, win.source)
         try:
             args = shoutout_args(win, settings.policies.currency, settings.digest_templates)
         except DigestError as exc:

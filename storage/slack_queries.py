@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from storage import models as m
 from storage.upsert import insert_ignore
 
+WINS_LIMIT = 200  # wins listed at most (a digest shows 8 and its thread 25)
 OWNER_COLUMNS = (m.Account.ae_id, m.Account.csm_id, m.Account.support_lead_id, m.Account.exec_sponsor_id)
 
 
@@ -172,7 +173,7 @@ def wins_between(
         .join(m.Account, m.Account.id == m.Win.account_id)
         .where(m.Win.workspace_id == ws, m.Win.won_on >= start, m.Win.won_on < end)
         .order_by(m.Win.won_on.desc(), m.Win.id.desc())
-        .limit(200)
+        .limit(WINS_LIMIT)
     ).all()
     ids = [r[0] for r in rows]
     # A win's teams: those credited by name and those of the people credited (shared credit).
@@ -186,3 +187,35 @@ def wins_between(
     for win_id, team in session.execute(named.union(via_people).order_by("team")):
         teams[win_id].append(team)
     return [(day, acc, kind, text, teams[wid]) for wid, day, acc, kind, text in rows]
+
+
+def count_wins_between(session: Session, ws: int, start: dt.date, end: dt.date) -> int:
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(m.Win)
+            .where(m.Win.workspace_id == ws, m.Win.won_on >= start, m.Win.won_on < end)
+        )
+        or 0
+    )
+
+
+def team_contributions(session: Session, ws: int, start: dt.date, end: dt.date) -> list[tuple[str, int]]:
+    """Wins in [start, end) per team, most first: a win counts once for each team credited by name
+    or through a credited person (shared credit), however many people of that team it names."""
+    in_range = select(m.Win.id).where(m.Win.workspace_id == ws, m.Win.won_on >= start, m.Win.won_on < end)
+    named = select(m.WinCreditTeam.win_id, m.WinCreditTeam.team).where(
+        m.WinCreditTeam.workspace_id == ws, m.WinCreditTeam.win_id.in_(in_range)
+    )
+    via_people = (
+        select(m.WinCreditPerson.win_id, m.Person.team)
+        .join(m.Person, m.Person.id == m.WinCreditPerson.person_id)
+        .where(m.WinCreditPerson.workspace_id == ws, m.WinCreditPerson.win_id.in_(in_range))
+    )
+    credits = named.union(via_people).subquery()  # UNION drops a team named twice for one win
+    rows = session.execute(
+        select(credits.c.team, func.count())
+        .group_by(credits.c.team)
+        .order_by(func.count().desc(), credits.c.team)
+    )
+    return [(team, int(n)) for team, n in rows]

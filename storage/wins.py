@@ -18,7 +18,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, aliased
 
 from storage import models as m
@@ -189,32 +189,60 @@ class WinShoutout:
     teams: list[str]  # named teams and the credited people's teams
 
 
-def owing_shoutout(session: Session, ws: int, since: dt.date, limit: int = 50) -> list[int]:
-    """Recent wins from Slack or detection that have no shout-out in the ledger yet, oldest first."""
+def owing_shoutout(
+    session: Session,
+    ws: int,
+    since: dt.date,
+    *,
+    detected_per_day: int,
+    today_start: dt.datetime,
+    limit: int = 50,
+) -> list[int]:
+    """Recent wins that have no shout-out in the ledger yet: every one recorded with /win, oldest first;
+    and of those found in the data, the largest, up to ``detected_per_day`` shout-outs a day (a big
+    book of business must not flood the wins channel; the digest lists them all)."""
     w = m.Win
-    candidates = list(
-        session.scalars(
-            select(w.id)
-            .where(w.workspace_id == ws, w.won_on >= since, w.source.in_(SHOUTOUT_SOURCES))
-            .order_by(w.won_on, w.id)
-        )
-    )
+    candidates = session.execute(
+        select(w.id, w.source)
+        .where(w.workspace_id == ws, w.won_on >= since, w.source.in_(SHOUTOUT_SOURCES))
+        .order_by(w.source.desc(), w.amount.desc().nulls_last(), w.won_on, w.id)  # "slack" before "detected"
+    ).all()
     if not candidates:
         return []
+    subjects = {i: shoutout_subject(i, source) for i, source in candidates}
     done = set(
         session.scalars(
             select(m.Delivery.subject).where(
                 m.Delivery.workspace_id == ws,
                 m.Delivery.kind == SHOUTOUT,
-                m.Delivery.subject.in_([shoutout_subject(i) for i in candidates]),
+                m.Delivery.subject.in_(list(subjects.values())),
             )
         )
     )
-    return [i for i in candidates if shoutout_subject(i) not in done][:limit]
+    detected_today = session.scalar(
+        select(func.count()).where(
+            m.Delivery.workspace_id == ws,
+            m.Delivery.kind == SHOUTOUT,
+            m.Delivery.subject.like(f"{DETECTED}:%"),
+            m.Delivery.created_at >= today_start,
+        )
+    )
+    room = max(detected_per_day - int(detected_today or 0), 0)
+    out = []
+    for i, source in candidates:
+        if subjects[i] in done:
+            continue
+        if source == DETECTED:
+            if room == 0:
+                continue
+            room -= 1
+        out.append(i)
+    return out[:limit]
 
 
-def shoutout_subject(win_id: int) -> str:
-    return f"win:{win_id}"
+def shoutout_subject(win_id: int, source: str) -> str:
+    """The ledger subject of a win's shout-out; detected wins are told apart to cap them per day."""
+    return f"{DETECTED if source == DETECTED else 'win'}:{win_id}"
 
 
 def shoutouts(session: Session, ws: int, win_ids: list[int]) -> list[WinShoutout]:

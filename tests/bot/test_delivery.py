@@ -8,6 +8,7 @@ import datetime as dt
 import threading
 import time
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -436,3 +437,47 @@ def test_apscheduler_drives_the_ticks(db: Database, ws: int, fake: FakeSlack) ->
     finally:
         sched.shutdown(wait=True)
     assert_digest_once(fake, "C1")
+
+
+def test_detected_wins_get_at_most_the_daily_quota_of_shout_outs_largest_first(
+    db: Database, ws: int, fake: FakeSlack
+) -> None:
+    ana, _, acct = _people_and_account(db, ws)
+    with db.write() as s:
+        s.execute(update(m.Workspace).where(m.Workspace.id == ws).values(wins_channel_id="CWINS"))
+        for i in range(15):
+            record_win(
+                s,
+                ws,
+                external_id=f"detected:{i}",
+                account_id=acct,
+                text=f"Expanded {i}",
+                won_on=MONDAY.date(),
+                recorded_by=None,
+                people=[ana],
+                teams=[],
+                kind="expansion",
+                amount=Decimal(1000 * (i + 1)),
+                source="detected",
+            )
+        record_win(
+            s,
+            ws,
+            external_id="slack:1",
+            account_id=acct,
+            text="by hand",
+            won_on=MONDAY.date(),
+            recorded_by=ana,
+            people=[ana],
+            teams=[],
+        )
+    clock = Clock(MONDAY)
+    worker = make_worker(db, fake, clock)
+    worker.tick()
+    worker.tick()
+    texts = [p["text"] for p in fake.posts("CWINS")]
+    assert len(texts) == 11 and any("by hand" in t for t in texts)  # /win's own always goes out
+    assert {int(t.rsplit(" ", 1)[1]) for t in texts if "Expanded" in t} == set(range(5, 15))  # the largest
+    clock.now += dt.timedelta(days=1)
+    worker.tick()
+    assert len(fake.posts("CWINS")) == 16  # the next day, the rest
