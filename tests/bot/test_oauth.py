@@ -92,3 +92,33 @@ def test_install_page_starts_the_oauth_flow(oauth_bot: Bot) -> None:
 def test_commands_from_an_uninstalled_team_are_refused(oauth_bot: Bot) -> None:
     r = oauth_bot.command("/health", "acme")
     assert r.status == 200 and "Acme" not in str(r.body)
+
+
+def test_scheduled_posts_use_each_workspace_own_token(db: Database) -> None:
+    """OAuth mode: the outbox posts a workspace's digest with that workspace's (decrypted) bot token,
+    and a workspace without an installation has no token rather than someone else's."""
+    from bot.settings import build_settings
+    from bot.tokens import NoToken, WorkspaceClients
+
+    now = dt.datetime(2026, 11, 23, tzinfo=dt.UTC)
+    with FakeSlack(tokens={"xoxb-team-a", "xoxb-team-b"}) as fake:
+        settings = build_settings(
+            DATABASE_URL=db.url,
+            SLACK_CLIENT_ID="123.456",
+            SLACK_CLIENT_SECRET="secret",
+            TOKEN_ENCRYPTION_KEY=KEY.decode(),
+            SLACK_API_URL=fake.api_url,
+        )
+        store = EncryptedInstallationStore("123.456", db.engine, KEY)
+        store.save(installation("TA", "xoxb-team-a"))
+        store.save(installation("TB", "xoxb-team-b"))
+        with db.write() as s:
+            a = workspace_for_team(s, team_id="TA", enterprise_id=None, single_workspace=None, now=now)
+            b = workspace_for_team(s, team_id="TB", enterprise_id=None, single_workspace=None, now=now)
+            c = workspace_for_team(s, team_id="TC", enterprise_id=None, single_workspace=None, now=now)
+        clients = WorkspaceClients(settings, db)
+        assert clients(a).token == "xoxb-team-a"
+        assert clients(b).token == "xoxb-team-b"
+        with pytest.raises(NoToken, match="reinstall"):
+            clients(c)
+        assert clients(a).chat_postMessage(channel="C1", text="hi")["ok"]
