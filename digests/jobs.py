@@ -95,21 +95,10 @@ def enqueue_shoutouts(
         try:
             args = shoutout_args(win, settings.policies.currency, settings.digest_templates)
         except DigestError as exc:
-            deliveries.enqueue(
+            _unbuildable(
                 session,
                 ws,
-                kind=wins.SHOUTOUT,
-                subject=subject,
-                channel_id=channel,
-                args={},
-                now=now,
-                state=deliveries.FAILED,
-                error=str(exc),
-            )
-            tell_admins(
-                session,
-                ws,
-                settings.admin_user_ids,
+                settings,
                 kind=wins.SHOUTOUT,
                 subject=subject,
                 channel_id=channel,
@@ -124,6 +113,47 @@ def enqueue_shoutouts(
             is not None
         )
     return queued
+
+
+def _unbuildable(
+    session: Session,
+    ws: int,
+    settings: Settings,
+    *,
+    kind: str,
+    subject: str,
+    channel_id: str,
+    words: str,
+    now: dt.datetime,
+) -> bool:
+    """A message that cannot be built is claimed as failed (not rebuilt every tick) and admins are told
+    once; False when it was claimed before."""
+    if (
+        deliveries.enqueue(
+            session,
+            ws,
+            kind=kind,
+            subject=subject,
+            channel_id=channel_id,
+            args={},
+            now=now,
+            state=deliveries.FAILED,
+            error=words,
+        )
+        is None
+    ):
+        return False
+    tell_admins(
+        session,
+        ws,
+        settings.admin_user_ids,
+        kind=kind,
+        subject=subject,
+        channel_id=channel_id,
+        words=words,
+        now=now,
+    )
+    return True
 
 
 def set_wins_channel(session: Session, ws: int, channel_id: str | None) -> None:
@@ -165,26 +195,10 @@ def _claim(
 ) -> bool:
     if isinstance(message, DigestMessage):
         return claim(session, item, now, message)
-    # It cannot be built: the period is claimed as failed (not rebuilt every tick) and admins are told.
-    if (
-        deliveries.enqueue(
-            session,
-            item.workspace_id,
-            kind=DIGEST,
-            subject=item.subject,
-            channel_id=item.channel_id,
-            args={},
-            now=now,
-            state=deliveries.FAILED,
-            error=message,
-        )
-        is None
-    ):
-        return False
-    tell_admins(
+    _unbuildable(
         session,
         item.workspace_id,
-        settings.admin_user_ids,
+        settings,
         kind=DIGEST,
         subject=item.subject,
         channel_id=item.channel_id,

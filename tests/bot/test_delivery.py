@@ -481,3 +481,21 @@ def test_detected_wins_get_at_most_the_daily_quota_of_shout_outs_largest_first(
     clock.now += dt.timedelta(days=1)
     worker.tick()
     assert len(fake.posts("CWINS")) == 16  # the next day, the rest
+
+
+def test_a_digest_that_cannot_be_built_is_failed_once_and_admins_are_told(
+    db: Database, ws: int, fake: FakeSlack, tmp_path: Path
+) -> None:
+    subscribe(db, ws, "C1", "mon", "09:00", "UTC")
+    (tmp_path / "digest.json.j2").write_text("[{{ nope(", encoding="utf-8")
+    settings = make_settings(db, fake, DIGEST_TEMPLATES=str(tmp_path))
+    clock = Clock(MONDAY)
+    worker = Worker(settings, db, clock=clock, channel_interval=0.02)
+    worker.tick()
+    clock.now += dt.timedelta(minutes=5)
+    worker.tick()
+    assert fake.posts("C1") == []
+    rows = [r for r in ledger(db) if r.kind == "digest"]
+    assert len(rows) == 1 and rows[0].state == "failed" and "template" in (rows[0].last_error or "")
+    notices = fake.posts("UADMIN")
+    assert len(notices) == 1 and "DIGEST_TEMPLATES" in notices[0]["text"]
