@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session
 from bot.slack_api import DEAD_TOKEN_ERRORS, ERROR_ADVICE, error_name
 from bot.tenancy import disable_workspace
 from bot.tokens import NoToken
-from digests.notices import tell_admins
+from digests.notices import tell_admins, unreachable
 from storage import deliveries as dl
 from storage import subscriptions
 from storage.db import Database
@@ -49,6 +49,8 @@ logger = logging.getLogger(__name__)
 
 EVENT_TYPE = "retention_bot_delivery"
 CHANNEL_ERRORS = ("not_in_channel", "channel_not_found", "is_archived")
+# A DM that cannot reach its person: someone who left, or a user id Slack does not know.
+PERSON_GONE = ("user_not_found", "user_disabled", "channel_not_found", "cannot_dm_bot")
 MAX_ATTEMPTS = 8
 BACKOFF_SECONDS = (30, 120, 600, 1800, 3600)
 LEASE = dt.timedelta(minutes=5)
@@ -263,7 +265,7 @@ class Outbox:
             if found is None:
                 return Outcome(dl.UNCERTAIN, error="lease_expired")
         args: dict[str, Any] = {
-            **item.args,
+            **{k: v for k, v in item.args.items() if not k.startswith("_")},  # "_…": the outbox's own
             "channel": item.channel_id,
             "metadata": {"event_type": EVENT_TYPE, "event_payload": {"delivery": item.key}},
         }
@@ -382,6 +384,20 @@ class Outbox:
             return
         if item.kind == "digest" and outcome.error in CHANNEL_ERRORS:
             subscriptions.pause(session, item.workspace_id, item.channel_id, words)
+        fallback = item.args.get("_fallback")
+        if fallback and outcome.error in PERSON_GONE:
+            # A person who left (or cannot be messaged): the escalation channel hears it instead.
+            args = unreachable(item.args, item.channel_id, words)
+            dl.enqueue(
+                session,
+                item.workspace_id,
+                kind=item.kind,
+                subject=f"{item.subject}:fallback",
+                channel_id=str(fallback),
+                args=args,
+                now=now,
+            )
+            return
         self._tell_admins(session, item, words, now)
 
     def _tell_admins(self, session: Session, item: dl.Outgoing, words: str, now: dt.datetime) -> None:

@@ -1,7 +1,8 @@
 """The scheduled work and its timing: APScheduler 3.11 ticks, the database decides.
 
-Two interval jobs, both idempotent and safe on any number of replicas: ``plan`` (every
-``TICK_SECONDS``: daily snapshots and win detection, shout-outs, due digests — ``digests.jobs``) and
+Three interval jobs, all idempotent and safe on any number of replicas: ``plan`` (every
+``TICK_SECONDS``: daily snapshots and win detection, shout-outs, due digests — ``digests.jobs``),
+``sla`` (every ``SLA_SWEEP_SECONDS``: warnings, breaches, escalations and their pings) and
 ``deliver`` (every ``DELIVER_SECONDS``: the outbox). The jobs live in APScheduler's memory store only
 as timers; what is due comes from subscriptions and the delivery ledger, so nothing is lost or
 repeated when the code or the process changes. ``serve`` runs them in a background thread unless
@@ -22,8 +23,9 @@ from slack_sdk import WebClient
 from bot.outbox import DrainReport, Outbox
 from bot.settings import Settings
 from bot.tokens import WorkspaceClients
-from digests.jobs import PlanReport, plan
+from digests.jobs import PlanReport, plan, sla_sweep
 from storage.db import Database
+from storage.sla import SweepReport
 
 logger = logging.getLogger(__name__)
 
@@ -66,9 +68,22 @@ class Worker:
             logger.info("delivered: %s", report)
         return report
 
+    def sla(self) -> SweepReport:
+        report = sla_sweep(self.db, self.clock(), self.settings)
+        if report.recorded:
+            logger.info(
+                "SLA sweep: %d warnings, %d breaches, %d escalations recorded",
+                report.count("warning"),
+                report.count("breach"),
+                report.count("escalation"),
+            )
+        return report
+
     def tick(self) -> tuple[PlanReport, DrainReport]:
-        """Plan, then deliver what was planned at once (the deliver job also runs on its own)."""
-        return self.plan(), self.deliver()
+        """Plan and sweep, then deliver what they queued at once (the jobs also run on their own)."""
+        planned = self.plan()
+        self.sla()
+        return planned, self.deliver()
 
     def scheduler(self, *, blocking: bool) -> BaseScheduler:
         sched: BaseScheduler = (BlockingScheduler if blocking else BackgroundScheduler)(timezone=dt.UTC)
@@ -79,6 +94,14 @@ class Worker:
             "interval",
             seconds=self.settings.tick_seconds,
             id="plan",
+            next_run_time=first,
+            **common,
+        )
+        sched.add_job(
+            self.sla,
+            "interval",
+            seconds=self.settings.sla_sweep_seconds,
+            id="sla",
             next_run_time=first,
             **common,
         )

@@ -7,10 +7,12 @@ bands, the adoption threshold, gross margin, currency — come from an optional 
 
 from __future__ import annotations
 
+import datetime as dt
 import tomllib
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
@@ -94,6 +96,111 @@ class WinPolicy(_Strict):
     detected_shoutouts_per_day: int = Field(10, ge=0, le=1000)
 
 
+WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class BusinessCalendar(_Strict):
+    """Working time for business-hours SLAs: weekdays, daily hours and holidays in a time zone
+    (``"owner"``: the handoff owner's own time zone, from the people import)."""
+
+    timezone: str = "UTC"
+    weekdays: list[str] = Field(default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"], min_length=1)
+    hours: str = Field("09:00-17:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$")
+    holidays: list[dt.date] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _valid(self) -> Self:
+        if self.timezone != "owner":
+            try:
+                ZoneInfo(self.timezone)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(
+                    f"timezone {self.timezone!r} is not an IANA time zone (or 'owner')"
+                ) from None
+        unknown = sorted(set(self.weekdays) - set(WEEKDAY_NAMES))
+        if unknown:
+            raise ValueError(f"unknown weekdays {unknown}; use {list(WEEKDAY_NAMES)}")
+        if self.opens >= self.closes:
+            raise ValueError(f"hours {self.hours!r}: the day must open before it closes")
+        return self
+
+    @property
+    def opens(self) -> dt.time:
+        return dt.time.fromisoformat(self.hours.split("-")[0])
+
+    @property
+    def closes(self) -> dt.time:
+        end = self.hours.split("-")[1]
+        return dt.time.max if end == "24:00" else dt.time.fromisoformat(end)
+
+
+class EscalationStep(_Strict):
+    """Who is told next if nobody acknowledged a breach ``after_hours`` (calendar hours) after it."""
+
+    to: Literal["manager", "managers_manager", "channel"]
+    after_hours: float = Field(gt=0)
+    channel: str | None = Field(None, pattern=r"^[CG][A-Z0-9]{2,31}$")  # default: [sla] escalation_channel
+
+
+class SlaPolicy(_Strict):
+    """The SLA of one handoff kind (and optionally one segment)."""
+
+    kind: str = Field(pattern=r"^[a-z0-9_]{1,32}$")
+    segment: str | None = None  # None: every segment without a policy of its own
+    from_team: str = "sales"
+    to_team: str = "cs"
+    hours: float = Field(gt=0, le=24 * 365)
+    clock: Literal["calendar", "business"] = "calendar"
+    calendar: str = "default"
+    warn_at: float = Field(0.75, gt=0, lt=1)  # the share of the time used when the owner is warned
+    escalation: list[EscalationStep] = Field(
+        default_factory=lambda: [EscalationStep(to="manager", after_hours=4)]
+    )
+    max_snooze_hours: float = Field(24, ge=0)  # the most a handoff's clock may be snoozed in all
+
+    @model_validator(mode="after")
+    def _steps_in_order(self) -> Self:
+        times = [step.after_hours for step in self.escalation]
+        if times != sorted(times) or len(set(times)) != len(times):
+            raise ValueError("escalation steps: after_hours must increase from step to step")
+        return self
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}/{self.segment or '*'}"
+
+
+class SlaConfig(_Strict):
+    calendars: dict[str, BusinessCalendar] = Field(default_factory=lambda: {"default": BusinessCalendar()})
+    policies: list[SlaPolicy] = Field(default_factory=list)
+    # Where escalations go when a person has no manager or has left Slack (never silence).
+    escalation_channel: str | None = Field(None, pattern=r"^[CG][A-Z0-9]{2,31}$")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        seen = set()
+        for policy in self.policies:
+            if policy.key in seen:
+                raise ValueError(f"two policies for {policy.key}")
+            seen.add(policy.key)
+            if policy.clock == "business" and policy.calendar not in self.calendars:
+                raise ValueError(
+                    f"policy {policy.key}: calendar {policy.calendar!r} is not defined under [sla.calendars]"
+                )
+            for step in policy.escalation:
+                if step.to == "channel" and not (step.channel or self.escalation_channel):
+                    raise ValueError(
+                        f"policy {policy.key}: a channel escalation needs its channel "
+                        "or [sla] escalation_channel"
+                    )
+        return self
+
+    def policy_for(self, kind: str, segment: str | None) -> SlaPolicy | None:
+        """The segment's own policy for the kind, else the kind's policy for every segment."""
+        by_key = {p.key: p for p in self.policies}
+        return by_key.get(f"{kind}/{segment}") or by_key.get(f"{kind}/*")
+
+
 class Policies(_Strict):
     """Business policies, from the TOML config file; every field has a documented default."""
 
@@ -102,6 +209,7 @@ class Policies(_Strict):
     adoption_threshold: float = Field(0.40, gt=0, le=1)
     health: HealthPolicy = HealthPolicy()
     wins: WinPolicy = WinPolicy()
+    sla: SlaConfig = SlaConfig()
 
 
 def load_policies(path: Path) -> Policies:
@@ -158,6 +266,7 @@ class Settings(BaseSettings):
     scheduler: bool = Field(True, validation_alias="SCHEDULER")
     tick_seconds: int = Field(60, validation_alias="TICK_SECONDS", ge=1, le=3600)
     deliver_seconds: int = Field(10, validation_alias="DELIVER_SECONDS", ge=1, le=3600)
+    sla_sweep_seconds: int = Field(60, validation_alias="SLA_SWEEP_SECONDS", ge=1, le=3600)
     delivery_threads: int = Field(32, validation_alias="DELIVERY_THREADS", ge=1, le=256)
 
     policies: Policies = Field(default_factory=Policies, exclude=True)

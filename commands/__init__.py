@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from commands import actions, handoffs, health, home, scorecard, wins
+from commands import actions, handoffs, health, home, scorecard, sla_actions, wins
 from commands.context import Services
 
 
 def register(app: App, services: Services) -> None:
-    for module in (health, scorecard, wins, handoffs, actions, home):
+    for module in (health, scorecard, wins, handoffs, actions, sla_actions, home):
         module.register(app, services)

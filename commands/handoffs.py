@@ -1,12 +1,11 @@
-"""/handoff and /sla: open handoffs with their SLA state, worst first.
-
-Both parse every form the SLA issue will implement; the forms that change a handoff (open, done,
-pause, resume) are checked and answered, and say that they arrive with SLA policies.
+"""/handoff and /sla: open handoffs with their SLA state, worst first; opening a handoff under its SLA
+policy, finishing it, and pausing or resuming its clock (the owner, their manager or an admin).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from typing import Any
 
 from slack_bolt import App
@@ -15,6 +14,10 @@ from bot.answer import Reply
 from bot.slack_text import slack_escape
 from commands import replies
 from commands.context import Services, SlashCommand, slash_command
+from commands.wins import MENTION
+from digests.sla_pings import slack_date
+from storage import models as m
+from storage import sla
 from storage.accounts import sla_state
 from storage.lookup import find_account
 from storage.slack_queries import (
@@ -27,17 +30,23 @@ from storage.slack_queries import (
 
 HANDOFF_USAGE = [
     ("/handoff list [ACCOUNT]", "open handoffs: yours, or one account's"),
-    ("/handoff open ACCOUNT KIND [@owner]", "open a handoff (arrives with SLA policies)"),
-    ("/handoff done ID", "mark one done (arrives with SLA policies)"),
-    ("/handoff pause ID REASON", "stop its SLA clock (arrives with SLA policies)"),
-    ("/handoff resume ID", "restart its SLA clock (arrives with SLA policies)"),
+    ("/handoff open ACCOUNT KIND [@owner]", "open a handoff; its SLA policy sets the due time"),
+    ("/handoff done ID", "mark one done"),
+    ("/handoff pause ID REASON", "stop its SLA clock"),
+    ("/handoff resume ID", "restart its SLA clock (the due time moves by the time paused)"),
 ]
 SLA_USAGE = [
     ("/sla", "your open handoffs with time left or overdue, worst first"),
     ("/sla team", "your reports' open handoffs"),
     ("/sla ACCOUNT", "one account's open handoffs"),
 ]
-COMING = "Changing handoffs from Slack arrives with SLA policies; until then they come from your CRM import."
+# Who takes a new handoff by default: the account's owner in the receiving team.
+OWNER_BY_TEAM = {
+    "cs": "csm_id",
+    "support": "support_lead_id",
+    "sales": "ae_id",
+    "leadership": "exec_sponsor_id",
+}
 
 
 def handoff_rows(
@@ -94,31 +103,126 @@ def handoff_reply(services: Services, cmd: SlashCommand) -> Reply:
     if sub in ("help", "?"):
         return replies.help_reply("/handoff", HANDOFF_USAGE)
     ws = services.workspace(cmd.team_id, cmd.enterprise_id)
-    with services.db.read() as session:
-        if sub == "list":
-            if len(words) > 1:
+    if sub == "list":
+        if len(words) > 1:
+            with services.db.read() as session:
                 return _for_account(services, session, ws, " ".join(words[1:]), "Open handoffs")
-            return sla_reply(services, cmd.model_copy(update={"text": "mine"}))
-        if sub == "open":
-            if len(words) < 3:
-                return replies.error_reply(
-                    "`/handoff open` needs an account and a kind.", "Try `/handoff open acme sales_to_cs`."
-                )
-            found = find_account(session, ws, words[1])
-            if found.match is None:
-                return replies.not_found(words[1])
-            return replies.text_reply(f"Handoff for *{slack_escape(found.match.name)}* not opened. {COMING}")
-        if sub in ("done", "pause", "resume"):
-            if len(words) < 2 or (sub == "pause" and len(words) < 3):
-                form = next(f for f, _ in HANDOFF_USAGE if f.startswith(f"/handoff {sub}"))
-                return replies.error_reply(f"`/handoff {sub}` needs more.", f"Type `{form}`.")
-            handoff = handoff_by_external_id(session, ws, words[1])
-            if handoff is None:
-                return replies.error_reply(
-                    f"There is no handoff `{slack_escape(words[1])}`.", "`/handoff list` shows the ids."
-                )
-            return replies.text_reply(f"Handoff `{slack_escape(handoff.external_id)}` unchanged. {COMING}")
+        return sla_reply(services, cmd.model_copy(update={"text": "mine"}))
+    if sub == "open":
+        return open_reply(services, cmd, ws, words[1:])
+    if sub in ("done", "pause", "resume"):
+        if len(words) < 2 or (sub == "pause" and len(words) < 3):
+            form = next(f for f, _ in HANDOFF_USAGE if f.startswith(f"/handoff {sub}"))
+            return replies.error_reply(f"`/handoff {sub}` needs more.", f"Type `{form}`.")
+        return change_reply(services, cmd, ws, sub, words[1], " ".join(words[2:]))
     return replies.help_reply("/handoff", HANDOFF_USAGE)
+
+
+def open_reply(services: Services, cmd: SlashCommand, ws: int, args: list[str]) -> Reply:
+    if len(args) < 2:
+        return replies.error_reply(
+            "`/handoff open` needs an account and a kind.", "Try `/handoff open acme sales_to_cs @ana`."
+        )
+    config = services.settings.policies.sla
+    mentioned = MENTION.findall(" ".join(args[2:]))
+    now = services.clock()
+    with services.db.write() as session:
+        found = find_account(session, ws, args[0])
+        if found.match is None:
+            return replies.not_found(args[0])
+        account = session.get(m.Account, found.match.id)
+        assert account is not None
+        kind = args[1].lower()
+        policy = config.policy_for(kind, account.segment)
+        if policy is None:
+            kinds = ", ".join(f"`{k}`" for k in sorted({p.kind for p in config.policies})) or "none yet"
+            return replies.error_reply(
+                f"There is no SLA policy for `{slack_escape(kind)}` handoffs "
+                f"(segment {slack_escape(account.segment)}).",
+                f"Policies exist for: {kinds}. RevOps adds them under [sla] in the policy file.",
+            )
+        if mentioned:
+            owner = person_by_slack_id(session, ws, mentioned[0])
+            if owner is None:
+                return replies.error_reply(
+                    f"<@{mentioned[0]}> is not in the people list.",
+                    "Ask RevOps to import them with slack_user_id.",
+                )
+        else:
+            owner_id = getattr(account, OWNER_BY_TEAM.get(policy.to_team, ""), None)
+            owner = (
+                session.get(m.Person, owner_id) if owner_id else person_by_slack_id(session, ws, cmd.user_id)
+            )
+        external_id = "S" + hashlib.sha1((cmd.trigger_id or now.isoformat()).encode()).hexdigest()[:8].upper()
+        handoff = sla.open_handoff(
+            session,
+            ws,
+            account=account,
+            policy=policy,
+            config=config,
+            owner=owner,
+            external_id=external_id,
+            now=now,
+        )
+        if handoff is None:
+            return replies.text_reply(f"Handoff `{external_id}` was already opened.")
+        who = (
+            f"<@{owner.slack_user_id}>"
+            if owner and owner.slack_user_id
+            else slack_escape(owner.name if owner else "nobody")
+        )
+        due = handoff.effective_due_at
+    clock = "business hours" if policy.clock == "business" else "hours"
+    return replies.text_reply(
+        f":inbox_tray: Opened handoff `{external_id}`: *{slack_escape(account.name)}* {policy.kind} "
+        f"({policy.from_team}→{policy.to_team}), owner {who}, due {slack_date(due)} "
+        f"({policy.hours:g} {clock}). `/handoff done {external_id}` when it is done."
+    )
+
+
+def change_reply(
+    services: Services, cmd: SlashCommand, ws: int, verb: str, external_id: str, reason: str
+) -> Reply:
+    now = services.clock()
+    config = services.settings.policies.sla
+    with services.db.write() as session:
+        handoff = handoff_by_external_id(session, ws, external_id)
+        if handoff is None:
+            return replies.error_reply(
+                f"There is no handoff `{slack_escape(external_id)}`.", "`/handoff list` shows the ids."
+            )
+        me = person_by_slack_id(session, ws, cmd.user_id)
+        owner = session.get(m.Person, handoff.owner_id) if handoff.owner_id else None
+        allowed = (
+            services.is_admin(cmd.user_id)
+            or owner is None
+            or (me is not None and me.id in (owner.id, owner.manager_id))
+        )
+        if not allowed:
+            return replies.error_reply(
+                f"Only the owner of `{slack_escape(external_id)}`, their manager or an admin can change it.",
+                "`/sla ACCOUNT` shows who owns it.",
+            )
+        actor = me.id if me else None
+        ref = f"`{slack_escape(external_id)}`"
+        try:
+            if verb == "done":
+                if not sla.finish(session, handoff, actor, now, cmd.user_id):
+                    return replies.text_reply(f"Handoff {ref} was already done.")
+                text = f":heavy_check_mark: Handoff {ref} is done."
+            elif verb == "pause":
+                sla.pause(session, config, handoff, reason[:500], actor, now)
+                text = (
+                    f":double_vertical_bar: Handoff {ref} paused: {slack_escape(reason[:500])}. "
+                    f"`/handoff resume {slack_escape(external_id)}` restarts the clock."
+                )
+            else:
+                sla.resume(session, config, handoff, actor, now)
+                due = slack_date(handoff.effective_due_at)
+                text = f":arrow_forward: Handoff {ref} resumed; now due {due}."
+        except sla.SlaError as exc:
+            return replies.error_reply(slack_escape(str(exc)) + ".", "`/sla ACCOUNT` shows its state.")
+    return replies.text_reply(text)
 
 
 def register(app: App, services: Services) -> None:

@@ -22,7 +22,8 @@ from digests.digest import DigestError, DigestMessage, gather, render
 from digests.notices import tell_admins
 from digests.schedule import DIGEST, Due, claim, due
 from digests.shoutout import shoutout_args
-from storage import deliveries, health, wins
+from digests.sla_pings import ping_args
+from storage import deliveries, health, sla, wins
 from storage.db import Database
 from storage.models import JobRun, Workspace
 from storage.upsert import insert_ignore
@@ -206,6 +207,49 @@ def _claim(
         now=now,
     )
     return False
+
+
+SLA_PING = "sla"
+
+
+def sla_sweep(db: Database, now: dt.datetime, settings: Settings) -> sla.SweepReport:
+    """Record every SLA warning, breach and escalation that is due, and queue its pings, in one
+    transaction: an event and its pings exist together or not at all, and only the sweeper that
+    recorded an event pings for it."""
+    config = settings.policies.sla
+    with db.write() as session:
+        report = sla.sweep(session, now, config)
+        if not report.recorded:
+            return report
+        facts = sla.ping_facts(session, sorted({e.handoff_id for e in report.recorded}))
+        rows = []
+        for event in report.recorded:
+            fact = facts[event.handoff_id]
+            targets = sla.recipients(event, fact, config.escalation_channel) or [
+                ("admin", admin) for admin in settings.admin_user_ids
+            ]
+            if not targets:
+                logger.error(
+                    "SLA %s of handoff %s: nobody to tell (no Slack id, no manager, no [sla] "
+                    "escalation_channel, no ADMIN_USER_IDS)",
+                    event.kind,
+                    fact.external_id,
+                )
+            for role, to in targets:
+                args = ping_args(event, fact, role, now)
+                if role != "channel" and config.escalation_channel:
+                    args["_fallback"] = config.escalation_channel  # a person who left: the channel
+                rows.append(
+                    {
+                        "workspace_id": event.workspace_id,
+                        "kind": SLA_PING,
+                        "subject": f"{event.handoff_id}:{event.kind}:{event.step}:{to}",
+                        "channel_id": to,
+                        "payload": args,
+                    }
+                )
+        deliveries.enqueue_many(session, rows, now)
+    return report
 
 
 def plan(db: Database, now: dt.datetime, settings: Settings) -> PlanReport:

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot.slack_text import MAX_SECTION_TEXT, clip
+from bot.slack_text import MAX_FIELD_TEXT, MAX_SECTION_TEXT, clip
 from storage import deliveries
 
 logger = logging.getLogger(__name__)
@@ -66,3 +66,15 @@ def tell_admins(
             args=delivery_problem(kind, channel_id, words, resumable=kind == "digest"),
             now=now,
         )
+
+
+def unreachable(args: dict[str, Any], person: str, words: str) -> dict[str, Any]:
+    """A DM that could not reach ``person``, re-addressed to a channel with a line saying why."""
+    note = clip(f"(<@{person}> could not be reached: {words}.)", MAX_FIELD_TEXT)
+    out = {k: v for k, v in args.items() if not k.startswith("_")}
+    out["text"] = clip(f"{note} {out.get('text', '')}", MAX_SECTION_TEXT)
+    out["blocks"] = [
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": note}]},
+        *out.get("blocks", []),
+    ]
+    return out

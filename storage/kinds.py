@@ -290,21 +290,50 @@ class WinCredits(Extension):
         )
 
 
+DEFAULT_WARN_AT = 0.75  # an imported handoff's owner is warned when 75 % of its time is used
+
+
 class HandoffDue(Extension):
-    """Keep ``effective_due_at`` = ``due_at`` + finished pauses when an import moves ``due_at``."""
+    """Keep ``effective_due_at`` = ``due_at`` + finished pauses when an import moves ``due_at``, and tell
+    the SLA sweep when to look at each imported handoff: at its warning time (``DEFAULT_WARN_AT`` of
+    the time to its due time) before any warning, at its due time after one, never once done."""
 
     def after_merge(self, ctx: BatchContext) -> None:
         h = m.Handoff.__table__
         rows = ctx.session.execute(
-            select(h.c.id, h.c.due_at, h.c.paused_seconds, h.c.effective_due_at).where(
+            select(
+                h.c.id,
+                h.c.opened_at,
+                h.c.due_at,
+                h.c.paused_seconds,
+                h.c.effective_due_at,
+                h.c.completed_at,
+                h.c.sla_stage,
+                h.c.warn_at,
+                h.c.next_check_at,
+            ).where(
                 h.c.workspace_id == ctx.workspace_id,
                 h.c.external_id.in_(select(ctx.stage.c.external_id)),
+                h.c.policy_key.is_(None),
             )
         )
-        for hid, due, paused, effective in rows.all():
+        for hid, opened, due, paused, effective, done, stage, warn, check in rows.all():
             wanted = due + dt.timedelta(seconds=paused or 0)
-            if wanted != effective:
-                ctx.session.execute(update(h).where(h.c.id == hid).values(effective_due_at=wanted))
+            new_warn = opened + (wanted - opened) * DEFAULT_WARN_AT
+            if done is not None:
+                new_check = None
+            elif stage == 0:
+                new_check = new_warn
+            elif stage == 1:
+                new_check = wanted
+            else:
+                new_check = check
+            if (wanted, new_warn, new_check) != (effective, warn, check):
+                ctx.session.execute(
+                    update(h)
+                    .where(h.c.id == hid)
+                    .values(effective_due_at=wanted, warn_at=new_warn, next_check_at=new_check)
+                )
 
 
 class FeatureCatalogueUpdate(Extension):

@@ -349,6 +349,15 @@ class Handoff(Base):
     paused_since: Mapped[dt.datetime | None]
     completed_at: Mapped[dt.datetime | None]
     checklist: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The SLA policy ("kind/segment") that set the due time; None: the due time came from an import.
+    policy_key: Mapped[str | None] = mapped_column(String(80))
+    warn_at: Mapped[dt.datetime | None]  # when the owner is warned (the policy's share of the time)
+    acknowledged_at: Mapped[dt.datetime | None]  # a breach acknowledged: no further escalation
+    # The sweep's progress: 0 nothing yet, 1 warned, 2 breached, 2 + k: escalation step k done.
+    sla_stage: Mapped[int] = mapped_column(SmallInteger, default=0)
+    # When the sweep must look at it next (None: nothing left to do); indexed, so a sweep reads only
+    # the handoffs whose moment has come, not every open one.
+    next_check_at: Mapped[dt.datetime | None] = mapped_column(index=True)
 
 
 class HandoffPause(Base):

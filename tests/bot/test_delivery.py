@@ -427,7 +427,7 @@ def test_apscheduler_drives_the_ticks(db: Database, ws: int, fake: FakeSlack) ->
     settings = make_settings(db, fake, TICK_SECONDS="1", DELIVER_SECONDS="1")
     worker = Worker(settings, db, clock=Clock(MONDAY), channel_interval=0.02)
     sched = worker.scheduler(blocking=False)
-    assert {job.id for job in sched.get_jobs()} == {"plan", "deliver"}
+    assert {job.id for job in sched.get_jobs()} == {"plan", "sla", "deliver"}
     sched.start()
     try:
         deadline = time.monotonic() + 15

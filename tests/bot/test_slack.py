@@ -250,8 +250,11 @@ def test_sla_mine_team_and_account(bot: Bot) -> None:
 
 def test_handoff_parses_every_form(bot: Bot) -> None:
     assert "H1" in blocks_text(bot.command("/handoff", "list acme corp").body)
-    assert "arrives with SLA policies" in bot.command("/handoff", "done H1").body["text"]
+    assert "Only the owner" in bot.command("/handoff", "done H1", user="UBOB").body["text"]
+    assert "is done" in bot.command("/handoff", "done H1").body["text"]  # UANA owns it
+    assert "already done" in bot.command("/handoff", "done H1").body["text"]
     assert "There is no handoff" in bot.command("/handoff", "done NOPE").body["text"]
+    assert "no SLA policy for `sales_to_cs`" in bot.command("/handoff", "open A1 sales_to_cs").body["text"]
     assert "needs more" in bot.command("/handoff", "pause H1").body["text"]
     assert "needs an account and a kind" in bot.command("/handoff", "open acme").body["text"]
 

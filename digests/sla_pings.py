@@ -1,0 +1,204 @@
+"""The SLA pings: a warning to the owner, a breach to the owner and their manager, an escalation to
+the next step — each with the account, the handoff, how late it is, and the buttons that act on it.
+Builders take computed facts; nothing here queries."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from bot.slack_text import clip, slack_escape
+from storage.sla import Event, PingFacts
+
+HEADLINE = {
+    "warning": ":hourglass_flowing_sand: *SLA warning*",
+    "breach": ":rotating_light: *SLA breached*",
+    "escalation": ":rotating_light: *SLA escalation*",
+}
+
+
+def duration_words(delta: dt.timedelta) -> str:
+    minutes = max(int(delta.total_seconds() // 60), 0)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    parts = [
+        f"{days} d" if days else "",
+        f"{hours} h" if hours else "",
+        f"{mins} min" if mins and not days else "",
+    ]
+    return " ".join(p for p in parts if p) or "less than a minute"
+
+
+def slack_date(when: dt.datetime) -> str:
+    """A time every reader sees in their own time zone (fallback: UTC)."""
+    return f"<!date^{int(when.timestamp())}^{{date_short_pretty}} at {{time}}|{when:%Y-%m-%d %H:%M} UTC>"
+
+
+def buttons(handoff_id: int) -> dict[str, Any]:
+    value = json.dumps({"h": handoff_id})
+    return {
+        "type": "actions",
+        "block_id": f"sla:{handoff_id}",
+        "elements": [
+            {
+                "type": "button",
+                "action_id": "sla_ack",
+                "style": "primary",
+                "value": value,
+                "text": {"type": "plain_text", "text": "Acknowledge"},
+            },
+            {
+                "type": "button",
+                "action_id": "sla_done",
+                "value": value,
+                "text": {"type": "plain_text", "text": "Mark done"},
+            },
+            {
+                "type": "button",
+                "action_id": "sla_snooze",
+                "value": value,
+                "text": {"type": "plain_text", "text": "Snooze…"},
+            },
+        ],
+    }
+
+
+def ping_text(event: Event, facts: PingFacts, role: str, now: dt.datetime) -> str:
+    owner = f"<@{facts.owner_slack}>" if facts.owner_slack else slack_escape(facts.owner or "nobody")
+    what = (
+        f"*{clip(slack_escape(facts.account), 200)}* — {slack_escape(facts.kind)} handoff "
+        f"({facts.from_team}→{facts.to_team}), owner {owner}"
+    )
+    if event.kind == "warning":
+        tail = f"due {slack_date(facts.due)}: {duration_words(facts.due - now)} left."
+    elif event.kind == "breach":
+        tail = f"was due {slack_date(facts.due)}: *{duration_words(now - facts.due)} late*."
+    else:
+        tail = (
+            f"was due {slack_date(facts.due)}, {duration_words(now - facts.due)} ago, and nobody has "
+            f"acknowledged it (escalation step {event.step})."
+        )
+    why = {
+        "manager": " You get this as the owner's manager.",
+        "managers_manager": " You get this as the manager of the owner's manager.",
+        "channel": "",
+    }.get(role, "")
+    return f"{HEADLINE[event.kind]}: {what} {tail}{why}"
+
+
+def ping_args(event: Event, facts: PingFacts, role: str, now: dt.datetime) -> dict[str, Any]:
+    """chat.postMessage arguments (no channel) for one recipient of one SLA event."""
+    text = ping_text(event, facts, role, now)
+    return {
+        "text": clip(text, 3000),
+        "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, 3000)}},
+            {
+                "type": "context",
+                "elements": [
+                    {
+                        "type": "mrkdwn",
+                        "text": (
+                            f"Handoff `{clip(slack_escape(facts.external_id), 80)}` · "
+                            "Acknowledge stops the escalation · `/sla team` shows every open one"
+                        ),
+                    }
+                ],
+            },
+            buttons(facts.handoff_id),
+        ],
+        "unfurl_links": False,
+    }
+
+
+def status_line(kind: str, actor: str | None, at: dt.datetime, detail: dict[str, Any] | None) -> str:
+    who = f"<@{actor}>" if actor else "someone"
+    when = slack_date(at)
+    if kind == "ack":
+        return f":white_check_mark: Acknowledged by {who} {when}"
+    if kind == "done":
+        return f":heavy_check_mark: Marked done by {who} {when}"
+    if kind == "snooze":
+        reason = clip(slack_escape((detail or {}).get("reason", "")), 300)
+        return f":zzz: Snoozed {float((detail or {}).get('hours', 0)):g} h by {who} {when}: {reason}"
+    return f"{kind} by {who} {when}"
+
+
+def ping_with_status(
+    facts: PingFacts, headline: str, history: list[str], done: bool, due: dt.datetime | None
+) -> dict[str, Any]:
+    """The ping after people acted on it: what it was, who did what and when, and the buttons while
+    there is still something to do."""
+    owner = f"<@{facts.owner_slack}>" if facts.owner_slack else slack_escape(facts.owner or "nobody")
+    what = (
+        f"{headline}: *{clip(slack_escape(facts.account), 200)}* — {slack_escape(facts.kind)} handoff "
+        f"({facts.from_team}→{facts.to_team}), owner {owner}"
+        + (f", due {slack_date(due)}" if due and not done else "")
+    )
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": clip(what, 3000)}},
+        {
+            "type": "context",
+            "elements": [{"type": "mrkdwn", "text": clip(line, 2000)} for line in history[-10:]],
+        },
+    ]
+    if not done:
+        blocks.append(buttons(facts.handoff_id))
+    return {"text": clip(what, 3000), "blocks": blocks if history else [blocks[0], *blocks[2:]]}
+
+
+def snooze_modal(
+    handoff_id: int, account: str, channel: str | None, ts: str | None, max_hours: float
+) -> dict[str, Any]:
+    """The Snooze dialog: how long (within the policy's allowance) and why."""
+    choices = [h for h in (1, 4, 8, 24, 48) if h <= max_hours] or [max_hours]
+    return {
+        "type": "modal",
+        "callback_id": "sla_snooze",
+        "private_metadata": json.dumps({"h": handoff_id, "c": channel, "ts": ts}),
+        "title": {"type": "plain_text", "text": "Snooze the SLA clock"},
+        "submit": {"type": "plain_text", "text": "Snooze"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {
+                "type": "section",
+                "text": {
+                    "type": "mrkdwn",
+                    "text": f"*{clip(slack_escape(account), 200)}*: "
+                    "the clock stops for the time you choose; the due time moves with it.",
+                },
+            },
+            {
+                "type": "input",
+                "block_id": "hours",
+                "label": {"type": "plain_text", "text": "For how long"},
+                "element": {
+                    "type": "static_select",
+                    "action_id": "value",
+                    "initial_option": {
+                        "text": {"type": "plain_text", "text": f"{choices[0]:g} h"},
+                        "value": f"{choices[0]:g}",
+                    },
+                    "options": [
+                        {"text": {"type": "plain_text", "text": f"{h:g} h"}, "value": f"{h:g}"}
+                        for h in choices
+                    ],
+                },
+            },
+            {
+                "type": "input",
+                "block_id": "reason",
+                "label": {"type": "plain_text", "text": "Why"},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": "value",
+                    "max_length": 500,
+                    "placeholder": {
+                        "type": "plain_text",
+                        "text": "e.g. waiting for the customer's signed SOW",
+                    },
+                },
+            },
+        ],
+    }
