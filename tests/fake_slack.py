@@ -55,6 +55,8 @@ class FakeSlack:
     # Channels the bot is not in / that are archived: chat.postMessage answers that error.
     not_in: set[str] = field(default_factory=set)
     archived: set[str] = field(default_factory=set)
+    # People who left: a DM to them answers user_disabled.
+    gone: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self._failures: dict[str, deque[Failure]] = defaultdict(deque)
@@ -173,6 +175,8 @@ class FakeSlack:
             return Failure("not_in_channel")
         if channel in self.archived:
             return Failure("is_archived")
+        if channel in self.gone:
+            return Failure("user_disabled")
         if self.channel_interval is None:
             return None
         with self._lock:

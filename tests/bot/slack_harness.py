@@ -167,6 +167,18 @@ class Bot:
         }
         return self.signed(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
 
+    def submit(self, view: dict[str, Any], values: dict[str, Any], *, user: str = "UANA") -> Reply:
+        """A ``view_submission`` of ``view`` (as the bot opened it) with the given input state."""
+        payload = {
+            "type": "view_submission",
+            "team": {"id": TEAM, "domain": "test"},
+            "user": {"id": user, "team_id": TEAM},
+            "api_app_id": "A0APP",
+            "trigger_id": "t2",
+            "view": {**view, "id": "V1", "state": {"values": values}},
+        }
+        return self.signed(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
+
     def event(self, event: dict[str, Any], event_id: str, *, retry: int | None = None) -> Reply:
         body = {
             "token": "legacy",

@@ -1,0 +1,141 @@
+"""Handoff SLAs through Slack, end to end: /handoff open under a policy, the sweep's pings delivered by
+the outbox to the fake Slack, the buttons on them (twice pressed, once done), the Snooze dialog, and a
+person who left."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.scheduler import Worker
+from storage import models as m
+from storage.db import Database
+from tests.bot.slack_harness import NOW, Bot
+from tests.bot.test_slack import ACCOUNTS, PEOPLE
+from tests.fake_slack import FakeSlack
+from tests.helpers import load
+
+POLICY = """
+[sla]
+escalation_channel = "CESC"
+
+[[sla.policies]]
+kind = "sales_to_cs"
+hours = 8
+max_snooze_hours = 6
+escalation = [{ to = "manager", after_hours = 2 }]
+"""
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeSlack]:
+    with FakeSlack() as server:
+        yield server
+
+
+@pytest.fixture
+def bot(db: Database, ws: int, fake: FakeSlack, tmp_path: Path) -> Iterator[Bot]:
+    load(db, ws, "people", PEOPLE, tmp_path)
+    load(db, ws, "accounts", ACCOUNTS, tmp_path)
+    config = tmp_path / "policy.toml"
+    config.write_text(POLICY, encoding="utf-8")
+    b = Bot(db, fake, RETENTION_BOT_CONFIG=str(config))
+    yield b
+    b.close()
+
+
+def sweep_and_deliver(bot: Bot, db: Database, at: dt.datetime) -> None:
+    worker = Worker(bot.settings, db, clock=lambda: at, channel_interval=0.01)
+    worker.sla()
+    worker.deliver()
+
+
+def open_handoff(bot: Bot, db: Database) -> m.Handoff:
+    reply = bot.command("/handoff", "open A1 sales_to_cs")
+    assert "Opened handoff" in reply.body["text"] and "owner <@UANA>" in reply.body["text"]
+    with db.read() as s:
+        return s.scalars(select(m.Handoff)).one()
+
+
+def test_open_under_the_policy_then_breach_pings_owner_and_manager(bot: Bot, db: Database) -> None:
+    handoff = open_handoff(bot, db)
+    assert handoff.policy_key == "sales_to_cs/*" and handoff.effective_due_at == NOW + dt.timedelta(hours=8)
+    assert "Opened handoff" not in bot.command("/handoff", "open A1 renewal").body["text"]  # no policy
+    sweep_and_deliver(bot, db, NOW + dt.timedelta(hours=8, minutes=5))
+    dms = {c["channel"]: c for c in bot.fake.calls("chat.postMessage")}
+    assert set(dms) == {"UANA", "UBOSS"}
+    assert "5 min late" in dms["UBOSS"]["text"]
+    sweep_and_deliver(bot, db, NOW + dt.timedelta(hours=8, minutes=6))
+    assert len(bot.fake.calls("chat.postMessage")) == 2  # pinged once
+
+
+def test_buttons_act_once_and_redraw_the_message(bot: Bot, db: Database) -> None:
+    handoff = open_handoff(bot, db)
+    sweep_and_deliver(bot, db, NOW + dt.timedelta(hours=9))
+    value = json.dumps({"h": handoff.id})
+    for _ in range(2):
+        assert bot.press("sla_ack", value, user="UBOSS").status == 200
+    with db.read() as s:
+        acks = s.scalar(select(func.count()).where(m.SlaEvent.kind == "ack"))
+    assert acks == 1
+    redrawn = [c["args"] for c in bot.fake.transcript if c["method"] == "response_url"]
+    assert all(r.get("replace_original") for r in redrawn)
+    assert json.dumps(redrawn[-1]["blocks"]).count("Acknowledged by <@UBOSS>") == 1
+    # Acknowledged: the manager escalation (2 h after the breach) does not come.
+    sweep_and_deliver(bot, db, NOW + dt.timedelta(hours=12))
+    assert not [c for c in bot.fake.calls("chat.postMessage") if "escalation" in c["text"]]
+    bot.press("sla_done", value)
+    bot.press("sla_done", value)
+    with db.read() as s:
+        done = s.get(m.Handoff, handoff.id)
+        assert (
+            done.completed_at == NOW and s.scalar(select(func.count()).where(m.SlaEvent.kind == "done")) == 1
+        )
+    last = [c["args"] for c in bot.fake.transcript if c["method"] == "response_url"][-1]
+    assert "Marked done by <@UANA>" in json.dumps(last["blocks"]) and "sla_ack" not in json.dumps(
+        last["blocks"]
+    )
+
+
+def test_snooze_asks_why_and_moves_the_due_time(bot: Bot, db: Database) -> None:
+    handoff = open_handoff(bot, db)
+    bot.press("sla_snooze", json.dumps({"h": handoff.id}))
+    view = bot.fake.calls("views.open")[-1]["view"]
+    view = json.loads(view) if isinstance(view, str) else view
+    assert view["callback_id"] == "sla_snooze"
+    options = [o["value"] for o in view["blocks"][1]["element"]["options"]]
+    assert options == ["1", "4"]  # within the policy's 6 h allowance
+
+    def values(hours: str, reason: str) -> dict:
+        return {
+            "hours": {"value": {"selected_option": {"value": hours}}},
+            "reason": {"value": {"value": reason}},
+        }
+
+    missing = bot.submit(view, values("4", " "))
+    assert missing.body["response_action"] == "errors" and "reason" in missing.body["errors"]
+    assert bot.submit(view, values("4", "customer <!here> on holiday")).status == 200
+    with db.read() as s:
+        snoozed = s.get(m.Handoff, handoff.id)
+    assert snoozed.effective_due_at == NOW + dt.timedelta(hours=12)
+    updated = bot.fake.calls("chat.update")[-1]
+    assert "Snoozed 4 h by <@UANA>" in json.dumps(updated["blocks"]) and "<!here>" not in json.dumps(
+        updated["blocks"]
+    )
+    too_long = bot.submit(view, values("4", "again"))
+    assert "2 h are left" in too_long.body["errors"]["hours"]
+
+
+def test_a_person_who_left_is_replaced_by_the_escalation_channel(bot: Bot, db: Database) -> None:
+    open_handoff(bot, db)
+    bot.fake.gone.add("UANA")
+    sweep_and_deliver(bot, db, NOW + dt.timedelta(hours=8, minutes=1))
+    sweep_and_deliver(bot, db, NOW + dt.timedelta(hours=8, minutes=2))  # the fallback goes out
+    channel = bot.fake.posts("CESC")
+    assert len(channel) == 1 and "<@UANA> could not be reached" in channel[0]["text"]
+    assert len(bot.fake.posts("UBOSS")) == 1

@@ -1,0 +1,261 @@
+"""The SLA sweep with controlled time, on SQLite and PostgreSQL: warning, breach and each escalation
+exactly once across repeated sweeps, restarts and concurrent sweepers; acknowledgement stops the
+escalation; a pause moves the due time; pings go to the right people, or the escalation channel."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.settings import Policies, Settings, SlaConfig, build_settings
+from digests.jobs import sla_sweep
+from storage import models as m
+from storage import sla
+from storage.db import Database
+from tests.helpers import load
+
+T0 = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
+PEOPLE = """
+    email,name,team,slack_user_id,manager_email
+    boss@x.io,Bea Boss,leadership,UBOSS,
+    mgr@x.io,Max Manager,cs,UMGR,boss@x.io
+    own@x.io,Olga Owner,cs,UOWN,mgr@x.io
+    solo@x.io,Sol Solo,cs,USOLO,
+"""
+ACCOUNTS = """
+    external_id,name,segment,csm_email
+    A1,Acme <!channel>,smb,own@x.io
+    A2,Solo Inc,smb,solo@x.io
+"""
+CONFIG = SlaConfig.model_validate(
+    {
+        "escalation_channel": "CESC",
+        "policies": [
+            {
+                "kind": "sales_to_cs",
+                "hours": 8,
+                "warn_at": 0.75,
+                "escalation": [
+                    {"to": "manager", "after_hours": 2},
+                    {"to": "managers_manager", "after_hours": 4},
+                    {"to": "channel", "after_hours": 6},
+                ],
+            }
+        ],
+    }
+)
+
+
+@pytest.fixture
+def data(db: Database, ws: int, tmp_path: Path) -> Database:
+    load(db, ws, "people", PEOPLE, tmp_path)
+    load(db, ws, "accounts", ACCOUNTS, tmp_path)
+    return db
+
+
+def settings_for(db: Database) -> Settings:
+    s = build_settings(DATABASE_URL=db.url, ADMIN_USER_IDS="UADMIN")
+    return s.model_copy(update={"policies": Policies(sla=CONFIG)})
+
+
+def open_one(db: Database, ws: int, account: str = "A1", ext: str = "H1", at: dt.datetime = T0) -> int:
+    with db.write() as s:
+        acct = s.scalars(select(m.Account).where(m.Account.external_id == account)).one()
+        owner = s.get(m.Person, acct.csm_id)
+        h = sla.open_handoff(
+            s,
+            ws,
+            account=acct,
+            policy=CONFIG.policies[0],
+            config=CONFIG,
+            owner=owner,
+            external_id=ext,
+            now=at,
+        )
+        assert h is not None
+        return h.id
+
+
+def pings(db: Database) -> list[tuple[str, str]]:
+    """(subject without the handoff id, recipient) of every SLA ping queued, in order."""
+    with db.read() as s:
+        rows = s.execute(
+            select(m.Delivery.subject, m.Delivery.channel_id)
+            .where(m.Delivery.kind == "sla")
+            .order_by(m.Delivery.id)
+        ).all()
+    return [(subject.split(":", 1)[1], to) for subject, to in rows]
+
+
+def test_warning_breach_and_each_escalation_once(data: Database, ws: int) -> None:
+    settings = settings_for(data)
+    open_one(data, ws)
+    timeline = [
+        (1, []),
+        (6, [("warning:0:UOWN", "UOWN")]),  # 75 % of 8 h
+        (6.5, []),
+        (8, [("breach:0:UOWN", "UOWN"), ("breach:0:UMGR", "UMGR")]),
+        (9, []),
+        (10, [("escalation:1:UMGR", "UMGR")]),
+        (12, [("escalation:2:UBOSS", "UBOSS")]),
+        (14, [("escalation:3:CESC", "CESC")]),
+        (30, []),  # nothing left to do
+    ]
+    seen: list[tuple[str, str]] = []
+    for hours, expected in timeline:
+        now = T0 + dt.timedelta(hours=hours)
+        before = len(pings(data))
+        sla_sweep(data, now, settings)
+        sla_sweep(data, now, settings)  # a repeated sweep (or a restart) adds nothing
+        new = pings(data)[before:]
+        assert new == expected, hours
+        seen += new
+    with data.read() as s:
+        kinds = sorted(s.scalars(select(m.SlaEvent.kind)))
+        handoff = s.scalars(select(m.Handoff)).one()
+    assert kinds == ["breach", "escalation", "escalation", "escalation", "warning"]
+    assert handoff.next_check_at is None and handoff.sla_stage == 5
+
+
+def test_a_sweep_that_was_down_records_the_breach_without_a_stale_warning(data: Database, ws: int) -> None:
+    open_one(data, ws)
+    sla_sweep(data, T0 + dt.timedelta(hours=10, minutes=30), settings_for(data))
+    assert pings(data) == [
+        ("breach:0:UOWN", "UOWN"),
+        ("breach:0:UMGR", "UMGR"),
+        ("escalation:1:UMGR", "UMGR"),
+    ]
+
+
+def test_acknowledgement_stops_the_escalation(data: Database, ws: int) -> None:
+    settings = settings_for(data)
+    hid = open_one(data, ws)
+    sla_sweep(data, T0 + dt.timedelta(hours=8), settings)
+    with data.write() as s:
+        handoff = s.get(m.Handoff, hid)
+        assert sla.acknowledge(s, handoff, None, T0 + dt.timedelta(hours=9), "UMGR")
+        assert not sla.acknowledge(s, handoff, None, T0 + dt.timedelta(hours=9, minutes=1), "UMGR")
+    sla_sweep(data, T0 + dt.timedelta(hours=20), settings)
+    assert [p for p in pings(data) if p[0].startswith("escalation")] == []
+
+
+def test_a_pause_moves_the_due_time(data: Database, ws: int) -> None:
+    settings = settings_for(data)
+    hid = open_one(data, ws)
+    with data.write() as s:
+        h = s.get(m.Handoff, hid)
+        sla.pause(s, CONFIG, h, "waiting for the SOW", None, T0 + dt.timedelta(hours=1))
+    sla_sweep(data, T0 + dt.timedelta(hours=20), settings)  # paused: the clock is stopped
+    assert pings(data) == []
+    with data.write() as s:
+        h = s.get(m.Handoff, hid)
+        sla.resume(s, CONFIG, h, None, T0 + dt.timedelta(hours=21))
+        assert h.effective_due_at == T0 + dt.timedelta(hours=28)  # 1 h before, 7 h after
+        assert h.warn_at == T0 + dt.timedelta(hours=26)
+    sla_sweep(data, T0 + dt.timedelta(hours=25), settings)
+    assert pings(data) == []
+    sla_sweep(data, T0 + dt.timedelta(hours=27), settings)
+    assert pings(data) == [("warning:0:UOWN", "UOWN")]
+    with data.write() as s:
+        h = s.get(m.Handoff, hid)
+        with pytest.raises(sla.SlaError, match="not paused"):
+            sla.resume(s, CONFIG, h, None, T0 + dt.timedelta(hours=27))
+
+
+def test_snooze_is_limited_by_the_policy(data: Database, ws: int) -> None:
+    hid = open_one(data, ws)
+    with data.write() as s:
+        h = s.get(m.Handoff, hid)
+        sla.snooze(s, CONFIG, h, 20, "customer on holiday", None, T0 + dt.timedelta(hours=1))
+        assert h.effective_due_at == T0 + dt.timedelta(hours=28)
+        with pytest.raises(sla.SlaError, match="4 h are left"):
+            sla.snooze(s, CONFIG, h, 8, "more", None, T0 + dt.timedelta(hours=2))
+
+
+def test_no_manager_goes_to_the_escalation_channel(data: Database, ws: int) -> None:
+    open_one(data, ws, account="A2", ext="H2")
+    sla_sweep(data, T0 + dt.timedelta(hours=10), settings_for(data))
+    assert pings(data) == [
+        ("breach:0:USOLO", "USOLO"),
+        ("breach:0:CESC", "CESC"),  # the owner has no manager: never silence
+        ("escalation:1:CESC", "CESC"),
+    ]
+
+
+def test_the_ping_says_what_whom_and_how_late_and_escapes_names(data: Database, ws: int) -> None:
+    open_one(data, ws)
+    sla_sweep(data, T0 + dt.timedelta(hours=9, minutes=30), settings_for(data))
+    with data.read() as s:
+        payload = s.scalars(
+            select(m.Delivery.payload).where(m.Delivery.subject.like("%:breach:0:UMGR"))
+        ).one()
+    text = payload["text"]
+    assert "*SLA breached*" in text and "Acme &lt;!channel&gt;" in text and "<!channel>" not in text
+    assert "owner <@UOWN>" in text and "1 h 30 min late" in text and "as the owner's manager" in text
+    actions = payload["blocks"][-1]["elements"]
+    assert [a["action_id"] for a in actions] == ["sla_ack", "sla_done", "sla_snooze"]
+    assert payload["_fallback"] == "CESC"
+
+
+def test_two_sweepers_at_once_record_and_ping_each_breach_once(data: Database, ws: int) -> None:
+    with data.write() as s:
+        acct = s.scalars(select(m.Account).where(m.Account.external_id == "A1")).one()
+        owner = s.get(m.Person, acct.csm_id)
+        for i in range(150):
+            sla.open_handoff(
+                s,
+                ws,
+                account=acct,
+                policy=CONFIG.policies[0],
+                config=CONFIG,
+                owner=owner,
+                external_id=f"H{i}",
+                now=T0,
+            )
+    settings = settings_for(data)
+    now = T0 + dt.timedelta(hours=8, minutes=1)
+    dbs = [Database(data.url), Database(data.url)]
+    barrier = threading.Barrier(2)
+    reports, errors = [], []
+
+    def run(d: Database) -> None:
+        try:
+            barrier.wait()
+            reports.append(sla_sweep(d, now, settings))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(d,)) for d in dbs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for d in dbs:
+        d.dispose()
+    assert errors == []
+    assert sum(r.count("breach") for r in reports) == 150
+    with data.read() as s:
+        events = s.scalar(select(func.count()).select_from(m.SlaEvent).where(m.SlaEvent.kind == "breach"))
+        queued = s.scalar(select(func.count()).select_from(m.Delivery).where(m.Delivery.kind == "sla"))
+    assert events == 150 and queued == 300  # owner and manager, once each
+
+
+def test_imported_handoffs_are_swept_too(data: Database, ws: int, tmp_path: Path) -> None:
+    load(
+        data,
+        ws,
+        "handoffs",
+        """
+        external_id,account,kind,from_team,to_team,owner_email,opened_at,due_at
+        I1,A1,escalation,cs,support,own@x.io,2026-11-23T09:00:00Z,2026-11-23T13:00:00Z
+        """,
+        tmp_path,
+    )
+    settings = settings_for(data)
+    sla_sweep(data, T0 + dt.timedelta(hours=3), settings)  # 75 % of 4 h
+    sla_sweep(data, T0 + dt.timedelta(hours=4), settings)
+    assert [p[0] for p in pings(data)] == ["warning:0:UOWN", "breach:0:UOWN", "breach:0:UMGR"]
