@@ -235,19 +235,12 @@ def sla_sweep(db: Database, now: dt.datetime, settings: Settings) -> sla.SweepRe
                     event.kind,
                     fact.external_id,
                 )
-            for role, to in targets:
-                args = ping_args(event, fact, role, now)
+            messages = ping_args(event, fact, [role for role, _ in targets], now)
+            for (role, to), args in zip(targets, messages, strict=True):
                 if role != "channel" and config.escalation_channel:
                     args["_fallback"] = config.escalation_channel  # a person who left: the channel
-                rows.append(
-                    {
-                        "workspace_id": event.workspace_id,
-                        "kind": SLA_PING,
-                        "subject": f"{event.handoff_id}:{event.kind}:{event.step}:{to}",
-                        "channel_id": to,
-                        "payload": args,
-                    }
-                )
+                subject = f"{event.handoff_id}:{event.kind}:{event.step}:{to}"
+                rows.append((event.workspace_id, SLA_PING, subject, to, args))
         deliveries.enqueue_many(session, rows, now)
     return report
 

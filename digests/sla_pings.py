@@ -19,15 +19,17 @@ HEADLINE = {
 
 
 def duration_words(delta: dt.timedelta) -> str:
-    minutes = max(int(delta.total_seconds() // 60), 0)
-    days, rest = divmod(minutes, 24 * 60)
+    """ "2 d 3 h", "1 h 30 min", "5 min", "less than a minute"."""
+    minutes = max(int(delta.total_seconds()) // 60, 0)
+    if minutes == 0:
+        return "less than a minute"
+    days, rest = divmod(minutes, 1440)
     hours, mins = divmod(rest, 60)
-    parts = [
-        f"{days} d" if days else "",
-        f"{hours} h" if hours else "",
-        f"{mins} min" if mins and not days else "",
-    ]
-    return " ".join(p for p in parts if p) or "less than a minute"
+    if days:
+        return f"{days} d {hours} h" if hours else f"{days} d"
+    if hours:
+        return f"{hours} h {mins} min" if mins else f"{hours} h"
+    return f"{mins} min"
 
 
 def slack_date(when: dt.datetime) -> str:
@@ -64,7 +66,14 @@ def buttons(handoff_id: int) -> dict[str, Any]:
     }
 
 
-def ping_text(event: Event, facts: PingFacts, role: str, now: dt.datetime) -> str:
+ROLE_NOTE = {
+    "manager": " You get this as the owner's manager.",
+    "managers_manager": " You get this as the manager of the owner's manager.",
+}
+
+
+def ping_text(event: Event, facts: PingFacts, now: dt.datetime) -> str:
+    """What happened, to whom and how late — the same for every recipient of the event."""
     owner = f"<@{facts.owner_slack}>" if facts.owner_slack else slack_escape(facts.owner or "nobody")
     what = (
         f"*{clip(slack_escape(facts.account), 200)}* — {slack_escape(facts.kind)} handoff "
@@ -79,37 +88,37 @@ def ping_text(event: Event, facts: PingFacts, role: str, now: dt.datetime) -> st
             f"was due {slack_date(facts.due)}, {duration_words(now - facts.due)} ago, and nobody has "
             f"acknowledged it (escalation step {event.step})."
         )
-    why = {
-        "manager": " You get this as the owner's manager.",
-        "managers_manager": " You get this as the manager of the owner's manager.",
-        "channel": "",
-    }.get(role, "")
-    return f"{HEADLINE[event.kind]}: {what} {tail}{why}"
+    return clip(f"{HEADLINE[event.kind]}: {what} {tail}", 2900)
 
 
-def ping_args(event: Event, facts: PingFacts, role: str, now: dt.datetime) -> dict[str, Any]:
-    """chat.postMessage arguments (no channel) for one recipient of one SLA event."""
-    text = ping_text(event, facts, role, now)
-    return {
-        "text": clip(text, 3000),
-        "blocks": [
-            {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, 3000)}},
+def ping_args(event: Event, facts: PingFacts, roles: list[str], now: dt.datetime) -> list[dict[str, Any]]:
+    """chat.postMessage arguments (no channel) for each recipient role of one SLA event: built once
+    per event (a sweep may build tens of thousands), with a line saying why each recipient gets it."""
+    text = ping_text(event, facts, now)
+    notification = f"{HEADLINE[event.kind].replace('*', '')}: {clip(slack_escape(facts.account), 200)}"
+    context = {
+        "type": "context",
+        "elements": [
             {
-                "type": "context",
-                "elements": [
-                    {
-                        "type": "mrkdwn",
-                        "text": (
-                            f"Handoff `{clip(slack_escape(facts.external_id), 80)}` · "
-                            "Acknowledge stops the escalation · `/sla team` shows every open one"
-                        ),
-                    }
-                ],
-            },
-            buttons(facts.handoff_id),
+                "type": "mrkdwn",
+                "text": f"Handoff `{clip(slack_escape(facts.external_id), 80)}` · "
+                "Acknowledge stops the escalation · `/sla team` shows every open one",
+            }
         ],
-        "unfurl_links": False,
     }
+    actions = buttons(facts.handoff_id)
+    return [
+        {
+            "text": notification,
+            "blocks": [
+                {"type": "section", "text": {"type": "mrkdwn", "text": text + ROLE_NOTE.get(role, "")}},
+                context,
+                actions,
+            ],
+            "unfurl_links": False,
+        }
+        for role in roles
+    ]
 
 
 def status_line(kind: str, actor: str | None, at: dt.datetime, detail: dict[str, Any] | None) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
+from storage.bulk import insert_ignore_many
 from storage.models import Delivery, Workspace
 from storage.upsert import insert_ignore
 
@@ -99,21 +100,36 @@ def enqueue(
     return parent
 
 
-def enqueue_many(session: Session, rows: Sequence[dict[str, Any]], now: dt.datetime) -> int:
-    """Claim many messages in one statement (rows: workspace_id, kind, subject, channel_id, payload);
-    returns how many were new. For fan-outs of thousands (SLA pings), where ``enqueue`` is per row."""
-    full = [
-        {
-            **row,
-            "state": PENDING,
-            "attempts": 0,
-            "created_at": now,
-            "updated_at": now,
-            "next_attempt_at": now,
-        }
-        for row in rows
-    ]
-    return insert_ignore(session, Delivery, full, KEY)
+ENQUEUE_COLUMNS = (
+    "workspace_id",
+    "kind",
+    "subject",
+    "channel_id",
+    "state",
+    "attempts",
+    "payload",
+    "created_at",
+    "updated_at",
+    "next_attempt_at",
+)
+
+
+def enqueue_many(
+    session: Session, rows: Sequence[tuple[int, str, str, str, dict[str, Any]]], now: dt.datetime
+) -> None:
+    """Claim many messages at once — (workspace_id, kind, subject, channel_id, chat.postMessage
+    arguments) each — skipping any whose key exists. For fan-outs of thousands (SLA pings), where
+    ``enqueue`` goes row by row: a bulk write (COPY on PostgreSQL) and one INSERT … ON CONFLICT."""
+    insert_ignore_many(
+        session,
+        Delivery.__table__,  # type: ignore[arg-type]
+        ENQUEUE_COLUMNS,
+        [
+            (ws, kind, subject[:200], channel, PENDING, 0, args, now, now, now)
+            for ws, kind, subject, channel, args in rows
+        ],
+        KEY,
+    )
 
 
 def lease(

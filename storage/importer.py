@@ -21,7 +21,6 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     String,
-    Table,
     and_,
     case,
     exists,
@@ -35,6 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from storage.bulk import StageWriter
 from storage.errors import MAX_LISTED_ERRORS, ImportFailed, RecordError, validation_errors
 from storage.kinds import KINDS, BatchContext, Kind, Ref
 from storage.readers import RawRecord, detect_format, open_records
@@ -118,7 +118,7 @@ def _run(
     get = operator.attrgetter(*fields)
     single = len(fields) == 1
     validate, derive = kind.model.model_validate, kind.derive
-    writer = _StageWriter(session, stage)
+    writer = StageWriter(session, stage)
     batch: list[tuple[Any, ...]] = []
     for line, raw, read_error in items:
         if read_error is not None:
@@ -169,53 +169,6 @@ def _run(
     for table in reversed(ctx.temp_tables):
         table.drop(session.connection())  # SQLite keeps temp tables for the connection's life
     return result
-
-
-class _StageWriter:
-    """Bulk-load staged rows below the ORM: ``executemany`` on SQLite, ``COPY`` on PostgreSQL.
-
-    Values still go through each column type's bind processor, so dates, times and money are
-    stored exactly as SQLAlchemy stores them in the real tables (the merge compares them as-is).
-    """
-
-    def __init__(self, session: Session, table: Table) -> None:
-        self.conn = session.connection()
-        dialect = self.conn.dialect
-        self.table = table
-        self.postgres = dialect.name == "postgresql"
-        self.processors = [
-            (i, proc) for i, col in enumerate(table.c) if (proc := col.type._cached_bind_processor(dialect))
-        ]
-        names = ", ".join(c.name for c in table.c)
-        self.sql = (
-            f"COPY {table.name} ({names}) FROM STDIN"
-            if self.postgres
-            else f"INSERT INTO {table.name} ({names}) VALUES ({', '.join('?' * len(table.c))})"  # noqa: S608
-        )
-
-    def write(self, rows: list[tuple[Any, ...]]) -> None:
-        if self.processors:
-            converted = []
-            for row in rows:
-                values = list(row)
-                for i, proc in self.processors:
-                    values[i] = proc(values[i])
-                converted.append(values)
-            rows = converted  # type: ignore[assignment]
-        dbapi = self.conn.connection.driver_connection
-        if self.postgres:
-            with dbapi.cursor() as cur, cur.copy(self.sql) as copy:  # type: ignore[union-attr]
-                for row in rows:
-                    copy.write_row(row)
-        else:
-            cur = dbapi.cursor()  # type: ignore[union-attr]
-            cur.executemany(self.sql, rows)
-            cur.close()
-
-    def analyze(self) -> None:
-        # Temporary tables have no statistics until analysed; PostgreSQL plans the merge on them.
-        if self.postgres:
-            self.conn.exec_driver_sql(f"ANALYZE {self.table.name}")
 
 
 def _duplicate_errors(ctx: BatchContext) -> list[RecordError]:

@@ -69,7 +69,7 @@ def test_open_under_the_policy_then_breach_pings_owner_and_manager(bot: Bot, db:
     sweep_and_deliver(bot, db, NOW + dt.timedelta(hours=8, minutes=5))
     dms = {c["channel"]: c for c in bot.fake.calls("chat.postMessage")}
     assert set(dms) == {"UANA", "UBOSS"}
-    assert "5 min late" in dms["UBOSS"]["text"]
+    assert "5 min late" in json.dumps(dms["UBOSS"]["blocks"])
     sweep_and_deliver(bot, db, NOW + dt.timedelta(hours=8, minutes=6))
     assert len(bot.fake.calls("chat.postMessage")) == 2  # pinged once
 
@@ -88,7 +88,7 @@ def test_buttons_act_once_and_redraw_the_message(bot: Bot, db: Database) -> None
     assert json.dumps(redrawn[-1]["blocks"]).count("Acknowledged by <@UBOSS>") == 1
     # Acknowledged: the manager escalation (2 h after the breach) does not come.
     sweep_and_deliver(bot, db, NOW + dt.timedelta(hours=12))
-    assert not [c for c in bot.fake.calls("chat.postMessage") if "escalation" in c["text"]]
+    assert not [c for c in bot.fake.calls("chat.postMessage") if "escalation step" in json.dumps(c["blocks"])]
     bot.press("sla_done", value)
     bot.press("sla_done", value)
     with db.read() as s:

@@ -193,7 +193,8 @@ def test_the_ping_says_what_whom_and_how_late_and_escapes_names(data: Database, 
         payload = s.scalars(
             select(m.Delivery.payload).where(m.Delivery.subject.like("%:breach:0:UMGR"))
         ).one()
-    text = payload["text"]
+    assert payload["text"] == ":rotating_light: SLA breached: Acme &lt;!channel&gt;"  # the notification
+    text = payload["blocks"][0]["text"]["text"]
     assert "*SLA breached*" in text and "Acme &lt;!channel&gt;" in text and "<!channel>" not in text
     assert "owner <@UOWN>" in text and "1 h 30 min late" in text and "as the owner's manager" in text
     actions = payload["blocks"][-1]["elements"]
