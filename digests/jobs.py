@@ -221,10 +221,9 @@ def sla_sweep(db: Database, now: dt.datetime, settings: Settings) -> sla.SweepRe
         report = sla.sweep(session, now, config)
         if not report.recorded:
             return report
-        facts = sla.ping_facts(session, sorted({e.handoff_id for e in report.recorded}))
         rows = []
         for event in report.recorded:
-            fact = facts[event.handoff_id]
+            fact = report.facts[event.handoff_id]
             targets = sla.recipients(event, fact, config.escalation_channel) or [
                 ("admin", admin) for admin in settings.admin_user_ids
             ]

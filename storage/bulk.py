@@ -62,24 +62,53 @@ class StageWriter:
             self.conn.exec_driver_sql(f"ANALYZE {self.table.name}")
 
 
-def insert_ignore_many(
-    session: Session, table: Table, columns: Sequence[str], rows: list[tuple[Any, ...]], key: Sequence[str]
-) -> None:
-    """Insert ``rows`` (values for ``columns``) into ``table``, skipping each whose ``key`` exists."""
-    if not rows:
-        return
-    cols = ", ".join(columns)
-    conflict = f"ON CONFLICT ({', '.join(key)}) DO NOTHING"
+def _staged(session: Session, table: Table, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> Table:
+    """A temporary copy of ``columns`` of ``table`` holding ``rows`` (drop it when done)."""
     staged = Table(
         f"{table.name}_in", MetaData(), *[Column(c, table.c[c].type) for c in columns], prefixes=["TEMPORARY"]
     )
-    conn = session.connection()
-    if conn.dialect.name == "postgresql":  # COPY into a temporary table, then one INSERT … SELECT
-        staged.create(conn)
-        StageWriter(session, staged).write(rows)
-        conn.execute(text(f"INSERT INTO {table.name} ({cols}) SELECT {cols} FROM {staged.name} {conflict}"))  # noqa: S608
-        staged.drop(conn)
-    else:  # straight into the table: SQLite's executemany runs in C
-        writer = StageWriter(session, staged)
-        writer.sql = writer.sql.replace(staged.name, table.name, 1)
-        writer.write(rows, sqlite_suffix=conflict)
+    staged.create(session.connection())
+    StageWriter(session, staged).write(rows)
+    return staged
+
+
+def insert_ignore_many(
+    session: Session,
+    table: Table,
+    columns: Sequence[str],
+    rows: list[tuple[Any, ...]],
+    key: Sequence[str],
+    returning: Sequence[str] = (),
+) -> list[tuple[Any, ...]]:
+    """Insert ``rows`` (values for ``columns``) into ``table``, skipping each whose ``key`` exists, in one
+    statement from a staged copy; returns the ``returning`` columns of the rows really inserted."""
+    if not rows:
+        return []
+    cols = ", ".join(columns)
+    staged = _staged(session, table, columns, rows)
+    back = f" RETURNING {', '.join(returning)}" if returning else ""
+    # "WHERE true" lets SQLite tell the upsert clause from a join constraint.
+    result = session.connection().execute(
+        text(
+            f"INSERT INTO {table.name} ({cols}) SELECT {cols} FROM {staged.name} WHERE true "  # noqa: S608
+            f"ON CONFLICT ({', '.join(key)}) DO NOTHING{back}"
+        )
+    )
+    out = [tuple(row) for row in result] if returning else []
+    staged.drop(session.connection())
+    return out
+
+
+def update_many(
+    session: Session, table: Table, key: str, columns: Sequence[str], rows: list[tuple[Any, ...]]
+) -> None:
+    """Set ``columns`` of the rows of ``table`` whose ``key`` is each row's first value, in one
+    ``UPDATE … FROM`` a staged copy (PostgreSQL, SQLite ≥ 3.33)."""
+    if not rows:
+        return
+    staged = _staged(session, table, [key, *columns], rows)
+    sets = ", ".join(f"{c} = s.{c}" for c in columns)
+    # Names only from our own tables, never from input: nothing to inject.
+    sql = f"UPDATE {table.name} SET {sets} FROM {staged.name} AS s WHERE {table.name}.{key} = s.{key}"  # noqa: S608
+    session.connection().execute(text(sql))
+    staged.drop(session.connection())

@@ -15,13 +15,14 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, aliased
 
 from bot.settings import WEEKDAY_NAMES, SlaConfig, SlaPolicy
 from storage import models as m
 from storage import sla_clock
-from storage.upsert import _insert, insert_ignore
+from storage.bulk import insert_ignore_many, update_many
+from storage.upsert import insert_ignore
 
 NONE, WARNED, BREACHED = 0, 1, 2
 SNOOZE = "snooze: "  # the reason prefix that tells a snooze from a pause
@@ -321,6 +322,62 @@ def finish(
 
 
 @dataclass(frozen=True)
+class PingFacts:
+    handoff_id: int
+    workspace_id: int
+    external_id: str
+    account: str
+    kind: str
+    from_team: str
+    to_team: str
+    due: dt.datetime
+    owner: str | None  # name
+    owner_slack: str | None
+    manager_slack: str | None
+    managers_manager_slack: str | None
+
+
+def _facts_select(*extra: Any) -> Any:
+    """A handoff with what its pings say and whom they may go to: owner, manager, manager's manager."""
+    h, owner = m.Handoff, aliased(m.Person)
+    manager, boss = aliased(m.Person), aliased(m.Person)
+    return (
+        select(
+            h.id,
+            h.workspace_id,
+            h.external_id,
+            m.Account.name,
+            h.kind,
+            h.from_team,
+            h.to_team,
+            h.effective_due_at,
+            owner.name,
+            owner.slack_user_id,
+            manager.slack_user_id,
+            boss.slack_user_id,
+            *extra,
+        )
+        .join(m.Account, m.Account.id == h.account_id)
+        .outerjoin(owner, owner.id == h.owner_id)
+        .outerjoin(manager, manager.id == owner.manager_id)
+        .outerjoin(boss, boss.id == manager.manager_id)
+    )
+
+
+FACTS = 12  # the columns of _facts_select before any extra
+
+
+def ping_facts(session: Session, handoff_ids: Sequence[int]) -> dict[int, PingFacts]:
+    """What a ping says and whom it may go to, for the given handoffs."""
+    ids = list(handoff_ids)
+    out: dict[int, PingFacts] = {}
+    for chunk in range(0, len(ids), 5000):
+        for row in session.execute(_facts_select().where(m.Handoff.id.in_(ids[chunk : chunk + 5000]))):
+            out[row[0]] = PingFacts(*row[:FACTS])
+    return out
+
+
+@dataclass(frozen=True)
 class Event:
     workspace_id: int
     handoff_id: int
@@ -334,21 +391,10 @@ class Event:
 class SweepReport:
     checked: int = 0
     recorded: list[Event] = field(default_factory=list)
+    facts: dict[int, PingFacts] = field(default_factory=dict)  # of the handoffs with recorded events
 
     def count(self, kind: str) -> int:
         return sum(1 for e in self.recorded if e.kind == kind)
-
-
-SWEEP_COLUMNS = (
-    m.Handoff.id,
-    m.Handoff.workspace_id,
-    m.Handoff.kind,
-    m.Handoff.sla_stage,
-    m.Handoff.warn_at,
-    m.Handoff.effective_due_at,
-    m.Handoff.acknowledged_at,
-    m.Account.segment,
-)
 
 
 def sweep(session: Session, now: dt.datetime, config: SlaConfig, *, limit: int = 200_000) -> SweepReport:
@@ -356,8 +402,7 @@ def sweep(session: Session, now: dt.datetime, config: SlaConfig, *, limit: int =
     recorded (the ones to ping)."""
     h = m.Handoff
     rows = session.execute(
-        select(*SWEEP_COLUMNS)
-        .join(m.Account, m.Account.id == h.account_id)
+        _facts_select(h.sla_stage, h.warn_at, h.acknowledged_at, m.Account.segment)
         .where(h.next_check_at <= now, h.completed_at.is_(None), h.paused_since.is_(None))
         .order_by(h.next_check_at)
         .limit(limit)
@@ -368,7 +413,10 @@ def sweep(session: Session, now: dt.datetime, config: SlaConfig, *, limit: int =
     policies: dict[tuple[str, str], SlaPolicy] = {}
     wanted: list[Event] = []
     changes = []
-    for hid, ws, kind, stage, warn, due, acked, segment in rows:
+    facts = {row[0]: PingFacts(*row[:FACTS]) for row in rows}
+    for row in rows:
+        hid, ws, kind, due = row[0], row[1], row[4], row[7]
+        stage, warn, acked, segment = row[FACTS:]
         policy = policies.get((kind, segment))
         if policy is None:
             policy = policies[(kind, segment)] = config.policy_for(kind, segment) or default_policy(kind)
@@ -395,115 +443,31 @@ def sweep(session: Session, now: dt.datetime, config: SlaConfig, *, limit: int =
                     )
                 )
                 stage += 1
-        changes.append(
-            {"hid": hid, "stage": stage, "next": next_check(stage, warn, due, policy, acked is not None)}
-        )
+        changes.append((hid, stage, next_check(stage, warn, due, policy, acked is not None)))
     if wanted:
-        stmt = (
-            _insert(session, m.SlaEvent)
-            .on_conflict_do_nothing(index_elements=["handoff_id", "kind", "step"])
-            .returning(m.SlaEvent.handoff_id, m.SlaEvent.kind, m.SlaEvent.step)
-        )
         inserted = set(
-            tuple(r)
-            for r in session.connection().execute(
-                stmt,
-                [
-                    {
-                        "workspace_id": e.workspace_id,
-                        "handoff_id": e.handoff_id,
-                        "kind": e.kind,
-                        "step": e.step,
-                        "occurred_at": now,
-                    }
-                    for e in wanted
-                ],
+            insert_ignore_many(
+                session,
+                m.SlaEvent.__table__,  # type: ignore[arg-type]
+                ("workspace_id", "handoff_id", "kind", "step", "occurred_at"),
+                [(e.workspace_id, e.handoff_id, e.kind, e.step, now) for e in wanted],
+                ("handoff_id", "kind", "step"),
+                returning=("handoff_id", "kind", "step"),
             )
         )
         report.recorded = [e for e in wanted if (e.handoff_id, e.kind, e.step) in inserted]
-    session.connection().execute(
-        update(m.Handoff.__table__)
-        .where(m.Handoff.__table__.c.id == bindparam("hid"))
-        .values(sla_stage=bindparam("stage"), next_check_at=bindparam("next")),
+        report.facts = {e.handoff_id: facts[e.handoff_id] for e in report.recorded}
+    update_many(
+        session,
+        m.Handoff.__table__,  # type: ignore[arg-type]
+        "id",
+        ("sla_stage", "next_check_at"),
         changes,
     )
     return report
 
 
 # --- who is told ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PingFacts:
-    handoff_id: int
-    workspace_id: int
-    external_id: str
-    account: str
-    kind: str
-    from_team: str
-    to_team: str
-    due: dt.datetime
-    owner: str | None  # name
-    owner_slack: str | None
-    manager_slack: str | None
-    managers_manager_slack: str | None
-
-
-def ping_facts(session: Session, handoff_ids: Sequence[int]) -> dict[int, PingFacts]:
-    """What a ping says and whom it may go to, for the given handoffs (three set queries)."""
-    h, a, owner = m.Handoff, m.Account, m.Person
-    facts: dict[int, PingFacts] = {}
-    rows = []
-    ids = list(handoff_ids)
-    for chunk in range(0, len(ids), 5000):
-        rows += session.execute(
-            select(
-                h.id,
-                h.workspace_id,
-                h.external_id,
-                a.name,
-                h.kind,
-                h.from_team,
-                h.to_team,
-                h.effective_due_at,
-                owner.name,
-                owner.slack_user_id,
-                owner.manager_id,
-            )
-            .join(a, a.id == h.account_id)
-            .outerjoin(owner, owner.id == h.owner_id)
-            .where(h.id.in_(ids[chunk : chunk + 5000]))
-        ).all()
-    manager_ids = {r[10] for r in rows if r[10] is not None}
-    people: dict[int, tuple[str | None, int | None]] = {}
-    for _ in range(2):  # managers, then their managers
-        wanted = [i for i in manager_ids if i not in people]
-        for chunk in range(0, len(wanted), 5000):
-            for pid, slack, boss in session.execute(
-                select(m.Person.id, m.Person.slack_user_id, m.Person.manager_id).where(
-                    m.Person.id.in_(wanted[chunk : chunk + 5000])
-                )
-            ):
-                people[pid] = (slack, boss)
-        manager_ids = {boss for _, boss in people.values() if boss is not None}
-    for hid, ws, ext, account, kind, src, dst, due, name, slack, manager_id in rows:
-        manager = people.get(manager_id) if manager_id is not None else None
-        boss = people.get(manager[1]) if manager and manager[1] is not None else None
-        facts[hid] = PingFacts(
-            hid,
-            ws,
-            ext,
-            account,
-            kind,
-            src,
-            dst,
-            due,
-            name,
-            slack,
-            manager[0] if manager else None,
-            boss[0] if boss else None,
-        )
-    return facts
 
 
 def recipients(event: Event, facts: PingFacts, escalation_channel: str | None) -> list[tuple[str, str]]:
