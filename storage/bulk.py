@@ -34,13 +34,22 @@ class StageWriter:
         )
 
     def processed(self, rows: list[tuple[Any, ...]]) -> list[Any]:
+        """Each value through its column's bind processor; equal hashable values (the same timestamp
+        on every row, a repeated date) are converted once per batch."""
         if not self.processors:
             return rows
+        caches: list[dict[Any, Any]] = [{} for _ in self.processors]
         converted = []
         for row in rows:
             values = list(row)
-            for i, proc in self.processors:
-                values[i] = proc(values[i])
+            for (i, proc), cache in zip(self.processors, caches, strict=True):
+                value = values[i]
+                try:
+                    values[i] = cache[value]
+                except KeyError:
+                    values[i] = cache[value] = proc(value)
+                except TypeError:  # unhashable (a JSON document)
+                    values[i] = proc(value)
             converted.append(values)
         return converted
 
