@@ -15,6 +15,7 @@ from bot.oauth import oauth_settings
 from bot.settings import Settings
 from bot.slack_api import make_client
 from bot.tenancy import ForeignTeam
+from bot.tokens import WorkspaceClients
 from commands import register
 from commands.context import Services
 from storage.db import Database
@@ -41,6 +42,7 @@ def create_app(
         Answerer(workers=settings.server_threads)
         if answer_budget is None
         else Answerer(workers=settings.server_threads, budget=answer_budget),
+        WorkspaceClients(settings, db),
     )
     common: dict[str, Any] = {
         "signing_secret": settings.slack_signing_secret.get_secret_value()

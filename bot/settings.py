@@ -157,6 +157,13 @@ class SlaPolicy(_Strict):
         default_factory=lambda: [EscalationStep(to="manager", after_hours=4)]
     )
     max_snooze_hours: float = Field(24, ge=0)  # the most a handoff's clock may be snoozed in all
+    # /handoff open asks for the handoff checklist in a dialog (success plan, contacts, SOW and usage
+    # targets, first-value target); default: on for sales_to_cs, the handoff it was made for.
+    checklist: bool | None = None
+
+    @property
+    def asks_checklist(self) -> bool:
+        return self.kind == "sales_to_cs" if self.checklist is None else self.checklist
 
     @model_validator(mode="after")
     def _steps_in_order(self) -> Self:

@@ -80,6 +80,8 @@ class Services:
     db: Database
     clock: Callable[[], dt.datetime]
     answer: Answerer
+    # A Web API client for a workspace, for calls outside Bolt's own reply paths (opening a dialog).
+    clients: Callable[[int], Any] | None = None
 
     _workspaces: dict[tuple[str | None, str | None], int] = field(default_factory=dict)
 

@@ -6,16 +6,21 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
+import logging
 from typing import Any
 
 from slack_bolt import App
+from slack_sdk.errors import SlackApiError
 
 from bot.answer import Reply
+from bot.settings import SlaConfig, SlaPolicy
+from bot.slack_api import advice
 from bot.slack_text import slack_escape
 from commands import replies
 from commands.context import Services, SlashCommand, slash_command
 from commands.wins import MENTION
-from digests.sla_pings import slack_date
+from digests.sla_pings import checklist_modal, slack_date
 from storage import models as m
 from storage import sla
 from storage.accounts import sla_state
@@ -27,6 +32,7 @@ from storage.slack_queries import (
     person_by_slack_id,
     reports_of,
 )
+from storage.upsert import insert_ignore
 
 HANDOFF_USAGE = [
     ("/handoff list [ACCOUNT]", "open handoffs: yours, or one account's"),
@@ -40,6 +46,8 @@ SLA_USAGE = [
     ("/sla team", "your reports' open handoffs"),
     ("/sla ACCOUNT", "one account's open handoffs"),
 ]
+logger = logging.getLogger(__name__)
+
 # Who takes a new handoff by default: the account's owner in the receiving team.
 OWNER_BY_TEAM = {
     "cs": "csm_id",
@@ -154,30 +162,104 @@ def open_reply(services: Services, cmd: SlashCommand, ws: int, args: list[str]) 
                 session.get(m.Person, owner_id) if owner_id else person_by_slack_id(session, ws, cmd.user_id)
             )
         external_id = "S" + hashlib.sha1((cmd.trigger_id or now.isoformat()).encode()).hexdigest()[:8].upper()
-        handoff = sla.open_handoff(
-            session,
-            ws,
-            account=account,
-            policy=policy,
-            config=config,
-            owner=owner,
-            external_id=external_id,
-            now=now,
-        )
-        if handoff is None:
-            return replies.text_reply(f"Handoff `{external_id}` was already opened.")
-        who = (
-            f"<@{owner.slack_user_id}>"
-            if owner and owner.slack_user_id
-            else slack_escape(owner.name if owner else "nobody")
-        )
-        due = handoff.effective_due_at
+        if policy.asks_checklist and cmd.trigger_id and services.clients is not None:
+            meta = {"a": account.id, "k": kind, "o": owner.id if owner else None, "x": external_id}
+            try:
+                services.clients(ws).views_open(
+                    trigger_id=cmd.trigger_id, view=checklist_modal(account.name, kind, meta)
+                )
+            except SlackApiError as exc:
+                return replies.error_reply(f"I couldn't open the checklist: {advice(exc)}.", "Try again.")
+            return replies.text_reply(
+                "Fill in the handoff checklist in the dialog; the handoff opens when you submit it."
+            )
+        return _opened(session, ws, config, policy, account, owner, external_id, now)
+
+
+def _opened(
+    session: Any,
+    ws: int,
+    config: SlaConfig,
+    policy: SlaPolicy,
+    account: m.Account,
+    owner: m.Person | None,
+    external_id: str,
+    now: dt.datetime,
+    checklist: dict[str, Any] | None = None,
+) -> Reply:
+    """Open the handoff and say so (from the command, or from the checklist dialog)."""
+    handoff = sla.open_handoff(
+        session,
+        ws,
+        account=account,
+        policy=policy,
+        config=config,
+        owner=owner,
+        external_id=external_id,
+        now=now,
+        checklist=checklist,
+    )
+    if handoff is None:
+        return replies.text_reply(f"Handoff `{external_id}` was already opened.")
+    who = (
+        f"<@{owner.slack_user_id}>"
+        if owner and owner.slack_user_id
+        else slack_escape(owner.name if owner else "nobody")
+    )
     clock = "business hours" if policy.clock == "business" else "hours"
     return replies.text_reply(
         f":inbox_tray: Opened handoff `{external_id}`: *{slack_escape(account.name)}* {policy.kind} "
-        f"({policy.from_team}→{policy.to_team}), owner {who}, due {slack_date(due)} "
+        f"({policy.from_team}→{policy.to_team}), owner {who}, due {slack_date(handoff.effective_due_at)} "
         f"({policy.hours:g} {clock}). `/handoff done {external_id}` when it is done."
     )
+
+
+def submit_checklist(
+    services: Services, body: dict[str, Any], view: dict[str, Any]
+) -> tuple[dict[str, str] | None, Reply | None]:
+    """The checklist dialog's answer: (errors for the dialog, None), or (None, the confirmation)."""
+    meta = json.loads(view.get("private_metadata") or "{}")
+    values = {k: v["value"] for k, v in view["state"]["values"].items()}
+    now = services.clock()
+    first_value = values["first_value"].get("selected_date")
+    if not first_value or dt.date.fromisoformat(first_value) < now.date():
+        return {"first_value": "Pick a first-value target date from today on."}, None
+    checklist = {
+        "success_plan": (values["success_plan"].get("value") or "").strip(),
+        "contacts": (values["contacts"].get("value") or "").strip(),
+        "targets": (values.get("targets", {}).get("value") or "").strip(),
+        "first_value_target": first_value,
+    }
+    for field_name in ("success_plan", "contacts"):
+        if not checklist[field_name]:
+            return {field_name: "This is what the receiving team needs: please fill it in."}, None
+    user = body["user"]
+    ws = services.workspace((body.get("team") or {}).get("id") or user.get("team_id"), None)
+    config = services.settings.policies.sla
+    with services.db.write() as session:
+        account = session.get(m.Account, meta.get("a"))
+        if account is None or account.workspace_id != ws:
+            return {"success_plan": "That account is no longer available."}, None
+        policy = config.policy_for(str(meta.get("k")), account.segment)
+        if policy is None:
+            return {"success_plan": "That SLA policy was removed meanwhile."}, None
+        owner = session.get(m.Person, meta["o"]) if meta.get("o") else None
+        if owner is not None and owner.workspace_id != ws:
+            owner = None
+        insert_ignore(  # the first-value milestone's target, unless the account has one already
+            session,
+            m.Milestone,
+            [
+                {
+                    "workspace_id": ws,
+                    "account_id": account.id,
+                    "kind": "first_value",
+                    "target_on": dt.date.fromisoformat(first_value),
+                }
+            ],
+            ["account_id", "kind"],
+        )
+        return None, _opened(session, ws, config, policy, account, owner, str(meta.get("x")), now, checklist)
 
 
 def change_reply(
@@ -226,5 +308,18 @@ def change_reply(
 
 
 def register(app: App, services: Services) -> None:
+    def checklist_submitted(ack: Any, body: dict[str, Any], view: dict[str, Any], client: Any) -> None:
+        errors, confirmation = submit_checklist(services, body, view)
+        if errors:
+            ack(response_action="errors", errors=errors)
+            return
+        ack()
+        if confirmation:
+            try:
+                client.chat_postMessage(channel=body["user"]["id"], **confirmation)
+            except SlackApiError:
+                logger.exception("could not confirm the opened handoff to %s", body["user"]["id"])
+
+    app.view("handoff_checklist")(checklist_submitted)
     slash_command(app, services, "/handoff", handoff_reply)
     slash_command(app, services, "/sla", sla_reply)

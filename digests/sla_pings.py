@@ -211,3 +211,52 @@ def snooze_modal(
             },
         ],
     }
+
+
+def checklist_modal(account: str, kind: str, metadata: dict[str, Any]) -> dict[str, Any]:
+    """The sales→CS handoff checklist: what CS needs to take the customer over."""
+
+    def text_input(block_id: str, label: str, hint: str, *, optional: bool = False) -> dict[str, Any]:
+        return {
+            "type": "input",
+            "block_id": block_id,
+            "optional": optional,
+            "label": {"type": "plain_text", "text": label},
+            "element": {
+                "type": "plain_text_input",
+                "action_id": "value",
+                "multiline": True,
+                "max_length": 2000,
+                "placeholder": {"type": "plain_text", "text": hint},
+            },
+        }
+
+    return {
+        "type": "modal",
+        "callback_id": "handoff_checklist",
+        "private_metadata": json.dumps(metadata),
+        "title": {"type": "plain_text", "text": "Handoff checklist"},
+        "submit": {"type": "plain_text", "text": "Open handoff"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {
+                "type": "section",
+                "text": {
+                    "type": "mrkdwn",
+                    "text": (
+                        f"*{clip(slack_escape(account), 200)}* — {slack_escape(kind)}: "
+                        "what the receiving team needs."
+                    ),
+                },
+            },
+            text_input("success_plan", "Success plan", "Goals, use cases, what success looks like"),
+            text_input("contacts", "Contacts", "Champion, decision maker, admin — names and roles"),
+            text_input("targets", "SOW and usage targets", "Seats, usage targets, scope", optional=True),
+            {
+                "type": "input",
+                "block_id": "first_value",
+                "label": {"type": "plain_text", "text": "First-value target"},
+                "element": {"type": "datepicker", "action_id": "value"},
+            },
+        ],
+    }

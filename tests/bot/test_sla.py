@@ -55,17 +55,53 @@ def sweep_and_deliver(bot: Bot, db: Database, at: dt.datetime) -> None:
     worker.deliver()
 
 
+def checklist(first_value: str = "2026-12-15", plan: str = "Go live with 3 teams") -> dict:
+    return {
+        "success_plan": {"value": {"value": plan}},
+        "contacts": {"value": {"value": "Dana (champion), Lee (admin)"}},
+        "targets": {"value": {"value": "40 seats, 60 % weekly active"}},
+        "first_value": {"value": {"selected_date": first_value}},
+    }
+
+
 def open_handoff(bot: Bot, db: Database) -> m.Handoff:
+    """/handoff open for sales→CS asks for the checklist in a dialog; submitting it opens the handoff."""
     reply = bot.command("/handoff", "open A1 sales_to_cs")
-    assert "Opened handoff" in reply.body["text"] and "owner <@UANA>" in reply.body["text"]
+    assert "checklist in the dialog" in reply.body["text"]
+    view = bot.fake.calls("views.open")[-1]["view"]
+    view = json.loads(view) if isinstance(view, str) else view
+    assert view["callback_id"] == "handoff_checklist"
+    assert bot.submit(view, checklist()).status == 200
+    confirmation = [c for c in bot.fake.calls("chat.postMessage") if c["channel"] == "UANA"][-1]
+    assert "Opened handoff" in confirmation["text"] and "owner <@UANA>" in confirmation["text"]
     with db.read() as s:
         return s.scalars(select(m.Handoff)).one()
+
+
+def test_the_checklist_is_required_and_kept_with_the_handoff(bot: Bot, db: Database) -> None:
+    bot.command("/handoff", "open A1 sales_to_cs")
+    view = bot.fake.calls("views.open")[-1]["view"]
+    view = json.loads(view) if isinstance(view, str) else view
+    late = bot.submit(view, checklist(first_value="2026-11-01"))
+    assert late.body["response_action"] == "errors" and "first_value" in late.body["errors"]
+    empty = bot.submit(view, checklist(plan=" "))
+    assert "success_plan" in empty.body["errors"]
+    with db.read() as s:
+        assert s.scalar(select(func.count()).select_from(m.Handoff)) == 0  # nothing half-opened
+    assert bot.submit(view, checklist()).status == 200
+    assert bot.submit(view, checklist()).status == 200  # a double submit opens it once
+    with db.read() as s:
+        handoff = s.scalars(select(m.Handoff)).one()
+        target = s.scalar(select(m.Milestone.target_on).where(m.Milestone.kind == "first_value"))
+    assert handoff.checklist["contacts"] == "Dana (champion), Lee (admin)"
+    assert target == dt.date(2026, 12, 15)
 
 
 def test_open_under_the_policy_then_breach_pings_owner_and_manager(bot: Bot, db: Database) -> None:
     handoff = open_handoff(bot, db)
     assert handoff.policy_key == "sales_to_cs/*" and handoff.effective_due_at == NOW + dt.timedelta(hours=8)
-    assert "Opened handoff" not in bot.command("/handoff", "open A1 renewal").body["text"]  # no policy
+    assert "no SLA policy for `renewal`" in bot.command("/handoff", "open A1 renewal").body["text"]
+    bot.fake.clear()
     sweep_and_deliver(bot, db, NOW + dt.timedelta(hours=8, minutes=5))
     dms = {c["channel"]: c for c in bot.fake.calls("chat.postMessage")}
     assert set(dms) == {"UANA", "UBOSS"}
@@ -133,6 +169,7 @@ def test_snooze_asks_why_and_moves_the_due_time(bot: Bot, db: Database) -> None:
 
 def test_a_person_who_left_is_replaced_by_the_escalation_channel(bot: Bot, db: Database) -> None:
     open_handoff(bot, db)
+    bot.fake.clear()
     bot.fake.gone.add("UANA")
     sweep_and_deliver(bot, db, NOW + dt.timedelta(hours=8, minutes=1))
     sweep_and_deliver(bot, db, NOW + dt.timedelta(hours=8, minutes=2))  # the fallback goes out
