@@ -39,6 +39,7 @@ class PlanReport:
     wins_detected: int = 0
     shoutouts: int = 0
     digests: int = 0
+    handoffs_opened: int = 0  # sales→CS handoffs started by a CRM closed/won
 
 
 def run_once(session: Session, ws: int, job: str, subject: str, now: dt.datetime) -> bool:
@@ -254,6 +255,7 @@ def plan(db: Database, now: dt.datetime, settings: Settings) -> PlanReport:
             daily(db, ws, now, settings, report)
             with db.write() as session:
                 report.shoutouts += enqueue_shoutouts(session, ws, now, settings)
+                report.handoffs_opened += sla.open_for_closed_won(session, ws, settings.policies.sla, now)
         except Exception:
             logger.exception("scheduled work for workspace %s failed; the next tick tries again", ws)
     try:

@@ -491,3 +491,43 @@ def recipients(event: Event, facts: PingFacts, escalation_channel: str | None) -
         elif escalation_channel and ("channel", escalation_channel) not in out:
             out.append(("channel", escalation_channel))
     return out
+
+
+def open_for_closed_won(
+    session: Session, ws: int, config: SlaConfig, now: dt.datetime, *, days: int = 7
+) -> int:
+    """A CRM closed/won starts the sales→CS handoff: each account closed/won in the last ``days`` days
+    without one gets it under the sales_to_cs policy (if there is one), owned by its CSM — once, the
+    external id being the claim. The clock starts when the bot learns of the closed/won."""
+    if not any(p.kind == "sales_to_cs" for p in config.policies):
+        return 0
+    has = select(m.Handoff.account_id).where(m.Handoff.workspace_id == ws, m.Handoff.kind == "sales_to_cs")
+    accounts = session.scalars(
+        select(m.Account).where(
+            m.Account.workspace_id == ws,
+            m.Account.closed_won_on >= now.date() - dt.timedelta(days=days),
+            m.Account.closed_won_on <= now.date(),
+            m.Account.id.not_in(has),
+        )
+    ).all()
+    opened = 0
+    for account in accounts:
+        policy = config.policy_for("sales_to_cs", account.segment)
+        if policy is None:
+            continue
+        owner = session.get(m.Person, account.csm_id) if account.csm_id else None
+        external_id = f"closed-won:{account.external_id}"
+        opened += (
+            open_handoff(
+                session,
+                ws,
+                account=account,
+                policy=policy,
+                config=config,
+                owner=owner,
+                external_id=external_id[:64],
+                now=now,
+            )
+            is not None
+        )
+    return opened

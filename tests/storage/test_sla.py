@@ -260,3 +260,25 @@ def test_imported_handoffs_are_swept_too(data: Database, ws: int, tmp_path: Path
     sla_sweep(data, T0 + dt.timedelta(hours=3), settings)  # 75 % of 4 h
     sla_sweep(data, T0 + dt.timedelta(hours=4), settings)
     assert [p[0] for p in pings(data)] == ["warning:0:UOWN", "breach:0:UOWN", "breach:0:UMGR"]
+
+
+def test_a_crm_closed_won_opens_the_sales_to_cs_handoff_once(data: Database, ws: int, tmp_path: Path) -> None:
+    load(
+        data,
+        ws,
+        "accounts",
+        """
+        external_id,name,segment,csm_email,closed_won_on
+        A3,New Logo,smb,own@x.io,2026-11-20
+        A4,Old Logo,smb,own@x.io,2026-01-10
+        """,
+        tmp_path,
+    )
+    with data.write() as s:
+        assert sla.open_for_closed_won(s, ws, CONFIG, T0) == 1
+        assert sla.open_for_closed_won(s, ws, CONFIG, T0 + dt.timedelta(hours=1)) == 0
+    with data.read() as s:
+        handoff = s.scalars(select(m.Handoff)).one()
+        owner = s.get(m.Person, handoff.owner_id)
+    assert (handoff.external_id, handoff.kind, owner.email) == ("closed-won:A3", "sales_to_cs", "own@x.io")
+    assert handoff.effective_due_at == T0 + dt.timedelta(hours=8)
