@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import textwrap
+import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from storage.db import Database
 from storage.importer import ImportResult, import_file
 
 _counter = iter(range(1_000_000))
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 def load(db: Database, ws: int, kind: str, body: str, tmp_path: Path, suffix: str = ".csv") -> ImportResult:
@@ -26,3 +31,26 @@ def months(start: str, end: str) -> list[str]:
         out.append(f"{y:04d}-{m:02d}")
         y, m = (y + 1, 1) if m == 12 else (y, m + 1)
     return out
+
+
+def at_once(work: Callable[[T], R], args: list[T]) -> list[R]:
+    """Run ``work(arg)`` for each arg in its own thread, all released together (a barrier), and
+    return the results; any exception fails the caller's test."""
+    barrier = threading.Barrier(len(args))
+    results: list[R] = []
+    errors: list[BaseException] = []
+
+    def run(arg: T) -> None:
+        try:
+            barrier.wait()
+            results.append(work(arg))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(arg,)) for arg in args]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [], errors
+    return results

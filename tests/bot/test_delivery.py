@@ -5,7 +5,6 @@ Time is explicit: the worker's clock is set by each test; pacing is shortened to
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import time
 from collections.abc import Iterator
 from decimal import Decimal
@@ -24,6 +23,7 @@ from storage import subscriptions as subs
 from storage.db import Database
 from storage.slack_queries import record_win
 from tests.fake_slack import FakeSlack
+from tests.helpers import at_once
 
 MONDAY = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
 WEEK_BEFORE = MONDAY - dt.timedelta(days=6)  # subscriptions are made on the Tuesday before
@@ -165,25 +165,9 @@ def test_two_workers_ticking_at_once_post_once_per_channel(db: Database, ws: int
     # Two replicas: separate engines (and so connections) on the same database.
     dbs = [Database(db.url), Database(db.url)]
     workers = [make_worker(d, fake, clock) for d in dbs]
-    barrier = threading.Barrier(2)
-    errors: list[BaseException] = []
-
-    def run(w: Worker) -> None:
-        try:
-            barrier.wait()
-            w.tick()
-            w.tick()
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(w,)) for w in workers]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    at_once(lambda w: (w.tick(), w.tick()), workers)
     for d in dbs:
         d.dispose()
-    assert errors == []
     for channel in channels:
         assert_digest_once(fake, channel)
     assert len(fake.posts()) == 2 * len(channels)

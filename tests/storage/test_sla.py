@@ -5,7 +5,6 @@ escalation; a pause moves the due time; pings go to the right people, or the esc
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ from digests.jobs import sla_sweep
 from storage import models as m
 from storage import sla
 from storage.db import Database
-from tests.helpers import load
+from tests.helpers import at_once, load
 
 T0 = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
 PEOPLE = """
@@ -220,24 +219,9 @@ def test_two_sweepers_at_once_record_and_ping_each_breach_once(data: Database, w
     settings = settings_for(data)
     now = T0 + dt.timedelta(hours=8, minutes=1)
     dbs = [Database(data.url), Database(data.url)]
-    barrier = threading.Barrier(2)
-    reports, errors = [], []
-
-    def run(d: Database) -> None:
-        try:
-            barrier.wait()
-            reports.append(sla_sweep(d, now, settings))
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(d,)) for d in dbs]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    reports = at_once(lambda d: sla_sweep(d, now, settings), dbs)
     for d in dbs:
         d.dispose()
-    assert errors == []
     assert sum(r.count("breach") for r in reports) == 150
     with data.read() as s:
         events = s.scalar(select(func.count()).select_from(m.SlaEvent).where(m.SlaEvent.kind == "breach"))
