@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from slack_sdk import WebClient
 from slack_sdk.oauth.token_rotation import TokenRotator
@@ -30,18 +31,26 @@ class NoToken(Exception):
 class WorkspaceClients:
     """One outbox ``WebClient`` per workspace, built on first use."""
 
-    def __init__(self, settings: Settings, db: Database) -> None:
+    def __init__(self, settings: Settings, db: Database, *, refresh_seconds: float = 300) -> None:
         self.settings = settings
         self.db = db
+        self.refresh_seconds = refresh_seconds
         self._lock = threading.Lock()
-        self._clients: dict[int, WebClient] = {}
+        self._clients: dict[int, tuple[WebClient, float]] = {}
         self._oauth = oauth_settings(settings, db.engine) if settings.oauth else None
 
     def __call__(self, ws: int) -> WebClient:
+        """The workspace's client; in OAuth mode its token is read (and rotated if about to expire)
+        again after ``refresh_seconds``, not for every message of a fan-out."""
         with self._lock:
-            if self._oauth is not None or ws not in self._clients:
-                self._clients[ws] = make_client(self.settings, self._token(ws), outbox=True)
-            return self._clients[ws]
+            cached = self._clients.get(ws)
+            if cached is None or (self._oauth is not None and time.monotonic() >= cached[1]):
+                cached = (
+                    make_client(self.settings, self._token(ws), outbox=True),
+                    time.monotonic() + self.refresh_seconds,
+                )
+                self._clients[ws] = cached
+            return cached[0]
 
     def _token(self, ws: int) -> str:
         if self._oauth is None:
@@ -66,7 +75,10 @@ class WorkspaceClients:
                 client_secret=self._oauth.client_secret,
                 client=make_client(self.settings),
             )
-            fresh = rotator.perform_bot_token_rotation(bot=bot, minutes_before_expiration=10)
+            # Rotated when it expires within the next refresh (plus a margin), so a cached client
+            # never holds an expired token.
+            minutes = int(self.refresh_seconds // 60) + 10
+            fresh = rotator.perform_bot_token_rotation(bot=bot, minutes_before_expiration=minutes)
             if fresh is not None:
                 store.save_bot(fresh)
                 bot = fresh
