@@ -670,7 +670,8 @@ def sla_policies(ctx: Ctx) -> None:
     if not config.policies:
         out.print(
             "no SLA policies: add [[sla.policies]] to the policy file (RETENTION_BOT_CONFIG); "
-            "see docs/sla.md. Imported handoffs keep their own due times."
+            "see docs/sla.md. Imported handoffs keep their own due times.",
+            markup=False,
         )
     for p in config.policies:
         clock = "calendar hours"
@@ -688,8 +689,12 @@ def sla_policies(ctx: Ctx) -> None:
             f"escalate if not acknowledged: {steps or 'never'}; snooze up to {p.max_snooze_hours:g} h",
             markup=False,
             highlight=False,
+            soft_wrap=True,
         )
-    out.print(f"escalation channel: {config.escalation_channel or 'none (set [sla] escalation_channel)'}")
+    out.print(
+        f"escalation channel: {config.escalation_channel or 'none (set [sla] escalation_channel)'}",
+        markup=False,
+    )
 
 
 @sla_cmd.command("sweep")

@@ -179,3 +179,27 @@ def test_subscriptions_from_the_cli(run, tmp_path: Path) -> None:
     assert run("subscriptions", "remove", "C0RET")[0] == 0
     code, _, err = run("subscriptions", "remove", "C0RET")
     assert code == 1 and "has no digest subscription" in err
+
+
+def test_sla_policies_are_shown_and_a_bad_one_stops_with_one_line(
+    run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out, _ = run("sla", "policies")
+    assert code == 0 and "no SLA policies: add [[sla.policies]]" in out
+    good = tmp_path / "sla.toml"
+    good.write_text(
+        '[sla]\nescalation_channel = "C0ESC"\n'
+        '[sla.calendars.ny]\ntimezone = "America/New_York"\nholidays = [2026-12-25]\n'
+        '[[sla.policies]]\nkind = "sales_to_cs"\nhours = 16\nclock = "business"\ncalendar = "ny"\n'
+        'escalation = [{ to = "manager", after_hours = 4 }, { to = "channel", after_hours = 8 }]\n'
+    )
+    monkeypatch.setenv("RETENTION_BOT_CONFIG", str(good))
+    code, out, _ = run("sla", "policies")
+    assert code == 0
+    assert "sales_to_cs/*: sales→cs, 16 business hours (ny: mon, tue, wed, thu, fri 09:00-17:00" in out
+    assert "+4 h → manager; +8 h → C0ESC" in out
+    bad = tmp_path / "bad-sla.toml"
+    bad.write_text('[sla.calendars.x]\nhours = "17:00-09:00"\n')
+    monkeypatch.setenv("RETENTION_BOT_CONFIG", str(bad))
+    code, _, err = run("sla", "policies")
+    assert code == 1 and "open before it closes" in err and "Traceback" not in err
