@@ -85,32 +85,31 @@ class Worker:
         self.sla()
         return planned, self.deliver()
 
+    def plan_and_deliver(self) -> None:
+        self.plan()
+        self.deliver()  # what was just planned goes out now, not at the next deliver tick
+
+    def sweep_and_deliver(self) -> None:
+        self.sla()
+        self.deliver()
+
     def scheduler(self, *, blocking: bool) -> BaseScheduler:
         sched: BaseScheduler = (BlockingScheduler if blocking else BackgroundScheduler)(timezone=dt.UTC)
         first = utcnow()  # APScheduler's timers run on real time; the work reads self.clock
-        common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
-        sched.add_job(
-            self.tick,
-            "interval",
-            seconds=self.settings.tick_seconds,
-            id="plan",
-            next_run_time=first,
-            **common,
-        )
-        sched.add_job(
-            self.sla,
-            "interval",
-            seconds=self.settings.sla_sweep_seconds,
-            id="sla",
-            next_run_time=first,
-            **common,
-        )
-        sched.add_job(
-            self.deliver,
-            "interval",
-            seconds=self.settings.deliver_seconds,
-            id="deliver",
-            next_run_time=first + dt.timedelta(seconds=self.settings.deliver_seconds),
-            **common,
-        )
+        jobs = [
+            ("plan", self.plan_and_deliver, self.settings.tick_seconds, first),
+            ("sla", self.sweep_and_deliver, self.settings.sla_sweep_seconds, first),
+            ("deliver", self.deliver, self.settings.deliver_seconds, None),
+        ]
+        for job_id, work, seconds, start in jobs:
+            sched.add_job(
+                work,
+                "interval",
+                seconds=seconds,
+                id=job_id,
+                next_run_time=start or first + dt.timedelta(seconds=seconds),
+                max_instances=1,  # a slow run is never overlapped by the next
+                coalesce=True,  # runs missed while busy or asleep collapse into one
+                misfire_grace_time=None,
+            )
         return sched
