@@ -157,106 +157,87 @@ def ping_with_status(
     return {"text": clip(what, 3000), "blocks": blocks if history else [blocks[0], *blocks[2:]]}
 
 
+def _modal(
+    callback_id: str,
+    title: str,
+    submit: str,
+    metadata: dict[str, Any],
+    intro: str,
+    inputs: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """A dialog: an introduction (already escaped mrkdwn), then its inputs."""
+    return {
+        "type": "modal",
+        "callback_id": callback_id,
+        "private_metadata": json.dumps(metadata),
+        "title": {"type": "plain_text", "text": title},
+        "submit": {"type": "plain_text", "text": submit},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": intro}}, *inputs],
+    }
+
+
+def _input(block_id: str, label: str, element: dict[str, Any], *, optional: bool = False) -> dict[str, Any]:
+    return {
+        "type": "input",
+        "block_id": block_id,
+        "optional": optional,
+        "label": {"type": "plain_text", "text": label},
+        "element": {"action_id": "value", **element},
+    }
+
+
+def _text(hint: str, *, multiline: bool = True, max_length: int = 2000) -> dict[str, Any]:
+    return {
+        "type": "plain_text_input",
+        "multiline": multiline,
+        "max_length": max_length,
+        "placeholder": {"type": "plain_text", "text": hint},
+    }
+
+
 def snooze_modal(
     handoff_id: int, account: str, channel: str | None, ts: str | None, max_hours: float
 ) -> dict[str, Any]:
     """The Snooze dialog: how long (within the policy's allowance) and why."""
-    choices = [h for h in (1, 4, 8, 24, 48) if h <= max_hours] or [max_hours]
-    return {
-        "type": "modal",
-        "callback_id": "sla_snooze",
-        "private_metadata": json.dumps({"h": handoff_id, "c": channel, "ts": ts}),
-        "title": {"type": "plain_text", "text": "Snooze the SLA clock"},
-        "submit": {"type": "plain_text", "text": "Snooze"},
-        "close": {"type": "plain_text", "text": "Cancel"},
-        "blocks": [
-            {
-                "type": "section",
-                "text": {
-                    "type": "mrkdwn",
-                    "text": f"*{clip(slack_escape(account), 200)}*: "
-                    "the clock stops for the time you choose; the due time moves with it.",
-                },
-            },
-            {
-                "type": "input",
-                "block_id": "hours",
-                "label": {"type": "plain_text", "text": "For how long"},
-                "element": {
-                    "type": "static_select",
-                    "action_id": "value",
-                    "initial_option": {
-                        "text": {"type": "plain_text", "text": f"{choices[0]:g} h"},
-                        "value": f"{choices[0]:g}",
-                    },
-                    "options": [
-                        {"text": {"type": "plain_text", "text": f"{h:g} h"}, "value": f"{h:g}"}
-                        for h in choices
-                    ],
-                },
-            },
-            {
-                "type": "input",
-                "block_id": "reason",
-                "label": {"type": "plain_text", "text": "Why"},
-                "element": {
-                    "type": "plain_text_input",
-                    "action_id": "value",
-                    "max_length": 500,
-                    "placeholder": {
-                        "type": "plain_text",
-                        "text": "e.g. waiting for the customer's signed SOW",
-                    },
-                },
-            },
+    choices = [
+        {"text": {"type": "plain_text", "text": f"{h:g} h"}, "value": f"{h:g}"}
+        for h in ([h for h in (1, 4, 8, 24, 48) if h <= max_hours] or [max_hours])
+    ]
+    return _modal(
+        "sla_snooze",
+        "Snooze the SLA clock",
+        "Snooze",
+        {"h": handoff_id, "c": channel, "ts": ts},
+        f"*{clip(slack_escape(account), 200)}*: the clock stops for the time you choose; "
+        "the due time moves with it.",
+        [
+            _input(
+                "hours",
+                "For how long",
+                {"type": "static_select", "initial_option": choices[0], "options": choices},
+            ),
+            _input(
+                "reason",
+                "Why",
+                _text("e.g. waiting for the customer's signed SOW", multiline=False, max_length=500),
+            ),
         ],
-    }
+    )
 
 
 def checklist_modal(account: str, kind: str, metadata: dict[str, Any]) -> dict[str, Any]:
     """The sales→CS handoff checklist: what CS needs to take the customer over."""
-
-    def text_input(block_id: str, label: str, hint: str, *, optional: bool = False) -> dict[str, Any]:
-        return {
-            "type": "input",
-            "block_id": block_id,
-            "optional": optional,
-            "label": {"type": "plain_text", "text": label},
-            "element": {
-                "type": "plain_text_input",
-                "action_id": "value",
-                "multiline": True,
-                "max_length": 2000,
-                "placeholder": {"type": "plain_text", "text": hint},
-            },
-        }
-
-    return {
-        "type": "modal",
-        "callback_id": "handoff_checklist",
-        "private_metadata": json.dumps(metadata),
-        "title": {"type": "plain_text", "text": "Handoff checklist"},
-        "submit": {"type": "plain_text", "text": "Open handoff"},
-        "close": {"type": "plain_text", "text": "Cancel"},
-        "blocks": [
-            {
-                "type": "section",
-                "text": {
-                    "type": "mrkdwn",
-                    "text": (
-                        f"*{clip(slack_escape(account), 200)}* — {slack_escape(kind)}: "
-                        "what the receiving team needs."
-                    ),
-                },
-            },
-            text_input("success_plan", "Success plan", "Goals, use cases, what success looks like"),
-            text_input("contacts", "Contacts", "Champion, decision maker, admin — names and roles"),
-            text_input("targets", "SOW and usage targets", "Seats, usage targets, scope", optional=True),
-            {
-                "type": "input",
-                "block_id": "first_value",
-                "label": {"type": "plain_text", "text": "First-value target"},
-                "element": {"type": "datepicker", "action_id": "value"},
-            },
+    return _modal(
+        "handoff_checklist",
+        "Handoff checklist",
+        "Open handoff",
+        metadata,
+        f"*{clip(slack_escape(account), 200)}* — {slack_escape(kind)}: what the receiving team needs.",
+        [
+            _input("success_plan", "Success plan", _text("Goals, use cases, what success looks like")),
+            _input("contacts", "Contacts", _text("Champion, decision maker, admin — names and roles")),
+            _input("targets", "SOW and usage targets", _text("Seats, usage targets, scope"), optional=True),
+            _input("first_value", "First-value target", {"type": "datepicker"}),
         ],
-    }
+    )
