@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Date, bindparam, func, select
+from sqlalchemy import Date, bindparam, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from bot.settings import HealthPolicy
@@ -158,11 +158,16 @@ def derive_stage(
     return "qualified"
 
 
+STAGE_MILESTONES = ("kickoff", "first_value", "adopted")  # the milestones `derive_stage` reads
+
+
 @functools.cache
 def _card_statements() -> dict[str, Any]:
-    """The card's queries, built once with bound parameters: /health runs them on every request."""
+    """The card's queries, built once with bound parameters: /health runs them on every request.
+    The account comes with its owners and the facts its lifecycle stage needs in one row."""
     ws, aid = bindparam("ws"), bindparam("account_id")
-    mr, ms, nps, h, w = (
+    acc, mr, ms, nps, h, w = (
+        m.Account.__table__,
         m.MrrSnapshot.__table__,
         m.Milestone.__table__,
         m.NpsResponse.__table__,
@@ -170,22 +175,43 @@ def _card_statements() -> dict[str, Any]:
         m.Win.__table__,
     )
     p, ct, cp = m.Person.__table__, m.WinCreditTeam.__table__, m.WinCreditPerson.__table__
-    return {
-        "account": select(m.Account).where(m.Account.workspace_id == ws, m.Account.id == aid),
-        "mrr": select(mr.c.month, mr.c.mrr).where(
-            mr.c.workspace_id == ws, mr.c.account_id == aid, mr.c.month <= bindparam("month", type_=Date())
-        ),
-        "milestones": select(ms.c.kind, ms.c.achieved_on).where(
-            ms.c.workspace_id == ws, ms.c.account_id == aid
-        ),
-        "nps": select(func.avg(nps.c.score)).where(
+    month = bindparam("month", type_=Date())
+    this_account = [mr.c.workspace_id == ws, mr.c.account_id == acc.c.id]
+    facts = [
+        select(mr.c.mrr).where(*this_account, mr.c.month == month).scalar_subquery().label("mrr"),
+        select(mr.c.id)
+        .where(*this_account, mr.c.month <= month, mr.c.mrr > 0)
+        .limit(1)
+        .scalar_subquery()
+        .label("paid_id"),
+        select(func.avg(nps.c.score))
+        .where(
             nps.c.workspace_id == ws,
-            nps.c.account_id == aid,
+            nps.c.account_id == acc.c.id,
             nps.c.responded_at >= bindparam("since", type_=m.UTCDateTime()),
+        )
+        .scalar_subquery()
+        .label("nps"),
+        *(
+            select(ms.c.achieved_on)
+            .where(ms.c.workspace_id == ws, ms.c.account_id == acc.c.id, ms.c.kind == kind)
+            .scalar_subquery()
+            .label(kind)
+            for kind in STAGE_MILESTONES
         ),
-        "owners": select(p.c.id, p.c.name, p.c.email, p.c.slack_user_id).where(
-            p.c.workspace_id == ws, p.c.id.in_(bindparam("ids", expanding=True))
-        ),
+    ]
+    account = select(m.Account).where(m.Account.workspace_id == ws, m.Account.id == aid)
+    for role in vocab.OWNER_ROLES:
+        owner = p.alias(role)
+        account = account.outerjoin(
+            owner, (owner.c.id == getattr(acc.c, f"{role}_id")) & (owner.c.workspace_id == ws)
+        ).add_columns(
+            owner.c.name.label(f"{role}_name"),
+            owner.c.email.label(f"{role}_email"),
+            owner.c.slack_user_id.label(f"{role}_slack"),
+        )
+    return {
+        "account": account.add_columns(*facts),
         "handoffs": select(
             h.c.id,
             h.c.external_id,
@@ -205,13 +231,15 @@ def _card_statements() -> dict[str, Any]:
         )
         .order_by(w.c.won_on.desc(), w.c.id.desc())
         .limit(5),
-        "teams": select(ct.c.win_id, ct.c.team)
-        .where(ct.c.win_id.in_(bindparam("ids", expanding=True)))
-        .order_by(ct.c.team),
-        "people": select(cp.c.win_id, p.c.name)
-        .join(p, p.c.id == cp.c.person_id)
-        .where(cp.c.win_id.in_(bindparam("ids", expanding=True)))
-        .order_by(p.c.name),
+        # Each win's credited teams and people, in one round trip: (win id, is a person, name).
+        "credits": union_all(
+            select(ct.c.win_id, literal(False).label("person"), ct.c.team.label("name")).where(
+                ct.c.workspace_id == ws, ct.c.win_id.in_(bindparam("ids", expanding=True))
+            ),
+            select(cp.c.win_id, literal(True), p.c.name)
+            .join(p, p.c.id == cp.c.person_id)
+            .where(cp.c.workspace_id == ws, cp.c.win_id.in_(bindparam("ids", expanding=True))),
+        ).order_by("name"),
     }
 
 
@@ -227,46 +255,39 @@ def account_card(
         "since": now - dt.timedelta(days=180),
         "wins_since": today - dt.timedelta(days=RECENT_WINS_DAYS),
     }
-    acc = session.scalars(q["account"], params).one()
-    mrr_rows = dict(session.execute(q["mrr"], params).all())
-    mrr = mrr_rows.get(params["month"], Decimal("0.00"))
-    milestones = dict(session.execute(q["milestones"], params).all())
-    nps = session.scalar(q["nps"], params)
+    row = session.execute(q["account"], params).one()
+    acc, mrr = row.Account, row.mrr if row.mrr is not None else Decimal("0.00")
     stage = derive_stage(
         explicit=acc.stage,
         closed_won=acc.closed_won_on,
         paying=mrr > 0,
-        paid_before=any(v > 0 for v in mrr_rows.values()),
-        milestones=milestones,
-        promoter=nps is not None and float(nps) >= PROMOTER,
+        paid_before=row.paid_id is not None,
+        milestones={kind: getattr(row, kind) for kind in STAGE_MILESTONES},
+        promoter=row.nps is not None and float(row.nps) >= PROMOTER,
         renewal_on=acc.renewal_on,
         today=today,
     )
     card = AccountCard(acc, stage, mrr, health.account_health(session, ws, account_id, today, policy))
-
-    owner_ids = {role: getattr(acc, f"{role}_id") for role in vocab.OWNER_ROLES}
-    wanted = [i for i in owner_ids.values() if i]
-    people = (
-        {row.id: row for row in session.execute(q["owners"], {**params, "ids": wanted})} if wanted else {}
-    )
-    for role, pid in owner_ids.items():
-        if pid in people:
-            person = people[pid]
-            card.owners.append(
-                Owner(role, vocab.OWNER_ROLE_TEAMS[role], person.name, person.email, person.slack_user_id)
+    for role in vocab.OWNER_ROLES:
+        name = getattr(row, f"{role}_name")
+        if name is not None:
+            owner = Owner(
+                role,
+                vocab.OWNER_ROLE_TEAMS[role],
+                name,
+                getattr(row, f"{role}_email"),
+                getattr(row, f"{role}_slack"),
             )
-    for hid, ext, kind, src, dst, owner, due, paused in session.execute(q["handoffs"], params):
-        card.handoffs.append(OpenHandoff(hid, ext, kind, src, dst, owner, due, paused is not None))
+            card.owners.append(owner)
+    for hid, ext, kind, src, dst, owner_name, due, paused in session.execute(q["handoffs"], params):
+        card.handoffs.append(OpenHandoff(hid, ext, kind, src, dst, owner_name, due, paused is not None))
 
     wins = session.execute(q["wins"], params).all()
     if wins:
-        ids = {**params, "ids": [w.id for w in wins]}
         teams: dict[int, list[str]] = defaultdict(list)
-        for win_id, team in session.execute(q["teams"], ids):
-            teams[win_id].append(team)
         names: dict[int, list[str]] = defaultdict(list)
-        for win_id, name in session.execute(q["people"], ids):
-            names[win_id].append(name)
+        for win_id, is_person, name in session.execute(q["credits"], {**params, "ids": [w.id for w in wins]}):
+            (names if is_person else teams)[win_id].append(name)
         for w in wins:
             card.wins.append(RecentWin(w.won_on, w.kind, w.text, w.amount, teams[w.id], names[w.id]))
     return card

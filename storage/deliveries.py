@@ -261,9 +261,11 @@ def recent(
 
 
 def retry(session: Session, ws: int, delivery_id: int, now: dt.datetime) -> Delivery | None:
-    """An operator's decision to send a failed or uncertain message (again): back to pending."""
+    """An operator's decision to send a failed or uncertain message (again): back to pending, due
+    at once. Due from when it was first queued, not from ``now``: the command may run on a host whose
+    clock is ahead of the worker's, and "retry" must not mean "retry once the worker catches up"."""
     row = session.get(Delivery, delivery_id)
     if row is None or row.workspace_id != ws or row.state not in (FAILED, UNCERTAIN):
         return None
-    row.state, row.next_attempt_at, row.updated_at = PENDING, now, now
+    row.state, row.next_attempt_at, row.updated_at = PENDING, min(row.created_at, now), now
     return row

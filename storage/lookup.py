@@ -6,10 +6,12 @@ a typo is matched by similarity (rapidfuzz) and offered as "did you mean".
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
+from typing import Any
 
 from rapidfuzz import fuzz, process, utils
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from storage.models import Account
@@ -49,21 +51,36 @@ def _matches(rows: list[Account]) -> list[Match]:
     return [Match(a.id, a.external_id, a.name, a.domain) for a in rows]
 
 
+@functools.cache
+def _statements() -> dict[str, Any]:
+    """Built once with bound parameters: every /health runs at least the first."""
+    scoped = select(Account.id, Account.external_id, Account.name, Account.domain).where(
+        Account.workspace_id == bindparam("ws")
+    )
+    return {
+        "exact": scoped.where(
+            or_(
+                Account.external_id == bindparam("query"),
+                Account.domain == bindparam("domain"),
+                Account.name_key == bindparam("key"),
+            )
+        )
+        .order_by(Account.name_key)
+        .limit(MAX_CANDIDATES + 1),
+        "prefix": scoped.where(Account.name_key.like(bindparam("pattern"), escape="\\"))
+        .order_by(Account.name_key)
+        .limit(MAX_CANDIDATES + 1),
+        "ids": scoped.where(Account.id.in_(bindparam("ids", expanding=True))),
+    }
+
+
 def find_account(session: Session, ws: int, text: str) -> LookupResult:
     query = " ".join(text.split())
     if not query:
         return LookupResult(query)
-    cols = (Account.id, Account.external_id, Account.name, Account.domain)
-    scoped = select(*cols).where(Account.workspace_id == ws)
-    key = query.lower()
-
-    exact = session.execute(
-        scoped.where(
-            or_(Account.external_id == query, Account.domain == _domain_of(query), Account.name_key == key)
-        )
-        .order_by(Account.name_key)
-        .limit(MAX_CANDIDATES + 1)
-    ).all()
+    q, key = _statements(), query.lower()
+    params = {"ws": ws, "query": query, "domain": _domain_of(query), "key": key}
+    exact = session.execute(q["exact"], params).all()
     # A CRM id is unique; several exact hits can only be shared names or a name equal to a domain.
     by_id = [row for row in exact if row.external_id == query]
     if by_id:
@@ -73,11 +90,7 @@ def find_account(session: Session, ws: int, text: str) -> LookupResult:
     if exact:
         return LookupResult(query, candidates=_matches(exact[:MAX_CANDIDATES]))  # type: ignore[arg-type]
 
-    prefix = session.execute(
-        scoped.where(Account.name_key.like(_escape_like(key) + "%", escape="\\"))
-        .order_by(Account.name_key)
-        .limit(MAX_CANDIDATES + 1)
-    ).all()
+    prefix = session.execute(q["prefix"], {"ws": ws, "pattern": _escape_like(key) + "%"}).all()
     if len(prefix) == 1:
         return LookupResult(query, match=_matches(prefix)[0])  # type: ignore[arg-type]
     if prefix:
@@ -92,7 +105,7 @@ def find_account(session: Session, ws: int, text: str) -> LookupResult:
     if not found:
         return LookupResult(query)
     ids = [aid for _, _, aid in found]
-    rows = {r.id: r for r in session.execute(scoped.where(Account.id.in_(ids))).all()}
+    rows = {r.id: r for r in session.execute(q["ids"], {"ws": ws, "ids": ids}).all()}
     ordered = _matches([rows[i] for i in ids if i in rows])  # type: ignore[arg-type]
     best, second = found[0][1], found[1][1] if len(found) > 1 else 0.0
     # One clearly best near-miss ("initeck" for "Initech"): take it; several close ones: ask.

@@ -12,8 +12,11 @@ from sqlalchemy import select
 from bot.settings import HealthBands, HealthPolicy
 from storage import health
 from storage.db import Database
+from storage.demo import KIND_ORDER, DemoConfig, DemoData, write_files
 from storage.health import HealthInputs, Score, components, contributions, drivers, score
+from storage.importer import import_file
 from storage.models import Account, HealthSnapshot
+from storage.workspaces import ensure_workspace
 from tests.helpers import load
 
 POLICY = HealthPolicy()
@@ -173,3 +176,32 @@ def test_score_30_days_ago_from_the_snapshot_matches_the_live_one(
     assert stored.then.score == live.then.score and stored.trend == live.trend
     assert stored.then.components == pytest.approx(live.then.components, abs=0.05)
     assert [d.component for d in stored.drivers] == [d.component for d in live.drivers]
+
+
+def test_one_account_inputs_equal_the_workspace_wide_ones(db: Database, ws: int, tmp_path: Path) -> None:
+    """/health reads one account's inputs in one joined statement, the daily snapshot reads the whole
+    workspace query by query: on varied data (usage, seats, features, tickets, touchpoints, NPS, revenue
+    movements, risk flags) both give every account the same inputs, on several days."""
+    data = DemoData(DemoConfig(accounts=40, months=8, seed=4, as_of=dt.date(2026, 11, 23), usage_days=40))
+    paths = write_files(data, tmp_path / "demo")
+    for kind in KIND_ORDER:
+        with db.write() as s:
+            import_file(s, ws, kind, paths[kind])
+    with db.write() as s:  # another workspace's data must not leak into either path
+        other = ensure_workspace(s, "other", now=dt.datetime(2026, 11, 1, tzinfo=dt.UTC))
+    load(db, other, "accounts", "external_id,name,segment\nZ,Zeta,smb\n", tmp_path)
+    for day in (dt.date(2026, 11, 23), dt.date(2026, 10, 24), dt.date(2026, 10, 16)):
+        with db.read() as s:
+            everyone = health.gather_inputs(s, ws, day)
+            one_by_one = {a: health.gather_inputs(s, ws, day, a)[a] for a in everyone}
+        assert len(everyone) == 40
+        assert one_by_one == everyone, day
+        kinds = {
+            "usage": any(i.has_usage for i in everyone.values()),
+            "tickets": any(i.open_high + i.open_other for i in everyone.values()),
+            "touch": any(i.touch_weight for i in everyone.values()),
+            "nps": any(i.nps is not None for i in everyone.values()),
+            "risk": any(i.open_risk for i in everyone.values()),
+            "mrr": any(i.mrr_before for i in everyone.values()),
+        }
+        assert all(kinds.values()), (day, kinds)  # the comparison covered every kind of input
