@@ -10,6 +10,7 @@ What each kind becomes is declared in ``storage.kinds``.
 from __future__ import annotations
 
 import operator
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from storage import models as m
 from storage.bulk import StageWriter
 from storage.errors import MAX_LISTED_ERRORS, ImportFailed, RecordError, validation_errors
 from storage.kinds import KINDS, BatchContext, Kind, Ref
@@ -166,6 +168,11 @@ def _run(
             ctx.add_errors(_unknown_ref_errors(ctx, ref))
     if ctx.error_total:
         raise ImportFailed(source, ctx.errors, ctx.error_total)
+    if kind.table is m.Account.__table__ and (result.inserted or result.updated):
+        # Account names changed: lookup's cached copies are stale from this commit on.
+        session.execute(
+            update(m.Workspace).where(m.Workspace.id == ws).values(accounts_version=uuid.uuid4().hex)
+        )
     for table in reversed(ctx.temp_tables):
         table.drop(session.connection())  # SQLite keeps temp tables for the connection's life
     return result

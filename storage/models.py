@@ -9,6 +9,7 @@ decimal type — and gives ``Decimal`` to Python.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -119,6 +120,10 @@ class Workspace(Base):
     disabled_reason: Mapped[str | None] = mapped_column(Text)
     # Where /win and detected wins get their shout-out (a channel id); None: no shout-outs.
     wins_channel_id: Mapped[str | None] = mapped_column(String(32))
+    # Changes whenever the workspace's accounts do (the importer sets a new one): lookup's name cache key.
+    accounts_version: Mapped[str] = mapped_column(
+        String(32), default=lambda: uuid.uuid4().hex, server_default=""
+    )
     created_at: Mapped[dt.datetime]
 
 

@@ -39,6 +39,21 @@ def test_sqlite_default_is_created_and_upgraded_on_start(tmp_path: Path) -> None
     assert db.current_revision() == db.head_revision()
 
 
+def test_upgrade_gives_existing_workspaces_their_own_accounts_version(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'old.db'}")
+    db.upgrade("0004")
+    with db.engine.begin() as conn:
+        for slug in ("a", "b"):
+            conn.execute(
+                text("INSERT INTO workspaces (slug, name, timezone, created_at) VALUES (:s, :s, 'UTC', :t)"),
+                {"s": slug, "t": NOW.replace(tzinfo=None)},
+            )
+    db.upgrade()
+    with db.read() as s:
+        versions = s.scalars(select(Workspace.accounts_version)).all()
+    assert len(set(versions)) == 2 and all(len(v) == 32 for v in versions)
+
+
 def test_concurrent_read_then_write_never_hits_database_is_locked(tmp_path: Path) -> None:
     """Eight threads each read a counter then write it back, 25 times: BEGIN IMMEDIATE serialises
     them, so no "database is locked" and no lost update."""

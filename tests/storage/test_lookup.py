@@ -3,9 +3,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from storage.db import Database
 from storage.lookup import find_account
+from storage.models import Workspace
 from tests.helpers import load
 
 
@@ -74,3 +76,29 @@ def test_lookup_is_scoped_to_the_workspace(accounts: Database, ws: int) -> None:
         for text in ("globex.com", "A3", "glob", "globx"):
             result = find_account(s, other, text)
             assert result.match is None and not result.candidates and not result.suggestions
+
+
+def test_typo_matching_follows_renames_and_new_accounts(accounts: Database, ws: int, tmp_path: Path) -> None:
+    """The names typo matching compares against are kept between lookups; an import that renames
+    or adds accounts makes the next lookup read them again (and one that changes nothing doesn't)."""
+    with accounts.read() as s:
+        assert find_account(s, ws, "initeck").match.name == "Initech"  # type: ignore[union-attr]
+        version = s.scalar(select(Workspace.accounts_version).where(Workspace.id == ws))
+    same = "external_id,name,domain,segment\nA4,Initech,initech.example,smb\n"
+    load(accounts, ws, "accounts", same, tmp_path)  # changes nothing
+    with accounts.read() as s:
+        assert s.scalar(select(Workspace.accounts_version).where(Workspace.id == ws)) == version
+    load(
+        accounts,
+        ws,
+        "accounts",
+        "external_id,name,segment\nA4,Umbrella Systems,smb\nA7,Stark Industries,enterprise\n",
+        tmp_path,
+    )
+    with accounts.read() as s:
+        renamed = find_account(s, ws, "initeck")
+        moved = find_account(s, ws, "umbrela systems")
+        added = find_account(s, ws, "stark industres")
+    assert renamed.match is None and not renamed.suggestions
+    assert moved.match is not None and moved.match.external_id == "A4"
+    assert added.match is not None and added.match.external_id == "A7"
