@@ -176,11 +176,11 @@ def _card_statements() -> dict[str, Any]:
     )
     p, ct, cp = m.Person.__table__, m.WinCreditTeam.__table__, m.WinCreditPerson.__table__
     month = bindparam("month", type_=Date())
-    this_account = [mr.c.workspace_id == ws, mr.c.account_id == acc.c.id]
+    account_mrr = [mr.c.workspace_id == ws, mr.c.account_id == acc.c.id]
     facts = [
-        select(mr.c.mrr).where(*this_account, mr.c.month == month).scalar_subquery().label("mrr"),
+        select(mr.c.mrr).where(*account_mrr, mr.c.month == month).scalar_subquery().label("mrr"),
         select(mr.c.id)
-        .where(*this_account, mr.c.month <= month, mr.c.mrr > 0)
+        .where(*account_mrr, mr.c.month <= month, mr.c.mrr > 0)
         .limit(1)
         .scalar_subquery()
         .label("paid_id"),
