@@ -8,7 +8,7 @@ from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import func, select, text
+from sqlalchemy import bindparam, func, select, text
 
 from storage.db import Database
 from storage.models import Base, HealthSnapshot, Workspace
@@ -52,6 +52,22 @@ def test_upgrade_gives_existing_workspaces_their_own_accounts_version(tmp_path: 
     with db.read() as s:
         versions = s.scalars(select(Workspace.accounts_version)).all()
     assert len(set(versions)) == 2 and all(len(v) == 32 for v in versions)
+
+
+def test_reads_keep_prepared_statements_and_write_nothing(db: Database, ws: int) -> None:
+    """A read session ends with COMMIT (psycopg forgets its prepared statements at a ROLLBACK, and
+    /health would be planned afresh on every request), yet a change made to a loaded object is
+    not written."""
+    statement = select(Workspace).where(Workspace.id == bindparam("ws"))
+    for _ in range(7):  # psycopg prepares a statement at its fifth run on a connection
+        with db.read() as s:
+            s.scalars(statement, {"ws": ws}).one().name = "changed in a read"
+    with db.read() as s:
+        assert s.scalar(select(Workspace.name).where(Workspace.id == ws)) == "test"
+        if db.dialect == "postgresql":
+            ours = "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE :like"
+            prepared = s.scalar(text(ours), {"like": "SELECT workspaces.id,%"})
+            assert prepared == 1
 
 
 def test_concurrent_read_then_write_never_hits_database_is_locked(tmp_path: Path) -> None:
