@@ -169,9 +169,32 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
-def report(label: str, lat: list[float], took: float, cpu: float | None = None) -> float:
+def postgres_cpu_seconds() -> float:
+    """CPU of the local PostgreSQL server's processes (0 when there are none): it shares the cores."""
+    total, tick = 0.0, os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            comm, rest = (entry / "stat").read_text().split(") ", 1)
+            if comm.endswith("(postgres"):
+                fields = rest.split()
+                total += (int(fields[11]) + int(fields[12])) / tick
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
+
+
+def cpu_now(pid: int) -> tuple[float, float]:
+    return cpu_seconds(pid), postgres_cpu_seconds()
+
+
+def report(label: str, lat: list[float], took: float, cpu: tuple[float, float] | None = None) -> float:
     q = statistics.quantiles(lat, n=100)
-    per = "" if cpu is None else f", server CPU {cpu / len(lat) * 1000:4.2f} ms/request"
+    per = ""
+    if cpu is not None:
+        per = f", CPU per request: bot {cpu[0] / len(lat) * 1000:4.2f} ms"
+        per += f", PostgreSQL {cpu[1] / len(lat) * 1000:4.2f} ms" if cpu[1] else ""
     print(
         f"  {label:<28}: p50 {statistics.median(lat) * 1000:6.1f} ms, p99 {q[98] * 1000:6.1f} ms, "
         f"{len(lat) / took:6.0f} req/s ({len(lat)} requests){per}"
@@ -227,14 +250,13 @@ def main() -> None:
             per = max(1, args.requests // args.clients)
             run_load(port, ["help"], args.clients, 20)  # warm up: connections, compiled statements
             run_load(port, texts[:40], args.clients, 20)
-            t, c = time.perf_counter(), cpu_seconds(server.pid)
-            trivial = run_load(port, ["help"], args.clients, per)
-            took, cpu = time.perf_counter() - t, cpu_seconds(server.pid) - c
-            base = report("/health help (trivial)", trivial, took, cpu)
-            t, c = time.perf_counter(), cpu_seconds(server.pid)
-            health = run_load(port, texts, args.clients, per)
-            took, cpu = time.perf_counter() - t, cpu_seconds(server.pid) - c
-            p99 = report("/health ACCOUNT", health, took, cpu)
+            p99s: dict[str, float] = {}
+            for label, load in (("/health help (trivial)", ["help"]), ("/health ACCOUNT", texts)):
+                t, (bot0, pg0) = time.perf_counter(), cpu_now(server.pid)
+                latencies = run_load(port, load, args.clients, per)
+                took, (bot1, pg1) = time.perf_counter() - t, cpu_now(server.pid)
+                p99s[label] = report(label, latencies, took, (bot1 - bot0, pg1 - pg0))
+            base, p99 = p99s["/health help (trivial)"], p99s["/health ACCOUNT"]
             print(f"  p99 ratio to the trivial command on an idle server: {p99 / base:.2f}×")
             # The same comparison on a busy server: trivial probes sent while the /health load runs.
             probes: list[float] = []
