@@ -169,6 +169,23 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
+def context_switches(pid: int) -> int:
+    """Voluntary context switches of every thread of the server's processes: a thread that gives up
+    the CPU to wait (for the GIL, a lock, a socket) counts one."""
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            for task in Path(f"/proc/{p}/task").iterdir():
+                for line in (task / "status").read_text().splitlines():
+                    if line.startswith("voluntary_ctxt_switches:"):
+                        total += int(line.split()[1])
+            todo += [int(c) for c in Path(f"/proc/{p}/task/{p}/children").read_text().split()]
+        except (OSError, ValueError):
+            continue
+    return total
+
+
 def postgres_cpu_seconds() -> float:
     """CPU of the local PostgreSQL server's processes (0 when there are none): it shares the cores."""
     total, tick = 0.0, os.sysconf("SC_CLK_TCK")
@@ -185,16 +202,17 @@ def postgres_cpu_seconds() -> float:
     return total
 
 
-def cpu_now(pid: int) -> tuple[float, float]:
-    return cpu_seconds(pid), postgres_cpu_seconds()
+def cpu_now(pid: int) -> tuple[float, float, int]:
+    return cpu_seconds(pid), postgres_cpu_seconds(), context_switches(pid)
 
 
-def report(label: str, lat: list[float], took: float, cpu: tuple[float, float] | None = None) -> float:
+def report(label: str, lat: list[float], took: float, cpu: tuple[float, float, int] | None = None) -> float:
     q = statistics.quantiles(lat, n=100)
     per = ""
     if cpu is not None:
         per = f", CPU per request: bot {cpu[0] / len(lat) * 1000:4.2f} ms"
         per += f", PostgreSQL {cpu[1] / len(lat) * 1000:4.2f} ms" if cpu[1] else ""
+        per += f", {cpu[2] / len(lat):.0f} context switches"
     print(
         f"  {label:<28}: p50 {statistics.median(lat) * 1000:6.1f} ms, p99 {q[98] * 1000:6.1f} ms, "
         f"{len(lat) / took:6.0f} req/s ({len(lat)} requests){per}"
@@ -208,7 +226,9 @@ def main() -> None:
     parser.add_argument("--workspace", default="bench")
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--requests", type=int, default=1500)
-    parser.add_argument("--server-threads", type=int, default=8, help="threads per server process")
+    parser.add_argument("--server-threads", type=int, default=0, help="threads per server process")
+    parser.add_argument("--processes", type=int, default=0, help="server processes")
+    parser.add_argument("--db-concurrency", type=int, default=0, help="threads per process in the database")
     parser.add_argument("--wrk", action="store_true", help="also measure with wrk (apt-get install wrk)")
     args = parser.parse_args()
     db = Database(args.database_url)
@@ -231,10 +251,13 @@ def main() -> None:
             "RETENTION_BOT_WORKSPACE": args.workspace,
             "HOST": "127.0.0.1",
             "PORT": str(port),
-            "SERVER_THREADS": str(args.server_threads),
             "LOG_LEVEL": "WARNING",
             "SCHEDULER": "false",
         }
+        # The server's own defaults unless told otherwise.
+        env.update({"SERVER_THREADS": str(args.server_threads)} if args.server_threads else {})
+        env.update({"WEB_PROCESSES": str(args.processes)} if args.processes else {})
+        env.update({"DB_CONCURRENCY": str(args.db_concurrency)} if args.db_concurrency else {})
         log_path = Path(tempfile.gettempdir()) / "retention-bot-bench-server.log"
         log = log_path.open("w")  # a file, not a pipe nobody reads (a full pipe would stall the server)
         server = subprocess.Popen(
@@ -252,10 +275,10 @@ def main() -> None:
             run_load(port, texts[:40], args.clients, 20)
             p99s: dict[str, float] = {}
             for label, load in (("/health help (trivial)", ["help"]), ("/health ACCOUNT", texts)):
-                t, (bot0, pg0) = time.perf_counter(), cpu_now(server.pid)
+                t, (bot0, pg0, cs0) = time.perf_counter(), cpu_now(server.pid)
                 latencies = run_load(port, load, args.clients, per)
-                took, (bot1, pg1) = time.perf_counter() - t, cpu_now(server.pid)
-                p99s[label] = report(label, latencies, took, (bot1 - bot0, pg1 - pg0))
+                took, (bot1, pg1, cs1) = time.perf_counter() - t, cpu_now(server.pid)
+                p99s[label] = report(label, latencies, took, (bot1 - bot0, pg1 - pg0, cs1 - cs0))
             base, p99 = p99s["/health help (trivial)"], p99s["/health ACCOUNT"]
             print(f"  p99 ratio to the trivial command on an idle server: {p99 / base:.2f}×")
             # The same comparison on a busy server: trivial probes sent while the /health load runs.

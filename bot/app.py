@@ -10,7 +10,7 @@ from typing import Any
 
 from slack_bolt import App, BoltResponse
 
-from bot.answer import Answerer
+from bot.answer import ANSWER_BUDGET_SECONDS, Answerer
 from bot.oauth import oauth_settings
 from bot.settings import Settings
 from bot.slack_api import make_client
@@ -35,13 +35,14 @@ def create_app(
     answer_budget: float | None = None,
 ) -> tuple[App, Services]:
     """The Bolt app and the services its listeners share (for shutdown and tests)."""
+    # Twice the request threads: a command past its budget keeps its worker until it has answered
+    # through response_url, and the next commands should not queue behind it.
+    workers = 2 * settings.server_threads
     services = Services(
         settings,
         db,
         clock,
-        Answerer(workers=settings.server_threads)
-        if answer_budget is None
-        else Answerer(workers=settings.server_threads, budget=answer_budget),
+        Answerer(workers, budget=ANSWER_BUDGET_SECONDS if answer_budget is None else answer_budget),
         WorkspaceClients(settings, db),
     )
     common: dict[str, Any] = {

@@ -511,10 +511,17 @@ def serve(ctx: Ctx, socket_mode: bool) -> None:
         ctx.settings.check_slack(socket_mode=socket_mode)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
+    settings = ctx.settings
+
+    def app_database() -> Database:
+        return Database(
+            settings.database_url, pool_size=settings.server_threads, concurrency=settings.db_concurrency
+        )
+
     if socket_mode:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-        app, services = create_app(ctx.settings, ctx.db)
+        app, services = create_app(ctx.settings, app_database())
         assert ctx.settings.slack_app_token is not None
         err.print("connecting to Slack over Socket Mode…")
         stop = _start_scheduler(ctx.settings, ctx.db)
@@ -524,11 +531,10 @@ def serve(ctx: Ctx, socket_mode: bool) -> None:
             stop()
             services.answer.shutdown()
         return
-    settings = ctx.settings
     ctx.db.dispose()  # each server process opens its own connections (see bot.server.serve)
 
     def build_wsgi() -> Any:
-        db = Database(settings.database_url, pool_size=settings.server_threads)
+        db = app_database()
         app, _ = create_app(settings, db)
         return make_wsgi(settings, db, app, lambda: dt.datetime.now(dt.UTC))
 

@@ -264,8 +264,11 @@ class Settings(BaseSettings):
     ingest_token: SecretStr | None = Field(None, validation_alias="INGEST_TOKEN")
     host: str = Field("127.0.0.1", validation_alias="HOST")
     port: int = Field(3000, validation_alias="PORT", ge=1, le=65535)
-    # Threads per server process: 8 measured best on 2 cores (bench/slack_health.py); more thrash the GIL.
+    # Threads per server process: requests waiting on Slack hold one each, so several per process.
     server_threads: int = Field(8, validation_alias="SERVER_THREADS", ge=1, le=256)
+    # How many of a server process's threads use the database at once (the rest wait their turn):
+    # threads querying together only take turns on one core (docs/slack.md, bench/slack_health.py).
+    db_concurrency: int = Field(2, validation_alias="DB_CONCURRENCY", ge=1, le=256)
     # Server processes sharing one listening socket (one Python process uses one core); 0 = one per core.
     web_processes: int = Field(0, validation_alias="WEB_PROCESSES", ge=0, le=64)
     # Scheduled work (digests, shout-outs, daily snapshots): `serve` runs it too unless SCHEDULER=false

@@ -162,18 +162,19 @@ def open_reply(services: Services, cmd: SlashCommand, ws: int, args: list[str]) 
                 session.get(m.Person, owner_id) if owner_id else person_by_slack_id(session, ws, cmd.user_id)
             )
         external_id = "S" + hashlib.sha1((cmd.trigger_id or now.isoformat()).encode()).hexdigest()[:8].upper()
-        if policy.asks_checklist and cmd.trigger_id and services.clients is not None:
-            meta = {"a": account.id, "k": kind, "o": owner.id if owner else None, "x": external_id}
-            try:
-                services.clients(ws).views_open(
-                    trigger_id=cmd.trigger_id, view=checklist_modal(account.name, kind, meta)
-                )
-            except SlackApiError as exc:
-                return replies.error_reply(f"I couldn't open the checklist: {advice(exc)}.", "Try again.")
-            return replies.text_reply(
-                "Fill in the handoff checklist in the dialog; the handoff opens when you submit it."
-            )
-        return _opened(session, ws, config, policy, account, owner, external_id, now)
+        if not (policy.asks_checklist and cmd.trigger_id and services.clients is not None):
+            return _opened(session, ws, config, policy, account, owner, external_id, now)
+        meta = {"a": account.id, "k": kind, "o": owner.id if owner else None, "x": external_id}
+        dialog = checklist_modal(account.name, kind, meta)
+    # The dialog opens after the transaction has ended: a Slack call must not hold the database.
+    assert services.clients is not None
+    try:
+        services.clients(ws).views_open(trigger_id=cmd.trigger_id, view=dialog)
+    except SlackApiError as exc:
+        return replies.error_reply(f"I couldn't open the checklist: {advice(exc)}.", "Try again.")
+    return replies.text_reply(
+        "Fill in the handoff checklist in the dialog; the handoff opens when you submit it."
+    )
 
 
 def _opened(

@@ -9,6 +9,7 @@ read-then-write transaction takes the write lock up front instead of failing wit
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -60,8 +61,17 @@ def _configure_sqlite(engine: Engine) -> None:
 class Database:
     """One engine and its session factories; built once from settings and passed down."""
 
-    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 5) -> None:
+    def __init__(
+        self, url: str, *, echo: bool = False, pool_size: int = 5, concurrency: int | None = None
+    ) -> None:
         self.url = normalise_url(url)
+        # At most ``concurrency`` of this process's threads inside a session at once (None: no limit).
+        # A web server needs many threads for requests that wait on Slack, but threads running queries
+        # at the same time only take turns on the GIL (and PostgreSQL's backends on the same cores):
+        # every turn costs CPU. Threads over the limit sleep until a turn is free. A thread that already
+        # has a turn opens more sessions freely, so nested sessions cannot deadlock.
+        self._gate = threading.BoundedSemaphore(concurrency) if concurrency else None
+        self._turns = threading.local()
         is_sqlite = make_url(self.url).get_backend_name() == "sqlite"
         # PostgreSQL's JIT compiles "expensive" plans; our scorecard queries run in well under a second,
         # where compiling costs more than it saves (measured in bench/scorecard_health.py).
@@ -97,15 +107,29 @@ class Database:
         return self.engine.dialect.name
 
     @contextmanager
+    def _turn(self) -> Iterator[None]:
+        depth = getattr(self._turns, "depth", 0)
+        gate = self._gate if depth == 0 else None
+        if gate is not None:
+            gate.acquire()
+        self._turns.depth = depth + 1
+        try:
+            yield
+        finally:
+            self._turns.depth = depth
+            if gate is not None:
+                gate.release()
+
+    @contextmanager
     def read(self) -> Iterator[Session]:
         """A session for reads; closing it ends the transaction and keeps loaded objects readable."""
-        with self._read() as session:
+        with self._turn(), self._read() as session:
             yield session
 
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A write transaction: committed if the block succeeds, rolled back otherwise."""
-        with self._write() as session, session.begin():
+        with self._turn(), self._write() as session, session.begin():
             yield session
 
     def dispose(self) -> None:

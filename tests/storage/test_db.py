@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
@@ -142,3 +143,61 @@ def test_times_round_trip_as_utc(db: Database) -> None:
     with db.read() as s:
         got = s.scalar(select(Workspace.created_at).where(Workspace.slug == "tz"))
     assert got == berlin and got.tzinfo == dt.UTC
+
+
+def test_concurrency_limits_threads_in_sessions_and_nested_sessions_never_wait(db: Database) -> None:
+    """DB_CONCURRENCY: at most N threads of a process inside a session at once; the others wait their
+    turn and all finish. A thread with a turn opens nested sessions without waiting (no deadlock), and
+    a session that fails gives its turn back."""
+    gated = Database(db.url, pool_size=8, concurrency=2)
+    inside, most, lock = 0, 0, threading.Lock()
+    release = threading.Event()
+
+    def work() -> None:
+        nonlocal inside, most
+        with gated.read() as s:
+            s.execute(text("SELECT 1"))
+            with lock:
+                inside += 1
+                most = max(most, inside)
+            release.wait(5)
+            with gated.read() as nested:  # a turn already held: no second one needed
+                nested.execute(text("SELECT 1"))
+            with lock:
+                inside -= 1
+
+    threads = [threading.Thread(target=work) for _ in range(6)]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + 5
+    while inside < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.1)  # give a third thread the chance to get in, if the gate let it
+    assert inside == 2
+    release.set()
+    for t in threads:
+        t.join(10)
+    assert not any(t.is_alive() for t in threads)
+    assert most == 2 and inside == 0
+
+    one = Database(db.url, pool_size=2, concurrency=1)
+    try:
+        with one.write() as s:
+            s.execute(text("SELECT 1"))
+            raise RuntimeError("boom")
+    except RuntimeError:
+        pass
+    done = threading.Event()
+
+    def after_failure() -> None:
+        with one.write() as s, one.read() as nested:
+            s.execute(text("SELECT 1"))
+            nested.execute(text("SELECT 1"))
+        done.set()
+
+    t = threading.Thread(target=after_failure)
+    t.start()
+    t.join(10)
+    assert done.is_set()
+    gated.dispose()
+    one.dispose()
