@@ -9,7 +9,8 @@ production deployment at this size runs them in ``retention-bot worker``); Slack
 local fake from the tests (only ``auth.test`` is called: /health answers inside the HTTP response).
 Accounts are drawn at random from the whole workspace.
 
-    python bench/slack_health.py [--database-url URL] [--clients 20] [--requests 1500] [--wrk]
+    python bench/slack_health.py [--database-url URL] [--clients 20] [--requests 6000] [--wrk]
+        [--processes N] [--server-threads N] [--db-concurrency N]
 """
 
 from __future__ import annotations
@@ -225,7 +226,7 @@ def main() -> None:
     parser.add_argument("--database-url", default="sqlite:////tmp/rb-bench/scorecard-50000-24.db")
     parser.add_argument("--workspace", default="bench")
     parser.add_argument("--clients", type=int, default=20)
-    parser.add_argument("--requests", type=int, default=1500)
+    parser.add_argument("--requests", type=int, default=6000)
     parser.add_argument("--server-threads", type=int, default=0, help="threads per server process")
     parser.add_argument("--processes", type=int, default=0, help="server processes")
     parser.add_argument("--db-concurrency", type=int, default=0, help="threads per process in the database")

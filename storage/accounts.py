@@ -200,7 +200,8 @@ def _card_statements() -> dict[str, Any]:
             for kind in STAGE_MILESTONES
         ),
     ]
-    account = select(m.Account).where(m.Account.workspace_id == ws, m.Account.id == aid)
+    # The account's own columns (not the ORM entity: loading one costs more than the query itself).
+    account = select(*acc.c).where(acc.c.workspace_id == ws, acc.c.id == aid)
     for role in vocab.OWNER_ROLES:
         owner = p.alias(role)
         account = account.outerjoin(
@@ -255,8 +256,12 @@ def account_card(
         "since": now - dt.timedelta(days=180),
         "wins_since": today - dt.timedelta(days=RECENT_WINS_DAYS),
     }
-    row = session.execute(q["account"], params).one()
-    acc, mrr = row.Account, row.mrr if row.mrr is not None else Decimal("0.00")
+    # Core execution on the session's connection: the ORM's per-statement work (events, entity
+    # loading) cost more than these indexed lookups themselves on the /health hot path.
+    conn = session.connection()
+    row = conn.execute(q["account"], params).one()
+    acc = m.Account(**{col.key: row._mapping[col.name] for col in m.Account.__table__.c})
+    mrr = row.mrr if row.mrr is not None else Decimal("0.00")
     stage = derive_stage(
         explicit=acc.stage,
         closed_won=acc.closed_won_on,
@@ -267,7 +272,7 @@ def account_card(
         renewal_on=acc.renewal_on,
         today=today,
     )
-    card = AccountCard(acc, stage, mrr, health.account_health(session, ws, account_id, today, policy))
+    card = AccountCard(acc, stage, mrr, health.account_health(conn, ws, account_id, today, policy))
     for role in vocab.OWNER_ROLES:
         name = getattr(row, f"{role}_name")
         if name is not None:
@@ -279,14 +284,14 @@ def account_card(
                 getattr(row, f"{role}_slack"),
             )
             card.owners.append(owner)
-    for hid, ext, kind, src, dst, owner_name, due, paused in session.execute(q["handoffs"], params):
+    for hid, ext, kind, src, dst, owner_name, due, paused in conn.execute(q["handoffs"], params):
         card.handoffs.append(OpenHandoff(hid, ext, kind, src, dst, owner_name, due, paused is not None))
 
-    wins = session.execute(q["wins"], params).all()
+    wins = conn.execute(q["wins"], params).all()
     if wins:
         teams: dict[int, list[str]] = defaultdict(list)
         names: dict[int, list[str]] = defaultdict(list)
-        for win_id, is_person, name in session.execute(q["credits"], {**params, "ids": [w.id for w in wins]}):
+        for win_id, is_person, name in conn.execute(q["credits"], {**params, "ids": [w.id for w in wins]}):
             (names if is_person else teams)[win_id].append(name)
         for w in wins:
             card.wins.append(RecentWin(w.won_on, w.kind, w.text, w.amount, teams[w.id], names[w.id]))

@@ -13,7 +13,21 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import BigInteger, Date, and_, bindparam, case, func, select, text, type_coerce
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Date,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    text,
+    type_coerce,
+)
 from sqlalchemy.orm import Session
 
 from bot.settings import HealthPolicy
@@ -138,6 +152,12 @@ def _p(name: str, type_: Any = None) -> Any:
     return bindparam(name, type_=type_ if type_ is not None else Date())
 
 
+def one_of(col: Any, values: tuple[str, ...]) -> Any:
+    """``col IN (values)`` for a fixed tuple, as ``=`` tests: an ``IN`` list is expanded into the SQL
+    on every execution (SQLAlchemy's "post-compile" step), which the /health hot path pays for."""
+    return or_(*(col == literal(v) for v in values))
+
+
 @functools.cache
 def _statements(scoped: bool) -> dict[str, Any]:
     """The input queries, built once with bound parameters (``ws``, dates and, when ``scoped``, one
@@ -167,6 +187,7 @@ def _statements(scoped: bool) -> dict[str, Any]:
         .subquery()
     )
     is_open = and_(t.c.opened_at < next_day, (t.c.closed_at.is_(None)) | (t.c.closed_at >= next_day))
+    high = one_of(t.c.priority, HIGH_PRIORITIES)
     recent = and_(t.c.closed_at >= since_89, t.c.closed_at < next_day)
     cents = type_coerce(mr.c.mrr, BigInteger)
     month, before = _p("month"), _p("before")
@@ -192,8 +213,8 @@ def _statements(scoped: bool) -> dict[str, Any]:
         "tickets_tracked": select(t.c.id).where(t.c.workspace_id == bindparam("ws")).limit(1),
         "tickets": select(
             t.c.account_id,
-            func.sum(case((and_(is_open, t.c.priority.in_(HIGH_PRIORITIES)), 1), else_=0)).label("high"),
-            func.sum(case((and_(is_open, t.c.priority.not_in(HIGH_PRIORITIES)), 1), else_=0)).label("other"),
+            func.sum(case((and_(is_open, high), 1), else_=0)).label("high"),
+            func.sum(case((and_(is_open, not_(high)), 1), else_=0)).label("other"),
             func.avg(case((recent, t.c.csat), else_=None)).label("csat"),
         )
         .where(
@@ -205,7 +226,7 @@ def _statements(scoped: bool) -> dict[str, Any]:
         "touch_tracked": select(tp.c.id).where(tp.c.workspace_id == bindparam("ws")).limit(1),
         "touch": select(
             tp.c.account_id,
-            func.sum(case((tp.c.kind.in_(WEIGHTY_TOUCHPOINTS), 2), else_=1)).label("weight"),
+            func.sum(case((one_of(tp.c.kind, WEIGHTY_TOUCHPOINTS), 2), else_=1)).label("weight"),
         )
         .where(
             *scope(tp.c.account_id, tp.c.workspace_id),
@@ -320,7 +341,7 @@ def _from_row(row: Any) -> HealthInputs:
 
 
 def gather_inputs(
-    session: Session, ws: int, as_of: dt.date, account_id: int | None = None
+    session: Session | Connection, ws: int, as_of: dt.date, account_id: int | None = None
 ) -> dict[int, HealthInputs]:
     """Health inputs at the end of ``as_of`` for one account (all accounts of ``ws`` if None).
 
@@ -391,7 +412,7 @@ class AccountHealth:
 
 
 def account_health(
-    session: Session, ws: int, account_id: int, as_of: dt.date, policy: HealthPolicy
+    session: Session | Connection, ws: int, account_id: int, as_of: dt.date, policy: HealthPolicy
 ) -> AccountHealth:
     """Score now and 30 days ago, the trend and its top drivers, for one account.
 

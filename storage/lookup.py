@@ -105,7 +105,8 @@ def find_account(session: Session, ws: int, text: str) -> LookupResult:
         return LookupResult(query)
     q, key = _statements(), query.lower()
     params = {"ws": ws, "query": query, "domain": _domain_of(query), "key": key}
-    exact = session.execute(q["exact"], params).all()
+    conn = session.connection()  # Core execution: the ORM's per-statement work costs more than the query
+    exact = conn.execute(q["exact"], params).all()
     # A CRM id is unique; several exact hits can only be shared names or a name equal to a domain.
     by_id = [row for row in exact if row.external_id == query]
     if by_id:
@@ -115,7 +116,7 @@ def find_account(session: Session, ws: int, text: str) -> LookupResult:
     if exact:
         return LookupResult(query, candidates=_matches(exact[:MAX_CANDIDATES]))  # type: ignore[arg-type]
 
-    prefix = session.execute(q["prefix"], {"ws": ws, "pattern": _escape_like(key) + "%"}).all()
+    prefix = conn.execute(q["prefix"], {"ws": ws, "pattern": _escape_like(key) + "%"}).all()
     if len(prefix) == 1:
         return LookupResult(query, match=_matches(prefix)[0])  # type: ignore[arg-type]
     if prefix:

@@ -205,3 +205,52 @@ def test_one_account_inputs_equal_the_workspace_wide_ones(db: Database, ws: int,
             "mrr": any(i.mrr_before for i in everyone.values()),
         }
         assert all(kinds.values()), (day, kinds)  # the comparison covered every kind of input
+
+
+def test_ticket_priorities_and_touchpoint_kinds_count_as_defined(
+    db: Database, ws: int, tmp_path: Path
+) -> None:
+    """Open tickets split into high (high, urgent) and other; QBRs, EBRs and executive meetings weigh
+    2, other touchpoints 1; closed tickets and old touchpoints do not count. For one account and for
+    the whole workspace alike."""
+    load(db, ws, "accounts", "external_id,name,segment\nA,Alpha,smb\nB,Beta,smb\n", tmp_path)
+    load(
+        db,
+        ws,
+        "tickets",
+        """
+        external_id,account,opened_at,closed_at,priority,csat
+        t1,A,2026-11-20T10:00:00Z,,urgent,
+        t2,A,2026-11-21T10:00:00Z,,high,
+        t3,A,2026-11-21T11:00:00Z,,normal,
+        t4,A,2026-11-21T12:00:00Z,,low,
+        t5,A,2026-11-01T10:00:00Z,2026-11-02T10:00:00Z,urgent,4
+        t6,B,2026-11-22T10:00:00Z,,low,
+    """,
+        tmp_path,
+    )
+    load(
+        db,
+        ws,
+        "touchpoints",
+        """
+        external_id,account,kind,occurred_at
+        p1,A,qbr,2026-11-01T10:00:00Z
+        p2,A,exec_meeting,2026-10-01T10:00:00Z
+        p3,A,call,2026-11-10T10:00:00Z
+        p4,A,ebr,2026-01-01T10:00:00Z
+        p5,B,meeting,2026-11-10T10:00:00Z
+    """,
+        tmp_path,
+    )
+    day = dt.date(2026, 11, 23)
+    with db.read() as s:
+        ids = dict(s.execute(select(Account.external_id, Account.id)).all())
+        whole = health.gather_inputs(s, ws, day)
+        one = {k: health.gather_inputs(s, ws, day, ids[k])[ids[k]] for k in ("A", "B")}
+    for key in ("A", "B"):
+        assert one[key] == whole[ids[key]]
+    a, b = one["A"], one["B"]
+    assert (a.open_high, a.open_other, a.csat) == (2, 2, 4)
+    assert (b.open_high, b.open_other) == (0, 1)
+    assert (a.touch_weight, b.touch_weight) == (2 + 2 + 1, 1)  # the January EBR is out of the window
