@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from storage.models import Account, Workspace
 
 MAX_CANDIDATES = 10
-FUZZY_CUTOFF = 80.0  # below this a name is not offered at all
+FUZZY_CUTOFF = 75.0  # below this a name is not offered at all ("northwnd" scores 78.75 on "Northwind Inc")
 FUZZY_ACCEPT = 85.0  # at or above this, and FUZZY_MARGIN ahead of the next, it is taken
 FUZZY_MARGIN = 8.0
 

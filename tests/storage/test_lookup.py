@@ -66,6 +66,23 @@ def test_unknown_offers_suggestions_or_nothing(accounts: Database, ws: int) -> N
     assert near.match is not None or "Globex" in [c.name for c in near.suggestions]
 
 
+@pytest.mark.parametrize("typed", ["northwnd", "nortwind", "northwind inx"])
+def test_a_dropped_or_swapped_letter_is_offered(db: Database, ws: int, tmp_path: Path, typed: str) -> None:
+    """A short name with one letter missing scores below the bar for taking it, but is offered as
+    "did you mean"; an unrelated account is not."""
+    load(
+        db,
+        ws,
+        "accounts",
+        "external_id,name,segment\nN1,Northwind Inc,smb\nM1,Meridian Bridge,smb\n",
+        tmp_path,
+    )
+    with db.read() as s:
+        result = find_account(s, ws, typed)
+    offered = [result.match] if result.match else result.suggestions
+    assert [m.name for m in offered] == ["Northwind Inc"]
+
+
 def test_lookup_is_scoped_to_the_workspace(accounts: Database, ws: int) -> None:
     from storage.workspaces import ensure_workspace
     from tests.conftest import NOW
