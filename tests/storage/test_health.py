@@ -214,19 +214,14 @@ def test_ticket_priorities_and_touchpoint_kinds_count_as_defined(
     2, other touchpoints 1; closed tickets and old touchpoints do not count. For one account and for
     the whole workspace alike."""
     load(db, ws, "accounts", "external_id,name,segment\nA,Alpha,smb\nB,Beta,smb\n", tmp_path)
+    tickets = [("urgent", "20", ""), ("high", "21", ""), ("normal", "21", ""), ("low", "21", "")]
+    rows = [f"t{k},A,{p},2026-11-{d}T10:00:00Z,{c}," for k, (p, d, c) in enumerate(tickets)]
+    rows += ["t8,A,urgent,2026-11-01T10:00:00Z,2026-11-02T10:00:00Z,4", "t9,B,low,2026-11-22T10:00:00Z,,"]
     load(
         db,
         ws,
         "tickets",
-        """
-        external_id,account,opened_at,closed_at,priority,csat
-        t1,A,2026-11-20T10:00:00Z,,urgent,
-        t2,A,2026-11-21T10:00:00Z,,high,
-        t3,A,2026-11-21T11:00:00Z,,normal,
-        t4,A,2026-11-21T12:00:00Z,,low,
-        t5,A,2026-11-01T10:00:00Z,2026-11-02T10:00:00Z,urgent,4
-        t6,B,2026-11-22T10:00:00Z,,low,
-    """,
+        "external_id,account,priority,opened_at,closed_at,csat\n" + "\n".join(rows),
         tmp_path,
     )
     load(
