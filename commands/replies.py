@@ -15,6 +15,7 @@ from bot.slack_text import (
     MAX_SECTION_TEXT,
     clip,
     json_value,
+    link_url,
     plain,
     slack_escape,
 )
@@ -123,7 +124,7 @@ def health_card(card: AccountCard, now: dt.datetime, currency: str, *, shared_by
                     "type": "button",
                     "text": {"type": "plain_text", "text": "Open in CRM"},
                     "action_id": "open_crm",
-                    "url": a.crm_url[:3000],
+                    "url": link_url(a.crm_url),
                 }
             )
         blocks.append({"type": "actions", "elements": actions})

@@ -47,6 +47,7 @@ EVE = "<#CEVILP3> Eve <http://evil.example/p|click>"
 WIN = "<!channel> saved it EVIL-W1 <http://evil.example/w|click> & <@UEVILW1>"
 TYPED = "<!channel> renewed EVIL-W2 <http://evil.example/t|click> & <!here>"  # what /win is given
 H2 = "<@UEVILH2>"
+CRM = "https://crm.example/a?id=1&x=<!channel>|EVIL-U1"
 REASON = "<!subteam^SEVIL|@cs> EVIL-R1 waiting"
 
 PEOPLE = f"""
@@ -56,10 +57,10 @@ PEOPLE = f"""
     eve@x.io,{EVE},cs,,boss@x.io
 """
 ACCOUNTS = f"""
-    external_id,name,domain,segment,csm_email,support_lead_email,exec_sponsor_email,renewal_on
-    A1,{ACME},acme.com,smb,ana@x.io,eve@x.io,boss@x.io,2027-01-15
-    {ACME2_ID},{ACME2},acmelog.io,smb,eve@x.io,ana@x.io,,
-    A3,{ACME3},acme3.com,smb,,,,
+    external_id,name,domain,segment,csm_email,support_lead_email,exec_sponsor_email,renewal_on,crm_url
+    A1,{ACME},acme.com,smb,ana@x.io,eve@x.io,boss@x.io,2027-01-15,{CRM}
+    {ACME2_ID},{ACME2},acmelog.io,smb,eve@x.io,ana@x.io,,,
+    A3,{ACME3},acme3.com,smb,,,,,
 """
 HANDOFFS = f"""
     external_id,account,kind,from_team,to_team,owner_email,opened_at,due_at,completed_at
@@ -287,6 +288,8 @@ def test_no_data_reaches_slack_raw_from_any_builder(bot: Bot, db: Database, ws: 
 
     # The fallback text of the card and of its shared post, and the labels of the account choices.
     assert card["text"].startswith("&lt;!channel&gt; Acme EVIL-A1 &amp; &lt;@UEVILA1&gt;: health")
+    (crm,) = [e["url"] for e in card["blocks"][-1]["elements"] if e["action_id"] == "open_crm"]
+    assert crm == "https://crm.example/a?id=1&x=%3C!channel%3E%7CEVIL-U1"
     labels = [b["text"]["text"] for b in choices["blocks"][1]["elements"]]
     assert labels[0].startswith("&lt;!channel&gt; Acme EVIL-A") and len(labels) == 2
     (shared,) = [c for c in fake.calls("response_url") if c.get("response_type") == "in_channel"]
