@@ -43,7 +43,8 @@ class Answerer:
 
 
 class Refusal(Exception):
-    """Raised by a service when the person should be told why nothing happened (the message says)."""
+    """Raised by a service when the person should be told why nothing happened (the message says).
+    The message is sent as mrkdwn, as written: text from data in it goes through ``slack_escape``."""
 
 
 def _safe(work: Callable[[], Reply]) -> Reply:

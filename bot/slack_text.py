@@ -2,13 +2,22 @@
 
 ``slack_escape`` is the one escape for user and database text: exactly ``&``, ``<`` and ``>``, so
 ``<!channel>``, ``<@U…>`` and ``<https://evil|Jira>`` show literally and never ping or disguise a
-link. ``clip`` shortens escaped text without cutting an entity in half. ``message_problems`` checks a
-message against Slack's limits with slack_sdk's block models plus the caps they do not check.
+link. It applies to every field people see: mrkdwn, the top-level ``text`` (Slack parses mentions
+in it: it is the notification and the fallback), and plain_text too (headers, button labels, modal
+titles), where Slack decodes the three entities back, so people see the text as typed and data never
+reaches a payload as ``<!…>``. Text is escaped once, where it is built; ``plain`` escapes for you, so
+pass it raw text. ``clip`` shortens escaped text without cutting an entity in half. ``json_value``
+writes the JSON of a button value or a modal's private_metadata without a raw ``<``, ``>`` or ``&``;
+``link_url`` percent-encodes a URL from data for a link button.
+``message_problems`` checks a message against Slack's limits with slack_sdk's block models plus the
+caps they do not check.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
+from urllib.parse import quote
 
 from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
@@ -38,8 +47,21 @@ def clip(escaped: str, limit: int) -> str:
 
 
 def plain(text: str, limit: int) -> str:
-    """Shorten plain_text (not escaped: Slack shows it as typed)."""
-    return text if len(text) <= limit else text[: limit - 1] + ELLIPSIS
+    """A plain_text field from raw (unescaped) text: escaped like mrkdwn, then shortened to ``limit``."""
+    return clip(slack_escape(text), limit)
+
+
+def json_value(value: object) -> str:
+    """JSON for a button value or private_metadata: ``<``, ``>`` and ``&`` as ``\\u`` escapes, so no
+    data appears raw in the payload, and ``json.loads`` gives back exactly what was written."""
+    raw = json.dumps(value, separators=(",", ":"))
+    return raw.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+
+
+def link_url(url: str, limit: int = 3000) -> str:
+    """A URL from data for a button's ``url``: spaces, ``<``, ``>``, ``|``, quotes and the like
+    percent-encoded (browsers read it the same), reserved characters and existing escapes kept."""
+    return quote(url, safe="/:?#[]@!$&'()*+,;=%~")[:limit]
 
 
 def message_problems(

@@ -1,15 +1,24 @@
 """Block Kit builders for slash-command replies: one function per message, computed data in, a reply
 dict (``text`` fallback + ``blocks``) out. They never query. All user and database text goes through
-``slack_escape``; owners are shown by name, not mentioned, so a shared card pings nobody."""
+``slack_escape``, the fallback ``text`` included; plain_text (headers, button labels) takes raw text and
+``plain`` escapes it. Owners are shown by name, not mentioned, so a shared card pings nobody."""
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any
 
 from bot.answer import Reply
-from bot.slack_text import MAX_HEADER_TEXT, MAX_MESSAGE_TEXT, MAX_SECTION_TEXT, clip, plain, slack_escape
+from bot.slack_text import (
+    MAX_HEADER_TEXT,
+    MAX_MESSAGE_TEXT,
+    MAX_SECTION_TEXT,
+    clip,
+    json_value,
+    link_url,
+    plain,
+    slack_escape,
+)
 from digests import format as fmt
 from digests.scorecard import Scorecard
 from storage.accounts import AccountCard
@@ -41,7 +50,7 @@ def _button(
         "type": "button",
         "text": {"type": "plain_text", "text": plain(text, 75)},
         "action_id": action_id,
-        "value": value if isinstance(value, str) else json.dumps(value, separators=(",", ":")),
+        "value": value if isinstance(value, str) else json_value(value),
     }
     if primary:
         button["style"] = "primary"
@@ -115,12 +124,13 @@ def health_card(card: AccountCard, now: dt.datetime, currency: str, *, shared_by
                     "type": "button",
                     "text": {"type": "plain_text", "text": "Open in CRM"},
                     "action_id": "open_crm",
-                    "url": a.crm_url[:3000],
+                    "url": link_url(a.crm_url),
                 }
             )
         blocks.append({"type": "actions", "elements": actions})
-    text = f"{a.name}: health {'n/a' if h.now.score is None else f'{h.now.score:.0f} ({h.now.band})'}"
-    return {"text": plain(text, 300), "blocks": blocks}
+    # The fallback is also the notification, and Slack parses mentions in it: the name is escaped here too.
+    health = "n/a" if h.now.score is None else f"{h.now.score:.0f} ({h.now.band})"
+    return {"text": f"{clip(slack_escape(a.name), 250)}: health {health}", "blocks": blocks}
 
 
 def choose_account(query: str, options: list[Match], *, did_you_mean: bool) -> Reply:

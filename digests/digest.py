@@ -177,7 +177,7 @@ def gather(
         f"{fmt.percent(sla.current.value)} on time ({sla.current.detail.get('met', 0)} of "
         f"{sla.current.detail.get('due', 0)} due), {fmt.change(sla.change, 'ratio')}"
         if sla.current.value is not None
-        else f"n/a ({sla.current.reason})"
+        else f"n/a ({slack_escape(sla.current.reason)})"
     )
     notes = [f"• *{k.label}*: {slack_escape(k.current.reason)}" for k in card.kpis if k.current.reason]
     return {
