@@ -2,18 +2,19 @@
 
 Single-workspace mode (a bot token) serves the configured workspace and binds it to the first
 Slack team that talks to it; a request from any other team is refused. OAuth mode keeps one
-workspace per installed team (keyed by team id, or by enterprise id for org-wide installs).
+workspace per installed team (keyed by team id), and one per Enterprise Grid org installed org-wide
+(keyed by enterprise id: every team of the org sees the same data).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select, update
+from sqlalchemy import select, true, update
 from sqlalchemy.orm import Session
 
 from bot.answer import Refusal
-from storage.models import Workspace
+from storage.models import Base, Workspace
 from storage.workspaces import ensure_workspace
 
 
@@ -48,6 +49,8 @@ def workspace_for_team(
         if bound != key:
             raise ForeignTeam(f"this bot serves team {bound}, not {key}")
         return ws
+    if enterprise_id is not None and installed_org_wide(session, enterprise_id):
+        return _org_workspace(session, enterprise_id, now=now)
     found = session.scalar(select(Workspace.id).where(Workspace.slack_team_id == key))
     if found is not None:
         return found
@@ -56,6 +59,34 @@ def workspace_for_team(
         update(Workspace)
         .where(Workspace.id == ws)
         .values(slack_team_id=key, slack_enterprise_id=enterprise_id)
+    )
+    return ws
+
+
+def installed_org_wide(session: Session, enterprise_id: str) -> bool:
+    """Whether the app is installed org-wide in the Enterprise Grid org ``enterprise_id``: the
+    installation store holds its org-level bot (no team). Bolt authorises such a request with that
+    bot, so the request belongs to the org, whichever of the org's teams it comes from."""
+    bots = Base.metadata.tables["slack_bots"]
+    found = session.execute(
+        select(bots.c.id)
+        .where(
+            bots.c.enterprise_id == enterprise_id,
+            bots.c.team_id.is_(None),
+            bots.c.is_enterprise_install == true(),
+        )
+        .limit(1)
+    ).first()
+    return found is not None
+
+
+def _org_workspace(session: Session, enterprise_id: str, *, now: dt.datetime) -> int:
+    """The org's one workspace: slug ``slack-<ENTERPRISE_ID>``, no team of its own."""
+    ws = ensure_workspace(session, f"slack-{enterprise_id}", now=now)
+    session.execute(
+        update(Workspace)
+        .where(Workspace.id == ws, Workspace.slack_enterprise_id.is_(None))
+        .values(slack_enterprise_id=enterprise_id)
     )
     return ws
 
