@@ -11,6 +11,7 @@ from typing import Any
 from slack_bolt import App, BoltResponse
 
 from bot.answer import ANSWER_BUDGET_SECONDS, Answerer
+from bot.logs import demote_rejected_bodies
 from bot.oauth import oauth_settings
 from bot.settings import Settings
 from bot.slack_api import make_client
@@ -58,6 +59,8 @@ def create_app(
         assert settings.slack_bot_token is not None
         token = settings.slack_bot_token.get_secret_value()
         app = App(client=make_client(settings, token), token_verification_enabled=False, **common)
+
+    demote_rejected_bodies()
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any]) -> BoltResponse | None:
