@@ -8,6 +8,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from pydantic import ValidationError
 from slack_bolt import App, BoltResponse
 
 from bot.answer import ANSWER_BUDGET_SECONDS, Answerer
@@ -67,6 +68,9 @@ def create_app(
         if isinstance(error, ForeignTeam):
             logger.warning("refused a request from another team: %s", error)
             return BoltResponse(status=200, body="This bot is not installed for your workspace.")
+        if isinstance(error, ValidationError):  # a signed payload without the fields a listener reads
+            logger.warning("refused a Slack payload: %s", str(error).splitlines()[0])
+            return BoltResponse(status=400, body="bad request")
         logger.exception("unhandled error in a Slack listener", exc_info=error)
         return None
 
