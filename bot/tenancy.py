@@ -9,11 +9,13 @@ workspace per installed team (keyed by team id), and one per Enterprise Grid org
 from __future__ import annotations
 
 import datetime as dt
+import re
 
-from sqlalchemy import select, true, update
+from sqlalchemy import or_, select, true, update
 from sqlalchemy.orm import Session
 
 from bot.answer import Refusal
+from bot.settings import ConfigError, Settings
 from storage.models import Base, Workspace
 from storage.workspaces import ensure_workspace
 
@@ -89,6 +91,35 @@ def _org_workspace(session: Session, enterprise_id: str, *, now: dt.datetime) ->
         .values(slack_enterprise_id=enterprise_id)
     )
     return ws
+
+
+# The slug OAuth mode gives a Slack workspace: its team id, or its enterprise id for an org-wide install.
+SLACK_SLUG = re.compile(r"^slack-[TE][A-Z0-9]+$")
+
+
+def configured_workspace(settings: Settings, session: Session | None = None) -> str:
+    """The slug of the workspace the CLI and the ingest API read and write: RETENTION_BOT_WORKSPACE.
+
+    With one bot token it is also the workspace Slack requests use (bound to the first team). In OAuth
+    mode Slack requests use ``slack-<TEAM_ID>`` (``slack-<ENTERPRISE_ID>`` for an org-wide install),
+    so any other name would be data no Slack user can see: the setting must name one of those (the
+    error lists the workspaces installed so far when a ``session`` is given)."""
+    if not settings.oauth or SLACK_SLUG.match(settings.workspace):
+        return settings.workspace
+    installed = []
+    if session is not None:
+        installed = list(
+            session.scalars(
+                select(Workspace.slug)
+                .where(or_(Workspace.slack_team_id.is_not(None), Workspace.slack_enterprise_id.is_not(None)))
+                .order_by(Workspace.slug)
+            )
+        )
+    raise ConfigError(
+        f"setting RETENTION_BOT_WORKSPACE: {settings.workspace!r} is no Slack workspace; in OAuth mode "
+        "name the one to read and write: slack-<TEAM_ID>, or slack-<ENTERPRISE_ID> for an org-wide install"
+        + (f" (installed: {', '.join(installed)})" if installed else "")
+    )
 
 
 def disable_workspace(session: Session, ws: int, reason: str) -> None:

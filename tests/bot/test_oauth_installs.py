@@ -11,12 +11,14 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
+from click.testing import CliRunner
 from cryptography.fernet import Fernet
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
+from bot.cli import cli
 from bot.tokens import WorkspaceClients
 from storage.db import Database
-from storage.models import Workspace
+from storage.models import Account, Workspace
 from storage.workspaces import ensure_workspace
 from tests.bot.slack_harness import NOW, Bot, Reply
 from tests.fake_slack import FakeSlack
@@ -29,16 +31,18 @@ ACCOUNTS = """
 """
 
 
+def oauth_env(fake: FakeSlack) -> dict[str, str]:
+    return {
+        "SLACK_CLIENT_ID": fake.client_id,
+        "SLACK_CLIENT_SECRET": fake.client_secret,
+        "TOKEN_ENCRYPTION_KEY": KEY.decode(),
+    }
+
+
 @pytest.fixture
 def oauth_bot(db: Database) -> Iterator[Bot]:
     with FakeSlack() as fake:
-        bot = Bot(
-            db,
-            fake,
-            SLACK_CLIENT_ID=fake.client_id,
-            SLACK_CLIENT_SECRET=fake.client_secret,
-            TOKEN_ENCRYPTION_KEY=KEY.decode(),
-        )
+        bot = Bot(db, fake, **oauth_env(fake))
         yield bot
         bot.close()
 
@@ -129,3 +133,45 @@ def test_an_org_wide_install_gives_every_team_of_the_org_one_workspace(
     assert [tuple(r) for r in rows] == [("slack-E1", None, "E1"), ("slack-T9", "T9", "E2")]
     # Scheduled posts to the org's workspace go out with the org's bot token.
     assert WorkspaceClients(oauth_bot.settings, db)(org).token == "xoxb-org"
+
+
+def test_the_cli_and_the_ingest_api_write_to_the_slack_workspace_they_name(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """OAuth mode: RETENTION_BOT_WORKSPACE must name a Slack workspace (slack-<TEAM_ID>, or
+    slack-<ENTERPRISE_ID> for an org-wide install); the default would be data no Slack user sees."""
+    (tmp_path / "accounts.csv").write_text("external_id,name,segment\nA1,Acme Corp,smb\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", db.url)
+    monkeypatch.delenv("RETENTION_BOT_WORKSPACE", raising=False)
+    with FakeSlack() as fake:
+        for name, value in {**oauth_env(fake), "INGEST_TOKEN": "i", "SLACK_SIGNING_SECRET": "s"}.items():
+            monkeypatch.setenv(name, value)
+        runner = CliRunner()
+        for args in (["import", "accounts", "accounts.csv"], ["serve"]):
+            refused = runner.invoke(cli, args)
+            assert refused.exit_code == 1 and "Traceback" not in refused.stderr
+            assert "setting RETENTION_BOT_WORKSPACE: 'default' is no Slack workspace" in refused.stderr
+            assert "slack-<ENTERPRISE_ID> for an org-wide install" in refused.stderr
+        with db.read() as s:
+            assert s.scalar(select(func.count()).select_from(Account)) == 0
+
+        monkeypatch.setenv("RETENTION_BOT_WORKSPACE", "slack-E1")
+        assert runner.invoke(cli, ["import", "accounts", "accounts.csv"]).exit_code == 0
+        bot = Bot(db, fake, RETENTION_BOT_WORKSPACE="slack-E1", **oauth_env(fake))
+        try:
+            ingested = bot.ingest("accounts", [{"external_id": "A2", "name": "Globex", "segment": "smb"}])
+            assert ingested.status == 200 and ingested.body["inserted"] == 1
+            install(bot, "org", user="U1", team=None, enterprise="E1", token="xoxb-org")
+            for team in ("T1", "T2"):
+                for name in ("acme", "globex"):
+                    reply = command(bot, name, user="U1", team=team, enterprise="E1", org_wide=True)
+                    assert name in str(reply.body).lower() and "No account matches" not in str(reply.body)
+        finally:
+            bot.close()
+        with db.read() as s:
+            assert list(s.scalars(select(Workspace.slug))) == ["slack-E1"]
+
+        monkeypatch.setenv("RETENTION_BOT_WORKSPACE", "default")
+        refused = runner.invoke(cli, ["health", "acme"])
+        assert refused.exit_code == 1 and "(installed: slack-E1)" in refused.stderr
