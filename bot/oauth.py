@@ -12,7 +12,7 @@ from cryptography.fernet import Fernet
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
-from sqlalchemy import Engine, String
+from sqlalchemy import Engine, Text
 from sqlalchemy.types import TypeDecorator
 
 from bot.settings import Settings
@@ -27,7 +27,7 @@ BOT_SCOPES = ("commands", "chat:write", "channels:history", "groups:history")
 class EncryptedToken(TypeDecorator[str]):
     """A token column encrypted with Fernet: encrypted when written, decrypted when read."""
 
-    impl = String(200)
+    impl = Text  # encrypted, a rotating token takes over 300 characters (migration 0006)
     cache_ok = True
 
     def __init__(self, fernet: Fernet) -> None:

@@ -112,11 +112,20 @@ class FakeSlack:
             self._failures[method].append(Failure(error, status, retry_after, posted))
 
     def grant(
-        self, code: str, *, user: str, team: str | None, token: str, enterprise: str | None = None
+        self,
+        code: str,
+        *,
+        user: str,
+        team: str | None,
+        token: str,
+        enterprise: str | None = None,
+        refresh_token: str | None = None,
     ) -> None:
         """What Slack's OAuth page hands back: ``code`` exchanges for a bot token installed by ``user`` in
-        ``team``; ``team=None`` with an ``enterprise`` is an org-wide (Enterprise Grid) install."""
-        self.grants[code] = {
+        ``team``; ``team=None`` with an ``enterprise`` is an org-wide (Enterprise Grid) install; a
+        ``refresh_token`` is token rotation (the token then expires in 12 hours)."""
+        rotation = {"refresh_token": refresh_token, "expires_in": 43200} if refresh_token else {}
+        self.grants[code] = rotation | {
             "ok": True,
             "app_id": "A0APP",
             "authed_user": {"id": user},

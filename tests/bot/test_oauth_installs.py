@@ -48,10 +48,19 @@ def oauth_bot(db: Database) -> Iterator[Bot]:
 
 
 def install(
-    bot: Bot, code: str, *, user: str, team: str | None, token: str, enterprise: str | None = None
+    bot: Bot,
+    code: str,
+    *,
+    user: str,
+    team: str | None,
+    token: str,
+    enterprise: str | None = None,
+    refresh_token: str | None = None,
 ) -> Reply:
     """A person installs the app: the install page sets the state cookie, Slack redirects back with a code."""
-    bot.fake.grant(code, user=user, team=team, token=token, enterprise=enterprise)
+    bot.fake.grant(
+        code, user=user, team=team, token=token, enterprise=enterprise, refresh_token=refresh_token
+    )
     with urllib.request.urlopen(bot.url + "/slack/install", timeout=10) as page:
         cookie = page.headers["Set-Cookie"].split(";")[0]
         state = re.search(r"state=([^&\"]+)", page.read().decode())
@@ -83,10 +92,10 @@ def command(
 def raw_token_columns(db: Database) -> list[str]:
     """Every token column of every stored installation and bot, as stored."""
     with db.engine.connect() as conn:
-        rows = conn.execute(
+        rows = conn.execute(text("SELECT bot_token, bot_refresh_token FROM slack_bots")).all()
+        rows += conn.execute(
             text(
-                "SELECT bot_token, bot_refresh_token FROM slack_bots UNION ALL "
-                "SELECT bot_token, user_token FROM slack_installations"
+                "SELECT bot_token, bot_refresh_token, user_token, user_refresh_token FROM slack_installations"
             )
         ).all()
     return [value for row in rows for value in row if value is not None]
@@ -106,7 +115,24 @@ def test_a_second_installer_does_not_lock_the_first_one_out(
         assert "Acme Corp" in str(reply.body), user
     stored = raw_token_columns(db)
     assert len(stored) == 4  # two bots, two installations
-    assert all(value.startswith("gAAAA") and "xox" not in value for value in stored), stored
+    assert all(value.startswith("gAAAA") and "xoxb-t1" not in value for value in stored), stored
+
+
+def test_rotating_tokens_fit_encrypted(oauth_bot: Bot, db: Database, tmp_path: Path) -> None:
+    """With token rotation on, Slack's tokens are about 170 characters, over 300 encrypted: they used to
+    overflow slack_sdk's VARCHAR(200) on PostgreSQL and the install failed (migration 0006)."""
+    with db.write() as s:
+        ws = ensure_workspace(s, "slack-T1", now=NOW)
+    load(db, ws, "accounts", ACCOUNTS, tmp_path)
+    token = "xoxe.xoxb-1-" + "MS0yLTIyMTk5MDYzNDE2MjAtMzc5NDY5ODIwNTEyNi0zNzk0NzAwNzc1NzE4LTM3" * 2
+    refresh = "xoxe-1-" + "My0xLTIyMTk5MDYzNDE2MjAtMzc5NDcwMDc3NTcxOC0zNzk0NzAyOTY0NTE4LWFm" * 2
+    reply = install(oauth_bot, "code-1", user="U1", team="T1", token=token, refresh_token=refresh)
+    assert reply.status == 200, reply.body
+    assert "Acme Corp" in str(command(oauth_bot, "acme", user="U1", team="T1").body)
+    stored = raw_token_columns(db)
+    assert len(stored) == 4 and all(len(v) > 200 and v.startswith("gAAAA") for v in stored)
+    assert not any(secret in v for v in stored for secret in ("xoxe", "MS0yLTIy", "My0xLTIy"))
+    assert WorkspaceClients(oauth_bot.settings, db)(ws).token == token
 
 
 def test_an_org_wide_install_gives_every_team_of_the_org_one_workspace(
