@@ -70,22 +70,22 @@ class SlackEdge(SlackRequestHandler):
         raw = request.environ["wsgi.input"].read(length) if length > 0 else b""
         headers = request.get_headers()
         if self.secret is not None and not self._signed(raw, headers):
-            return _refuse(401, "missing, stale or wrong signature")
+            return _refuse(401, "missing, stale or wrong signature", raw)
         try:
             body = raw.decode("utf-8")
         except UnicodeDecodeError:
-            return _refuse(400, "the body is not UTF-8")
+            return _refuse(400, "the body is not UTF-8", raw)
         problem = _malformed(body, str(headers.get("content-type", "")))
         if problem:
-            return _refuse(400, problem)
+            return _refuse(400, problem, raw)
         try:
             bolt_request = BoltRequest(body=body, query=request.query_string, headers=headers)
         except (AttributeError, KeyError, TypeError, ValueError) as exc:  # a payload of the wrong shape
-            return _refuse(400, f"Bolt cannot read the payload ({exc.__class__.__name__})")
+            return _refuse(400, f"Bolt cannot read the payload ({exc.__class__.__name__})", raw)
         try:
             return self.app.dispatch(bolt_request)
         except (AttributeError, KeyError, TypeError, ValueError) as exc:  # Bolt's own reading of it
-            return _refuse(400, f"Bolt cannot route the payload ({exc.__class__.__name__}: {exc})")
+            return _refuse(400, f"Bolt cannot route the payload ({exc.__class__.__name__}: {exc})", raw)
 
     def _signed(self, body: bytes, headers: dict[str, Any]) -> bool:
         assert self.secret is not None
@@ -135,8 +135,12 @@ def _json_or_none(text_: str) -> Any:
         return None
 
 
-def _refuse(status: int, reason: str) -> BoltResponse:
+def _refuse(status: int, reason: str, body: bytes = b"") -> BoltResponse:
+    """One line; the body (which anyone can make up, and which may hold a response URL) at DEBUG only,
+    cut short, and redacted like every record (bot.logs)."""
     logger.info("refused a request to /slack/events (%d): %s", status, reason)
+    if body:
+        logger.debug("the refused request's body: %r", body[:2048].decode("utf-8", "replace"))
     error = "invalid request" if status == 401 else "bad request"
     return BoltResponse(
         status=status, body=json.dumps({"error": error}), headers={"Content-Type": "application/json"}
