@@ -10,7 +10,6 @@ import os
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -148,7 +147,7 @@ def serve(tmp_path: Path) -> Iterator[object]:
             "LOG_LEVEL": "WARNING",
             **env,
         }
-        log = open(Path(tempfile.gettempdir()) / f"edge-serve-{port}.log", "w")  # noqa: SIM115
+        log = open(tmp_path / f"serve-{port}.log", "w")  # noqa: SIM115 - the process writes it
         proc = subprocess.Popen(
             [sys.executable, "-m", "bot", "serve"], env=full, cwd=tmp_path, stdout=log, stderr=log
         )
