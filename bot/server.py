@@ -56,7 +56,7 @@ class SlackEdge(SlackRequestHandler):
     its ``payload``) before it verifies the signature, and answers a malformed timestamp, a body that
     is not UTF-8, JSON that is not an object or a form sent as JSON with a 500 and a traceback. Here
     an unsigned, stale or badly signed request gets 401 and a signed but malformed one 400, each with
-    one log line and never its body (it may hold a response URL)."""
+    one log line, and its body (which may hold a response URL) at DEBUG only."""
 
     def __init__(self, app: App, signing_secret: str | None) -> None:
         super().__init__(app)
