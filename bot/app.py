@@ -8,9 +8,11 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from pydantic import ValidationError
 from slack_bolt import App, BoltResponse
 
 from bot.answer import ANSWER_BUDGET_SECONDS, Answerer
+from bot.logs import demote_rejected_bodies
 from bot.oauth import oauth_settings
 from bot.settings import Settings
 from bot.slack_api import make_client
@@ -59,11 +61,16 @@ def create_app(
         token = settings.slack_bot_token.get_secret_value()
         app = App(client=make_client(settings, token), token_verification_enabled=False, **common)
 
+    demote_rejected_bodies()
+
     @app.error
     def on_error(error: Exception, body: dict[str, Any]) -> BoltResponse | None:
         if isinstance(error, ForeignTeam):
             logger.warning("refused a request from another team: %s", error)
             return BoltResponse(status=200, body="This bot is not installed for your workspace.")
+        if isinstance(error, ValidationError):  # a signed payload without the fields a listener reads
+            logger.warning("refused a Slack payload: %s", str(error).splitlines()[0])
+            return BoltResponse(status=400, body="bad request")
         logger.exception("unhandled error in a Slack listener", exc_info=error)
         return None
 

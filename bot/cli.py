@@ -51,17 +51,26 @@ class Ctx:
 
     def workspace(self, session: Any) -> int:
         """The CLI's workspace for writing, created on first use."""
-        return ensure_workspace(session, self.settings.workspace, now=self.now)
+        return ensure_workspace(session, self.slug(session), now=self.now)
 
     def existing_workspace(self, session: Any) -> int:
         """The CLI's workspace for reading; an empty database says what to run instead of showing nothing."""
-        ws = find_workspace(session, self.settings.workspace)
+        ws = find_workspace(session, self.slug(session))
         if ws is None:
             raise click.ClickException(
                 f"workspace {self.settings.workspace!r} has no data yet: load some with "
                 "`retention-bot demo-data` or `retention-bot import KIND FILE` (see docs/import.md)"
             )
         return ws
+
+    def slug(self, session: Any) -> str:
+        """RETENTION_BOT_WORKSPACE; in OAuth mode it must name a Slack workspace (bot.tenancy)."""
+        from bot.tenancy import configured_workspace
+
+        try:
+            return configured_workspace(self.settings, session)
+        except ConfigError as exc:
+            raise click.ClickException(str(exc)) from None
 
 
 pass_ctx = click.make_pass_decorator(Ctx)
@@ -107,6 +116,9 @@ def cli(click_ctx: click.Context) -> None:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    from bot.logs import redact_secrets
+
+    redact_secrets(settings)  # no token, secret or response URL in any log line (bot.logs)
     for chatty in ("alembic", "apscheduler"):  # one line per migration step / per tick otherwise
         logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLogger().level))
     db = Database(settings.database_url)
@@ -509,6 +521,10 @@ def serve(ctx: Ctx, socket_mode: bool) -> None:
 
     try:
         ctx.settings.check_slack(socket_mode=socket_mode)
+        if ctx.settings.ingest_token is not None and not socket_mode:
+            from bot.tenancy import configured_workspace
+
+            configured_workspace(ctx.settings)  # the ingest API's workspace
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
     settings = ctx.settings

@@ -1,21 +1,19 @@
 """OAuth (multi-workspace) mode: slack_sdk's SQLAlchemy stores in our database, tokens encrypted.
 
 slack_sdk stores tokens in plain text; ``EncryptedInstallationStore`` encrypts every token with
-Fernet (key from ``TOKEN_ENCRYPTION_KEY``) before it is written and decrypts it when read.
+Fernet (key from ``TOKEN_ENCRYPTION_KEY``) as it is written to its column and decrypts it as it is read.
 """
 
 from __future__ import annotations
 
-import copy
-import threading
 from typing import Any
 
 from cryptography.fernet import Fernet
 from slack_bolt.oauth.oauth_settings import OAuthSettings
-from slack_sdk.oauth.installation_store import Bot, Installation
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
-from sqlalchemy import Engine
+from sqlalchemy import Engine, Text
+from sqlalchemy.types import TypeDecorator
 
 from bot.settings import Settings
 
@@ -26,45 +24,37 @@ TOKEN_FIELDS = ("bot_token", "bot_refresh_token", "user_token", "user_refresh_to
 BOT_SCOPES = ("commands", "chat:write", "channels:history", "groups:history")
 
 
+class EncryptedToken(TypeDecorator[str]):
+    """A token column encrypted with Fernet: encrypted when written, decrypted when read."""
+
+    impl = Text  # encrypted, a rotating token takes over 300 characters (migration 0006)
+    cache_ok = True
+
+    def __init__(self, fernet: Fernet) -> None:
+        super().__init__()
+        self.fernet = fernet
+
+    def process_bind_param(self, value: str | None, dialect: Any) -> str | None:
+        return None if value is None else self.fernet.encrypt(value.encode()).decode()
+
+    def process_result_value(self, value: str | None, dialect: Any) -> str | None:
+        return None if value is None else self.fernet.decrypt(value.encode()).decode()
+
+
 class EncryptedInstallationStore(SQLAlchemyInstallationStore):
+    """slack_sdk's store with its token columns typed ``EncryptedToken``: tokens are encrypted and
+    decrypted at the database boundary only, so every entity the store hands around holds plain
+    tokens. (Decrypting the entities its methods return instead decrypted twice whenever one method
+    copied a token from another's result: ``find_installation(user_id=…)`` takes the bot token from
+    ``find_bot``, and a second installer locked the first one out.)"""
+
     def __init__(self, client_id: str, engine: Engine, key: bytes) -> None:
         super().__init__(client_id=client_id, engine=engine)
-        self._fernet = Fernet(key)
-        self._saving = threading.local()
-
-    def _crypt(self, entity: Any, fn: Any) -> Any:
-        out = copy.copy(entity)
-        for name in TOKEN_FIELDS:
-            value = getattr(out, name, None)
-            if value:
-                setattr(out, name, fn(value))
-        return out
-
-    def _encrypt(self, entity: Any) -> Any:
-        return self._crypt(entity, lambda v: self._fernet.encrypt(v.encode()).decode())
-
-    def _decrypt(self, entity: Any) -> Any:
-        return (
-            None
-            if entity is None
-            else self._crypt(entity, lambda v: self._fernet.decrypt(v.encode()).decode())
-        )
-
-    def save(self, installation: Installation) -> None:
-        self._saving.active = True  # save() calls save_bot() with tokens it already encrypted
-        try:
-            super().save(self._encrypt(installation))
-        finally:
-            self._saving.active = False
-
-    def save_bot(self, bot: Bot) -> None:
-        super().save_bot(bot if getattr(self._saving, "active", False) else self._encrypt(bot))
-
-    def find_bot(self, **kwargs: Any) -> Bot | None:
-        return self._decrypt(super().find_bot(**kwargs))
-
-    def find_installation(self, **kwargs: Any) -> Installation | None:
-        return self._decrypt(super().find_installation(**kwargs))
+        encrypted = EncryptedToken(Fernet(key))
+        for table in (self.bots, self.installations):
+            for name in TOKEN_FIELDS:
+                if name in table.c:
+                    table.c[name].type = encrypted
 
 
 def oauth_settings(settings: Settings, engine: Engine) -> OAuthSettings:

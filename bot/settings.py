@@ -271,6 +271,14 @@ class Settings(BaseSettings):
     db_concurrency: int = Field(2, validation_alias="DB_CONCURRENCY", ge=1, le=256)
     # Server processes sharing one listening socket (one Python process uses one core); 0 = one per core.
     web_processes: int = Field(0, validation_alias="WEB_PROCESSES", ge=0, le=64)
+    # The HTTP edge (docs/slack.md): open connections per server process (idle ones included; past it
+    # new ones wait unanswered), seconds a connection may send nothing before it is closed, and the
+    # largest request body (bytes; the ingest API takes up to 10 MiB per request).
+    connection_limit: int = Field(1000, validation_alias="CONNECTION_LIMIT", ge=1, le=100_000)
+    channel_timeout: int = Field(30, validation_alias="CHANNEL_TIMEOUT", ge=1, le=3600)
+    max_request_body_bytes: int = Field(
+        20 * 1024 * 1024, validation_alias="MAX_REQUEST_BODY_BYTES", ge=64 * 1024, le=1024**3
+    )
     # Scheduled work (digests, shout-outs, daily snapshots): `serve` runs it too unless SCHEDULER=false
     # (then run `retention-bot worker` separately). Replicas may all run it: the database claims the work.
     scheduler: bool = Field(True, validation_alias="SCHEDULER")

@@ -2,18 +2,21 @@
 
 Single-workspace mode (a bot token) serves the configured workspace and binds it to the first
 Slack team that talks to it; a request from any other team is refused. OAuth mode keeps one
-workspace per installed team (keyed by team id, or by enterprise id for org-wide installs).
+workspace per installed team (keyed by team id), and one per Enterprise Grid org installed org-wide
+(keyed by enterprise id: every team of the org sees the same data).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, true, update
 from sqlalchemy.orm import Session
 
 from bot.answer import Refusal
-from storage.models import Workspace
+from bot.settings import ConfigError, Settings
+from storage.models import Base, Workspace
 from storage.workspaces import ensure_workspace
 
 
@@ -48,6 +51,8 @@ def workspace_for_team(
         if bound != key:
             raise ForeignTeam(f"this bot serves team {bound}, not {key}")
         return ws
+    if enterprise_id is not None and installed_org_wide(session, enterprise_id):
+        return _org_workspace(session, enterprise_id, now=now)
     found = session.scalar(select(Workspace.id).where(Workspace.slack_team_id == key))
     if found is not None:
         return found
@@ -58,6 +63,63 @@ def workspace_for_team(
         .values(slack_team_id=key, slack_enterprise_id=enterprise_id)
     )
     return ws
+
+
+def installed_org_wide(session: Session, enterprise_id: str) -> bool:
+    """Whether the app is installed org-wide in the Enterprise Grid org ``enterprise_id``: the
+    installation store holds its org-level bot (no team). Bolt authorises such a request with that
+    bot, so the request belongs to the org, whichever of the org's teams it comes from."""
+    bots = Base.metadata.tables["slack_bots"]
+    found = session.execute(
+        select(bots.c.id)
+        .where(
+            bots.c.enterprise_id == enterprise_id,
+            bots.c.team_id.is_(None),
+            bots.c.is_enterprise_install == true(),
+        )
+        .limit(1)
+    ).first()
+    return found is not None
+
+
+def _org_workspace(session: Session, enterprise_id: str, *, now: dt.datetime) -> int:
+    """The org's one workspace: slug ``slack-<ENTERPRISE_ID>``, no team of its own."""
+    ws = ensure_workspace(session, f"slack-{enterprise_id}", now=now)
+    session.execute(
+        update(Workspace)
+        .where(Workspace.id == ws, Workspace.slack_enterprise_id.is_(None))
+        .values(slack_enterprise_id=enterprise_id)
+    )
+    return ws
+
+
+# The slug OAuth mode gives a Slack workspace: its team id, or its enterprise id for an org-wide install.
+SLACK_SLUG = re.compile(r"^slack-[TE][A-Z0-9]+$")
+
+
+def configured_workspace(settings: Settings, session: Session | None = None) -> str:
+    """The slug of the workspace the CLI and the ingest API read and write: RETENTION_BOT_WORKSPACE.
+
+    With one bot token it is also the workspace Slack requests use (bound to the first team). In OAuth
+    mode Slack requests use ``slack-<TEAM_ID>`` (``slack-<ENTERPRISE_ID>`` for an org-wide install),
+    so any other name would be data no Slack user can see: the setting must name one of those (the
+    error lists the workspaces installed so far when a ``session`` is given)."""
+    if not settings.oauth or SLACK_SLUG.match(settings.workspace):
+        return settings.workspace
+    installed = []
+    if session is not None:
+        installed = list(
+            session.scalars(
+                select(Workspace.slug)
+                .where(or_(Workspace.slack_team_id.is_not(None), Workspace.slack_enterprise_id.is_not(None)))
+                .order_by(Workspace.slug)
+            )
+        )
+    raise ConfigError(
+        f"setting RETENTION_BOT_WORKSPACE: {settings.workspace!r} is no Slack workspace; in OAuth mode "
+        "name the one to read and write: slack-<TEAM_ID>, or slack-<ENTERPRISE_ID> for an org-wide install"
+        + (f" (installed: {', '.join(installed)})" if installed else "")
+    )
 
 
 def disable_workspace(session: Session, ws: int, reason: str) -> None:

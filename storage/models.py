@@ -529,9 +529,16 @@ def _slack_sdk_tables() -> None:
     from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
     from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 
-    SQLAlchemyInstallationStore.build_installations_table(Base.metadata, "slack_installations")
-    SQLAlchemyInstallationStore.build_bots_table(Base.metadata, "slack_bots")
+    installations = SQLAlchemyInstallationStore.build_installations_table(
+        Base.metadata, "slack_installations"
+    )
+    bots = SQLAlchemyInstallationStore.build_bots_table(Base.metadata, "slack_bots")
     SQLAlchemyOAuthStateStore.build_oauth_states_table(Base.metadata, "slack_oauth_states")
+    # Tokens are stored encrypted (bot.oauth): a rotating one takes over 300 characters (migration 0006).
+    for table in (installations, bots):
+        for name in ("bot_token", "bot_refresh_token", "user_token", "user_refresh_token"):
+            if name in table.c:
+                table.c[name].type = Text()
 
 
 _slack_sdk_tables()

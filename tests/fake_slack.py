@@ -10,6 +10,7 @@ and records a transcript that tests assert on as a whole.
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 import threading
@@ -57,6 +58,10 @@ class FakeSlack:
     archived: set[str] = field(default_factory=set)
     # People who left: a DM to them answers user_disabled.
     gone: set[str] = field(default_factory=set)
+    # OAuth: the app's client credentials, and what oauth.v2.access answers for each code (``grant``).
+    client_id: str = "123.456"
+    client_secret: str = "client-secret"
+    grants: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._failures: dict[str, deque[Failure]] = defaultdict(deque)
@@ -106,6 +111,46 @@ class FakeSlack:
         for _ in range(times):
             self._failures[method].append(Failure(error, status, retry_after, posted))
 
+    def grant(
+        self,
+        code: str,
+        *,
+        user: str,
+        team: str | None,
+        token: str,
+        enterprise: str | None = None,
+        refresh_token: str | None = None,
+    ) -> None:
+        """What Slack's OAuth page hands back: ``code`` exchanges for a bot token installed by ``user`` in
+        ``team``; ``team=None`` with an ``enterprise`` is an org-wide (Enterprise Grid) install; a
+        ``refresh_token`` is token rotation (the token then expires in 12 hours)."""
+        rotation = {"refresh_token": refresh_token, "expires_in": 43200} if refresh_token else {}
+        self.grants[code] = rotation | {
+            "ok": True,
+            "app_id": "A0APP",
+            "authed_user": {"id": user},
+            "scope": "commands,chat:write",
+            "token_type": "bot",
+            "access_token": token,
+            "bot_user_id": "UBOT",
+            "team": {"id": team, "name": f"Team {team}"} if team else None,
+            "enterprise": {"id": enterprise, "name": f"Org {enterprise}"} if enterprise else None,
+            "is_enterprise_install": team is None,
+        }
+
+    def _oauth_access(self, auth: str | None, args: dict[str, Any]) -> dict[str, Any]:
+        """oauth.v2.access: client credentials in HTTP basic auth, a code from ``grant`` used once."""
+        expected = base64.b64encode(f"{self.client_id}:{self.client_secret}".encode()).decode()
+        if auth != f"Basic {expected}":
+            self._record("oauth.v2.access", args, False, "invalid_client_id")
+            return {"ok": False, "error": "invalid_client_id"}
+        with self._lock:
+            grant = self.grants.pop(str(args.get("code")), None)
+            if grant is not None:
+                self.tokens.add(grant["access_token"])
+        self._record("oauth.v2.access", args, grant is not None, None if grant else "invalid_code")
+        return grant or {"ok": False, "error": "invalid_code"}
+
     def calls(self, method: str) -> list[dict[str, Any]]:
         with self._lock:
             return [c["args"] for c in self.transcript if c["method"] == method and c["ok"]]
@@ -140,6 +185,8 @@ class FakeSlack:
     ) -> tuple[int, dict[str, str], dict[str, Any]]:
         with self._lock:
             failure = self._failures[method].popleft() if self._failures[method] else None
+        if method == "oauth.v2.access" and failure is None:
+            return 200, {}, self._oauth_access(token, args)
         if failure is None and method == "chat.postMessage":
             failure = self._channel_failure(str(args.get("channel", "")))
         if failure is not None:

@@ -44,7 +44,7 @@ class Bot:
             SLACK_SIGNING_SECRET=SIGNING_SECRET,
             SLACK_API_URL=fake.api_url,
             INGEST_TOKEN=INGEST_TOKEN,
-            RETENTION_BOT_WORKSPACE="test",
+            RETENTION_BOT_WORKSPACE=env.pop("RETENTION_BOT_WORKSPACE", "test"),
             ADMIN_USER_IDS="UADMIN",
             **env,
         )
