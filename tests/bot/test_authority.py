@@ -6,14 +6,20 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from storage import models as m
 from storage.db import Database
 from tests.bot.slack_harness import NOW, Bot
-from tests.bot.test_sla import bot, checklist, fake, sweep_and_deliver  # noqa: F401 (fixtures)
+from tests.bot.test_sla import POLICY, checklist, sweep_and_deliver
+from tests.bot.test_slack import ACCOUNTS, PEOPLE
+from tests.fake_slack import FakeSlack
+from tests.helpers import load
 
 STRANGER = "USTRANGER"  # a Slack user of the workspace who is not in the people list
 OUTSIDER = "UBOB"  # in the people list, but neither the owner (Ana) nor above her
@@ -21,6 +27,18 @@ SNOOZE_VALUES = {
     "hours": {"value": {"selected_option": {"value": "1"}}},
     "reason": {"value": {"value": "waiting for the customer"}},
 }
+
+
+@pytest.fixture
+def bot(db: Database, ws: int, tmp_path: Path) -> Iterator[Bot]:
+    load(db, ws, "people", PEOPLE, tmp_path)
+    load(db, ws, "accounts", ACCOUNTS, tmp_path)
+    config = tmp_path / "policy.toml"
+    config.write_text(POLICY, encoding="utf-8")
+    with FakeSlack() as fake:
+        b = Bot(db, fake, RETENTION_BOT_CONFIG=str(config))
+        yield b
+        b.close()
 
 
 def _view(bot: Bot) -> dict[str, Any]:
@@ -72,8 +90,9 @@ def test_strangers_are_refused_privately_by_every_button_and_dialog(bot: Bot, db
             refusal = last_response(bot)
             assert refusal["key"] == f"{user}-{action}"
             assert refusal["response_type"] == "ephemeral" and refusal["replace_original"] is False
-            assert "Only the owner of `" in refusal["text"] and "(Ana Lima), their manager (Bea Boss)" in (
-                refusal["text"]
+            assert (
+                "Only the owner of `" in refusal["text"]
+                and "(Ana Lima), their manager (Bea Boss)" in (refusal["text"])
             )
         answer = bot.submit(dialog, SNOOZE_VALUES, user=user)
         assert answer.body["response_action"] == "errors"
