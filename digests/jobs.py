@@ -13,6 +13,7 @@ import datetime as dt
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -25,7 +26,7 @@ from digests.shoutout import shoutout_args
 from digests.sla_pings import ping_args
 from storage import deliveries, health, sla, wins
 from storage.db import Database
-from storage.models import JobRun, Workspace
+from storage.models import Handoff, JobRun, Workspace
 from storage.upsert import insert_ignore
 
 logger = logging.getLogger(__name__)
@@ -211,38 +212,146 @@ def _claim(
 
 
 SLA_PING = "sla"
+WHO = {"owner": "the owner", "manager": "the owner's manager", "managers_manager": "the manager's manager"}
 
 
 def sla_sweep(db: Database, now: dt.datetime, settings: Settings) -> sla.SweepReport:
     """Record every SLA warning, breach and escalation that is due, and queue its pings, in one
     transaction: an event and its pings exist together or not at all, and only the sweeper that
-    recorded an event pings for it."""
-    config = settings.policies.sla
+    recorded an event pings for it.
+
+    An event nobody can be told of (no Slack id, no escalation channel, no admins) is not lost: it
+    waits in the delivery ledger, and a later sweep queues its pings once someone can be told — the
+    person got a Slack id, a channel or an admin was configured — unless the handoff was done,
+    acknowledged or went on to a later event meanwhile."""
     with db.write() as session:
-        report = sla.sweep(session, now, config)
-        if not report.recorded:
-            return report
-        rows = []
+        owed = deliveries.waiting(session, SLA_PING)  # before this sweep adds its own
+        report = sla.sweep(session, now, config := settings.policies.sla)
+        rows, waiting = [], []
         for event in report.recorded:
             fact = report.facts[event.handoff_id]
-            targets = sla.recipients(event, fact, config.escalation_channel) or [
-                ("admin", admin) for admin in settings.admin_user_ids
-            ]
+            targets = _sla_targets(event, fact, settings)
             if not targets:
-                logger.error(
-                    "SLA %s of handoff %s: nobody to tell (no Slack id, no manager, no [sla] "
-                    "escalation_channel, no ADMIN_USER_IDS)",
-                    event.kind,
-                    fact.external_id,
+                why = why_nobody(event, fact)
+                logger.warning(
+                    "SLA %s of handoff %s waits for a recipient: %s", event.kind, fact.external_id, why
                 )
-            messages = ping_args(event, fact, [role for role, _ in targets], now)
-            for (role, to), args in zip(targets, messages, strict=True):
-                if role != "channel" and config.escalation_channel:
-                    args["_fallback"] = config.escalation_channel  # a person who left: the channel
-                subject = f"{event.handoff_id}:{event.kind}:{event.step}:{to}"
-                rows.append((event.workspace_id, SLA_PING, subject, to, args))
-        deliveries.enqueue_many(session, rows, now)
+                subject = f"{event.handoff_id}:{event.kind}:{event.step}:waiting"
+                waiting.append((event.workspace_id, SLA_PING, subject, _owed(event), why))
+                continue
+            rows += _sla_pings(event, fact, targets, now, config.escalation_channel)
+        if owed:
+            rows += _hand_on(session, owed, now, settings, report)
+        if rows:
+            deliveries.enqueue_many(session, rows, now)
+        if waiting:
+            deliveries.enqueue_waiting(session, waiting, now)
+        for *_, why in waiting:
+            report.waiting[why] = report.waiting.get(why, 0) + 1
     return report
+
+
+def _owed(event: sla.Event) -> dict[str, Any]:
+    """What an owed event's pings are built from later (the event, without its workspace)."""
+    return {
+        "handoff": event.handoff_id,
+        "kind": event.kind,
+        "step": event.step,
+        "target": event.target,
+        "channel": event.channel,
+    }
+
+
+def _sla_targets(event: sla.Event, fact: sla.PingFacts, settings: Settings) -> list[tuple[str, str]]:
+    """Whom an event's pings go to: its recipients, else the admins; [] when nobody can be told."""
+    return sla.recipients(event, fact, settings.policies.sla.escalation_channel) or [
+        ("admin", admin) for admin in settings.admin_user_ids
+    ]
+
+
+def _sla_pings(
+    event: sla.Event,
+    fact: sla.PingFacts,
+    targets: list[tuple[str, str]],
+    now: dt.datetime,
+    escalation_channel: str | None,
+) -> list[tuple[int, str, str, str, dict[str, Any]]]:
+    """The delivery rows of an event's pings, one per recipient (the subject names the recipient)."""
+    rows = []
+    messages = ping_args(event, fact, [role for role, _ in targets], now)
+    for (role, to), args in zip(targets, messages, strict=True):
+        if role != "channel" and escalation_channel:
+            args["_fallback"] = escalation_channel  # a person who left: the channel
+        subject = f"{event.handoff_id}:{event.kind}:{event.step}:{to}"
+        rows.append((event.workspace_id, SLA_PING, subject, to, args))
+    return rows
+
+
+def why_nobody(event: sla.Event, fact: sla.PingFacts) -> str:
+    """Why nobody can be told of an event, for the sweep's report and the ledger."""
+    if event.kind == "escalation" and event.target == "channel":
+        missing = "the escalation step names no channel"
+    elif fact.owner is None:
+        missing = "the handoff has no owner"
+    else:
+        roles = ["owner"] if event.kind == "warning" else ["owner", "manager"]
+        if event.kind == "escalation":
+            roles = [event.target]
+        missing = "no Slack id for " + " or ".join(WHO.get(r, r) for r in roles)
+    return f"{missing}, no [sla] escalation_channel, no ADMIN_USER_IDS"
+
+
+def _hand_on(
+    session: Session,
+    owed: list[tuple[int, int, dict[str, Any], str | None]],
+    now: dt.datetime,
+    settings: Settings,
+    report: sla.SweepReport,
+) -> list[tuple[int, str, str, str, dict[str, Any]]]:
+    """The pings of owed events that someone can be told of now. An owed event whose handoff is done
+    or acknowledged is no longer needed, nor a warning once the handoff is late (as the sweep skips a
+    warning it first sees late); a breach and each escalation step are all told, as they would have
+    been."""
+    ids = list({int(what.get("handoff", 0)) for _, _, what, _ in owed})
+    facts = sla.ping_facts(session, ids)
+    state = {
+        hid: (done is None and acked is None, stage)
+        for hid, done, acked, stage in session.execute(
+            select(Handoff.id, Handoff.completed_at, Handoff.acknowledged_at, Handoff.sla_stage).where(
+                Handoff.id.in_(ids)
+            )
+        )
+    }
+    ready, dropped, still = [], [], {}
+    for row_id, ws, what, why in owed:
+        hid = int(what.get("handoff", 0))
+        is_open, stage = state.get(hid, (False, 0))
+        if not is_open or hid not in facts or (what["kind"] == "warning" and stage > sla.WARNED):
+            dropped.append(row_id)
+            continue
+        event = sla.Event(
+            ws, hid, str(what["kind"]), int(what["step"]), str(what["target"]), what.get("channel")
+        )
+        targets = _sla_targets(event, facts[hid], settings)
+        if targets:
+            ready.append((row_id, event, targets))
+        else:
+            reason = why_nobody(event, facts[hid])
+            still[reason] = still.get(reason, 0) + 1
+            if reason != why:  # the data changed, but not enough: the ledger says why now
+                deliveries.still_waiting(session, row_id, reason, now)
+    taken = deliveries.claim_waiting(session, [row_id for row_id, _, _ in ready] + dropped)
+    rows = []
+    config = settings.policies.sla
+    for row_id, event, targets in ready:
+        if row_id in taken:
+            rows += _sla_pings(event, facts[event.handoff_id], targets, now, config.escalation_channel)
+            report.handed_on += 1
+    if report.handed_on or dropped:
+        logger.info("SLA sweep: %d owed pings handed on, %d no longer needed", report.handed_on, len(dropped))
+    for reason, n in still.items():
+        report.waiting[reason] = report.waiting.get(reason, 0) + n
+    return rows
 
 
 def plan(db: Database, now: dt.datetime, settings: Settings) -> PlanReport:
