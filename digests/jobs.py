@@ -233,7 +233,7 @@ def sla_sweep(db: Database, now: dt.datetime, settings: Settings) -> sla.SweepRe
             targets = _sla_targets(event, fact, settings)
             if not targets:
                 why = why_nobody(event, fact)
-                logger.warning(
+                logger.debug(
                     "SLA %s of handoff %s waits for a recipient: %s", event.kind, fact.external_id, why
                 )
                 subject = f"{event.handoff_id}:{event.kind}:{event.step}:waiting"
@@ -246,8 +246,12 @@ def sla_sweep(db: Database, now: dt.datetime, settings: Settings) -> sla.SweepRe
             deliveries.enqueue_many(session, rows, now)
         if waiting:
             deliveries.enqueue_waiting(session, waiting, now)
+        new: dict[str, int] = {}
         for *_, why in waiting:
+            new[why] = new.get(why, 0) + 1
             report.waiting[why] = report.waiting.get(why, 0) + 1
+        for why, n in sorted(new.items()):  # one line per reason, however many handoffs
+            logger.warning("SLA sweep: %d new events wait for a recipient: %s", n, why)
     return report
 
 

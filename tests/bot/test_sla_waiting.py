@@ -96,7 +96,7 @@ def test_pings_to_nobody_wait_and_go_out_once_someone_can_be_told(
     why = "no Slack id for the owner or the owner's manager, no [sla] escalation_channel, no ADMIN_USER_IDS"
     assert f"1 waiting for a recipient (sent once someone can be told): {why}" in out
     assert "2 waiting" not in out and "no Slack id for the owner's manager, no [sla]" in out  # the escalation
-    assert "waits for a recipient: no Slack id for the owner or the owner's manager" in caplog.text
+    assert f"SLA sweep: 1 new events wait for a recipient: {why}" in caplog.text
     owed = sla_rows(db)
     assert [state for *_, state in owed] == [dl.WAITING, dl.WAITING]  # owed: nothing marked sent
     deliver(db, fake)
