@@ -160,3 +160,24 @@ def test_racing_sweepers_hand_an_owed_ping_on_once(db: Database, ws: int, tmp_pa
         ("1:breach:0:CESC", "CESC", dl.PENDING),
         ("1:escalation:1:CESC", "CESC", dl.PENDING),
     ]
+
+
+def test_the_worker_logs_the_waiting_count_when_it_changes(
+    db: Database, ws: int, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    load(db, ws, "people", PEOPLE, tmp_path)
+    load(db, ws, "accounts", "external_id,name,segment,csm_email\nA1,Acme Corp,smb,ana@x.io\n", tmp_path)
+    load(db, ws, "handoffs", HANDOFFS, tmp_path)
+    settings = build_settings(
+        DATABASE_URL=db.url,
+        SLACK_BOT_TOKEN="xoxb-test-token",
+        RETENTION_BOT_WORKSPACE="test",
+        ADMIN_USER_IDS="",
+    )
+    now = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
+    worker = Worker(settings, db, clock=lambda: now)
+    with caplog.at_level(logging.WARNING, logger="bot.scheduler"):
+        worker.sla()
+        worker.sla()  # the same two still wait: not said again
+    said = [r.getMessage() for r in caplog.records if r.name == "bot.scheduler"]
+    assert len(said) == 1 and said[0].startswith("SLA sweep: 2 waiting for a recipient; 1: no Slack id")
