@@ -13,7 +13,7 @@ show or share what the person could look up themselves.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy.orm import Session
 
@@ -24,22 +24,28 @@ from storage.slack_queries import person_by_slack_id
 
 @dataclass(frozen=True)
 class Refusal:
-    """Who may do it instead: ``mrkdwn`` for a message, ``plain`` for a dialog's field error."""
+    """Who may do it instead: ``mrkdwn`` for a message, ``plain`` for a dialog's field error, and what
+    the person can do about it (``hint``, our own text)."""
 
     mrkdwn: str
     plain: str
+    hint: str = "Ask one of them, or an admin."
 
 
 Say = Callable[[str], str]
 
 
-def _refusal(sentence: Callable[[Say, Say], str]) -> Refusal:
+NOT_LISTED = "Ask RevOps to import you into the people list with your slack_user_id."
+
+
+def _refusal(sentence: Callable[[Say, Say], str], hint: str | None = None) -> Refusal:
     """The same sentence twice: ``sentence(text, code)`` with data escaped for mrkdwn (ids as code),
     and with data as it is for plain text."""
-    return Refusal(
+    refusal = Refusal(
         mrkdwn=sentence(slack_escape, lambda s: f"`{slack_escape(s)}`"),
         plain=sentence(str, str),
     )
+    return refusal if hint is None else replace(refusal, hint=hint)
 
 
 def _chain(session: Session, handoff: m.Handoff) -> list[m.Person]:
@@ -68,7 +74,8 @@ def _owner_or_above(
             lambda _, code: (
                 f"Handoff {code(handoff.external_id)} has no owner: only people in the people list "
                 f"or an admin can {doing}, and your Slack user isn't in the people list."
-            )
+            ),
+            NOT_LISTED,
         )
     if me is not None and me.id in {p.id for p in chain}:
         return None
@@ -113,5 +120,6 @@ def may_open_handoff(session: Session, ws: int, user_id: str, admins: Collection
         lambda *_: (
             "Only people in the people list or an admin can open a handoff, and your Slack user "
             "isn't in the people list."
-        )
+        ),
+        NOT_LISTED,
     )

@@ -138,7 +138,7 @@ def open_reply(services: Services, cmd: SlashCommand, ws: int, args: list[str]) 
     with services.db.write() as session:
         refusal = may_open_handoff(session, ws, cmd.user_id, services.settings.admin_user_ids)
         if refusal is not None:
-            return replies.error_reply(refusal.mrkdwn, "Ask RevOps to import people with slack_user_id.")
+            return replies.error_reply(refusal.mrkdwn, refusal.hint)
         found = find_account(session, ws, args[0])
         if found.match is None:
             return replies.not_found(args[0])
@@ -284,7 +284,7 @@ def change_reply(
         rule = {"done": may_finish, "pause": may_pause, "resume": may_resume}[verb]
         refusal = rule(session, handoff, cmd.user_id, services.settings.admin_user_ids)
         if refusal is not None:
-            return replies.error_reply(refusal.mrkdwn, "`/sla ACCOUNT` shows who owns it.")
+            return replies.error_reply(refusal.mrkdwn, refusal.hint)
         me = person_by_slack_id(session, ws, cmd.user_id)
         actor = me.id if me else None
         ref = f"`{slack_escape(external_id)}`"

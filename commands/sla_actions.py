@@ -88,7 +88,7 @@ def refuse(respond: Any, refusal: Refusal) -> None:
     respond(
         response_type="ephemeral",
         replace_original=False,
-        **replies.error_reply(refusal.mrkdwn, "`/sla ACCOUNT` shows who owns it."),
+        **replies.error_reply(refusal.mrkdwn, refusal.hint),
     )
 
 

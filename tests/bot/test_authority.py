@@ -136,3 +136,22 @@ def test_the_owner_their_manager_and_an_admin_may_act(bot: Bot, db: Database) ->
     assert "paused" in pause.body["text"]
     assert "resumed" in bot.command("/handoff", f"resume {handoff.external_id}", user="UADMIN").body["text"]
     assert recorded(db)["pause"] == recorded(db)["resume"] == 1
+
+
+def test_a_handoff_without_owner_is_for_anyone_in_the_people_list(
+    bot: Bot, db: Database, ws: int, tmp_path: Path
+) -> None:
+    load(
+        db,
+        ws,
+        "handoffs",
+        "external_id,account,kind,from_team,to_team,opened_at,due_at\n"
+        "H9,A1,escalation,cs,support,2026-11-18T09:00:00Z,2026-11-20T09:00:00Z\n",
+        tmp_path,
+    )
+    answer = bot.command("/handoff", "done H9", user=STRANGER)
+    assert "`H9` has no owner: only people in the people list" in answer.body["text"]
+    assert "Ask RevOps to import you" in answer.body["text"]
+    assert recorded(db)["completed"] == 0
+    assert "is done" in bot.command("/handoff", "done H9", user=OUTSIDER).body["text"]
+    assert recorded(db)["completed"] == 1
