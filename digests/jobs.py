@@ -222,10 +222,11 @@ def sla_sweep(db: Database, now: dt.datetime, settings: Settings) -> sla.SweepRe
 
     An event nobody can be told of (no Slack id, no escalation channel, no admins) is not lost: it
     waits in the delivery ledger, and a later sweep queues its pings once someone can be told — the
-    person got a Slack id, a channel or an admin was configured — unless the handoff was done,
-    acknowledged or went on to a later event meanwhile."""
+    person got a Slack id, a channel or an admin was configured — unless the handoff was done or
+    acknowledged meanwhile (``_owed_now``)."""
+    with db.read() as session:  # outside the write transaction: most sweeps find nothing changed
+        owed = _owed_now(session, now, settings)
     with db.write() as session:
-        owed = deliveries.waiting(session, SLA_PING)  # before this sweep adds its own
         report = sla.sweep(session, now, config := settings.policies.sla)
         rows, waiting = [], []
         for event in report.recorded:
@@ -236,12 +237,10 @@ def sla_sweep(db: Database, now: dt.datetime, settings: Settings) -> sla.SweepRe
                 logger.debug(
                     "SLA %s of handoff %s waits for a recipient: %s", event.kind, fact.external_id, why
                 )
-                subject = f"{event.handoff_id}:{event.kind}:{event.step}:waiting"
-                waiting.append((event.workspace_id, SLA_PING, subject, _owed(event), why))
+                waiting.append((event.workspace_id, SLA_PING, _waiting_subject(event), {}, why))
                 continue
             rows += _sla_pings(event, fact, targets, now, config.escalation_channel)
-        if owed:
-            rows += _hand_on(session, owed, now, settings, report)
+        rows += _hand_on(session, owed, now, settings, report)
         if rows:
             deliveries.enqueue_many(session, rows, now)
         if waiting:
@@ -255,15 +254,9 @@ def sla_sweep(db: Database, now: dt.datetime, settings: Settings) -> sla.SweepRe
     return report
 
 
-def _owed(event: sla.Event) -> dict[str, Any]:
-    """What an owed event's pings are built from later (the event, without its workspace)."""
-    return {
-        "handoff": event.handoff_id,
-        "kind": event.kind,
-        "step": event.step,
-        "target": event.target,
-        "channel": event.channel,
-    }
+def _waiting_subject(event: sla.Event) -> str:
+    """An owed event's ledger subject: the event itself (unique per handoff, kind and step)."""
+    return f"{event.handoff_id}:{event.kind}:{event.step}:waiting:{event.target}:{event.channel or ''}"
 
 
 def _sla_targets(event: sla.Event, fact: sla.PingFacts, settings: Settings) -> list[tuple[str, str]]:
@@ -305,56 +298,74 @@ def why_nobody(event: sla.Event, fact: sla.PingFacts) -> str:
     return f"{missing}, no [sla] escalation_channel, no ADMIN_USER_IDS"
 
 
-def _hand_on(
-    session: Session,
-    owed: list[tuple[int, int, dict[str, Any], str | None]],
-    now: dt.datetime,
-    settings: Settings,
-    report: sla.SweepReport,
-) -> list[tuple[int, str, str, str, dict[str, Any]]]:
-    """The pings of owed events that someone can be told of now. An owed event whose handoff is done
-    or acknowledged is no longer needed, nor a warning once the handoff is late (as the sweep skips a
-    warning it first sees late); a breach and each escalation step are all told, as they would have
-    been."""
-    ids = list({int(what.get("handoff", 0)) for _, _, what, _ in owed})
+@dataclass
+class Owed:
+    """What a sweep decided about the owed events it found: hand on, drop, or still waiting (why)."""
+
+    ready: list[tuple[int, sla.Event, sla.PingFacts, list[tuple[str, str]]]]
+    dropped: list[int]
+    still: list[tuple[int, str, str | None]]  # (row, why now, why before)
+
+
+def _owed_now(session: Session, now: dt.datetime, settings: Settings) -> Owed:
+    """Look at every owed event. One whose handoff is done or acknowledged is no longer needed, nor a
+    warning once the handoff is due (as the sweep skips a warning it first sees late); a breach and
+    each escalation step are all told, as they would have been."""
+    owed = []
+    for row_id, ws, subject, why in deliveries.waiting(session, SLA_PING):
+        hid, kind, step, _, target, channel = subject.split(":", 5)
+        owed.append((row_id, sla.Event(ws, int(hid), kind, int(step), target, channel or None), why))
+    out = Owed([], [], [])
+    if not owed:
+        return out
+    ids = sorted({event.handoff_id for _, event, _ in owed})
     facts = sla.ping_facts(session, ids)
-    state = {
-        hid: (done is None and acked is None, stage)
-        for hid, done, acked, stage in session.execute(
-            select(Handoff.id, Handoff.completed_at, Handoff.acknowledged_at, Handoff.sla_stage).where(
-                Handoff.id.in_(ids)
+    still_open: set[int] = set()
+    for chunk in range(0, len(ids), 5000):
+        still_open.update(
+            session.scalars(
+                select(Handoff.id).where(
+                    Handoff.id.in_(ids[chunk : chunk + 5000]),
+                    Handoff.completed_at.is_(None),
+                    Handoff.acknowledged_at.is_(None),
+                )
             )
         )
-    }
-    ready, dropped, still = [], [], {}
-    for row_id, ws, what, why in owed:
-        hid = int(what.get("handoff", 0))
-        is_open, stage = state.get(hid, (False, 0))
-        if not is_open or hid not in facts or (what["kind"] == "warning" and stage > sla.WARNED):
-            dropped.append(row_id)
-            continue
-        event = sla.Event(
-            ws, hid, str(what["kind"]), int(what["step"]), str(what["target"]), what.get("channel")
-        )
-        targets = _sla_targets(event, facts[hid], settings)
-        if targets:
-            ready.append((row_id, event, targets))
+    for row_id, event, why in owed:
+        fact = facts.get(event.handoff_id)
+        if (
+            fact is None
+            or event.handoff_id not in still_open
+            or (event.kind == "warning" and now >= fact.due)
+        ):
+            out.dropped.append(row_id)
+        elif targets := _sla_targets(event, fact, settings):
+            out.ready.append((row_id, event, fact, targets))
         else:
-            reason = why_nobody(event, facts[hid])
-            still[reason] = still.get(reason, 0) + 1
-            if reason != why:  # the data changed, but not enough: the ledger says why now
-                deliveries.still_waiting(session, row_id, reason, now)
-    taken = deliveries.claim_waiting(session, [row_id for row_id, _, _ in ready] + dropped)
+            out.still.append((row_id, why_nobody(event, fact), why))
+    return out
+
+
+def _hand_on(
+    session: Session, owed: Owed, now: dt.datetime, settings: Settings, report: sla.SweepReport
+) -> list[tuple[int, str, str, str, dict[str, Any]]]:
+    """The pings of the owed events someone can be told of now, for the rows this sweep claims (a
+    sweeper racing for them claims none of them twice)."""
+    taken = deliveries.claim_waiting(session, [row for row, *_ in owed.ready] + owed.dropped)
     rows = []
-    config = settings.policies.sla
-    for row_id, event, targets in ready:
+    escalation_channel = settings.policies.sla.escalation_channel
+    for row_id, event, fact, targets in owed.ready:
         if row_id in taken:
-            rows += _sla_pings(event, facts[event.handoff_id], targets, now, config.escalation_channel)
+            rows += _sla_pings(event, fact, targets, now, escalation_channel)
             report.handed_on += 1
-    if report.handed_on or dropped:
-        logger.info("SLA sweep: %d owed pings handed on, %d no longer needed", report.handed_on, len(dropped))
-    for reason, n in still.items():
-        report.waiting[reason] = report.waiting.get(reason, 0) + n
+    if report.handed_on or owed.dropped:
+        logger.info(
+            "SLA sweep: %d owed pings handed on, %d no longer needed", report.handed_on, len(owed.dropped)
+        )
+    for row_id, why, before in owed.still:
+        report.waiting[why] = report.waiting.get(why, 0) + 1
+        if why != before:  # the data changed, but not enough: the ledger says why now
+            deliveries.still_waiting(session, row_id, why, now)
     return rows
 
 

@@ -138,9 +138,10 @@ def enqueue_many(
 def enqueue_waiting(
     session: Session, rows: Sequence[tuple[int, str, str, dict[str, Any], str]], now: dt.datetime
 ) -> None:
-    """Claim messages that nobody can receive yet — (workspace_id, kind, subject, what to build them
-    from, why) each — as ``waiting``: never leased, never sent as they are. Whoever can address them
-    later claims them back (``claim_waiting``) and queues the real messages."""
+    """Claim messages that nobody can receive yet — (workspace_id, kind, subject, payload, why) each,
+    the subject or payload saying what to build them from — as ``waiting``: never leased, never sent
+    as they are. Whoever can address them later claims them back (``claim_waiting``) and queues the
+    real messages."""
     insert_ignore_many(
         session,
         Delivery.__table__,  # type: ignore[arg-type]
@@ -153,12 +154,12 @@ def enqueue_waiting(
     )
 
 
-def waiting(session: Session, kind: str) -> list[tuple[int, int, dict[str, Any], str | None]]:
-    """The ``waiting`` rows of a kind: (id, workspace_id, what to build them from, why)."""
+def waiting(session: Session, kind: str) -> list[tuple[int, int, str, str | None]]:
+    """The ``waiting`` rows of a kind: (id, workspace_id, subject, why)."""
     return [
-        (row.id, row.workspace_id, dict(row.payload or {}), row.last_error)
+        (row.id, row.workspace_id, row.subject, row.last_error)
         for row in session.execute(
-            select(Delivery.id, Delivery.workspace_id, Delivery.payload, Delivery.last_error)
+            select(Delivery.id, Delivery.workspace_id, Delivery.subject, Delivery.last_error)
             .where(Delivery.state == WAITING, Delivery.kind == kind)
             .order_by(Delivery.id)
         )
