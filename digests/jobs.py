@@ -228,7 +228,8 @@ def sla_sweep(db: Database, now: dt.datetime, settings: Settings) -> sla.SweepRe
         owed = _owed_now(session, now, settings)
     with db.write() as session:
         report = sla.sweep(session, now, config := settings.policies.sla)
-        rows, waiting = [], []
+        rows: list[tuple[int, str, str, str, dict[str, Any]]] = []
+        waiting: list[tuple[int, str, str, dict[str, Any], str]] = []
         for event in report.recorded:
             fact = report.facts[event.handoff_id]
             targets = _sla_targets(event, fact, settings)
