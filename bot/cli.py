@@ -730,7 +730,15 @@ def sla_sweep_cmd(ctx: Ctx) -> None:
     out.print(
         f"checked {report.checked}: {report.count('warning')} warnings, {report.count('breach')} breaches, "
         f"{report.count('escalation')} escalations recorded"
+        + (f"; {report.handed_on} waiting pings queued" if report.handed_on else ""),
+        soft_wrap=True,
     )
+    for why, n in sorted(report.waiting.items()):
+        out.print(
+            f"{n} waiting for a recipient (sent once someone can be told): {why}",
+            markup=False,
+            soft_wrap=True,
+        )
 
 
 # --- shared wins ----------------------------------------------------------------------------------

@@ -20,8 +20,10 @@ from bot.settings import Settings
 TOKEN_FIELDS = ("bot_token", "bot_refresh_token", "user_token", "user_refresh_token")
 # Least privilege for what the bot calls (docs/slack-manifest.json): slash commands, posting, and reading
 # back its own messages — after a Slack error that may hide a post (fatal_error, a 5xx, a dropped
-# connection) the outbox looks for the message before it ever sends it again (bot.outbox).
-BOT_SCOPES = ("commands", "chat:write", "channels:history", "groups:history")
+# connection) the outbox looks for the message before it ever sends it again (bot.outbox): in channels
+# (channels:history, groups:history) and in DMs, whose conversation id conversations.open gives
+# (im:write) and whose history needs im:history.
+BOT_SCOPES = ("commands", "chat:write", "channels:history", "groups:history", "im:write", "im:history")
 
 
 class EncryptedToken(TypeDecorator[str]):

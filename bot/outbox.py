@@ -10,8 +10,9 @@ limit), a thread reply right after its message. Outcomes, by what Slack said:
   subscription is paused with the reason and every admin gets one DM saying what to do.
 - a dead token: failed, and the workspace's scheduled work stops (``disabled_reason``).
 - ``fatal_error``, a 5xx or a broken connection: Slack may have posted it. Every message carries its
-  ledger key in Slack message metadata, so the bot looks for it in the channel before sending again;
-  when it cannot look (no history scope), the row becomes ``uncertain`` for an operator, never re-posted.
+  ledger key in Slack message metadata, so the bot looks for it in the channel (for a DM: the DM
+  conversation) before sending again; when it cannot look (no history scope), the row becomes
+  ``uncertain`` for an operator, never re-posted.
 - a connection that never reached Slack, or a missing token: retried later with backoff.
 
 A sender that dies mid-lease is recovered the same way: the next lease of the row looks before it posts.
@@ -40,7 +41,7 @@ from sqlalchemy.orm import Session
 from bot.slack_api import DEAD_TOKEN_ERRORS, ERROR_ADVICE, error_name
 from bot.tenancy import disable_workspace
 from bot.tokens import NoToken
-from digests.notices import tell_admins, unreachable
+from digests.notices import is_person, place, tell_admins, unreachable
 from storage import deliveries as dl
 from storage import subscriptions
 from storage.db import Database
@@ -119,6 +120,16 @@ class _Writer:
                         write(session, now)
             except Exception:  # the rows stay leased; the lease runs out and they are looked for
                 logger.exception("could not record %d delivery outcomes", len(writes))
+
+
+def _conversation(client: WebClient, channel_id: str) -> str:
+    """The conversation a message to ``channel_id`` is in. A DM is posted to the person's user id, but
+    it lives in the DM conversation (D…), whose id conversations.open gives (scope im:write); its
+    history needs im:history. A user id is not a conversation: conversations.history answers
+    channel_not_found for it."""
+    if not is_person(channel_id):
+        return channel_id
+    return str(client.conversations_open(users=channel_id)["channel"]["id"])
 
 
 def _backoff(attempts: int) -> dt.timedelta:
@@ -304,9 +315,10 @@ class Outbox:
         oldest = f"{(item.created_at - dt.timedelta(minutes=1)).timestamp():.6f}"
         cursor = None
         try:
+            channel = _conversation(client, item.channel_id)
             for _ in range(LOOK_BACK_PAGES):
                 common: dict[str, Any] = {
-                    "channel": item.channel_id,
+                    "channel": channel,
                     "oldest": oldest,
                     "include_all_metadata": True,
                     "limit": 200,
@@ -368,9 +380,10 @@ class Outbox:
 
     @staticmethod
     def _uncertain_words(item: dl.Outgoing, outcome: Outcome) -> str:
+        where = place(item.channel_id)
         return (
-            f"Slack may have posted this ({outcome.error}) and the bot could not check the channel; "
-            f"look in <#{item.channel_id}>, then run `retention-bot deliveries retry {item.id}` "
+            f"Slack may have posted this ({outcome.error}) and the bot could not check {where}; "
+            f"look in {where}, then run `retention-bot deliveries retry {item.id}` "
             "only if it is not there"
         )
 

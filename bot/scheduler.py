@@ -55,6 +55,7 @@ class Worker:
             channel_interval=channel_interval,
             admins=settings.admin_user_ids,
         )
+        self._sla_waiting = 0  # SLA pings waiting for a recipient, as last logged
 
     def plan(self) -> PlanReport:
         report = plan(self.db, self.clock(), self.settings)
@@ -70,12 +71,20 @@ class Worker:
 
     def sla(self) -> SweepReport:
         report = sla_sweep(self.db, self.clock(), self.settings)
-        if report.recorded:
+        if report.recorded or report.handed_on:
             logger.info(
-                "SLA sweep: %d warnings, %d breaches, %d escalations recorded",
+                "SLA sweep: %d warnings, %d breaches, %d escalations recorded, %d waiting pings queued",
                 report.count("warning"),
                 report.count("breach"),
                 report.count("escalation"),
+                report.handed_on,
+            )
+        if report.waiting_total != self._sla_waiting:  # said when it changes, not every minute
+            self._sla_waiting = report.waiting_total
+            logger.warning(
+                "SLA sweep: %d waiting for a recipient%s",
+                report.waiting_total,
+                "".join(f"; {n}: {why}" for why, n in sorted(report.waiting.items())),
             )
         return report
 

@@ -18,6 +18,7 @@ from bot.settings import SlaConfig, SlaPolicy
 from bot.slack_api import advice
 from bot.slack_text import slack_escape
 from commands import replies
+from commands.authority import may_finish, may_open_handoff, may_pause, may_resume
 from commands.context import Services, SlashCommand, slash_command
 from commands.wins import MENTION
 from digests.sla_pings import checklist_modal, slack_date
@@ -135,6 +136,9 @@ def open_reply(services: Services, cmd: SlashCommand, ws: int, args: list[str]) 
     mentioned = MENTION.findall(" ".join(args[2:]))
     now = services.clock()
     with services.db.write() as session:
+        refusal = may_open_handoff(session, ws, cmd.user_id, services.settings.admin_user_ids)
+        if refusal is not None:
+            return replies.error_reply(refusal.mrkdwn, refusal.hint)
         found = find_account(session, ws, args[0])
         if found.match is None:
             return replies.not_found(args[0])
@@ -238,6 +242,9 @@ def submit_checklist(
     ws = services.workspace((body.get("team") or {}).get("id") or user.get("team_id"), None)
     config = services.settings.policies.sla
     with services.db.write() as session:
+        refusal = may_open_handoff(session, ws, user["id"], services.settings.admin_user_ids)
+        if refusal is not None:
+            return {"success_plan": refusal.plain}, None
         account = session.get(m.Account, meta.get("a"))
         if account is None or account.workspace_id != ws:
             return {"success_plan": "That account is no longer available."}, None
@@ -274,18 +281,11 @@ def change_reply(
             return replies.error_reply(
                 f"There is no handoff `{slack_escape(external_id)}`.", "`/handoff list` shows the ids."
             )
+        rule = {"done": may_finish, "pause": may_pause, "resume": may_resume}[verb]
+        refusal = rule(session, handoff, cmd.user_id, services.settings.admin_user_ids)
+        if refusal is not None:
+            return replies.error_reply(refusal.mrkdwn, refusal.hint)
         me = person_by_slack_id(session, ws, cmd.user_id)
-        owner = session.get(m.Person, handoff.owner_id) if handoff.owner_id else None
-        allowed = (
-            services.is_admin(cmd.user_id)
-            or owner is None
-            or (me is not None and me.id in (owner.id, owner.manager_id))
-        )
-        if not allowed:
-            return replies.error_reply(
-                f"Only the owner of `{slack_escape(external_id)}`, their manager or an admin can change it.",
-                "`/sla ACCOUNT` shows who owns it.",
-            )
         actor = me.id if me else None
         ref = f"`{slack_escape(external_id)}`"
         try:

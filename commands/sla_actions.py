@@ -1,5 +1,8 @@
 """The buttons on SLA pings — Acknowledge, Mark done, Snooze… — and the Snooze dialog.
 
+Each asks its rule in ``commands.authority`` (the same as ``/handoff``'s) before it changes anything:
+pings are posted to escalation channels too, and anyone there can press a button.
+
 Every action is recorded as an SLA event (unique per handoff, kind and step), so pressing twice
 does nothing twice; the message is then redrawn from the database to show who did what and when.
 """
@@ -15,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from commands import replies
+from commands.authority import Refusal, may_acknowledge, may_finish, may_snooze
 from commands.context import ButtonPress, Services
 from digests.sla_pings import ping_with_status, snooze_modal, status_line
 from storage import models as m
@@ -66,6 +70,11 @@ def press_button(services: Services, press: ButtonPress, respond: Any) -> None:
         if handoff is None:
             respond(replace_original=False, **replies.text_reply("That handoff is no longer available."))
             return
+        rule = may_acknowledge if press.action_id == "sla_ack" else may_finish
+        refusal = rule(session, handoff, press.user_id, services.settings.admin_user_ids)
+        if refusal is not None:
+            refuse(respond, refusal)
+            return
         me = person_by_slack_id(session, ws, press.user_id)
         act = sla.acknowledge if press.action_id == "sla_ack" else sla.finish
         act(session, handoff, me.id if me else None, now, press.user_id)
@@ -74,11 +83,24 @@ def press_button(services: Services, press: ButtonPress, respond: Any) -> None:
     respond(replace_original=True, **message)
 
 
-def open_snooze(services: Services, press: ButtonPress, client: Any, trigger_id: str) -> None:
+def refuse(respond: Any, refusal: Refusal) -> None:
+    """Tell only the person who pressed who may do it; the ping stays as it is."""
+    respond(
+        response_type="ephemeral",
+        replace_original=False,
+        **replies.error_reply(refusal.mrkdwn, refusal.hint),
+    )
+
+
+def open_snooze(services: Services, press: ButtonPress, client: Any, trigger_id: str, respond: Any) -> None:
     ws = services.workspace(press.team_id, press.enterprise_id)
     with services.db.read() as session:
         handoff = _handoff(session, ws, _id(press.value))
         if handoff is None or handoff.completed_at is not None:
+            return
+        refusal = may_snooze(session, handoff, press.user_id, services.settings.admin_user_ids)
+        if refusal is not None:
+            refuse(respond, refusal)
             return
         policy = sla.policy_of(session, services.settings.policies.sla, handoff)
         account = session.scalar(select(m.Account.name).where(m.Account.id == handoff.account_id)) or ""
@@ -105,6 +127,9 @@ def submit_snooze(
         handoff = _handoff(session, ws, meta.get("h"))
         if handoff is None:
             return {"reason": "That handoff is no longer available."}, None
+        refusal = may_snooze(session, handoff, user["id"], services.settings.admin_user_ids)
+        if refusal is not None:  # a dialog's error is seen by the person who submitted it only
+            return {"reason": refusal.plain}, None
         me = person_by_slack_id(session, ws, user["id"])
         try:
             sla.snooze(
@@ -127,9 +152,11 @@ def register(app: App, services: Services) -> None:
         ack()
         press_button(services, ButtonPress.from_body(body, action), respond)
 
-    def snooze_button(ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any) -> None:
+    def snooze_button(
+        ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any, respond: Any
+    ) -> None:
         ack()
-        open_snooze(services, ButtonPress.from_body(body, action), client, body["trigger_id"])
+        open_snooze(services, ButtonPress.from_body(body, action), client, body["trigger_id"], respond)
 
     def snooze_submit(ack: Any, body: dict[str, Any], view: dict[str, Any], client: Any) -> None:
         errors, message = submit_snooze(services, body, view)

@@ -23,10 +23,25 @@ WHAT = {
 }
 
 
+def is_person(channel_id: str) -> bool:
+    """A message addressed to a user id (U…, W…) is a DM to that person."""
+    return channel_id.startswith(("U", "W"))
+
+
+def recipient(channel_id: str) -> str:
+    """Whom a message was for, as Slack shows it: a person as <@U…>, a channel as <#C…>."""
+    return f"<@{channel_id}>" if is_person(channel_id) else f"<#{channel_id}>"
+
+
+def place(channel_id: str) -> str:
+    """Where to look for a message: the channel, or the DM with the person."""
+    return f"the DM with <@{channel_id}>" if is_person(channel_id) else f"<#{channel_id}>"
+
+
 def delivery_problem(kind: str, channel_id: str, words: str, *, resumable: bool) -> dict[str, Any]:
     """chat.postMessage arguments (no channel) telling an admin what failed and what to do."""
     what = WHAT.get(kind, "A message from retention-bot")
-    lines = [f":warning: {what} for <#{channel_id}> was not delivered: {words}."]
+    lines = [f":warning: {what} for {recipient(channel_id)} was not delivered: {words}."]
     if resumable:
         lines.append(
             "Its subscription is paused. Once that is fixed, "

@@ -5,6 +5,8 @@ Enqueueing inserts the row under its unique key (workspace, kind, subject), so t
 shout-out can be enqueued by any number of replicas, restarts or retries and exists once. Sending
 leases rows with a compare-and-set UPDATE (only one sender gets each), and the outcome is written back:
 posted with Slack's ``ts``, retry at a later time, failed, or uncertain (see ``models.Delivery``).
+A message that nobody can receive yet (an SLA ping on data without Slack ids) waits in the ledger,
+unsent, until someone can (``enqueue_waiting``).
 """
 
 from __future__ import annotations
@@ -14,22 +16,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from storage.bulk import insert_ignore_many
 from storage.models import Delivery, Workspace
 from storage.upsert import insert_ignore
 
-PENDING, SENDING, POSTED, RETRY, FAILED, UNCERTAIN = (
+PENDING, SENDING, POSTED, RETRY, FAILED, UNCERTAIN, WAITING = (
     "pending",
     "sending",
     "posted",
     "retry",
     "failed",
     "uncertain",
+    "waiting",
 )
-STATES = (PENDING, SENDING, POSTED, RETRY, FAILED, UNCERTAIN)
+STATES = (PENDING, SENDING, POSTED, RETRY, FAILED, UNCERTAIN, WAITING)
 KEY = ["workspace_id", "kind", "subject"]
 
 
@@ -130,6 +133,62 @@ def enqueue_many(
         ],
         KEY,
     )
+
+
+def enqueue_waiting(
+    session: Session, rows: Sequence[tuple[int, str, str, dict[str, Any], str]], now: dt.datetime
+) -> None:
+    """Claim messages that nobody can receive yet — (workspace_id, kind, subject, payload, why) each,
+    the subject or payload saying what to build them from — as ``waiting``: never leased, never sent
+    as they are. Whoever can address them later claims them back (``claim_waiting``) and queues the
+    real messages."""
+    insert_ignore_many(
+        session,
+        Delivery.__table__,  # type: ignore[arg-type]
+        (*ENQUEUE_COLUMNS, "last_error"),
+        [
+            (ws, kind, subject[:200], "", WAITING, 0, what, now, now, None, why)
+            for ws, kind, subject, what, why in rows
+        ],
+        KEY,
+    )
+
+
+def waiting(session: Session, kind: str) -> list[tuple[int, int, str, str | None]]:
+    """The ``waiting`` rows of a kind: (id, workspace_id, subject, why)."""
+    return [
+        (row.id, row.workspace_id, row.subject, row.last_error)
+        for row in session.execute(
+            select(Delivery.id, Delivery.workspace_id, Delivery.subject, Delivery.last_error)
+            .where(Delivery.state == WAITING, Delivery.kind == kind)
+            .order_by(Delivery.id)
+        )
+    ]
+
+
+def still_waiting(session: Session, delivery_id: int, why: str, now: dt.datetime) -> None:
+    session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id, Delivery.state == WAITING)
+        .values(last_error=why, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def claim_waiting(session: Session, ids: Sequence[int]) -> set[int]:
+    """Take waiting rows out of the ledger (they are handed on, or no longer needed); returns the ids
+    this call removed — a second sweeper racing for them gets none, so it queues nothing twice."""
+    taken: set[int] = set()
+    ordered = sorted(ids)
+    for chunk in range(0, len(ordered), 5000):
+        result = session.execute(
+            delete(Delivery)
+            .where(Delivery.id.in_(ordered[chunk : chunk + 5000]), Delivery.state == WAITING)
+            .returning(Delivery.id)
+            .execution_options(synchronize_session=False)
+        )
+        taken.update(result.scalars())
+    return taken
 
 
 def lease(

@@ -470,7 +470,8 @@ class Delivery(Base):
 
     ``state``: pending → sending → posted, or retry (transient error, at ``next_attempt_at``), failed
     (permanent error), uncertain (Slack may have posted it and a look-back could not tell: an operator
-    decides). While ``sending``, ``next_attempt_at`` is the lease's end: past it the sender is presumed
+    decides), waiting (nobody can receive it yet: no channel; handed on as new rows once someone can).
+    While ``sending``, ``next_attempt_at`` is the lease's end: past it the sender is presumed
     dead and the message is looked for in the channel before it is ever sent again. A thread reply
     names its message in ``parent_id`` and waits for that message's ``slack_ts``.
     """

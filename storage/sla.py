@@ -392,9 +392,17 @@ class SweepReport:
     checked: int = 0
     recorded: list[Event] = field(default_factory=list)
     facts: dict[int, PingFacts] = field(default_factory=dict)  # of the handoffs with recorded events
+    # Events nobody could be told of yet, by why (they are owed, not lost), and the owed ones whose
+    # pings this sweep queued because someone can be told now.
+    waiting: dict[str, int] = field(default_factory=dict)
+    handed_on: int = 0
 
     def count(self, kind: str) -> int:
         return sum(1 for e in self.recorded if e.kind == kind)
+
+    @property
+    def waiting_total(self) -> int:
+        return sum(self.waiting.values())
 
 
 def sweep(session: Session, now: dt.datetime, config: SlaConfig, *, limit: int = 200_000) -> SweepReport:

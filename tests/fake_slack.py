@@ -6,6 +6,11 @@ can be told to answer a named error or HTTP 429 with ``Retry-After`` (optionally
 as Slack's ``fatal_error`` may), can enforce chat.postMessage's 1 message per second per channel, keeps
 each channel's messages with their metadata for ``conversations.history`` / ``conversations.replies``,
 and records a transcript that tests assert on as a whole.
+
+A message posted to a user id lands in the DM conversation with that person, as in Slack: its id is
+what ``conversations.open(users=U…)`` answers (here ``D`` + the user id), chat.postMessage answers
+that channel, and ``conversations.history`` / ``conversations.replies`` on a user id answer
+``channel_not_found``. ``posts("U…")`` reads that person's DM.
 """
 
 from __future__ import annotations
@@ -171,7 +176,7 @@ class FakeSlack:
         """Messages really posted (in channels and threads), in order."""
         with self._lock:
             if channel is not None:
-                return list(self.messages.get(channel, []))
+                return list(self.messages.get(_conversation(channel), []))
             return [msg for msgs in self.messages.values() for msg in msgs]
 
     # -- the API ---------------------------------------------------------------------------------
@@ -199,6 +204,11 @@ class FakeSlack:
                 "error": failure.error or ("ratelimited" if failure.status == 429 else "fatal_error"),
             }
             return failure.status, headers, body
+        if method in ("conversations.history", "conversations.replies") and _is_user(
+            str(args.get("channel", ""))
+        ):
+            self._record(method, args, False, "channel_not_found")  # a user is not a conversation
+            return 200, {}, {"ok": False, "error": "channel_not_found"}
         if token not in self.tokens:
             self._record(method, args, False, "invalid_auth")
             return 200, {}, {"ok": False, "error": "invalid_auth" if token else "not_authed"}
@@ -245,7 +255,8 @@ class FakeSlack:
                 "metadata": _json(args["metadata"]) if args.get("metadata") else None,
                 "at": time.monotonic(),
             }
-            self.messages[str(args["channel"])].append(msg)
+            msg["channel"] = _conversation(str(args["channel"]))
+            self.messages[msg["channel"]].append(msg)
         return msg
 
     def _history(self, args: dict[str, Any], replies: bool) -> dict[str, Any]:
@@ -289,13 +300,14 @@ class FakeSlack:
                 "url": "https://test.slack.com/",
             }
         if method == "chat.postMessage":
-            return {"ok": True, "channel": args["channel"], "ts": self._post(args)["ts"]}
+            msg = self._post(args)
+            return {"ok": True, "channel": msg["channel"], "ts": msg["ts"]}
         if method == "chat.update":
             return {"ok": True, "channel": args["channel"], "ts": args["ts"]}
         if method in ("conversations.history", "conversations.replies"):
             return self._history(args, method == "conversations.replies")
         if method == "conversations.open":
-            return {"ok": True, "channel": {"id": "D" + str(args["users"]).split(",")[0]}}
+            return {"ok": True, "channel": {"id": _conversation(str(args["users"]).split(",")[0])}}
         if method == "users.info":
             user = self.users.get(args["user"])
             return {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}
@@ -309,6 +321,15 @@ class FakeSlack:
 
 class _Server(ThreadingHTTPServer):
     request_queue_size = 256  # like a real server: a fan-out's burst of connections is not dropped
+
+
+def _is_user(channel: str) -> bool:
+    return channel.startswith(("U", "W"))
+
+
+def _conversation(channel: str) -> str:
+    """Where a message to ``channel`` lands: a user id means the DM conversation with them."""
+    return "D" + channel if _is_user(channel) else channel
 
 
 def _json(value: Any) -> Any:
