@@ -14,10 +14,21 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    model_validator,
+)
+from pydantic_core import CoreSchema, core_schema
 from sqlalchemy import BigInteger, Column, Integer, SmallInteger
 
 from storage import models as m
@@ -45,25 +56,34 @@ def column_max(column: Column[Any]) -> int:
     raise TypeError(f"{column} is not an integer column")
 
 
-def _no_controls(chars: str, allowed: str) -> Any:
-    """A string type refusing the control characters in the class ``chars``, with a pattern saying so
-    in the JSON schema (and so in the OpenAPI document)."""
-    found = re.compile(f"[{chars}]")
+@dataclass(frozen=True)
+class NoControls:
+    """Annotated metadata: refuse the control characters in the regex class ``chars``, and state it
+    in the JSON schema as a pattern (so the OpenAPI document says what is enforced)."""
 
-    def check(value: str) -> str:
-        hit = found.search(value)
+    chars: str
+    allowed: str
+
+    def check(self, value: str) -> str:
+        hit = re.search(f"[{self.chars}]", value)
         if hit:
             raise ValueError(
                 f"control character U+{ord(hit.group()):04X} at character {hit.start() + 1}; "
-                f"remove it ({allowed})"
+                f"remove it ({self.allowed})"
             )
         return value
 
-    return Annotated[str, AfterValidator(check), Field(json_schema_extra={"pattern": f"^[^{chars}]*$"})]
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        return core_schema.no_info_after_validator_function(self.check, handler(source))
+
+    def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> Any:
+        json_schema = handler(schema)
+        json_schema.setdefault("pattern", f"^[^{self.chars}]*$")
+        return json_schema
 
 
-Line = _no_controls(_LINE_CONTROLS, "no control characters, tab or line break in this field")
-Text = _no_controls(_TEXT_CONTROLS, "only tab and line breaks are allowed in free text")
+ONE_LINE = NoControls(_LINE_CONTROLS, "no control characters, tab or line break in this field")
+FREE_TEXT = NoControls(_TEXT_CONTROLS, "only tab and line breaks are allowed in free text")
 
 
 def _count(column: Any) -> Any:
@@ -125,13 +145,14 @@ def _url(value: str) -> str:
     return value
 
 
-Email = Annotated[Line, Field(max_length=254), AfterValidator(_email)]
+Email = Annotated[str, Field(max_length=254), ONE_LINE, AfterValidator(_email)]
 Slug = Annotated[str, Field(max_length=32), AfterValidator(_slug)]
-ExternalId = Annotated[Line, Field(min_length=1, max_length=64)]
-Name = Annotated[Line, Field(min_length=1, max_length=200)]
+ExternalId = Annotated[str, Field(min_length=1, max_length=64), ONE_LINE]
+Name = Annotated[str, Field(min_length=1, max_length=200), ONE_LINE]
 Url = Annotated[
-    Line,
+    str,
     Field(max_length=2000, json_schema_extra={"pattern": f"^https?://[^{_LINE_CONTROLS}]*$"}),
+    ONE_LINE,
     AfterValidator(_url),
 ]
 ActiveUsers = _count(m.UsageDaily.active_users)
@@ -149,9 +170,9 @@ class Record(BaseModel):
 class AccountRecord(Record):
     external_id: ExternalId
     name: Name
-    domain: Annotated[Line, Field(max_length=253), AfterValidator(_domain)] | None = None
+    domain: Annotated[str, Field(max_length=253), ONE_LINE, AfterValidator(_domain)] | None = None
     segment: Slug
-    plan: Annotated[Line, Field(max_length=64)] | None = None
+    plan: Annotated[str, Field(max_length=64), ONE_LINE] | None = None
     stage: Literal[vocab.STAGES] | None = None  # type: ignore[valid-type]
     closed_won_on: dt.date | None = None
     renewal_on: dt.date | None = None
@@ -168,7 +189,7 @@ class PersonRecord(Record):
     team: Team
     slack_user_id: Annotated[str, Field(pattern=r"^[UW][A-Z0-9]{2,31}$")] | None = None
     manager_email: Email | None = None
-    timezone: Annotated[Line, Field(max_length=64)] = "UTC"
+    timezone: Annotated[str, Field(max_length=64), ONE_LINE] = "UTC"
 
     @model_validator(mode="after")
     def _checks(self) -> Self:
@@ -199,7 +220,7 @@ class UsageRecord(Record):
 class FeatureUsageRecord(Record):
     account: ExternalId
     day: dt.date
-    feature: Annotated[Line, Field(min_length=1, max_length=64)]
+    feature: Annotated[str, Field(min_length=1, max_length=64), ONE_LINE]
     active_users: FeatureUsers
 
 
@@ -224,7 +245,7 @@ class TouchpointRecord(Record):
     kind: Literal[vocab.TOUCHPOINT_KINDS]  # type: ignore[valid-type]
     occurred_at: UTCTime
     person_email: Email | None = None
-    notes: Annotated[Text, Field(max_length=4000)] | None = None
+    notes: Annotated[str, Field(max_length=4000), FREE_TEXT] | None = None
 
 
 class NpsRecord(Record):
@@ -233,7 +254,7 @@ class NpsRecord(Record):
     responded_at: UTCTime
     score: Annotated[int, Field(ge=0, le=10)]
     respondent_email: Email | None = None
-    comment: Annotated[Text, Field(max_length=4000)] | None = None
+    comment: Annotated[str, Field(max_length=4000), FREE_TEXT] | None = None
 
 
 class MilestoneRecord(Record):
@@ -247,7 +268,7 @@ class RiskFlagRecord(Record):
     external_id: ExternalId
     account: ExternalId
     flagged_on: dt.date
-    reason: Annotated[Text, Field(min_length=1, max_length=2000)]
+    reason: Annotated[str, Field(min_length=1, max_length=2000), FREE_TEXT]
     owner_email: Email | None = None
     outcome: Literal[vocab.RISK_OUTCOMES] = "open"  # type: ignore[valid-type]
     resolved_on: dt.date | None = None
@@ -287,7 +308,7 @@ class WinRecord(Record):
     external_id: ExternalId
     account: ExternalId
     kind: Literal[vocab.WIN_KINDS]  # type: ignore[valid-type]
-    text: Annotated[Text, Field(min_length=1, max_length=4000)]
+    text: Annotated[str, Field(min_length=1, max_length=4000), FREE_TEXT]
     amount: Amount | None = None
     won_on: dt.date
     recorded_by_email: Email | None = None
