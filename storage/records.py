@@ -187,7 +187,7 @@ class PersonRecord(Record):
     email: Email
     name: Name
     team: Team
-    slack_user_id: Annotated[str, Field(pattern=r"^[UW][A-Z0-9]{2,31}$")] | None = None
+    slack_user_id: Annotated[str, Field(max_length=32, pattern=r"^[UW][A-Z0-9]{2,31}$")] | None = None
     manager_email: Email | None = None
     timezone: Annotated[str, Field(max_length=64), ONE_LINE] = "UTC"
 
