@@ -6,6 +6,7 @@ passes both down; the clock is read here and nowhere in the logic.
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import json
 import logging
@@ -36,6 +37,7 @@ from storage.errors import ImportFailed
 from storage.importer import KINDS, import_file, import_records
 from storage.lookup import find_account, segments
 from storage.periods import PERIOD_KINDS, Period, latest_complete_month
+from storage.readers import DEFAULT_ENCODING
 from storage.workspaces import ensure_workspace, find_workspace
 
 logger = logging.getLogger(__name__)
@@ -188,6 +190,20 @@ def _import_progress(path: Path) -> tuple[Progress | None, Any, Any]:
     return progress, lambda done: progress.update(task, completed=done), on_phase
 
 
+class BadInput(click.ClickException):
+    """Input the command refuses (a bad file, a bad record): exit status 2, as for a usage error."""
+
+    exit_code = 2
+
+
+def _encoding(_: Any, __: Any, value: str) -> str:
+    try:
+        codecs.lookup(value)
+    except LookupError:
+        raise click.BadParameter(f"unknown encoding {value!r}; try utf-8, cp1252 or latin-1") from None
+    return value
+
+
 KINDS_HELP = "\b\nKinds, in the order to import them:\n" + "\n".join(
     f"  {name:<12} {KINDS[name].summary}" for name in KIND_ORDER
 )
@@ -199,8 +215,14 @@ KINDS_HELP = "\b\nKinds, in the order to import them:\n" + "\n".join(
 @click.option(
     "--format", "fmt_", type=click.Choice(["csv", "jsonl"]), help="Default: from the file extension."
 )
+@click.option(
+    "--encoding",
+    default=DEFAULT_ENCODING,
+    callback=_encoding,
+    help="The file's text encoding, e.g. cp1252 for a CSV saved by Excel on Windows. Default: UTF-8.",
+)
 @pass_ctx
-def import_cmd(ctx: Ctx, kind: str, file: Path, fmt_: str | None) -> None:
+def import_cmd(ctx: Ctx, kind: str, file: Path, fmt_: str | None, encoding: str) -> None:
     """Import FILE (CSV or JSON Lines) of KIND; all or nothing, and re-importing changes nothing.
 
     Columns of each kind: docs/import.md. Import people, then accounts, then the rest.
@@ -213,16 +235,21 @@ def import_cmd(ctx: Ctx, kind: str, file: Path, fmt_: str | None) -> None:
         with ctx.db.write() as session:
             ws = ctx.workspace(session)
             result = import_file(
-                session, ws, kind, file, fmt=fmt_, on_progress=on_progress, on_phase=on_phase
+                session,
+                ws,
+                kind,
+                file,
+                fmt=fmt_,
+                on_progress=on_progress,
+                on_phase=on_phase,
+                encoding=encoding,
             )
     except ImportFailed as exc:
         for line in exc.lines():
-            err.print(line, markup=False, highlight=False)
-        raise click.ClickException(
-            f"{file}: rejected with {exc.total} error(s); nothing was imported"
-        ) from None
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from None
+            err.print(line, markup=False, highlight=False, soft_wrap=True)
+        raise BadInput(f"{file}: rejected with {exc.total} error(s); nothing was imported") from None
+    except ValueError as exc:  # the format cannot be told, the file is empty or not in its encoding
+        raise BadInput(f"{exc}; nothing was imported") from None
     finally:
         if progress:
             progress.stop()

@@ -31,7 +31,12 @@ logger = logging.getLogger(__name__)
 StartResponse = Callable[..., Any]
 
 
-def _json(start: StartResponse, status: int, body: dict[str, Any]) -> Iterable[bytes]:
+def _json(
+    start: StartResponse,
+    status: int,
+    body: dict[str, Any],
+    headers: Iterable[tuple[str, str]] = (),
+) -> Iterable[bytes]:
     data = json.dumps(body).encode()
     reason = {
         200: "OK",
@@ -43,7 +48,10 @@ def _json(start: StartResponse, status: int, body: dict[str, Any]) -> Iterable[b
         422: "Unprocessable Entity",
         503: "Service Unavailable",
     }.get(status, "")
-    start(f"{status} {reason}", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+    start(
+        f"{status} {reason}",
+        [("Content-Type", "application/json"), ("Content-Length", str(len(data))), *headers],
+    )
     return [data]
 
 
@@ -147,6 +155,11 @@ def _refuse(status: int, reason: str, body: bytes = b"") -> BoltResponse:
     )
 
 
+def _not_allowed(start: StartResponse, allow: str) -> Iterable[bytes]:
+    body = {"error": "method_not_allowed", "detail": f"use {allow}"}
+    return _json(start, 405, body, [("Allow", allow)])
+
+
 def make_wsgi(
     settings: Settings, db: Database, app: App, clock: Callable[[], Any]
 ) -> Callable[..., Iterable[bytes]]:
@@ -163,11 +176,13 @@ def make_wsgi(
                 logger.warning("health check: database unavailable: %s", exc.__class__.__name__)
                 return _json(start, 503, {"status": "unavailable", "database": "unreachable"})
             return _json(start, 200, {"status": "ok"})
-        if path == "/api/v1/openapi.json":
+        if path == ingest.OPENAPI_PATH:
+            if method not in ("GET", "HEAD"):
+                return _not_allowed(start, "GET, HEAD")
             return _json(start, 200, ingest.openapi())
         if path.startswith(ingest.PREFIX):
             if method != "POST":
-                return _json(start, 405, {"error": "method_not_allowed", "detail": "use POST"})
+                return _not_allowed(start, "POST")
             try:
                 length = int(environ.get("CONTENT_LENGTH") or 0)
             except ValueError:

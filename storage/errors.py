@@ -48,3 +48,8 @@ def validation_errors(line: int, exc: ValidationError) -> list[RecordError]:
             msg = "unknown field"
         out.append(RecordError(line, field or "record", msg))
     return out
+
+
+class UnreadableFile(ValueError):
+    """A file that cannot be read as records at all (empty, or not in its encoding); nothing was
+    imported. The message is one line naming the file, where, and what to do."""

@@ -9,6 +9,7 @@ What each kind becomes is declared in ``storage.kinds``.
 
 from __future__ import annotations
 
+import json
 import operator
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -39,7 +40,7 @@ from storage import models as m
 from storage.bulk import StageWriter
 from storage.errors import MAX_LISTED_ERRORS, ImportFailed, RecordError, validation_errors
 from storage.kinds import KINDS, BatchContext, Kind, Ref
-from storage.readers import RawRecord, detect_format, open_records
+from storage.readers import DEFAULT_ENCODING, RawRecord, detect_format, open_records
 
 __all__ = ["ANALYZE_AFTER", "KINDS", "ImportResult", "import_file", "import_records"]
 
@@ -74,15 +75,18 @@ def import_records(
     *,
     source: str = "records",
     on_phase: Callable[[str], None] | None = None,
+    strict: bool = False,
 ) -> ImportResult:
     """Validate and merge ``items`` ((line, raw dict, read error) triples) as one all-or-nothing batch.
 
     Raises ``ImportFailed`` listing every problem; the caller's transaction is left as it was.
     ``on_phase`` hears when reading ends and the set-based checks and the merge begin.
+    ``strict``: the records are decoded JSON, validated as JSON strictly (``true`` is not a number,
+    ``0`` is not a date, a count is not a string); CSV cells are all text and are parsed leniently.
     """
     kind = KINDS[kind_name]
     with session.begin_nested():
-        return _run(session, workspace_id, kind, iter(items), source, on_phase or (lambda _: None))
+        return _run(session, workspace_id, kind, iter(items), source, on_phase or (lambda _: None), strict)
 
 
 def import_file(
@@ -94,10 +98,15 @@ def import_file(
     fmt: str | None = None,
     on_progress: Callable[[int], None] | None = None,
     on_phase: Callable[[str], None] | None = None,
+    encoding: str = DEFAULT_ENCODING,
 ) -> ImportResult:
     kind = KINDS[kind_name]
-    items = open_records(path, fmt or detect_format(path), kind.fields, on_progress)
-    return import_records(session, workspace_id, kind_name, items, source=str(path), on_phase=on_phase)
+    fmt = fmt or detect_format(path)
+    required = {name for name, f in kind.model.model_fields.items() if f.is_required()}
+    items = open_records(path, fmt, kind.fields, on_progress, required=required, encoding=encoding)
+    return import_records(
+        session, workspace_id, kind_name, items, source=str(path), on_phase=on_phase, strict=fmt == "jsonl"
+    )
 
 
 def _run(
@@ -107,6 +116,7 @@ def _run(
     items: Iterator[RawRecord],
     source: str,
     on_phase: Callable[[str], None],
+    strict: bool = False,
 ) -> ImportResult:
     value_cols = kind.value_columns
     ctx = BatchContext(session, ws, kind, stage=None, source=source)  # type: ignore[arg-type]
@@ -119,7 +129,8 @@ def _run(
     fields = [*(ref.field for ref in kind.refs), *kind.columns]
     get = operator.attrgetter(*fields)
     single = len(fields) == 1
-    validate, derive = kind.model.model_validate, kind.derive
+    validate, derive = _validator(kind, strict), kind.derive
+
     writer = StageWriter(session, stage)
     batch: list[tuple[Any, ...]] = []
     for line, raw, read_error in items:
@@ -176,6 +187,15 @@ def _run(
     for table in reversed(ctx.temp_tables):
         table.drop(session.connection())  # SQLite keeps temp tables for the connection's life
     return result
+
+
+def _validator(kind: Kind, strict: bool) -> Callable[[dict[str, Any]], Any]:
+    """Lenient for CSV text; strict JSON for decoded JSON (pydantic's JSON mode takes dates as strings,
+    which its strict Python mode would not)."""
+    model = kind.model
+    if not strict:
+        return model.model_validate
+    return lambda raw: model.model_validate_json(json.dumps(raw), strict=True)
 
 
 def _duplicate_errors(ctx: BatchContext) -> list[RecordError]:

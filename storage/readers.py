@@ -1,18 +1,31 @@
-"""Stream records out of CSV and JSON Lines files, with the line number each record starts on."""
+"""Stream records out of CSV and JSON Lines files, with the line number each record starts on.
+
+A file that cannot be read as records at all (empty, not in its encoding) raises ``UnreadableFile``;
+a bad line or record becomes a ``RecordError`` so that one run reports every problem.
+"""
 
 from __future__ import annotations
 
+import codecs
 import csv
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from storage.errors import RecordError
+from storage.errors import RecordError, UnreadableFile
 
 FORMATS = ("csv", "jsonl")
+DEFAULT_ENCODING = "utf-8-sig"  # UTF-8, with or without the BOM Excel writes
 
 RawRecord = tuple[int, dict[str, Any] | None, RecordError | None]
+
+# The longest CSV cell read (Python's default limit). The longest field takes 4,000 characters; a
+# longer cell is nearly always a quote that is never closed, swallowing the lines after it.
+MAX_CELL = csv.field_size_limit()
+NESTING = (
+    "nested deeper than a record needs: a value is a string, number, true, false, null or a list of them"
+)
 
 
 def detect_format(path: Path) -> str:
@@ -24,44 +37,108 @@ def detect_format(path: Path) -> str:
     raise ValueError(f"{path}: cannot tell the format from the extension; use --format csv or --format jsonl")
 
 
-def read_csv(fh: TextIO, allowed: set[str]) -> Iterator[RawRecord]:
+def too_deep(record: dict[str, Any]) -> str | None:
+    """The first field of a decoded JSON record holding more than a scalar or a list of scalars."""
+    for name, value in record.items():
+        if isinstance(value, dict) or (
+            isinstance(value, list) and any(isinstance(v, dict | list) for v in value)
+        ):
+            return name
+    return None
+
+
+class TooDeep(ValueError):
+    """JSON nested past what Python parses (a record needs two levels, a batch three)."""
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def parse_json(text: str | bytes) -> Any:
+    """Standard JSON only: NaN and Infinity are a ValueError; nesting past Python's limit is ``TooDeep``."""
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except RecursionError:
+        raise TooDeep(NESTING) from None
+
+
+def _header(row: list[str], allowed: set[str], required: set[str]) -> list[str] | RecordError:
+    """The field names of the header's columns: case-insensitive, surrounding spaces ignored."""
+    by_name = {name.lower(): name for name in allowed}
+    names = [by_name.get(cell.strip().lower()) for cell in row]
+    unknown = [cell.strip() for cell, name in zip(row, names, strict=True) if name is None]
+    if unknown:
+        listed = ", ".join(map(repr, unknown))
+        return RecordError(
+            1, "header", f"unknown column(s) {listed}; the columns are {', '.join(sorted(allowed))}"
+        )
+    known = [name for name in names if name is not None]
+    twice = sorted({name for name in known if known.count(name) > 1})
+    if twice:
+        return RecordError(1, "header", f"column(s) {', '.join(map(repr, twice))} appear more than once")
+    missing = sorted(required - set(known))
+    if missing:
+        return RecordError(
+            1, "header", f"missing required column(s) {', '.join(map(repr, missing))}; add them to the header"
+        )
+    return known
+
+
+def read_csv(fh: TextIO, allowed: set[str], required: set[str] | None = None) -> Iterator[RawRecord]:
     """Yield (line, record, None) or (line, None, error); empty cells are left out (the field's default)."""
     reader = csv.reader(fh)
+    line = 0
     try:
-        header = next(reader)
-    except StopIteration:
-        return
-    header = [h.strip() for h in header]
-    unknown = [h for h in header if h not in allowed]
-    if unknown or len(set(header)) != len(header):
-        reason = (
-            f"unknown column(s) {', '.join(map(repr, unknown))}; the columns are {', '.join(sorted(allowed))}"
-            if unknown
-            else "a column name appears twice"
+        for row in reader:
+            start, line = line + 1, reader.line_num
+            if any(cell.strip() for cell in row):
+                break
+        else:
+            raise UnreadableFile(
+                f"{getattr(fh, 'name', 'the file')}: the file is empty: no header, no records"
+            )
+        header = _header(row, allowed, required or set())
+        if isinstance(header, RecordError):
+            yield start, None, RecordError(start, header.field, header.reason)
+            return
+        width = len(header)
+        for row in reader:
+            start, line = line + 1, reader.line_num
+            if not row:
+                continue
+            if len(row) != width:
+                yield (
+                    start,
+                    None,
+                    RecordError(start, "line", f"has {len(row)} fields, the header has {width}"),
+                )
+                continue
+            record = dict(zip(header, row, strict=True))
+            if "" in row:  # an empty cell means "not given": the field's default applies
+                record = {k: v for k, v in record.items() if v != ""}
+            yield start, record, None
+    except csv.Error as exc:
+        yield line + 1, None, RecordError(line + 1, "line", _csv_reason(exc))
+
+
+def _csv_reason(exc: csv.Error) -> str:
+    if "field larger than field limit" in str(exc):
+        return (
+            f"a cell is longer than {MAX_CELL:,} characters (no field takes more than 4,000): "
+            'look for a quote (") that is never closed'
         )
-        yield 1, None, RecordError(1, "header", reason)
-        return
-    width = len(header)
-    line = reader.line_num
-    for row in reader:
-        start, line = line + 1, reader.line_num
-        if not row:
-            continue
-        if len(row) != width:
-            yield start, None, RecordError(start, "line", f"has {len(row)} fields, the header has {width}")
-            continue
-        record = dict(zip(header, row, strict=True))
-        if "" in row:  # an empty cell means "not given": the field's default applies
-            record = {k: v for k, v in record.items() if v != ""}
-        yield start, record, None
+    return f"not valid CSV ({exc}); check the quoting on this line"
 
 
 def read_jsonl(fh: TextIO) -> Iterator[RawRecord]:
+    blank = True
     for number, text in enumerate(fh, start=1):
         if not text.strip():
             continue
+        blank = False
         try:
-            value = json.loads(text)
+            value = parse_json(text)
         except json.JSONDecodeError as exc:
             yield (
                 number,
@@ -69,19 +146,64 @@ def read_jsonl(fh: TextIO) -> Iterator[RawRecord]:
                 RecordError(number, "line", f"not valid JSON ({exc.msg} at column {exc.colno})"),
             )
             continue
+        except ValueError as exc:
+            yield number, None, RecordError(number, "line", str(exc))
+            continue
         if not isinstance(value, dict):
             yield number, None, RecordError(number, "line", "each line must be one JSON object")
             continue
+        deep = too_deep(value)
+        if deep is not None:
+            yield number, None, RecordError(number, deep, NESTING)
+            continue
         yield number, value, None
+    if blank:
+        raise UnreadableFile(f"{getattr(fh, 'name', 'the file')}: the file is empty: no records")
 
 
 def open_records(
-    path: Path, fmt: str, allowed: set[str], on_progress: Callable[[int], None] | None = None
+    path: Path,
+    fmt: str,
+    allowed: set[str],
+    on_progress: Callable[[int], None] | None = None,
+    *,
+    required: set[str] | None = None,
+    encoding: str = DEFAULT_ENCODING,
 ) -> Iterator[RawRecord]:
-    """Open ``path`` and stream its records; ``on_progress`` gets the byte offset now and then."""
-    with path.open("r", encoding="utf-8-sig", newline="") as fh:
-        inner = read_csv(fh, allowed) if fmt == "csv" else read_jsonl(fh)
-        for count, item in enumerate(inner, start=1):
-            if on_progress is not None and count % 20_000 == 0:
-                on_progress(fh.buffer.tell())  # type: ignore[attr-defined]
-            yield item
+    """Open ``path`` and stream its records; ``on_progress`` gets the byte offset now and then.
+
+    ``encoding`` is any Python codec name; text that is not in it raises ``UnreadableFile`` naming the
+    line and byte, since nothing after that point can be trusted."""
+    with path.open("r", encoding=encoding, newline="") as fh:
+        inner = read_csv(fh, allowed, required) if fmt == "csv" else read_jsonl(fh)
+        try:
+            for count, item in enumerate(inner, start=1):
+                if on_progress is not None and count % 20_000 == 0:
+                    on_progress(fh.buffer.tell())  # type: ignore[attr-defined]
+                yield item
+        except UnicodeDecodeError:
+            raise UnreadableFile(_not_decodable(path, encoding)) from None
+
+
+def _not_decodable(path: Path, encoding: str) -> str:
+    """Where ``path`` stops being ``encoding`` text: the line, the byte offset and the byte."""
+    name = "UTF-8" if codecs.lookup(encoding).name in ("utf-8", "utf-8-sig") else encoding
+    decoder = codecs.getincrementaldecoder(encoding)()
+    line, offset = 1, 0
+    with path.open("rb") as fh:
+        for chunk in fh:
+            try:
+                line += decoder.decode(chunk).count("\n")
+            except UnicodeDecodeError as exc:
+                bad = chunk[exc.start] if 0 <= exc.start < len(chunk) else None
+                at = offset + max(exc.start, 0)
+                what = f"byte 0x{bad:02X}" if bad is not None else "a byte"
+                return (
+                    f"{path}:{line}: not {name} text ({what} at byte {at:,} of the file); "
+                    "save the file as UTF-8, or name its encoding with --encoding (e.g. --encoding cp1252)"
+                )
+            offset += len(chunk)
+    return (
+        f"{path}: not {name} text (it ends inside a character); "
+        "save the file as UTF-8, or name its encoding with --encoding"
+    )

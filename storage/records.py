@@ -3,21 +3,92 @@
 Field names are the CSV column names and the JSON keys. Account references use the account's CRM id
 (``account``); people are referred to by e-mail. Times without an offset are taken as UTC.
 List fields (``credited_people``, ``credited_teams``) take a JSON list or a ``;``-separated string.
+
+Limits hold the same on every database: integers stop at what their column's type holds on PostgreSQL
+(SQLite would take more); times must stay within years 1-9999 once converted to UTC; text holds no
+control characters (free-text fields may hold tabs and line breaks). The OpenAPI document of the
+ingest API is generated from these models, so it states the same limits.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    model_validator,
+)
+from pydantic_core import CoreSchema, core_schema
+from sqlalchemy import BigInteger, Column, Integer, SmallInteger
 
+from storage import models as m
 from storage import vocab
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_\-]*$")
+
+
+# Control characters (Unicode category Cc: C0, DEL, C1). One-line fields refuse them all; free text
+# (notes, comments, reasons, win texts) keeps tab, line feed and carriage return.
+_LINE_CONTROLS = "\\x00-\\x1f\\x7f-\\x9f"
+_TEXT_CONTROLS = "\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f"
+
+# The largest value of each integer column type on PostgreSQL (SQLite's INTEGER holds up to 2^63 - 1,
+# so PostgreSQL's limits are the ones both databases share).
+_INT_MAX = ((SmallInteger, 2**15 - 1), (BigInteger, 2**63 - 1), (Integer, 2**31 - 1))
+
+
+def column_max(column: Column[Any]) -> int:
+    """The largest integer ``column`` holds on every supported database."""
+    for type_, limit in _INT_MAX:  # SmallInteger and BigInteger are kinds of Integer: test them first
+        if isinstance(column.type, type_):
+            return limit
+    raise TypeError(f"{column} is not an integer column")
+
+
+@dataclass(frozen=True)
+class NoControls:
+    """Annotated metadata: refuse the control characters in the regex class ``chars``, and state it
+    in the JSON schema as a pattern (so the OpenAPI document says what is enforced)."""
+
+    chars: str
+    allowed: str
+
+    def check(self, value: str) -> str:
+        hit = re.search(f"[{self.chars}]", value)
+        if hit:
+            raise ValueError(
+                f"control character U+{ord(hit.group()):04X} at character {hit.start() + 1}; "
+                f"remove it ({self.allowed})"
+            )
+        return value
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        return core_schema.no_info_after_validator_function(self.check, handler(source))
+
+    def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> Any:
+        json_schema = handler(schema)
+        json_schema.setdefault("pattern", f"^[^{self.chars}]*$")
+        return json_schema
+
+
+ONE_LINE = NoControls(_LINE_CONTROLS, "no control characters, tab or line break in this field")
+FREE_TEXT = NoControls(_TEXT_CONTROLS, "only tab and line breaks are allowed in free text")
+
+
+def _count(column: Any) -> Any:
+    """A non-negative integer no larger than ``column`` holds."""
+    return Annotated[int, Field(ge=0, le=column_max(column))]
 
 
 def _email(value: str) -> str:
@@ -43,7 +114,10 @@ def _split_list(value: Any) -> Any:
 def _utc(value: dt.datetime) -> dt.datetime:
     if value.tzinfo is None:
         return value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC)
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:  # 9999-12-31T23:00-05:00 is in year 10000 in UTC
+        raise ValueError("outside years 1-9999 once converted to UTC; check the year and offset") from None
 
 
 def _month(value: Any) -> Any:
@@ -65,9 +139,25 @@ def _domain(value: str) -> str:
     return value
 
 
-Email = Annotated[str, AfterValidator(_email)]
+def _url(value: str) -> str:
+    if not re.match(r"^https?://", value):
+        raise ValueError("not a link starting with https:// or http://")
+    return value
+
+
+Email = Annotated[str, Field(max_length=254), ONE_LINE, AfterValidator(_email)]
 Slug = Annotated[str, Field(max_length=32), AfterValidator(_slug)]
-ExternalId = Annotated[str, Field(min_length=1, max_length=64)]
+ExternalId = Annotated[str, Field(min_length=1, max_length=64), ONE_LINE]
+Name = Annotated[str, Field(min_length=1, max_length=200), ONE_LINE]
+Url = Annotated[
+    str,
+    Field(max_length=2000, json_schema_extra={"pattern": f"^https?://[^{_LINE_CONTROLS}]*$"}),
+    ONE_LINE,
+    AfterValidator(_url),
+]
+ActiveUsers = _count(m.UsageDaily.active_users)
+Seats = _count(m.UsageDaily.licensed_seats)
+FeatureUsers = _count(m.FeatureUsage.active_users)
 UTCTime = Annotated[dt.datetime, AfterValidator(_utc)]
 Amount = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)]
 Team = Literal[vocab.TEAMS]  # type: ignore[valid-type]
@@ -79,14 +169,14 @@ class Record(BaseModel):
 
 class AccountRecord(Record):
     external_id: ExternalId
-    name: Annotated[str, Field(min_length=1, max_length=200)]
-    domain: Annotated[str, AfterValidator(_domain)] | None = None
+    name: Name
+    domain: Annotated[str, Field(max_length=253), ONE_LINE, AfterValidator(_domain)] | None = None
     segment: Slug
-    plan: Annotated[str, Field(max_length=64)] | None = None
+    plan: Annotated[str, Field(max_length=64), ONE_LINE] | None = None
     stage: Literal[vocab.STAGES] | None = None  # type: ignore[valid-type]
     closed_won_on: dt.date | None = None
     renewal_on: dt.date | None = None
-    crm_url: Annotated[str, Field(max_length=2000, pattern=r"^https?://")] | None = None
+    crm_url: Url | None = None
     ae_email: Email | None = None
     csm_email: Email | None = None
     support_lead_email: Email | None = None
@@ -95,11 +185,11 @@ class AccountRecord(Record):
 
 class PersonRecord(Record):
     email: Email
-    name: Annotated[str, Field(min_length=1, max_length=200)]
+    name: Name
     team: Team
-    slack_user_id: Annotated[str, Field(pattern=r"^[UW][A-Z0-9]{2,31}$")] | None = None
+    slack_user_id: Annotated[str, Field(max_length=32, pattern=r"^[UW][A-Z0-9]{2,31}$")] | None = None
     manager_email: Email | None = None
-    timezone: Annotated[str, Field(max_length=64)] = "UTC"
+    timezone: Annotated[str, Field(max_length=64), ONE_LINE] = "UTC"
 
     @model_validator(mode="after")
     def _checks(self) -> Self:
@@ -123,15 +213,15 @@ class RevenueRecord(Record):
 class UsageRecord(Record):
     account: ExternalId
     day: dt.date
-    active_users: Annotated[int, Field(ge=0)]
-    licensed_seats: Annotated[int, Field(ge=0)] | None = None
+    active_users: ActiveUsers
+    licensed_seats: Seats | None = None
 
 
 class FeatureUsageRecord(Record):
     account: ExternalId
     day: dt.date
-    feature: Annotated[str, Field(min_length=1, max_length=64)]
-    active_users: Annotated[int, Field(ge=0)]
+    feature: Annotated[str, Field(min_length=1, max_length=64), ONE_LINE]
+    active_users: FeatureUsers
 
 
 class TicketRecord(Record):
@@ -155,7 +245,7 @@ class TouchpointRecord(Record):
     kind: Literal[vocab.TOUCHPOINT_KINDS]  # type: ignore[valid-type]
     occurred_at: UTCTime
     person_email: Email | None = None
-    notes: Annotated[str, Field(max_length=4000)] | None = None
+    notes: Annotated[str, Field(max_length=4000), FREE_TEXT] | None = None
 
 
 class NpsRecord(Record):
@@ -164,7 +254,7 @@ class NpsRecord(Record):
     responded_at: UTCTime
     score: Annotated[int, Field(ge=0, le=10)]
     respondent_email: Email | None = None
-    comment: Annotated[str, Field(max_length=4000)] | None = None
+    comment: Annotated[str, Field(max_length=4000), FREE_TEXT] | None = None
 
 
 class MilestoneRecord(Record):
@@ -178,7 +268,7 @@ class RiskFlagRecord(Record):
     external_id: ExternalId
     account: ExternalId
     flagged_on: dt.date
-    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+    reason: Annotated[str, Field(min_length=1, max_length=2000), FREE_TEXT]
     owner_email: Email | None = None
     outcome: Literal[vocab.RISK_OUTCOMES] = "open"  # type: ignore[valid-type]
     resolved_on: dt.date | None = None
@@ -218,7 +308,7 @@ class WinRecord(Record):
     external_id: ExternalId
     account: ExternalId
     kind: Literal[vocab.WIN_KINDS]  # type: ignore[valid-type]
-    text: Annotated[str, Field(min_length=1, max_length=4000)]
+    text: Annotated[str, Field(min_length=1, max_length=4000), FREE_TEXT]
     amount: Amount | None = None
     won_on: dt.date
     recorded_by_email: Email | None = None

@@ -62,7 +62,7 @@ def test_import_good_then_bad_file(run, tmp_path: Path) -> None:
     assert code == 0 and "0 inserted, 0 updated, 1 unchanged" in out
     (tmp_path / "revenue.csv").write_text("account,month,mrr\nA1,2026-10,100\nNOPE,2026-10,5\n")
     code, _, err = run("import", "revenue", "revenue.csv")
-    assert code == 1
+    assert code == 2  # rejected input: exit 2, as for a usage error
     assert "revenue.csv:3: account: unknown account 'NOPE' (import accounts first)" in err
     assert "nothing was imported" in err
     code, out, _ = run("scorecard", "--as-of", AS_OF, "--json")

@@ -146,7 +146,7 @@ BAD_CASES = [
         "account,month,mrr\nZZ,2026-10,5\n",
         "2: account: unknown account 'ZZ' (import accounts first)",
     ),
-    ("revenue", "account,month\nA1,2026-10\n", "2: mrr: required, missing"),
+    ("revenue", "account,month\nA1,2026-10\n", "1: header: missing required column(s) 'mrr'"),
     ("revenue", "account,month,mrr,color\nA1,2026-10,5,red\n", "1: header: unknown column(s) 'color'"),
     ("revenue", "account,month,mrr\nA1,2026-10\n", "2: line: has 2 fields, the header has 3"),
     (
