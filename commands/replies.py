@@ -89,7 +89,7 @@ def health_card(card: AccountCard, now: dt.datetime, currency: str, *, shared_by
         {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in facts]},
     ]
     if h.drivers:
-        moved = "; ".join(f"{d.component} {d.change:+.1f}" for d in h.drivers)
+        moved = "; ".join(fmt.driver(d) for d in h.drivers)
         blocks.append(_context(f"Why it moved: {moved}"))
     if card.owners:
         owners = " · ".join(f"*{o.team}* {slack_escape(o.name)}" for o in card.owners)
