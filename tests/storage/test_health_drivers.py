@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.settings import HEALTH_COMPONENTS, HealthPolicy
+from bot.settings import HEALTH_COMPONENTS, HealthPolicy, Policies
+from digests import digest
 from digests import format as fmt
 from storage import health
 from storage.accounts import account_card
@@ -132,3 +133,22 @@ def test_card_json_gives_each_drivers_change_then_and_now(db: Database, ws: int,
         {"component": "usage", "change": -20.0, "then": 70.0, "now": 50.0},
         {"component": "sentiment", "change": -5.0, "then": 90.0, "now": None},  # 70 − 75
     ]
+
+
+def test_digest_mover_names_the_component_that_moved_it(db: Database, ws: int, tmp_path: Path) -> None:
+    """The digest's "▼ Oakworks 100 → 75 — mostly usage (+37)" named a component that never moved."""
+    load(db, ws, "accounts", "external_id,name,segment\nOAK,Oakworks,smb\n", tmp_path)
+    day = NOW.date()
+    then = dict.fromkeys(HEALTH_COMPONENTS, 100.0)
+    with db.write() as s:
+        aid = s.scalars(select(Account.id)).one()
+        for d, sc, parts in (
+            (day - dt.timedelta(days=30), 100, then),
+            (day, 75, {"usage": 100, "commercial": 25}),
+        ):
+            s.add(
+                HealthSnapshot(workspace_id=ws, account_id=aid, day=d, score=sc, band="x", components=parts)
+            )
+    with db.read() as s:
+        lines = digest.movers(s, ws, day, Policies())
+    assert lines == ["▼ *Oakworks* 100 → 75 — mostly commercial -25"]
