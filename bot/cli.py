@@ -395,12 +395,21 @@ def health(ctx: Ctx, account: tuple[str, ...], as_json: bool) -> None:
                 raise click.ClickException(
                     f"{text!r} matches several accounts; name one:\n" + "\n".join(lines)
                 )
+            if found.more:
+                lines.append(f"  …and {found.more} more: type more of the name")
             hint = (
                 ("did you mean:\n" + "\n".join(lines))
                 if lines
                 else "try a CRM id, a domain or the start of the name"
             )
             raise click.ClickException(f"no account matches {text!r}; {hint}")
+        if found.guessed:  # on stderr: --json output stays one JSON document
+            m = found.match
+            err.print(
+                f"{text!r} is not an account name: showing the closest, {m.name} ({m.external_id})",
+                markup=False,
+                highlight=False,
+            )
         card = account_card(session, ws, found.match.id, now=ctx.now, policy=ctx.settings.policies.health)
     if as_json:
         click.echo(json.dumps(card.to_json(ctx.now), indent=2))

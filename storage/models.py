@@ -30,6 +30,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -172,6 +173,10 @@ class Account(Base):
     csm_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
     support_lead_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
     exec_sponsor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+
+
+# A CRM id typed in another case ("acc-000001") is found through this index (storage/lookup.py).
+Index("ix_accounts_workspace_external_id_lower", Account.workspace_id, func.lower(Account.external_id))
 
 
 class MrrSnapshot(Base):
