@@ -55,7 +55,7 @@ def check_url(url: str) -> str:
     start-up with one line instead of a traceback from deep inside the first connection."""
     try:
         parsed = make_url(normalise_url(url))
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         raise BadDatabaseUrl(f"not a database URL; write it like {URL_FORMS}") from None
     backend = parsed.get_backend_name()
     if backend not in ("sqlite", "postgresql"):

@@ -49,6 +49,10 @@ def error_lines(stderr: str) -> list[str]:
     [
         ({"DATABASE_URL": "not a url"}, "setting DATABASE_URL: not a database URL; write it like sqlite:///"),
         (
+            {"DATABASE_URL": "postgresql://bot:s3cret@db:54x2/crm"},
+            "setting DATABASE_URL: not a database URL; write it like sqlite:///",
+        ),
+        (
             {"DATABASE_URL": "mysql://bot:s3cret@db/crm"},
             "setting DATABASE_URL: mysql is not supported: use SQLite or PostgreSQL",
         ),
