@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rapidfuzz import fuzz, process, utils
-from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy import bindparam, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from storage.models import Account, Workspace
@@ -77,11 +77,37 @@ def _statements() -> dict[str, Any]:
         )
         .order_by(Account.name_key)
         .limit(MAX_CANDIDATES + 1),
-        "prefix": scoped.where(Account.name_key.like(bindparam("pattern"), escape="\\"))
-        .order_by(Account.name_key)
+        # A prefix as the range [prefix, the prefix with its last character's successor), which an
+        # index serves: a LIKE pattern is not (SQLite's LIKE ignores case, so its index is of no use;
+        # PostgreSQL plans it only for a constant pattern). Strings compare code point by code point:
+        # SQLite's BINARY collation, PostgreSQL's pattern operators (ix_accounts_workspace_name uses
+        # varchar_pattern_ops there, migration 0006).
+        "prefix": _in_order(
+            scoped.where(Account.name_key >= bindparam("lo"), Account.name_key < bindparam("hi"))
+        ),
+        "prefix_pg": scoped.where(
+            Account.name_key.op("~>=~", is_comparison=True)(bindparam("lo")),
+            Account.name_key.op("~<~", is_comparison=True)(bindparam("hi")),
+        )
+        .order_by(text("accounts.name_key USING ~<~"))  # the index's order: no sort of every match
         .limit(MAX_CANDIDATES + 1),
+        "prefix_like": _in_order(scoped.where(Account.name_key.like(bindparam("pattern"), escape="\\"))),
         "ids": scoped.where(Account.id.in_(bindparam("ids", expanding=True))),
     }
+
+
+def _in_order(query: Any) -> Any:
+    return query.order_by(Account.name_key).limit(MAX_CANDIDATES + 1)
+
+
+def _prefix_rows(conn: Any, ws: int, key: str) -> list[Any]:
+    """Accounts whose name starts with ``key``, from the name index (see `_statements`)."""
+    q, last = _statements(), ord(key[-1])
+    if last >= 0x10FFFF:  # the last code point has no successor: LIKE finds it, scanning
+        return conn.execute(q["prefix_like"], {"ws": ws, "pattern": _escape_like(key) + "%"}).all()
+    following = 0xE000 if 0xD800 <= last + 1 <= 0xDFFF else last + 1  # surrogates are not characters
+    bounds = {"ws": ws, "lo": key, "hi": key[:-1] + chr(following)}
+    return conn.execute(q["prefix_pg" if conn.dialect.name == "postgresql" else "prefix"], bounds).all()
 
 
 @dataclass(frozen=True)
@@ -92,14 +118,14 @@ class _Names:
     joined: str  # the keys joined by newlines: one C-speed search finds text inside any name
     starts: list[int]  # where each key begins in ``joined``
 
-    def containing(self, text: str) -> list[int]:
-        """Indexes of the names that contain ``text`` (a processed key), each once."""
-        found, at = [], self.joined.find(text)
+    def containing(self, word: str) -> list[int]:
+        """Indexes of the names that contain ``word`` (a processed key), each once."""
+        found, at = [], self.joined.find(word)
         while at >= 0:
             index = bisect_right(self.starts, at) - 1
             found.append(index)
             next_key = self.starts[index + 1] if index + 1 < len(self.starts) else len(self.joined)
-            at = self.joined.find(text, next_key)
+            at = self.joined.find(word, next_key)
         return found
 
 
@@ -147,7 +173,7 @@ def find_account(session: Session, ws: int, text: str) -> LookupResult:
     if exact:
         return LookupResult(query, candidates=_matches(exact[:MAX_CANDIDATES]))  # type: ignore[arg-type]
 
-    prefix = conn.execute(q["prefix"], {"ws": ws, "pattern": _escape_like(key) + "%"}).all()
+    prefix = _prefix_rows(conn, ws, key)
     if len(prefix) == 1:
         return LookupResult(query, match=_matches(prefix)[0])  # type: ignore[arg-type]
     if prefix:

@@ -154,7 +154,13 @@ class Account(Base):
     __table_args__ = (
         UniqueConstraint("workspace_id", "external_id"),
         Index("ix_accounts_workspace_domain", "workspace_id", "domain"),
-        Index("ix_accounts_workspace_name", "workspace_id", "name_key"),
+        # Pattern operators on PostgreSQL: a name prefix is a range under them (storage/lookup.py).
+        Index(
+            "ix_accounts_workspace_name",
+            "workspace_id",
+            "name_key",
+            postgresql_ops={"name_key": "varchar_pattern_ops"},
+        ),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     workspace_id: Mapped[int] = _ws()

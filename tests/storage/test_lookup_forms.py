@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -55,10 +56,22 @@ def test_ids_differing_only_in_case(db: Database, ws: int, tmp_path: Path) -> No
     assert both.match is None and {c.name for c in both.candidates} == {"Upper Co", "Lower Co"}
 
 
-def test_the_any_case_id_is_read_through_an_index(db: Database, ws: int) -> None:
-    """At size (analysed, as autovacuum would), the lookup statement answers ``lower(external_id) = …``
-    from ix_accounts_workspace_external_id_lower (migration 0006) on both databases, each form of
-    the OR from its own index, instead of scanning the workspace's accounts on every /health."""
+def plan(db: Database, stmt: Any, values: dict[str, Any]) -> str:
+    compiled = stmt.compile(dialect=db.engine.dialect)
+    params = compiled.construct_params(values)
+    with db.engine.connect() as conn:
+        if db.is_sqlite:
+            args = tuple(params[k] for k in compiled.positiontup or [])
+            return " ".join(str(r) for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", args))
+        return " ".join(r[0] for r in conn.exec_driver_sql(f"EXPLAIN {compiled}", params))
+
+
+def test_lookup_statements_are_served_by_indexes(db: Database, ws: int) -> None:
+    """At size (analysed, as autovacuum would), on both databases: the exact statement answers
+    ``lower(external_id) = …`` from ix_accounts_workspace_external_id_lower (migration 0006), each
+    form of its OR from its own index; a name prefix is a range of the name index (a LIKE pattern
+    scanned the workspace's accounts: SQLite's LIKE ignores case, PostgreSQL's generic plan cannot
+    read a parameter's prefix)."""
     rows = [
         {"ws": ws, "ext": f"ACC-{i:06d}", "name": f"Name {i}", "key": f"name {i}", "dom": f"d{i}.example"}
         for i in range(3_000)
@@ -74,16 +87,36 @@ def test_the_any_case_id_is_read_through_an_index(db: Database, ws: int) -> None
     with db.engine.connect() as conn:
         conn.exec_driver_sql("ANALYZE")
         conn.commit()
-    stmt = _statements()["exact"]
-    compiled = stmt.compile(dialect=db.engine.dialect)
-    params = compiled.construct_params({"ws": ws, "query": "x", "domain": "x", "key": "acc-000001"})
-    with db.engine.connect() as conn:
-        if db.is_sqlite:
-            args = tuple(params[k] for k in compiled.positiontup or [])
-            plan = " ".join(str(r) for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", args))
-        else:
-            plan = " ".join(r[0] for r in conn.exec_driver_sql(f"EXPLAIN {compiled}", params))
-    assert "ix_accounts_workspace_external_id_lower" in plan, plan
+    exact = plan(db, _statements()["exact"], {"ws": ws, "query": "x", "domain": "x", "key": "acc-000001"})
+    assert "ix_accounts_workspace_external_id_lower" in exact, exact
+    prefix = _statements()["prefix" if db.is_sqlite else "prefix_pg"]
+    by_name = plan(db, prefix, {"ws": ws, "lo": "name 12", "hi": "name 13"})
+    expected = "name_key>? AND name_key<?" if db.is_sqlite else "(name_key)::text ~>=~"
+    assert "ix_accounts_workspace_name" in by_name and expected in by_name, by_name
+    if not db.is_sqlite:
+        assert "Sort" not in by_name  # read in the index's order, only the first few
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("a_", ["A_B Co"]),  # _ and % are letters, not wildcards
+        ("50%", ["50% Off"]),
+        ("zoë", ["Zoë Labs"]),
+        ("zo", ["Zoe Labs", "Zoë Labs"]),
+        ("x\U0010ffff", ["X\U0010ffffY"]),  # no character follows the last one
+    ],
+)
+def test_a_name_prefix_is_exact(
+    db: Database, ws: int, tmp_path: Path, typed: str, expected: list[str]
+) -> None:
+    names = ["A_B Co", "AxB Co", "50% Off", "500 Club", "Zoë Labs", "Zoe Labs", "X\U0010ffffY", "Xz"]
+    rows = "\n".join(f"P{i},{name},smb" for i, name in enumerate(names))
+    load(db, ws, "accounts", f"external_id,name,segment\n{rows}\n", tmp_path)
+    with db.read() as s:
+        result = find_account(s, ws, typed)
+    found = [result.match] if result.match else result.candidates
+    assert sorted(m.name for m in found) == expected
 
 
 def test_a_word_inside_names_offers_them(accounts: Database, ws: int) -> None:
