@@ -20,7 +20,6 @@ from typing import Any
 import click
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
-from sqlalchemy import make_url
 from sqlalchemy.exc import OperationalError
 
 from bot import render
@@ -31,7 +30,7 @@ from storage import health as health_mod
 from storage import metrics
 from storage import subscriptions as subs
 from storage.accounts import account_card
-from storage.db import Database, SchemaOutOfDate
+from storage.db import Database, SchemaOutOfDate, describe_url
 from storage.demo import KIND_ORDER, DemoConfig, DemoData, write_files
 from storage.errors import ImportFailed
 from storage.importer import KINDS, import_file, import_records
@@ -60,8 +59,9 @@ class Ctx:
         ws = find_workspace(session, self.slug(session))
         if ws is None:
             raise click.ClickException(
-                f"workspace {self.settings.workspace!r} has no data yet: load some with "
-                "`retention-bot demo-data` or `retention-bot import KIND FILE` (see docs/import.md)"
+                f"workspace {self.settings.workspace!r} has no data yet in {describe_url(self.db.url)}: "
+                "load some with `retention-bot demo-data` or `retention-bot import KIND FILE` "
+                "(see docs/import.md), or set DATABASE_URL to the database that has it"
             )
         return ws
 
@@ -73,6 +73,31 @@ class Ctx:
             return configured_workspace(self.settings, session)
         except ConfigError as exc:
             raise click.ClickException(str(exc)) from None
+
+
+class SettingError(click.ClickException):
+    """A setting that cannot work: exit status 2, like click's own errors in options."""
+
+    exit_code = 2
+
+
+def _database_error(db: Database, exc: OperationalError, doing: str) -> click.ClickException:
+    """One line naming the database (which file, for the SQLite default) and the driver's reason."""
+    reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+    return click.ClickException(f"{doing} {describe_url(db.url)} (DATABASE_URL): {reason}")
+
+
+class _Commands(click.Group):
+    """The command group: a database failure inside any command ends in one line naming the
+    database, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except OperationalError as exc:
+            if not isinstance(ctx.obj, Ctx):
+                raise
+            raise _database_error(ctx.obj.db, exc, "database error in") from None
 
 
 pass_ctx = click.make_pass_decorator(Ctx)
@@ -87,13 +112,24 @@ def demo_snapshot_days(as_of: dt.date) -> list[dt.date]:
     return sorted(days)
 
 
+# Dates the reports can compute with: they reach years back (cohorts, trailing twelve months, demo
+# history) and a little ahead (the day after, the next month), which Python's dates (years 1–9999) and
+# the databases must hold.
+EARLIEST_DATE, LATEST_DATE = dt.date(1900, 1, 1), dt.date(9998, 12, 31)
+
+
 def _date(_: Any, __: Any, value: str | None) -> dt.date | None:
     if value is None:
         return None
     try:
-        return dt.date.fromisoformat(value)
+        day = dt.date.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(f"{value!r} is not a date like 2026-11-23") from None
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise click.BadParameter(
+            f"{value} is out of range: give a date from {EARLIEST_DATE} to {LATEST_DATE}"
+        )
+    return day
 
 
 AS_OF = click.option(
@@ -101,7 +137,8 @@ AS_OF = click.option(
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="retention-bot", prog_name="retention-bot")
 @click.pass_context
 def cli(click_ctx: click.Context) -> None:
     """retention-bot: customer retention and lifetime value as a goal every team owns together.
@@ -114,7 +151,7 @@ def cli(click_ctx: click.Context) -> None:
     try:
         settings = build_settings()
     except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise SettingError(str(exc)) from None
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -131,11 +168,9 @@ def cli(click_ctx: click.Context) -> None:
         else:
             db.current_revision()  # fail here, clearly, if the database cannot be reached
     except SchemaOutOfDate as exc:
-        raise click.ClickException(str(exc)) from None
+        raise click.ClickException(f"database {describe_url(db.url)}: {exc}") from None
     except OperationalError as exc:
-        where = make_url(db.url).render_as_string(hide_password=True)
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-        raise click.ClickException(f"cannot open the database {where} (DATABASE_URL): {reason}") from None
+        raise _database_error(db, exc, "cannot open the database") from None
     click_ctx.obj = Ctx(settings, db, dt.datetime.now(dt.UTC))
 
 
@@ -399,12 +434,21 @@ def health(ctx: Ctx, account: tuple[str, ...], as_json: bool) -> None:
                 raise click.ClickException(
                     f"{text!r} matches several accounts; name one:\n" + "\n".join(lines)
                 )
+            if found.more:
+                lines.append(f"  …and {found.more} more: type more of the name")
             hint = (
                 ("did you mean:\n" + "\n".join(lines))
                 if lines
                 else "try a CRM id, a domain or the start of the name"
             )
             raise click.ClickException(f"no account matches {text!r}; {hint}")
+        if found.guessed:  # on stderr: --json output stays one JSON document
+            m = found.match
+            err.print(
+                f"{text!r} is not an account name: showing the closest, {m.name} ({m.external_id})",
+                markup=False,
+                highlight=False,
+            )
         card = account_card(session, ws, found.match.id, now=ctx.now, policy=ctx.settings.policies.health)
     if as_json:
         click.echo(json.dumps(card.to_json(ctx.now), indent=2))

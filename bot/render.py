@@ -95,7 +95,7 @@ def health_card(card: AccountCard, now: dt.datetime, currency: str) -> Renderabl
         + (f" · renews {a.renewal_on}" if a.renewal_on else ""),
     ]
     if h.drivers:
-        lines.append("why it moved: " + "; ".join(f"{d.component} {d.change:+.1f}" for d in h.drivers))
+        lines.append("why it moved: " + "; ".join(fmt.driver(d) for d in h.drivers))
     if h.now.components:
         lines.append("components: " + ", ".join(f"{k} {v:.0f}" for k, v in h.now.components.items()))
     if card.owners:

@@ -8,6 +8,7 @@ bands, the adoption threshold, gross margin, currency — come from an optional 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import tomllib
 from decimal import Decimal
 from pathlib import Path
@@ -24,6 +25,8 @@ from pydantic import (
     model_validator,
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from storage.db import BadDatabaseUrl, check_url
 
 DEFAULT_DATABASE_URL = "sqlite:///retention_bot.db"
 
@@ -289,6 +292,23 @@ class Settings(BaseSettings):
 
     policies: Policies = Field(default_factory=Policies, exclude=True)
 
+    @field_validator("database_url")
+    @classmethod
+    def _usable_database(cls, value: str) -> str:
+        try:
+            check_url(value)
+        except BadDatabaseUrl as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_log_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in logging.getLevelNamesMapping():
+            raise ValueError(f"{value!r} is not a log level: use DEBUG, INFO, WARNING or ERROR")
+        return level
+
     @field_validator("admin_user_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: object) -> object:
@@ -354,4 +374,5 @@ def build_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         err = exc.errors()[0]
         name = ".".join(str(p) for p in err["loc"])
-        raise ConfigError(f"setting {name}: {err['msg']}") from None
+        # A validator's own message reads on its own; pydantic prefixes it with "Value error, ".
+        raise ConfigError(f"setting {name}: {err['msg'].removeprefix('Value error, ')}") from None

@@ -45,10 +45,11 @@ def health_reply(services: Services, cmd: SlashCommand) -> Reply:
             if found.candidates:
                 return replies.choose_account(query, found.candidates, did_you_mean=False)
             if found.suggestions:
-                return replies.choose_account(query, found.suggestions, did_you_mean=True)
+                return replies.choose_account(query, found.suggestions, did_you_mean=True, more=found.more)
             return replies.not_found(query)
         card = account_card(session, ws, found.match.id, now=now, policy=services.settings.policies.health)
-    return replies.health_card(card, now, services.settings.policies.currency)
+    typo_of = query if found.guessed else None
+    return replies.health_card(card, now, services.settings.policies.currency, typo_of=typo_of)
 
 
 def register(app: App, services: Services) -> None:

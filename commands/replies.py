@@ -79,7 +79,15 @@ def help_reply(command: str, usage: list[tuple[str, str]]) -> Reply:
 # --- /health -------------------------------------------------------------------------------------
 
 
-def health_card(card: AccountCard, now: dt.datetime, currency: str, *, shared_by: str | None = None) -> Reply:
+def health_card(
+    card: AccountCard,
+    now: dt.datetime,
+    currency: str,
+    *,
+    shared_by: str | None = None,
+    typo_of: str | None = None,
+) -> Reply:
+    """``typo_of``: what the person typed, when the account was taken as the closest name to it."""
     a, h = card.account, card.health
     if h.now.score is None:
         score = "Health: n/a (no data for any component yet)"
@@ -97,8 +105,13 @@ def health_card(card: AccountCard, now: dt.datetime, currency: str, *, shared_by
         _section(f"*{clip(slack_escape(a.name), 300)}* — account health\n{score}"),
         {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in facts]},
     ]
+    if typo_of is not None:
+        closest = clip(slack_escape(a.name), 300)
+        blocks.insert(
+            1, _context(f"“{echo(typo_of)}” is not an account name: showing the closest, *{closest}*.")
+        )
     if h.drivers:
-        moved = "; ".join(f"{d.component} {d.change:+.1f}" for d in h.drivers)
+        moved = "; ".join(fmt.driver(d) for d in h.drivers)
         blocks.append(_context(f"Why it moved: {moved}"))
     if card.owners:
         owners = " · ".join(f"*{o.team}* {slack_escape(o.name)}" for o in card.owners)
@@ -133,9 +146,12 @@ def health_card(card: AccountCard, now: dt.datetime, currency: str, *, shared_by
     return {"text": f"{clip(slack_escape(a.name), 250)}: health {health}", "blocks": blocks}
 
 
-def choose_account(query: str, options: list[Match], *, did_you_mean: bool) -> Reply:
+def choose_account(query: str, options: list[Match], *, did_you_mean: bool, more: int = 0) -> Reply:
+    """``more``: how many other names also contain what was typed (not offered as buttons)."""
     q = echo(query)
     head = f"No account matches “{q}”. Did you mean:" if did_you_mean else f"“{q}” matches several accounts:"
+    if more:
+        head = f"{head}\n(and {more} more: type more of the name)"
     buttons = [
         _button(f"{m.name} ({m.external_id})", f"pick_account_{i}", {"account_id": m.id})
         for i, m in enumerate(options[:10])

@@ -103,8 +103,8 @@ def movers(session: Session, ws: int, as_of: dt.date, policies: Policies) -> lis
     for aid, now, then in rows:
         new = health.from_snapshot(comps.get((aid, day)) or {}, policies.health)
         old = health.from_snapshot(comps.get((aid, then_day)) or {}, policies.health)
-        top = health.drivers(new, old, limit=1)
-        why = f" — mostly {top[0].component} ({top[0].change:+.0f})" if top else ""
+        top = health.drivers(new, old, policies.health, limit=1)
+        why = f" — mostly {fmt.driver(top[0], 0)}" if top else ""
         out.append(
             f"{fmt.arrow(now - then)} *{slack_escape(names.get(aid, '?'))}* {then:.0f} → {now:.0f}{why}"
         )

@@ -4,6 +4,10 @@ thousands separators (k/M when space is tight), changes with ▲/▼ and points,
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from storage.health import Driver
 
 SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CAD": "CA$", "AUD": "A$"}
 NA = "n/a"
@@ -55,3 +59,10 @@ def value(v: float | Decimal | None, unit: str, currency: str = "USD", *, compac
     if unit == "money":
         return money(None if v is None else Decimal(v), currency, compact=compact)
     return number(v)
+
+
+def driver(d: Driver, digits: int = 1) -> str:
+    """A health driver: ``usage -4.2``, or ``support +3.0 (no data 30 days ago)`` for a component
+    that appeared or disappeared (docs/metrics.md, "Top drivers")."""
+    moved = f"{d.component} {d.change:+.{digits}f}"
+    return moved if d.note is None else f"{moved} ({d.note})"

@@ -102,7 +102,16 @@ class AccountCard:
                 "score_30_days_ago": h.then.score,
                 "trend": h.trend,
                 "components": {k: round(v, 1) for k, v in h.now.components.items()},
-                "drivers": [{"component": d.component, "change": round(d.change, 1)} for d in h.drivers],
+                # Every component's share of the trend (they add up to it, to rounding), largest first.
+                "drivers": [
+                    {
+                        "component": d.component,
+                        "change": round(d.change, 1),
+                        "then": None if d.then is None else round(d.then, 1),
+                        "now": None if d.now is None else round(d.now, 1),
+                    }
+                    for d in h.changes
+                ],
             },
             "owners": [o.__dict__ for o in card.owners],
             "open_handoffs": [

@@ -20,6 +20,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
 logger = logging.getLogger(__name__)
@@ -32,12 +33,63 @@ class SchemaOutOfDate(Exception):
     """The database schema is behind the code; ``retention-bot db upgrade`` fixes it."""
 
 
+class BadDatabaseUrl(ValueError):
+    """``DATABASE_URL`` cannot work: not a URL, not a database the bot supports, or its driver is
+    not installed. The message says what to write instead."""
+
+
+URL_FORMS = "sqlite:///retention_bot.db or postgresql://USER:PASSWORD@HOST/DATABASE"
+
+
 def normalise_url(url: str) -> str:
     """Use psycopg 3 for PostgreSQL URLs given without a driver."""
     parsed = make_url(url)
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed.render_as_string(hide_password=False)
+
+
+def check_url(url: str) -> str:
+    """``url`` normalised, once it is known to name SQLite or PostgreSQL through an installed
+    (synchronous) driver; else `BadDatabaseUrl`. Checked when the settings are read, so a typo stops
+    start-up with one line instead of a traceback from deep inside the first connection."""
+    try:
+        parsed = make_url(normalise_url(url))
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
+        raise BadDatabaseUrl(f"not a database URL; write it like {URL_FORMS}") from None
+    backend = parsed.get_backend_name()
+    if backend not in ("sqlite", "postgresql"):
+        raise BadDatabaseUrl(f"{backend} is not supported: use SQLite or PostgreSQL, like {URL_FORMS}")
+    try:
+        dialect = parsed.get_dialect()
+        dialect.import_dbapi()
+    except NoSuchModuleError:
+        raise BadDatabaseUrl(
+            f"no driver {parsed.drivername!r} for {backend}: leave the driver out ({URL_FORMS})"
+        ) from None
+    except ImportError as exc:
+        raise BadDatabaseUrl(
+            f"the driver {parsed.get_driver_name()!r} is not installed ({exc.name or exc}): install it, "
+            f"or leave the driver out to use the bundled one ({URL_FORMS})"
+        ) from None
+    if dialect.is_async:
+        raise BadDatabaseUrl(
+            f"{parsed.get_driver_name()!r} is an asyncio driver; leave the driver out ({URL_FORMS})"
+        )
+    return parsed.render_as_string(hide_password=False)
+
+
+def describe_url(url: str) -> str:
+    """The database as people should read it in a message: without its password, and for a SQLite
+    file given by a relative path (the default), the directory it is relative to: run from another
+    directory, the bot opens (and creates) another, empty file."""
+    parsed = make_url(url)
+    shown = parsed.render_as_string(hide_password=True)
+    path = parsed.database or ""
+    relative = path not in ("", ":memory:") and not Path(path).is_absolute()
+    if parsed.get_backend_name() == "sqlite" and relative:
+        return f"{shown} (in {Path.cwd()})"
+    return shown
 
 
 def _configure_sqlite(engine: Engine) -> None:

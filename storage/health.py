@@ -2,7 +2,7 @@
 
 Inputs are gathered by grouped SQL for one account or all accounts at once; scoring is a pure
 function of those inputs and the health policy. Missing components are left out and the remaining
-weights renormalised.
+weights renormalised; a score change is split exactly over the components (`decompose`).
 """
 
 from __future__ import annotations
@@ -89,9 +89,13 @@ def components(inp: HealthInputs, policy: HealthPolicy) -> dict[str, float]:
     return out
 
 
+def _weights(parts: dict[str, float], policy: HealthPolicy) -> dict[str, float]:
+    return {k: policy.weights.get(k, 0.0) for k in parts}
+
+
 def contributions(parts: dict[str, float], policy: HealthPolicy) -> dict[str, float]:
     """Each component's points in the score: its renormalised weight × its value."""
-    weights = {k: policy.weights.get(k, 0.0) for k in parts}
+    weights = _weights(parts, policy)
     total = sum(weights.values())
     if total <= 0:
         return {}
@@ -120,25 +124,65 @@ def score(inp: HealthInputs, policy: HealthPolicy) -> Score:
 class Driver:
     component: str
     change: float  # points of score this component moved, + or −
-    now: float | None
-    then: float | None
+    now: float | None  # the component's value now; None: it has no data now (it disappeared)
+    then: float | None  # its value 30 days ago; None: it had no data then (it appeared)
+
+    @property
+    def note(self) -> str | None:
+        """Why a component without a value at one end still moved the score."""
+        if self.then is None:
+            return "no data 30 days ago"
+        if self.now is None:
+            return "no data now"
+        return None
 
 
-def drivers(now: Score, then: Score, limit: int = 3) -> list[Driver]:
-    """The components whose weighted change moved the score most."""
-    keys = set(now.contributions) | set(then.contributions)
-    moves = [
-        Driver(
-            k,
-            now.contributions.get(k, 0.0) - then.contributions.get(k, 0.0),
-            now.components.get(k),
-            then.components.get(k),
-        )
-        for k in keys
-    ]
-    moves = [d for d in moves if abs(d.change) >= 0.05]
-    moves.sort(key=lambda d: (-abs(d.change), d.component))
-    return moves[:limit]
+def _over(parts: dict[str, float], keys: list[str], weights: dict[str, float]) -> float:
+    """The score over ``keys`` alone: their weighted mean (0 when they weigh nothing)."""
+    total = sum(weights[k] for k in keys)
+    return sum(weights[k] * parts[k] for k in keys) / total if total > 0 else 0.0
+
+
+def decompose(now: Score, then: Score, policy: HealthPolicy) -> list[Driver]:
+    """The score change split exactly over the components (docs/metrics.md, "Top drivers").
+
+    With C the components present at both ends, the change is (now − score over C now) + (score
+    over C now − score over C then) + (score over C then − then). The middle term is each component
+    of C's own change times its weight renormalised over C, so a component that rose never pulls the
+    score down; the outer terms belong to the components that appeared (resp. disappeared): each
+    its weight × (its value − the score over C) ÷ the total weight at its end, which for a single
+    one is the whole term. (Comparing contributions under different renormalisations instead moved
+    every component when one came or went.) Every component present at either end is listed,
+    largest change first; the changes add up to the change of the unrounded score."""
+    if not now.contributions or not then.contributions:
+        return []
+    weights = _weights({**then.components, **now.components}, policy)
+    common = [k for k in now.contributions if k in then.contributions]
+    w_common = sum(weights[k] for k in common)
+    w_now = sum(weights[k] for k in now.contributions)
+    w_then = sum(weights[k] for k in then.contributions)
+    c_now, c_then = _over(now.components, common, weights), _over(then.components, common, weights)
+    out = []
+    for k in set(now.contributions) | set(then.contributions):
+        v_now, v_then = now.components.get(k), then.components.get(k)
+        if v_then is None:
+            change = weights[k] * (now.components[k] - c_now) / w_now
+        elif v_now is None:
+            change = weights[k] * (c_then - v_then) / w_then
+        else:
+            change = weights[k] * (v_now - v_then) / w_common if w_common > 0 else 0.0
+        out.append(Driver(k, change, v_now, v_then))
+    out.sort(key=lambda d: (-abs(d.change), d.component))
+    return out
+
+
+def drivers(now: Score, then: Score, policy: HealthPolicy, limit: int = 3) -> list[Driver]:
+    """The components that moved the score most, with at least 0.05 points each."""
+    return top_drivers(decompose(now, then, policy), limit)
+
+
+def top_drivers(changes: list[Driver], limit: int = 3) -> list[Driver]:
+    return [d for d in changes if abs(d.change) >= 0.05][:limit]
 
 
 # --- inputs from the database ----------------------------------------------------------------------
@@ -402,7 +446,8 @@ class AccountHealth:
     as_of: dt.date
     now: Score
     then: Score
-    drivers: list[Driver] = field(default_factory=list)
+    drivers: list[Driver] = field(default_factory=list)  # the largest few, as cards show them
+    changes: list[Driver] = field(default_factory=list)  # every component's share of the change
 
     @property
     def trend(self) -> float | None:
@@ -426,7 +471,8 @@ def account_health(
         then = from_snapshot({k: float(v) for k, v in stored.items()}, policy)
     else:
         then = score(gather_inputs(session, ws, then_day, account_id)[account_id], policy)
-    return AccountHealth(account_id, as_of, now, then, drivers(now, then))
+    changes = decompose(now, then, policy)
+    return AccountHealth(account_id, as_of, now, then, top_drivers(changes), changes)
 
 
 def snapshot(session: Session, ws: int, day: dt.date, policy: HealthPolicy) -> int:

@@ -1,17 +1,21 @@
-"""Find an account from what a person typed: CRM id, domain, exact name, name prefix, or a typo.
+"""Find an account from what a person typed: CRM id (any case), domain, exact name, name prefix, a
+word inside names, or a typo.
 
 Exact forms win; several accounts sharing a prefix come back as candidates instead of a guess;
-a typo is matched by similarity (rapidfuzz) and offered as "did you mean".
+names containing what was typed ("wind" in "Northwind Inc") are offered as "did you mean", and so is
+a typo matched by similarity (rapidfuzz). A typo close enough to one name is taken, and the result
+says so, so that the reply can show which name it took.
 """
 
 from __future__ import annotations
 
 import functools
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import Any
 
 from rapidfuzz import fuzz, process, utils
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import bindparam, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from storage.models import Account, Workspace
@@ -20,6 +24,7 @@ MAX_CANDIDATES = 10
 FUZZY_CUTOFF = 75.0  # below this a name is not offered at all ("northwnd" scores 78.75 on "Northwind Inc")
 FUZZY_ACCEPT = 85.0  # at or above this, and FUZZY_MARGIN ahead of the next, it is taken
 FUZZY_MARGIN = 8.0
+MIN_INSIDE = 3  # shorter text is inside too many names to offer them
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,8 @@ class LookupResult:
     match: Match | None = None
     candidates: list[Match] = field(default_factory=list)  # ambiguous: let the person choose
     suggestions: list[Match] = field(default_factory=list)  # not found: "did you mean"
+    more: int = 0  # suggestions left out beyond MAX_CANDIDATES (type more of the name)
+    guessed: bool = False  # the match was taken from a typo: the reply says which name it took
 
 
 def _domain_of(text: str) -> str:
@@ -61,17 +68,46 @@ def _statements() -> dict[str, Any]:
         "exact": scoped.where(
             or_(
                 Account.external_id == bindparam("query"),
+                # Any case, through ix_accounts_workspace_external_id_lower (SQL's lower() leaves
+                # non-ASCII letters alone on SQLite, so the exact test above stays).
+                func.lower(Account.external_id) == bindparam("key"),
                 Account.domain == bindparam("domain"),
                 Account.name_key == bindparam("key"),
             )
         )
         .order_by(Account.name_key)
         .limit(MAX_CANDIDATES + 1),
-        "prefix": scoped.where(Account.name_key.like(bindparam("pattern"), escape="\\"))
-        .order_by(Account.name_key)
+        # A prefix as the range [prefix, the prefix with its last character's successor), which an
+        # index serves: a LIKE pattern is not (SQLite's LIKE ignores case, so its index is of no use;
+        # PostgreSQL plans it only for a constant pattern). Strings compare code point by code point:
+        # SQLite's BINARY collation, PostgreSQL's pattern operators (ix_accounts_workspace_name uses
+        # varchar_pattern_ops there, migration 0007).
+        "prefix": _in_order(
+            scoped.where(Account.name_key >= bindparam("lo"), Account.name_key < bindparam("hi"))
+        ),
+        "prefix_pg": scoped.where(
+            Account.name_key.op("~>=~", is_comparison=True)(bindparam("lo")),
+            Account.name_key.op("~<~", is_comparison=True)(bindparam("hi")),
+        )
+        .order_by(text("accounts.name_key USING ~<~"))  # the index's order: no sort of every match
         .limit(MAX_CANDIDATES + 1),
+        "prefix_like": _in_order(scoped.where(Account.name_key.like(bindparam("pattern"), escape="\\"))),
         "ids": scoped.where(Account.id.in_(bindparam("ids", expanding=True))),
     }
+
+
+def _in_order(query: Any) -> Any:
+    return query.order_by(Account.name_key).limit(MAX_CANDIDATES + 1)
+
+
+def _prefix_rows(conn: Any, ws: int, key: str) -> list[Any]:
+    """Accounts whose name starts with ``key``, from the name index (see `_statements`)."""
+    q, last = _statements(), ord(key[-1])
+    if last >= 0x10FFFF:  # the last code point has no successor: LIKE finds it, scanning
+        return conn.execute(q["prefix_like"], {"ws": ws, "pattern": _escape_like(key) + "%"}).all()
+    following = 0xE000 if 0xD800 <= last + 1 <= 0xDFFF else last + 1  # surrogates are not characters
+    bounds = {"ws": ws, "lo": key, "hi": key[:-1] + chr(following)}
+    return conn.execute(q["prefix_pg" if conn.dialect.name == "postgresql" else "prefix"], bounds).all()
 
 
 @dataclass(frozen=True)
@@ -79,6 +115,18 @@ class _Names:
     version: str
     ids: list[int]
     keys: list[str]  # each name as the similarity scorer compares it (rapidfuzz's default_process)
+    joined: str  # the keys joined by newlines: one C-speed search finds text inside any name
+    starts: list[int]  # where each key begins in ``joined``
+
+    def containing(self, word: str) -> list[int]:
+        """Indexes of the names that contain ``word`` (a processed key), each once."""
+        found, at = [], self.joined.find(word)
+        while at >= 0:
+            index = bisect_right(self.starts, at) - 1
+            found.append(index)
+            next_key = self.starts[index + 1] if index + 1 < len(self.starts) else len(self.joined)
+            at = self.joined.find(word, next_key)
+        return found
 
 
 _NAMES: dict[tuple[str, int], _Names] = {}  # (database, workspace) → its account names
@@ -94,7 +142,12 @@ def _names(session: Session, ws: int) -> _Names:
     if cached is not None and cached.version == version:
         return cached
     rows = session.execute(select(Account.id, Account.name_key).where(Account.workspace_id == ws)).all()
-    names = _Names(version, [aid for aid, _ in rows], [utils.default_process(k) for _, k in rows])
+    keys = [utils.default_process(k) for _, k in rows]
+    starts, offset = [], 0
+    for key in keys:
+        starts.append(offset)
+        offset += len(key) + 1
+    names = _Names(version, [aid for aid, _ in rows], keys, "\n".join(keys), starts)
     _NAMES[where] = names
     return names
 
@@ -107,25 +160,37 @@ def find_account(session: Session, ws: int, text: str) -> LookupResult:
     params = {"ws": ws, "query": query, "domain": _domain_of(query), "key": key}
     conn = session.connection()  # Core execution: the ORM's per-statement work costs more than the query
     exact = conn.execute(q["exact"], params).all()
-    # A CRM id is unique; several exact hits can only be shared names or a name equal to a domain.
-    by_id = [row for row in exact if row.external_id == query]
-    if by_id:
+    # A CRM id is unique as written; in another case it can be shared (ACC-1 and acc-1), so an id
+    # typed exactly wins, then one id matched in any case; otherwise the hits are shared names, a
+    # name equal to a domain, or ids differing only in case.
+    by_id = [row for row in exact if row.external_id == query] or [
+        row for row in exact if row.external_id.lower() == key
+    ]
+    if len(by_id) == 1 or (by_id and by_id[0].external_id == query):
         return LookupResult(query, match=_matches(by_id)[0])  # type: ignore[arg-type]
     if len(exact) == 1:
         return LookupResult(query, match=_matches(exact)[0])  # type: ignore[arg-type]
     if exact:
         return LookupResult(query, candidates=_matches(exact[:MAX_CANDIDATES]))  # type: ignore[arg-type]
 
-    prefix = conn.execute(q["prefix"], {"ws": ws, "pattern": _escape_like(key) + "%"}).all()
+    prefix = _prefix_rows(conn, ws, key)
     if len(prefix) == 1:
         return LookupResult(query, match=_matches(prefix)[0])  # type: ignore[arg-type]
     if prefix:
         return LookupResult(query, candidates=_matches(prefix[:MAX_CANDIDATES]))  # type: ignore[arg-type]
 
-    # Typo tolerance: similarity over the workspace's account names.
     names = _names(session, ws)
+    processed = utils.default_process(key)
+    # A word inside names ("wind" in "Northwind Inc"): offer them, words starting with it first.
+    inside = names.containing(processed) if len(processed) >= MIN_INSIDE else []
+    if inside:
+        inside.sort(key=lambda i: (f" {processed}" not in f" {names.keys[i]}", names.keys[i]))
+        offered = _by_ids(conn, ws, [names.ids[i] for i in inside[:MAX_CANDIDATES]])
+        return LookupResult(query, suggestions=offered, more=max(0, len(inside) - MAX_CANDIDATES))
+
+    # Typo tolerance: similarity over the workspace's account names.
     found = process.extract(
-        utils.default_process(key),
+        processed,
         names.keys,
         scorer=fuzz.WRatio,
         processor=None,
@@ -134,14 +199,18 @@ def find_account(session: Session, ws: int, text: str) -> LookupResult:
     )
     if not found:
         return LookupResult(query)
-    ids = [names.ids[index] for _, _, index in found]
-    rows = {r.id: r for r in session.execute(q["ids"], {"ws": ws, "ids": ids}).all()}
-    ordered = _matches([rows[i] for i in ids if i in rows])  # type: ignore[arg-type]
+    ordered = _by_ids(conn, ws, [names.ids[index] for _, _, index in found])
     best, second = found[0][1], found[1][1] if len(found) > 1 else 0.0
-    # One clearly best near-miss ("initeck" for "Initech"): take it; several close ones: ask.
-    if best >= FUZZY_ACCEPT and best - second >= FUZZY_MARGIN:
-        return LookupResult(query, match=ordered[0])
+    # One clearly best near-miss ("initeck" for "Initech"): take it, saying so; several close ones: ask.
+    if ordered and best >= FUZZY_ACCEPT and best - second >= FUZZY_MARGIN:
+        return LookupResult(query, match=ordered[0], guessed=True)
     return LookupResult(query, suggestions=ordered)
+
+
+def _by_ids(conn: Any, ws: int, ids: list[int]) -> list[Match]:
+    """The accounts ``ids`` in that order (one that vanished since the names were read is left out)."""
+    rows = {r.id: r for r in conn.execute(_statements()["ids"], {"ws": ws, "ids": ids}).all()}
+    return _matches([rows[i] for i in ids if i in rows])  # type: ignore[arg-type]
 
 
 def segments(session: Session, ws: int) -> list[str]:

@@ -30,6 +30,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -153,7 +154,13 @@ class Account(Base):
     __table_args__ = (
         UniqueConstraint("workspace_id", "external_id"),
         Index("ix_accounts_workspace_domain", "workspace_id", "domain"),
-        Index("ix_accounts_workspace_name", "workspace_id", "name_key"),
+        # Pattern operators on PostgreSQL: a name prefix is a range under them (storage/lookup.py).
+        Index(
+            "ix_accounts_workspace_name",
+            "workspace_id",
+            "name_key",
+            postgresql_ops={"name_key": "varchar_pattern_ops"},
+        ),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     workspace_id: Mapped[int] = _ws()
@@ -172,6 +179,10 @@ class Account(Base):
     csm_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
     support_lead_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
     exec_sponsor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+
+
+# A CRM id typed in another case ("acc-000001") is found through this index (storage/lookup.py).
+Index("ix_accounts_workspace_external_id_lower", Account.workspace_id, func.lower(Account.external_id))
 
 
 class MrrSnapshot(Base):

@@ -97,7 +97,7 @@ def test_bad_settings_stop_with_one_line(run, tmp_path: Path, monkeypatch: pytes
     (tmp_path / "bad.toml").write_text("gross_margin = 7")
     monkeypatch.setenv("RETENTION_BOT_CONFIG", str(tmp_path / "bad.toml"))
     code, _, err = run("scorecard")
-    assert code == 1 and "gross_margin" in err and "Traceback" not in err
+    assert code == 2 and "gross_margin" in err and "Traceback" not in err
 
 
 def test_reading_an_empty_database_says_what_to_run(run) -> None:
@@ -202,4 +202,4 @@ def test_sla_policies_are_shown_and_a_bad_one_stops_with_one_line(
     bad.write_text('[sla.calendars.x]\nhours = "17:00-09:00"\n')
     monkeypatch.setenv("RETENTION_BOT_CONFIG", str(bad))
     code, _, err = run("sla", "policies")
-    assert code == 1 and "open before it closes" in err and "Traceback" not in err
+    assert code == 2 and "open before it closes" in err and "Traceback" not in err

@@ -82,10 +82,15 @@ def test_weights_change_the_score() -> None:
 
 
 def test_drivers_rank_weighted_changes() -> None:
-    now = Score(70, "green", {"usage": 80, "support": 50}, {"usage": 40.0, "support": 30.0})
-    then = Score(60, "yellow", {"usage": 50, "support": 60}, {"usage": 25.0, "support": 35.0})
-    top = drivers(now, then)
-    assert [(d.component, d.change) for d in top] == [("usage", 15.0), ("support", -5.0)]
+    now = score_of({"usage": 80, "support": 50})
+    then = score_of({"usage": 50, "support": 60})
+    top = drivers(now, then, POLICY)  # weights 0.30 and 0.15: two thirds and one third
+    assert [d.component for d in top] == ["usage", "support"]
+    assert [d.change for d in top] == pytest.approx([20.0, -10 / 3])
+
+
+def score_of(parts: dict[str, float]) -> Score:
+    return health.from_snapshot(parts, POLICY)
 
 
 def test_contributions_sum_to_the_score() -> None:
