@@ -11,15 +11,15 @@ from typing import Any
 from pydantic import ValidationError
 from slack_bolt import App, BoltResponse
 
-from bot.answer import ANSWER_BUDGET_SECONDS, Answerer
 from bot.logs import demote_rejected_bodies
 from bot.oauth import oauth_settings
 from bot.settings import Settings
 from bot.slack_api import make_client
-from bot.tenancy import ForeignTeam
 from bot.tokens import WorkspaceClients
 from commands import register
+from commands.answer import ANSWER_BUDGET_SECONDS, Answerer
 from commands.context import Services
+from services.tenancy import ForeignTeam
 from storage.db import Database
 
 logger = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ def create_app(
         "signing_secret": settings.slack_signing_secret.get_secret_value()
         if settings.slack_signing_secret
         else None,
-        "process_before_response": True,  # listeners answer inside the request (bot.answer keeps it < 3 s)
+        "process_before_response": True,   # listeners answer in the request (commands.answer: < 3 s)
         "name": "retention-bot",
     }
     if settings.oauth:

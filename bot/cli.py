@@ -23,8 +23,9 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColu
 from sqlalchemy.exc import OperationalError
 
 from bot import render
-from bot.settings import ConfigError, Settings, build_settings
+from bot.settings import Settings, build_settings
 from digests.scorecard import build_scorecard
+from services.errors import ConfigError
 from storage import deliveries as deliveries_mod
 from storage import health as health_mod
 from storage import metrics
@@ -66,11 +67,11 @@ class Ctx:
         return ws
 
     def slug(self, session: Any) -> str:
-        """RETENTION_BOT_WORKSPACE; in OAuth mode it must name a Slack workspace (bot.tenancy)."""
-        from bot.tenancy import configured_workspace
+        """RETENTION_BOT_WORKSPACE; in OAuth mode it must name a Slack workspace (services.tenancy)."""
+        from services.tenancy import configured_workspace
 
         try:
-            return configured_workspace(self.settings, session)
+            return configured_workspace(self.settings.workspace, oauth=self.settings.oauth, session=session)
         except ConfigError as exc:
             raise click.ClickException(str(exc)) from None
 
@@ -593,9 +594,10 @@ def serve(ctx: Ctx, socket_mode: bool) -> None:
     try:
         ctx.settings.check_slack(socket_mode=socket_mode)
         if ctx.settings.ingest_token is not None and not socket_mode:
-            from bot.tenancy import configured_workspace
+            from services.tenancy import configured_workspace
 
-            configured_workspace(ctx.settings)  # the ingest API's workspace
+            # the ingest API's workspace
+            configured_workspace(ctx.settings.workspace, oauth=ctx.settings.oauth)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
     settings = ctx.settings

@@ -1,6 +1,6 @@
 """Slack listeners: one module per slash command, plus the buttons (``actions``) and App Home (``home``).
 
-Each listener acknowledges first (``bot.answer``), parses its payload into a pydantic model
+Each listener acknowledges first (``commands.answer``), parses its payload into a pydantic model
 (``commands.context``), calls one service, and sends what a builder (``commands.replies``) returns.
 """
 

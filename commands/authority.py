@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 
 from sqlalchemy.orm import Session
 
-from bot.slack_text import slack_escape
+from blocks.text import slack_escape
 from storage import models as m
 from storage.slack_queries import person_by_slack_id
 

@@ -11,9 +11,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 from slack_bolt import App
 
-from bot.answer import Answerer, Reply
 from bot.settings import Settings
-from bot.tenancy import workspace_for_team
+from commands.answer import Answerer, Reply
+from services.tenancy import workspace_for_team
 from storage.db import Database
 
 # A channel picked from Slack's autocomplete arrives as <#C123|name> (the manifest sets should_escape).

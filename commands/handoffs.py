@@ -13,15 +13,15 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk.errors import SlackApiError
 
-from bot.answer import Reply
-from bot.settings import SlaConfig, SlaPolicy
+from blocks.text import slack_escape
 from bot.slack_api import advice
-from bot.slack_text import slack_escape
 from commands import replies
+from commands.answer import Reply
 from commands.authority import may_finish, may_open_handoff, may_pause, may_resume
 from commands.context import Services, SlashCommand, slash_command
 from commands.wins import MENTION
 from digests.sla_pings import checklist_modal, slack_date
+from services.policies import SlaConfig, SlaPolicy
 from storage import models as m
 from storage import sla
 from storage.accounts import sla_state

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.answer import Reply
 from commands import replies
+from commands.answer import Reply
 from commands.context import Services, SlashCommand, slash_command
 from storage.accounts import account_card
 from storage.lookup import find_account

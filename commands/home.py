@@ -9,13 +9,13 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk.errors import SlackApiError
 
+from blocks.text import MAX_VIEW_BLOCKS
 from bot.slack_api import DEAD_TOKEN_ERRORS, advice, error_name
-from bot.slack_text import MAX_VIEW_BLOCKS
-from bot.tenancy import disable_workspace
 from commands import replies
 from commands.context import Services
 from commands.handoffs import handoff_rows
 from digests.scorecard import build_scorecard
+from services.tenancy import disable_workspace
 from storage.models import ProcessedEvent
 from storage.slack_queries import open_handoffs, owned_accounts, person_by_slack_id
 from storage.upsert import insert_ignore

@@ -8,8 +8,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from bot.answer import Reply
-from bot.slack_text import (
+from blocks import format as fmt
+from blocks.text import (
     MAX_HEADER_TEXT,
     MAX_MESSAGE_TEXT,
     MAX_SECTION_TEXT,
@@ -19,7 +19,7 @@ from bot.slack_text import (
     plain,
     slack_escape,
 )
-from digests import format as fmt
+from commands.answer import Reply
 from digests.scorecard import Scorecard
 from storage.accounts import AccountCard
 from storage.lookup import Match

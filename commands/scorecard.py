@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.answer import Reply
 from commands import replies
+from commands.answer import Reply
 from commands.context import CHANNEL, Services, SlashCommand, slash_command
 from digests.scorecard import build_scorecard
 from storage.lookup import segments

@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from slack_bolt import App
 from sqlalchemy import select
 
-from bot.answer import Reply
-from bot.slack_text import slack_escape
+from blocks.text import slack_escape
 from commands import replies
+from commands.answer import Reply
 from commands.context import CHANNEL, Services, SlashCommand, slash_command
 from digests.jobs import enqueue_shoutouts, set_wins_channel
 from storage.lookup import find_account

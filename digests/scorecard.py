@@ -11,7 +11,7 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.settings import Policies
+from services.policies import Policies
 from storage import metrics
 from storage.models import MrrSnapshot, from_cents
 from storage.periods import Period, PeriodKind, add_months

@@ -8,7 +8,7 @@ import datetime as dt
 import json
 from typing import Any
 
-from bot.slack_text import clip, slack_escape
+from blocks.text import clip, slack_escape
 from storage.sla import Event, PingFacts
 
 HEADLINE = {

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Date, bindparam, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
-from bot.settings import HealthPolicy
+from services.policies import HealthPolicy
 from storage import health, vocab
 from storage import models as m
 from storage.periods import latest_complete_month

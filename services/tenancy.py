@@ -14,8 +14,7 @@ import re
 from sqlalchemy import or_, select, true, update
 from sqlalchemy.orm import Session
 
-from bot.answer import Refusal
-from bot.settings import ConfigError, Settings
+from services.errors import ConfigError, Refusal
 from storage.models import Base, Workspace
 from storage.workspaces import ensure_workspace
 
@@ -97,15 +96,15 @@ def _org_workspace(session: Session, enterprise_id: str, *, now: dt.datetime) ->
 SLACK_SLUG = re.compile(r"^slack-[TE][A-Z0-9]+$")
 
 
-def configured_workspace(settings: Settings, session: Session | None = None) -> str:
+def configured_workspace(workspace: str, *, oauth: bool, session: Session | None = None) -> str:
     """The slug of the workspace the CLI and the ingest API read and write: RETENTION_BOT_WORKSPACE.
 
     With one bot token it is also the workspace Slack requests use (bound to the first team). In OAuth
     mode Slack requests use ``slack-<TEAM_ID>`` (``slack-<ENTERPRISE_ID>`` for an org-wide install),
     so any other name would be data no Slack user can see: the setting must name one of those (the
     error lists the workspaces installed so far when a ``session`` is given)."""
-    if not settings.oauth or SLACK_SLUG.match(settings.workspace):
-        return settings.workspace
+    if not oauth or SLACK_SLUG.match(workspace):
+        return workspace
     installed = []
     if session is not None:
         installed = list(
@@ -116,7 +115,7 @@ def configured_workspace(settings: Settings, session: Session | None = None) -> 
             )
         )
     raise ConfigError(
-        f"setting RETENTION_BOT_WORKSPACE: {settings.workspace!r} is no Slack workspace; in OAuth mode "
+        f"setting RETENTION_BOT_WORKSPACE: {workspace!r} is no Slack workspace; in OAuth mode "
         "name the one to read and write: slack-<TEAM_ID>, or slack-<ENTERPRISE_ID> for an org-wide install"
         + (f" (installed: {', '.join(installed)})" if installed else "")
     )
