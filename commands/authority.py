@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from blocks.text import slack_escape
 from storage import models as m
-from storage.slack_queries import person_by_slack_id
+from storage.people import person_by_slack_id
 
 
 @dataclass(frozen=True)

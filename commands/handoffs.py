@@ -25,14 +25,9 @@ from services.policies import SlaConfig, SlaPolicy
 from storage import models as m
 from storage import sla
 from storage.accounts import sla_state
+from storage.handoffs import OpenHandoffRow, handoff_by_external_id, open_handoffs
 from storage.lookup import find_account
-from storage.slack_queries import (
-    OpenHandoffRow,
-    handoff_by_external_id,
-    open_handoffs,
-    person_by_slack_id,
-    reports_of,
-)
+from storage.people import person_by_slack_id, reports_of
 from storage.upsert import insert_ignore
 
 HANDOFF_USAGE = [

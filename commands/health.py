@@ -10,9 +10,9 @@ from slack_bolt import App
 from commands import replies
 from commands.answer import Reply
 from commands.context import Services, SlashCommand, slash_command
-from storage.accounts import account_card
+from storage.accounts import account_card, owned_accounts
 from storage.lookup import find_account
-from storage.slack_queries import owned_accounts, person_by_slack_id
+from storage.people import person_by_slack_id
 
 USAGE = [
     (

@@ -16,8 +16,10 @@ from commands.context import Services
 from commands.handoffs import handoff_rows
 from digests.scorecard import build_scorecard
 from services.tenancy import disable_workspace
+from storage.accounts import owned_accounts
+from storage.handoffs import open_handoffs
 from storage.models import ProcessedEvent
-from storage.slack_queries import open_handoffs, owned_accounts, person_by_slack_id
+from storage.people import person_by_slack_id
 from storage.upsert import insert_ignore
 
 logger = logging.getLogger(__name__)

@@ -23,7 +23,7 @@ from commands.context import ButtonPress, Services
 from digests.sla_pings import ping_with_status, snooze_modal, status_line
 from storage import models as m
 from storage import sla
-from storage.slack_queries import person_by_slack_id
+from storage.people import person_by_slack_id
 
 logger = logging.getLogger(__name__)
 HEADLINE = {sla.NONE: ":hourglass_flowing_sand: *SLA*", sla.WARNED: ":hourglass_flowing_sand: *SLA warning*"}

@@ -16,8 +16,9 @@ from commands.context import CHANNEL, Services, SlashCommand, slash_command
 from digests.jobs import enqueue_shoutouts, set_wins_channel
 from storage.lookup import find_account
 from storage.models import Workspace
-from storage.slack_queries import people_by_slack_ids, person_by_slack_id, record_win, wins_between
+from storage.people import people_by_slack_ids, person_by_slack_id
 from storage.vocab import TEAMS
+from storage.wins import record_win, wins_between
 
 MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 CHANNEL_TEAM = re.compile(r"<#C[A-Z0-9]+\|([^>]*)>")

@@ -22,7 +22,7 @@ from storage import health
 from storage import models as m
 from storage.accounts import sla_state
 from storage.periods import Period
-from storage.slack_queries import WINS_LIMIT, count_wins_between, team_contributions, wins_between
+from storage.wins import WINS_LIMIT, count_wins_between, team_contributions, wins_between
 
 TOP = 5  # lines in the message; the rest go to the thread reply
 MAX_DETAIL = 25
