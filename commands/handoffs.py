@@ -13,8 +13,8 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk.errors import SlackApiError
 
+from blocks.slack_errors import advice
 from blocks.text import slack_escape
-from bot.slack_api import advice
 from commands import replies
 from commands.answer import Reply
 from commands.authority import may_finish, may_open_handoff, may_pause, may_resume

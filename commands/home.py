@@ -9,8 +9,8 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk.errors import SlackApiError
 
+from blocks.slack_errors import DEAD_TOKEN_ERRORS, advice, error_name
 from blocks.text import MAX_VIEW_BLOCKS
-from bot.slack_api import DEAD_TOKEN_ERRORS, advice, error_name
 from commands import replies
 from commands.context import Services
 from commands.handoffs import handoff_rows
