@@ -13,6 +13,7 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk.errors import SlackApiError
 
+from blocks.format import slack_date
 from blocks.slack_errors import advice
 from blocks.text import slack_escape
 from commands import replies
@@ -20,7 +21,7 @@ from commands.answer import Reply
 from commands.authority import may_finish, may_open_handoff, may_pause, may_resume
 from commands.context import Services, SlashCommand, slash_command
 from commands.wins import MENTION
-from digests.sla_pings import checklist_modal, slack_date
+from digests.sla_pings import checklist_modal
 from services.policies import SlaConfig, SlaPolicy
 from storage import models as m
 from storage import sla

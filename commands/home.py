@@ -9,6 +9,7 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk.errors import SlackApiError
 
+from blocks import kit
 from blocks.slack_errors import DEAD_TOKEN_ERRORS, advice, error_name
 from blocks.text import MAX_VIEW_BLOCKS
 from commands import replies
@@ -35,11 +36,11 @@ def first_time(services: Services, session: Any, event_id: str | None, team_id: 
 
 def home_view(services: Services, session: Any, ws: int, user_id: str) -> dict[str, Any]:
     now = services.clock()
-    blocks: list[dict[str, Any]] = [replies._header("Retention — your part in it")]
+    blocks: list[dict[str, Any]] = [kit.header("Retention — your part in it")]
     me = person_by_slack_id(session, ws, user_id)
     if me is None:
         blocks.append(
-            replies._section(
+            kit.section(
                 "Your Slack user isn't in the people list yet, so I can't show your accounts. "
                 "Ask RevOps to import people with `slack_user_id`; meanwhile `/health ACCOUNT` works."
             )
