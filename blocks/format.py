@@ -1,4 +1,4 @@
-"""How numbers read (METRICS.md, "Display"): percentages to one decimal, money with its symbol and
+"""How numbers read (docs/metrics.md): percentages to one decimal, money with its symbol and
 thousands separators (k/M when space is tight), changes with ▲/▼ and points, "n/a" when undefined."""
 
 from __future__ import annotations

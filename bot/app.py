@@ -18,7 +18,7 @@ from bot.slack_api import make_client
 from bot.tokens import WorkspaceClients
 from commands import register
 from commands.answer import ANSWER_BUDGET_SECONDS, Answerer
-from commands.context import Services
+from commands.context import Context
 from services.tenancy import ForeignTeam
 from storage.db import Database
 
@@ -35,12 +35,12 @@ def create_app(
     *,
     clock: Callable[[], dt.datetime] = utcnow,
     answer_budget: float | None = None,
-) -> tuple[App, Services]:
-    """The Bolt app and the services its listeners share (for shutdown and tests)."""
+) -> tuple[App, Context]:
+    """The Bolt app and the context its listeners share (for shutdown and tests)."""
     # Twice the request threads: a command past its budget keeps its worker until it has answered
     # through response_url, and the next commands should not queue behind it.
     workers = 2 * settings.server_threads
-    services = Services(
+    ctx = Context(
         settings,
         db,
         clock,
@@ -74,5 +74,5 @@ def create_app(
         logger.exception("unhandled error in a Slack listener", exc_info=error)
         return None
 
-    register(app, services)
-    return app, services
+    register(app, ctx)
+    return app, ctx

@@ -6,7 +6,7 @@ A rule returns None when the person may act, else a ``Refusal`` saying who may: 
 privately and records nothing.
 
 The admin-only subcommands (``/win channel``, ``/scorecard subscribe|unsubscribe``) check
-``Services.is_admin`` where they are handled; the other buttons (share a card, pick an account) only
+``Context.is_admin`` where they are handled; the other buttons (share a card, pick an account) only
 show or share what the person could look up themselves.
 """
 

@@ -1,4 +1,4 @@
-"""The shared scorecard: every KPI of METRICS.md for a period, against the previous period,
+"""The shared scorecard: every KPI of docs/metrics.md for a period, against the previous period,
 with its owner teams — so that every team sees its part in retention."""
 
 from __future__ import annotations

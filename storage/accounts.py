@@ -152,7 +152,7 @@ def derive_stage(
     renewal_on: dt.date | None,
     today: dt.date,
 ) -> str:
-    """The lifecycle stage from data (PRODUCT.md): an imported stage wins when there is one."""
+    """The lifecycle stage from data (docs/import.md, accounts): an imported stage wins when there is one."""
     if explicit:
         return explicit
     if paid_before and not paying:
