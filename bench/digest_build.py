@@ -17,8 +17,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import machine
-from bot.settings import Policies
 from digests.digest import gather, render
+from services.policies import Policies
 from storage.db import Database
 from storage.workspaces import find_workspace
 

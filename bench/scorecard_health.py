@@ -24,8 +24,8 @@ from sqlalchemy import select, text
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import ROOT, drop_postgres, fresh_postgres, machine
-from bot.settings import Policies
 from digests.scorecard import build_scorecard
+from services.policies import Policies
 from storage.db import Database
 from storage.health import account_health
 from storage.lookup import find_account

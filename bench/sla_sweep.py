@@ -22,8 +22,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import func, insert, select, text
 
 from bench.common import drop_postgres, fresh_postgres, fresh_sqlite, machine
-from bot.settings import Policies, SlaConfig, build_settings
+from bot.settings import build_settings
 from digests.jobs import sla_sweep
+from services.policies import Policies, SlaConfig
 from storage import models as m
 from storage.db import Database
 from storage.workspaces import ensure_workspace

@@ -1,1 +1,2 @@
-"""retention-bot: settings, the app factory, the CLI and (later) the server, scheduler and Slack delivery."""
+"""retention-bot wiring: settings, the CLI, the app factory, the server, the scheduler, the Slack client,
+tokens, OAuth and the outbox that delivers what the other rooms build."""

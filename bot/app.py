@@ -11,15 +11,15 @@ from typing import Any
 from pydantic import ValidationError
 from slack_bolt import App, BoltResponse
 
-from bot.answer import ANSWER_BUDGET_SECONDS, Answerer
 from bot.logs import demote_rejected_bodies
 from bot.oauth import oauth_settings
 from bot.settings import Settings
 from bot.slack_api import make_client
-from bot.tenancy import ForeignTeam
 from bot.tokens import WorkspaceClients
 from commands import register
-from commands.context import Services
+from commands.answer import ANSWER_BUDGET_SECONDS, Answerer
+from commands.context import Context
+from services.tenancy import ForeignTeam
 from storage.db import Database
 
 logger = logging.getLogger(__name__)
@@ -35,12 +35,12 @@ def create_app(
     *,
     clock: Callable[[], dt.datetime] = utcnow,
     answer_budget: float | None = None,
-) -> tuple[App, Services]:
-    """The Bolt app and the services its listeners share (for shutdown and tests)."""
+) -> tuple[App, Context]:
+    """The Bolt app and the context its listeners share (for shutdown and tests)."""
     # Twice the request threads: a command past its budget keeps its worker until it has answered
     # through response_url, and the next commands should not queue behind it.
     workers = 2 * settings.server_threads
-    services = Services(
+    ctx = Context(
         settings,
         db,
         clock,
@@ -51,7 +51,7 @@ def create_app(
         "signing_secret": settings.slack_signing_secret.get_secret_value()
         if settings.slack_signing_secret
         else None,
-        "process_before_response": True,  # listeners answer inside the request (bot.answer keeps it < 3 s)
+        "process_before_response": True,   # listeners answer in the request (commands.answer: < 3 s)
         "name": "retention-bot",
     }
     if settings.oauth:
@@ -74,5 +74,5 @@ def create_app(
         logger.exception("unhandled error in a Slack listener", exc_info=error)
         return None
 
-    register(app, services)
-    return app, services
+    register(app, ctx)
+    return app, ctx

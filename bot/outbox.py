@@ -38,10 +38,10 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
-from bot.slack_api import DEAD_TOKEN_ERRORS, ERROR_ADVICE, error_name
-from bot.tenancy import disable_workspace
+from blocks.slack_errors import DEAD_TOKEN_ERRORS, ERROR_ADVICE, error_name
 from bot.tokens import NoToken
 from digests.notices import is_person, place, tell_admins, unreachable
+from services.tenancy import disable_workspace
 from storage import deliveries as dl
 from storage import subscriptions
 from storage.db import Database

@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from digests import format as fmt
+from blocks import format as fmt
 from digests.scorecard import Kpi, Scorecard
 from storage.accounts import AccountCard
 from storage.metrics import Cohort

@@ -2,7 +2,7 @@
 
 Single-workspace mode has one bot token in the settings. OAuth mode reads each workspace's bot from
 the (encrypted) installation store and, when Slack's token rotation is on, refreshes a token that is
-about to expire and saves the new one: Bolt only rotates tokens on incoming requests (SLACK.md).
+about to expire and saves the new one: Bolt only rotates tokens on incoming requests (docs/slack.md).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Slack listeners: one module per slash command, plus the buttons (``actions``) and App Home (``home``).
 
-Each listener acknowledges first (``bot.answer``), parses its payload into a pydantic model
+Each listener acknowledges first (``commands.answer``), parses its payload into a pydantic model
 (``commands.context``), calls one service, and sends what a builder (``commands.replies``) returns.
 """
 
@@ -9,9 +9,9 @@ from __future__ import annotations
 from slack_bolt import App
 
 from commands import actions, handoffs, health, home, scorecard, sla_actions, wins
-from commands.context import Services
+from commands.context import Context
 
 
-def register(app: App, services: Services) -> None:
+def register(app: App, ctx: Context) -> None:
     for module in (health, scorecard, wins, handoffs, actions, sla_actions, home):
-        module.register(app, services)
+        module.register(app, ctx)

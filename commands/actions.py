@@ -16,7 +16,7 @@ from typing import Any
 from slack_bolt import App
 
 from commands import replies
-from commands.context import ButtonPress, Services
+from commands.context import ButtonPress, Context
 from digests.scorecard import build_scorecard
 from storage.accounts import account_card
 from storage.models import Account, Delivery
@@ -25,8 +25,8 @@ from storage.upsert import insert_ignore
 logger = logging.getLogger(__name__)
 
 
-def _claim(services: Services, session: Any, ws: int, press: ButtonPress, subject: str) -> bool:
-    now = services.clock()
+def _claim(ctx: Context, session: Any, ws: int, press: ButtonPress, subject: str) -> bool:
+    now = ctx.clock()
     return bool(
         insert_ignore(
             session,
@@ -62,39 +62,39 @@ def _value(press: ButtonPress) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def share_health(services: Services, press: ButtonPress, respond: Any) -> None:
+def share_health(ctx: Context, press: ButtonPress, respond: Any) -> None:
     account_id = _value(press).get("account_id")
-    now = services.clock()
-    ws = services.workspace(press.team_id, press.enterprise_id)
-    with services.db.write() as session:
+    now = ctx.clock()
+    ws = ctx.workspace(press.team_id, press.enterprise_id)
+    with ctx.db.write() as session:
         if _account(session, ws, account_id) is None:
             respond(replace_original=False, **replies.text_reply("That account is no longer available."))
             return
         if not _claim(
-            services, session, ws, press, f"health:{press.channel_id}:{press.message_ts}:{account_id}"
+            ctx, session, ws, press, f"health:{press.channel_id}:{press.message_ts}:{account_id}"
         ):
             return  # already shared from this message
-        card = account_card(session, ws, account_id, now=now, policy=services.settings.policies.health)
-    reply = replies.health_card(card, now, services.settings.policies.currency, shared_by=press.user_id)
+        card = account_card(session, ws, account_id, now=now, policy=ctx.settings.policies.health)
+    reply = replies.health_card(card, now, ctx.settings.policies.currency, shared_by=press.user_id)
     respond(response_type="in_channel", replace_original=False, **reply)
     respond(delete_original=True)
 
 
-def share_scorecard(services: Services, press: ButtonPress, respond: Any) -> None:
+def share_scorecard(ctx: Context, press: ButtonPress, respond: Any) -> None:
     value = _value(press)
     period = value.get("period") if value.get("period") in ("week", "month", "quarter") else "week"
     segment = value.get("segment") if isinstance(value.get("segment"), str) else None
     try:
         as_of = dt.date.fromisoformat(value.get("as_of", ""))
     except ValueError:
-        as_of = services.clock().date()
-    ws = services.workspace(press.team_id, press.enterprise_id)
-    with services.db.write() as session:
+        as_of = ctx.clock().date()
+    ws = ctx.workspace(press.team_id, press.enterprise_id)
+    with ctx.db.write() as session:
         subject = f"scorecard:{press.channel_id}:{press.message_ts}:{period}:{segment}"
-        if not _claim(services, session, ws, press, subject):
+        if not _claim(ctx, session, ws, press, subject):
             return
         card = build_scorecard(
-            session, ws, as_of=as_of, period_kind=period, policies=services.settings.policies, segment=segment
+            session, ws, as_of=as_of, period_kind=period, policies=ctx.settings.policies, segment=segment
         )
     respond(
         response_type="in_channel", replace_original=False, **replies.scorecard(card, shared_by=press.user_id)
@@ -102,24 +102,24 @@ def share_scorecard(services: Services, press: ButtonPress, respond: Any) -> Non
     respond(delete_original=True)
 
 
-def pick_account(services: Services, press: ButtonPress, respond: Any) -> None:
+def pick_account(ctx: Context, press: ButtonPress, respond: Any) -> None:
     account_id = _value(press).get("account_id")
-    now = services.clock()
-    ws = services.workspace(press.team_id, press.enterprise_id)
-    with services.db.read() as session:
+    now = ctx.clock()
+    ws = ctx.workspace(press.team_id, press.enterprise_id)
+    with ctx.db.read() as session:
         account = _account(session, ws, account_id)
         if account is None:
             respond(replace_original=True, **replies.text_reply("That account is no longer available."))
             return
-        card = account_card(session, ws, account.id, now=now, policy=services.settings.policies.health)
-    respond(replace_original=True, **replies.health_card(card, now, services.settings.policies.currency))
+        card = account_card(session, ws, account.id, now=now, policy=ctx.settings.policies.health)
+    respond(replace_original=True, **replies.health_card(card, now, ctx.settings.policies.currency))
 
 
-def register(app: App, services: Services) -> None:
+def register(app: App, ctx: Context) -> None:
     def handler(fn: Any) -> Any:
         def listener(ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any) -> None:
             ack()
-            fn(services, ButtonPress.from_body(body, action), respond)
+            fn(ctx, ButtonPress.from_body(body, action), respond)
 
         return listener
 

@@ -6,7 +6,7 @@ A rule returns None when the person may act, else a ``Refusal`` saying who may: 
 privately and records nothing.
 
 The admin-only subcommands (``/win channel``, ``/scorecard subscribe|unsubscribe``) check
-``Services.is_admin`` where they are handled; the other buttons (share a card, pick an account) only
+``Context.is_admin`` where they are handled; the other buttons (share a card, pick an account) only
 show or share what the person could look up themselves.
 """
 
@@ -17,9 +17,9 @@ from dataclasses import dataclass, replace
 
 from sqlalchemy.orm import Session
 
-from bot.slack_text import slack_escape
+from blocks.text import slack_escape
 from storage import models as m
-from storage.slack_queries import person_by_slack_id
+from storage.people import person_by_slack_id
 
 
 @dataclass(frozen=True)

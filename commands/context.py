@@ -11,9 +11,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 from slack_bolt import App
 
-from bot.answer import Answerer, Reply
 from bot.settings import Settings
-from bot.tenancy import workspace_for_team
+from commands.answer import Answerer, Reply
+from services.tenancy import workspace_for_team
 from storage.db import Database
 
 # A channel picked from Slack's autocomplete arrives as <#C123|name> (the manifest sets should_escape).
@@ -62,20 +62,20 @@ class ButtonPress(BaseModel):
 
 
 def slash_command(
-    app: App, services: Services, name: str, reply: Callable[[Services, SlashCommand], Reply]
+    app: App, ctx: Context, name: str, reply: Callable[[Context, SlashCommand], Reply]
 ) -> None:
     """Register slash command ``name``: parse its payload, then answer inside Slack's 3 seconds with
     what ``reply`` returns (in the HTTP response, or through response_url when it is slow)."""
 
     def listener(ack: Any, body: dict[str, Any], respond: Any) -> None:
         cmd = SlashCommand.model_validate(body)
-        services.answer(ack, respond, lambda: reply(services, cmd))
+        ctx.answer(ack, respond, lambda: reply(ctx, cmd))
 
     app.command(name)(listener)
 
 
 @dataclass
-class Services:
+class Context:
     settings: Settings
     db: Database
     clock: Callable[[], dt.datetime]

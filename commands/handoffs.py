@@ -13,26 +13,22 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk.errors import SlackApiError
 
-from bot.answer import Reply
-from bot.settings import SlaConfig, SlaPolicy
-from bot.slack_api import advice
-from bot.slack_text import slack_escape
+from blocks.format import slack_date
+from blocks.slack_errors import advice
+from blocks.text import slack_escape
 from commands import replies
+from commands.answer import Reply
 from commands.authority import may_finish, may_open_handoff, may_pause, may_resume
-from commands.context import Services, SlashCommand, slash_command
+from commands.context import Context, SlashCommand, slash_command
 from commands.wins import MENTION
-from digests.sla_pings import checklist_modal, slack_date
+from digests.sla_pings import checklist_modal
+from services.policies import SlaConfig, SlaPolicy
 from storage import models as m
 from storage import sla
 from storage.accounts import sla_state
+from storage.handoffs import OpenHandoffRow, handoff_by_external_id, open_handoffs
 from storage.lookup import find_account
-from storage.slack_queries import (
-    OpenHandoffRow,
-    handoff_by_external_id,
-    open_handoffs,
-    person_by_slack_id,
-    reports_of,
-)
+from storage.people import person_by_slack_id, reports_of
 from storage.upsert import insert_ignore
 
 HANDOFF_USAGE = [
@@ -68,24 +64,24 @@ def handoff_rows(
     ]
 
 
-def _for_account(services: Services, session: Any, ws: int, query: str, title: str) -> Reply:
+def _for_account(ctx: Context, session: Any, ws: int, query: str, title: str) -> Reply:
     found = find_account(session, ws, query)
     if found.match is None:
         return replies.not_found(query)
     rows = open_handoffs(session, ws, account_id=found.match.id)
     return replies.handoffs(
-        f"{title}: {slack_escape(found.match.name)}", handoff_rows(rows, services.clock()), "none open"
+        f"{title}: {slack_escape(found.match.name)}", handoff_rows(rows, ctx.clock()), "none open"
     )
 
 
-def sla_reply(services: Services, cmd: SlashCommand) -> Reply:
+def sla_reply(ctx: Context, cmd: SlashCommand) -> Reply:
     arg = " ".join(cmd.text.split())
     if arg.lower() in ("help", "?"):
         return replies.help_reply("/sla", SLA_USAGE)
-    ws = services.workspace(cmd.team_id, cmd.enterprise_id)
-    with services.db.read() as session:
+    ws = ctx.workspace(cmd.team_id, cmd.enterprise_id)
+    with ctx.db.read() as session:
         if arg.lower() not in ("", "mine", "team"):
-            return _for_account(services, session, ws, arg, "Open handoffs")
+            return _for_account(ctx, session, ws, arg, "Open handoffs")
         me = person_by_slack_id(session, ws, cmd.user_id)
         if me is None:
             return replies.error_reply(
@@ -100,43 +96,43 @@ def sla_reply(services: Services, cmd: SlashCommand) -> Reply:
                 )
             rows = open_handoffs(session, ws, owner_ids=reports)
             return replies.handoffs(
-                "Your team's open handoffs", handoff_rows(rows, services.clock()), "none open: well done"
+                "Your team's open handoffs", handoff_rows(rows, ctx.clock()), "none open: well done"
             )
         rows = open_handoffs(session, ws, owner_ids=[me.id])
-    return replies.handoffs("Your open handoffs", handoff_rows(rows, services.clock()), "none open")
+    return replies.handoffs("Your open handoffs", handoff_rows(rows, ctx.clock()), "none open")
 
 
-def handoff_reply(services: Services, cmd: SlashCommand) -> Reply:
+def handoff_reply(ctx: Context, cmd: SlashCommand) -> Reply:
     words = cmd.text.split()
     sub = words[0].lower() if words else "list"
     if sub in ("help", "?"):
         return replies.help_reply("/handoff", HANDOFF_USAGE)
-    ws = services.workspace(cmd.team_id, cmd.enterprise_id)
+    ws = ctx.workspace(cmd.team_id, cmd.enterprise_id)
     if sub == "list":
         if len(words) > 1:
-            with services.db.read() as session:
-                return _for_account(services, session, ws, " ".join(words[1:]), "Open handoffs")
-        return sla_reply(services, cmd.model_copy(update={"text": "mine"}))
+            with ctx.db.read() as session:
+                return _for_account(ctx, session, ws, " ".join(words[1:]), "Open handoffs")
+        return sla_reply(ctx, cmd.model_copy(update={"text": "mine"}))
     if sub == "open":
-        return open_reply(services, cmd, ws, words[1:])
+        return open_reply(ctx, cmd, ws, words[1:])
     if sub in ("done", "pause", "resume"):
         if len(words) < 2 or (sub == "pause" and len(words) < 3):
             form = next(f for f, _ in HANDOFF_USAGE if f.startswith(f"/handoff {sub}"))
             return replies.error_reply(f"`/handoff {sub}` needs more.", f"Type `{form}`.")
-        return change_reply(services, cmd, ws, sub, words[1], " ".join(words[2:]))
+        return change_reply(ctx, cmd, ws, sub, words[1], " ".join(words[2:]))
     return replies.help_reply("/handoff", HANDOFF_USAGE)
 
 
-def open_reply(services: Services, cmd: SlashCommand, ws: int, args: list[str]) -> Reply:
+def open_reply(ctx: Context, cmd: SlashCommand, ws: int, args: list[str]) -> Reply:
     if len(args) < 2:
         return replies.error_reply(
             "`/handoff open` needs an account and a kind.", "Try `/handoff open acme sales_to_cs @ana`."
         )
-    config = services.settings.policies.sla
+    config = ctx.settings.policies.sla
     mentioned = MENTION.findall(" ".join(args[2:]))
-    now = services.clock()
-    with services.db.write() as session:
-        refusal = may_open_handoff(session, ws, cmd.user_id, services.settings.admin_user_ids)
+    now = ctx.clock()
+    with ctx.db.write() as session:
+        refusal = may_open_handoff(session, ws, cmd.user_id, ctx.settings.admin_user_ids)
         if refusal is not None:
             return replies.error_reply(refusal.mrkdwn, refusal.hint)
         found = find_account(session, ws, args[0])
@@ -166,14 +162,14 @@ def open_reply(services: Services, cmd: SlashCommand, ws: int, args: list[str]) 
                 session.get(m.Person, owner_id) if owner_id else person_by_slack_id(session, ws, cmd.user_id)
             )
         external_id = "S" + hashlib.sha1((cmd.trigger_id or now.isoformat()).encode()).hexdigest()[:8].upper()
-        if not (policy.asks_checklist and cmd.trigger_id and services.clients is not None):
+        if not (policy.asks_checklist and cmd.trigger_id and ctx.clients is not None):
             return _opened(session, ws, config, policy, account, owner, external_id, now)
         meta = {"a": account.id, "k": kind, "o": owner.id if owner else None, "x": external_id}
         dialog = checklist_modal(account.name, kind, meta)
     # The dialog opens after the transaction has ended: a Slack call must not hold the database.
-    assert services.clients is not None
+    assert ctx.clients is not None
     try:
-        services.clients(ws).views_open(trigger_id=cmd.trigger_id, view=dialog)
+        ctx.clients(ws).views_open(trigger_id=cmd.trigger_id, view=dialog)
     except SlackApiError as exc:
         return replies.error_reply(f"I couldn't open the checklist: {advice(exc)}.", "Try again.")
     return replies.text_reply(
@@ -220,12 +216,12 @@ def _opened(
 
 
 def submit_checklist(
-    services: Services, body: dict[str, Any], view: dict[str, Any]
+    ctx: Context, body: dict[str, Any], view: dict[str, Any]
 ) -> tuple[dict[str, str] | None, Reply | None]:
     """The checklist dialog's answer: (errors for the dialog, None), or (None, the confirmation)."""
     meta = json.loads(view.get("private_metadata") or "{}")
     values = {k: v["value"] for k, v in view["state"]["values"].items()}
-    now = services.clock()
+    now = ctx.clock()
     first_value = values["first_value"].get("selected_date")
     if not first_value or dt.date.fromisoformat(first_value) < now.date():
         return {"first_value": "Pick a first-value target date from today on."}, None
@@ -239,10 +235,10 @@ def submit_checklist(
         if not checklist[field_name]:
             return {field_name: "This is what the receiving team needs: please fill it in."}, None
     user = body["user"]
-    ws = services.workspace((body.get("team") or {}).get("id") or user.get("team_id"), None)
-    config = services.settings.policies.sla
-    with services.db.write() as session:
-        refusal = may_open_handoff(session, ws, user["id"], services.settings.admin_user_ids)
+    ws = ctx.workspace((body.get("team") or {}).get("id") or user.get("team_id"), None)
+    config = ctx.settings.policies.sla
+    with ctx.db.write() as session:
+        refusal = may_open_handoff(session, ws, user["id"], ctx.settings.admin_user_ids)
         if refusal is not None:
             return {"success_plan": refusal.plain}, None
         account = session.get(m.Account, meta.get("a"))
@@ -271,18 +267,18 @@ def submit_checklist(
 
 
 def change_reply(
-    services: Services, cmd: SlashCommand, ws: int, verb: str, external_id: str, reason: str
+    ctx: Context, cmd: SlashCommand, ws: int, verb: str, external_id: str, reason: str
 ) -> Reply:
-    now = services.clock()
-    config = services.settings.policies.sla
-    with services.db.write() as session:
+    now = ctx.clock()
+    config = ctx.settings.policies.sla
+    with ctx.db.write() as session:
         handoff = handoff_by_external_id(session, ws, external_id)
         if handoff is None:
             return replies.error_reply(
                 f"There is no handoff `{slack_escape(external_id)}`.", "`/handoff list` shows the ids."
             )
         rule = {"done": may_finish, "pause": may_pause, "resume": may_resume}[verb]
-        refusal = rule(session, handoff, cmd.user_id, services.settings.admin_user_ids)
+        refusal = rule(session, handoff, cmd.user_id, ctx.settings.admin_user_ids)
         if refusal is not None:
             return replies.error_reply(refusal.mrkdwn, refusal.hint)
         me = person_by_slack_id(session, ws, cmd.user_id)
@@ -308,9 +304,9 @@ def change_reply(
     return replies.text_reply(text)
 
 
-def register(app: App, services: Services) -> None:
+def register(app: App, ctx: Context) -> None:
     def checklist_submitted(ack: Any, body: dict[str, Any], view: dict[str, Any], client: Any) -> None:
-        errors, confirmation = submit_checklist(services, body, view)
+        errors, confirmation = submit_checklist(ctx, body, view)
         if errors:
             ack(response_action="errors", errors=errors)
             return
@@ -322,5 +318,5 @@ def register(app: App, services: Services) -> None:
                 logger.exception("could not confirm the opened handoff to %s", body["user"]["id"])
 
     app.view("handoff_checklist")(checklist_submitted)
-    slash_command(app, services, "/handoff", handoff_reply)
-    slash_command(app, services, "/sla", sla_reply)
+    slash_command(app, ctx, "/handoff", handoff_reply)
+    slash_command(app, ctx, "/sla", sla_reply)

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.answer import Reply
 from commands import replies
-from commands.context import Services, SlashCommand, slash_command
-from storage.accounts import account_card
+from commands.answer import Reply
+from commands.context import Context, SlashCommand, slash_command
+from storage.accounts import account_card, owned_accounts
 from storage.lookup import find_account
-from storage.slack_queries import owned_accounts, person_by_slack_id
+from storage.people import person_by_slack_id
 
 USAGE = [
     (
@@ -24,13 +24,13 @@ USAGE = [
 ]
 
 
-def health_reply(services: Services, cmd: SlashCommand) -> Reply:
+def health_reply(ctx: Context, cmd: SlashCommand) -> Reply:
     query = " ".join(cmd.text.split())
     if query.lower() in ("help", "?"):
         return replies.help_reply("/health", USAGE)
-    now = services.clock()
-    ws = services.workspace(cmd.team_id, cmd.enterprise_id)
-    with services.db.read() as session:
+    now = ctx.clock()
+    ws = ctx.workspace(cmd.team_id, cmd.enterprise_id)
+    with ctx.db.read() as session:
         if not query:
             me = person_by_slack_id(session, ws, cmd.user_id)
             if me is None:
@@ -47,10 +47,10 @@ def health_reply(services: Services, cmd: SlashCommand) -> Reply:
             if found.suggestions:
                 return replies.choose_account(query, found.suggestions, did_you_mean=True, more=found.more)
             return replies.not_found(query)
-        card = account_card(session, ws, found.match.id, now=now, policy=services.settings.policies.health)
+        card = account_card(session, ws, found.match.id, now=now, policy=ctx.settings.policies.health)
     typo_of = query if found.guessed else None
-    return replies.health_card(card, now, services.settings.policies.currency, typo_of=typo_of)
+    return replies.health_card(card, now, ctx.settings.policies.currency, typo_of=typo_of)
 
 
-def register(app: App, services: Services) -> None:
-    slash_command(app, services, "/health", health_reply)
+def register(app: App, ctx: Context) -> None:
+    slash_command(app, ctx, "/health", health_reply)

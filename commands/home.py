@@ -9,35 +9,38 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk.errors import SlackApiError
 
-from bot.slack_api import DEAD_TOKEN_ERRORS, advice, error_name
-from bot.slack_text import MAX_VIEW_BLOCKS
-from bot.tenancy import disable_workspace
+from blocks import kit
+from blocks.slack_errors import DEAD_TOKEN_ERRORS, advice, error_name
+from blocks.text import MAX_VIEW_BLOCKS
 from commands import replies
-from commands.context import Services
+from commands.context import Context
 from commands.handoffs import handoff_rows
 from digests.scorecard import build_scorecard
+from services.tenancy import disable_workspace
+from storage.accounts import owned_accounts
+from storage.handoffs import open_handoffs
 from storage.models import ProcessedEvent
-from storage.slack_queries import open_handoffs, owned_accounts, person_by_slack_id
+from storage.people import person_by_slack_id
 from storage.upsert import insert_ignore
 
 logger = logging.getLogger(__name__)
 
 
-def first_time(services: Services, session: Any, event_id: str | None, team_id: str | None) -> bool:
+def first_time(ctx: Context, session: Any, event_id: str | None, team_id: str | None) -> bool:
     """Claim the event; False when it was handled already (a Slack retry)."""
     if not event_id:
         return True
-    row = {"event_id": event_id, "team_id": team_id, "received_at": services.clock()}
+    row = {"event_id": event_id, "team_id": team_id, "received_at": ctx.clock()}
     return bool(insert_ignore(session, ProcessedEvent, [row], ["event_id"]))
 
 
-def home_view(services: Services, session: Any, ws: int, user_id: str) -> dict[str, Any]:
-    now = services.clock()
-    blocks: list[dict[str, Any]] = [replies._header("Retention — your part in it")]
+def home_view(ctx: Context, session: Any, ws: int, user_id: str) -> dict[str, Any]:
+    now = ctx.clock()
+    blocks: list[dict[str, Any]] = [kit.header("Retention — your part in it")]
     me = person_by_slack_id(session, ws, user_id)
     if me is None:
         blocks.append(
-            replies._section(
+            kit.section(
                 "Your Slack user isn't in the people list yet, so I can't show your accounts. "
                 "Ask RevOps to import people with `slack_user_id`; meanwhile `/health ACCOUNT` works."
             )
@@ -48,28 +51,28 @@ def home_view(services: Services, session: Any, ws: int, user_id: str) -> dict[s
         mine = open_handoffs(session, ws, owner_ids=[me.id])
         blocks += replies.handoffs("Your open handoffs", handoff_rows(mine, now), "none open")["blocks"]
     card = build_scorecard(
-        session, ws, as_of=now.date(), period_kind="week", policies=services.settings.policies
+        session, ws, as_of=now.date(), period_kind="week", policies=ctx.settings.policies
     )
     score = replies.scorecard(card, shared_by=None)["blocks"]
     blocks += [b for b in score if b["type"] != "actions"]  # no "post" button on the Home tab
     return {"type": "home", "blocks": blocks[:MAX_VIEW_BLOCKS]}
 
 
-def register(app: App, services: Services) -> None:
+def register(app: App, ctx: Context) -> None:
     @app.event("app_home_opened")
     def app_home_opened(body: dict[str, Any], event: dict[str, Any], client: Any) -> None:
         if event.get("tab") not in (None, "home"):
             return
         team_id, enterprise_id = body.get("team_id"), body.get("enterprise_id")
-        ws = services.workspace(team_id, enterprise_id)
-        with services.db.write() as session:
-            if not first_time(services, session, body.get("event_id"), team_id):
+        ws = ctx.workspace(team_id, enterprise_id)
+        with ctx.db.write() as session:
+            if not first_time(ctx, session, body.get("event_id"), team_id):
                 return
-            view = home_view(services, session, ws, event["user"])
+            view = home_view(ctx, session, ws, event["user"])
         try:
             client.views_publish(user_id=event["user"], view=view)
         except SlackApiError as exc:
             logger.warning("App Home for %s not published: %s", event["user"], advice(exc))
             if error_name(exc) in DEAD_TOKEN_ERRORS:
-                with services.db.write() as session:
+                with ctx.db.write() as session:
                     disable_workspace(session, ws, advice(exc))

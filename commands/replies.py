@@ -8,18 +8,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from bot.answer import Reply
-from bot.slack_text import (
-    MAX_HEADER_TEXT,
+from blocks import format as fmt
+from blocks import kit
+from blocks.text import (
     MAX_MESSAGE_TEXT,
-    MAX_SECTION_TEXT,
     clip,
-    json_value,
-    link_url,
-    plain,
     slack_escape,
 )
-from digests import format as fmt
+from commands.answer import Reply
 from digests.scorecard import Scorecard
 from storage.accounts import AccountCard
 from storage.lookup import Match
@@ -28,38 +24,9 @@ BAND_EMOJI = {"green": ":large_green_circle:", "yellow": ":large_yellow_circle:"
 MAX_LIST = 15
 
 
-def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, MAX_SECTION_TEXT)}}
-
-
-def _context(text: str) -> dict[str, Any]:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(text, MAX_SECTION_TEXT)}]}
-
-
-def _header(text: str) -> dict[str, Any]:
-    return {
-        "type": "header",
-        "text": {"type": "plain_text", "text": plain(text, MAX_HEADER_TEXT), "emoji": True},
-    }
-
-
-def _button(
-    text: str, action_id: str, value: dict[str, Any] | str, *, primary: bool = False
-) -> dict[str, Any]:
-    button: dict[str, Any] = {
-        "type": "button",
-        "text": {"type": "plain_text", "text": plain(text, 75)},
-        "action_id": action_id,
-        "value": value if isinstance(value, str) else json_value(value),
-    }
-    if primary:
-        button["style"] = "primary"
-    return button
-
-
 def text_reply(text: str) -> Reply:
     """A private plain answer; ``text`` is already safe mrkdwn written by us."""
-    return {"text": clip(text, MAX_MESSAGE_TEXT), "blocks": [_section(text)]}
+    return {"text": clip(text, MAX_MESSAGE_TEXT), "blocks": [kit.section(text)]}
 
 
 def echo(query: str) -> str:
@@ -102,20 +69,20 @@ def health_card(
     ]
     blocks: list[dict[str, Any]] = [
         # A mrkdwn line, not a header block: the name is escaped like all database text.
-        _section(f"*{clip(slack_escape(a.name), 300)}* — account health\n{score}"),
+        kit.section(f"*{clip(slack_escape(a.name), 300)}* — account health\n{score}"),
         {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in facts]},
     ]
     if typo_of is not None:
         closest = clip(slack_escape(a.name), 300)
         blocks.insert(
-            1, _context(f"“{echo(typo_of)}” is not an account name: showing the closest, *{closest}*.")
+            1, kit.context(f"“{echo(typo_of)}” is not an account name: showing the closest, *{closest}*.")
         )
     if h.drivers:
         moved = "; ".join(fmt.driver(d) for d in h.drivers)
-        blocks.append(_context(f"Why it moved: {moved}"))
+        blocks.append(kit.context(f"Why it moved: {moved}"))
     if card.owners:
         owners = " · ".join(f"*{o.team}* {slack_escape(o.name)}" for o in card.owners)
-        blocks.append(_section(f"Owners: {owners}"))
+        blocks.append(kit.section(f"Owners: {owners}"))
     if card.handoffs:
         rows = [
             f"• {slack_escape(x.kind)} {x.from_team}→{x.to_team} "
@@ -123,24 +90,17 @@ def health_card(
             for x in card.handoffs[:5]
         ]
         more = f"\n…and {len(card.handoffs) - 5} more" if len(card.handoffs) > 5 else ""
-        blocks.append(_section("*Open handoffs*\n" + "\n".join(rows) + more))
+        blocks.append(kit.section("*Open handoffs*\n" + "\n".join(rows) + more))
     if card.wins:
         rows = [f"• {w.won_on} {w.kind}: {slack_escape(w.text)} — {', '.join(w.teams)}" for w in card.wins]
-        blocks.append(_section("*Recent wins*\n" + "\n".join(rows)))
+        blocks.append(kit.section("*Recent wins*\n" + "\n".join(rows)))
     if shared_by:
-        blocks.append(_context(f"Shared by <@{shared_by}>"))
+        blocks.append(kit.context(f"Shared by <@{shared_by}>"))
     else:
-        actions = [_button("Share in channel", "share_health", {"account_id": a.id}, primary=True)]
+        actions = [kit.button("Share in channel", "share_health", {"account_id": a.id}, primary=True)]
         if a.crm_url:
-            actions.append(
-                {
-                    "type": "button",
-                    "text": {"type": "plain_text", "text": "Open in CRM"},
-                    "action_id": "open_crm",
-                    "url": link_url(a.crm_url),
-                }
-            )
-        blocks.append({"type": "actions", "elements": actions})
+            actions.append(kit.link_button("Open in CRM", "open_crm", a.crm_url))
+        blocks.append(kit.actions(actions))
     # The fallback is also the notification, and Slack parses mentions in it: the name is escaped here too.
     health = "n/a" if h.now.score is None else f"{h.now.score:.0f} ({h.now.band})"
     return {"text": f"{clip(slack_escape(a.name), 250)}: health {health}", "blocks": blocks}
@@ -153,12 +113,12 @@ def choose_account(query: str, options: list[Match], *, did_you_mean: bool, more
     if more:
         head = f"{head}\n(and {more} more: type more of the name)"
     buttons = [
-        _button(f"{m.name} ({m.external_id})", f"pick_account_{i}", {"account_id": m.id})
+        kit.button(f"{m.name} ({m.external_id})", f"pick_account_{i}", {"account_id": m.id})
         for i, m in enumerate(options[:10])
     ]
     return {
         "text": clip(head, MAX_MESSAGE_TEXT),
-        "blocks": [_section(head), {"type": "actions", "elements": buttons}],
+        "blocks": [kit.section(head), kit.actions(buttons)],
     }
 
 
@@ -185,8 +145,8 @@ def my_accounts(rows: list[tuple[str, str, float | None, str | None]], total: in
     return {
         "text": "Your accounts, worst health first",
         "blocks": [
-            _section("*Your accounts, worst health first*\n" + "\n".join(lines) + more),
-            _context("Type `/health ACCOUNT` for one account's card."),
+            kit.section("*Your accounts, worst health first*\n" + "\n".join(lines) + more),
+            kit.context("Type `/health ACCOUNT` for one account's card."),
         ],
     }
 
@@ -196,36 +156,23 @@ def my_accounts(rows: list[tuple[str, str, float | None, str | None]], total: in
 
 def scorecard(card: Scorecard, *, shared_by: str | None = None) -> Reply:
     seg = f" · segment {slack_escape(card.segment)}" if card.segment else ""
-    blocks: list[dict[str, Any]] = [_header(f"Shared scorecard — {card.period.label}")]
+    blocks: list[dict[str, Any]] = [kit.header(f"Shared scorecard — {card.period.label}")]
     for k in card.kpis:
         value = fmt.value(k.current.value, k.unit, card.currency)
         change = fmt.change(k.change, k.unit, card.currency)
         note = f"\n_{slack_escape(k.current.reason)}_" if k.current.reason else ""
-        blocks.append(
-            {
-                "type": "section",
-                "fields": [
-                    {"type": "mrkdwn", "text": f"*{k.label}*\n{value}  ({change})"},
-                    {"type": "mrkdwn", "text": f"Owners: {', '.join(k.owners)}{note}"},
-                ],
-            }
-        )
+        blocks.append(kit.fields(f"*{k.label}*\n{value}  ({change})", f"Owners: {', '.join(k.owners)}{note}"))
     blocks.append(
-        _context(
+        kit.context(
             f"As of {card.as_of}{seg}; revenue KPIs use {card.period.revenue_month:%B %Y}; "
             f"change against {card.previous.label}. Definitions: docs/metrics.md"
         )
     )
     if shared_by:
-        blocks.append(_context(f"Posted by <@{shared_by}>"))
+        blocks.append(kit.context(f"Posted by <@{shared_by}>"))
     else:
         value = {"period": card.period.kind, "segment": card.segment, "as_of": card.as_of.isoformat()}
-        blocks.append(
-            {
-                "type": "actions",
-                "elements": [_button("Post to channel", "share_scorecard", value, primary=True)],
-            }
-        )
+        blocks.append(kit.actions([kit.button("Post to channel", "share_scorecard", value, primary=True)]))
     return {"text": f"Shared scorecard — {card.period.label}", "blocks": blocks}
 
 
@@ -251,7 +198,7 @@ def wins_list(title: str, rows: list[tuple[dt.date, str, str, str, list[str]]]) 
         for day, acc, kind, text, teams in rows[:MAX_LIST]
     ]
     more = f"\n…and {len(rows) - MAX_LIST} more" if len(rows) > MAX_LIST else ""
-    return {"text": title, "blocks": [_section(f"*{title}*\n" + "\n".join(lines) + more)]}
+    return {"text": title, "blocks": [kit.section(f"*{title}*\n" + "\n".join(lines) + more)]}
 
 
 # --- /handoff, /sla ------------------------------------------------------------------------------
@@ -267,4 +214,4 @@ def handoffs(title: str, rows: list[tuple[str, str, str, str, str | None, str]],
         for acc, hid, kind, route, owner, state in rows[:MAX_LIST]
     ]
     more = f"\n…and {len(rows) - MAX_LIST} more" if len(rows) > MAX_LIST else ""
-    return {"text": title, "blocks": [_section(f"*{title}*\n" + "\n".join(lines) + more)]}
+    return {"text": title, "blocks": [kit.section(f"*{title}*\n" + "\n".join(lines) + more)]}

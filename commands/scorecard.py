@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.answer import Reply
 from commands import replies
-from commands.context import CHANNEL, Services, SlashCommand, slash_command
+from commands.answer import Reply
+from commands.context import CHANNEL, Context, SlashCommand, slash_command
 from digests.scorecard import build_scorecard
 from storage.lookup import segments
 from storage.periods import PERIOD_KINDS
@@ -39,10 +39,10 @@ DELIVERY = (
 )
 
 
-def subscription_reply(services: Services, cmd: SlashCommand, verb: str, args: list[str]) -> Reply:
-    ws = services.workspace(cmd.team_id, cmd.enterprise_id)
+def subscription_reply(ctx: Context, cmd: SlashCommand, verb: str, args: list[str]) -> Reply:
+    ws = ctx.workspace(cmd.team_id, cmd.enterprise_id)
     if verb == "subscriptions":
-        with services.db.read() as session:
+        with ctx.db.read() as session:
             subs = subscriptions(session, ws)
         if not subs:
             return replies.text_reply(
@@ -50,7 +50,7 @@ def subscription_reply(services: Services, cmd: SlashCommand, verb: str, args: l
             )
         lines = [f"• <#{s.channel_id}>: {replies.slack_escape(describe(s))}" for s in subs]
         return replies.text_reply("*Weekly scorecard digests*\n" + "\n".join(lines))
-    if not services.is_admin(cmd.user_id):
+    if not ctx.is_admin(cmd.user_id):
         return replies.error_reply(
             "Only admins can change digest subscriptions.", "Ask one of your RevOps admins."
         )
@@ -65,8 +65,8 @@ def subscription_reply(services: Services, cmd: SlashCommand, verb: str, args: l
         channel, args = found.group(1), args[1:]
     if not channel:
         return replies.error_reply("Which channel?", "Type `/scorecard subscribe #channel`.")
-    now = services.clock()
-    with services.db.write() as session:
+    now = ctx.clock()
+    with ctx.db.write() as session:
         if verb == "unsubscribe":
             gone = unsubscribe(session, ws, channel)
             return replies.text_reply(
@@ -86,10 +86,10 @@ def subscription_reply(services: Services, cmd: SlashCommand, verb: str, args: l
     return replies.text_reply(text)
 
 
-def scorecard_reply(services: Services, cmd: SlashCommand) -> Reply:
+def scorecard_reply(ctx: Context, cmd: SlashCommand) -> Reply:
     raw = cmd.text.split()
     if raw[:1] and raw[0].lower() in ("subscribe", "subscriptions", "unsubscribe"):
-        return subscription_reply(services, cmd, raw[0].lower(), raw[1:])
+        return subscription_reply(ctx, cmd, raw[0].lower(), raw[1:])
     words = cmd.text.lower().split()
     if words[:1] in (["help"], ["?"]):
         return replies.help_reply("/scorecard", USAGE)
@@ -100,8 +100,8 @@ def scorecard_reply(services: Services, cmd: SlashCommand) -> Reply:
             "I understand one segment and one period.", "Try `/scorecard enterprise month`."
         )
     segment = rest[0] if rest else None
-    ws = services.workspace(cmd.team_id, cmd.enterprise_id)
-    with services.db.read() as session:
+    ws = ctx.workspace(cmd.team_id, cmd.enterprise_id)
+    with ctx.db.read() as session:
         if segment is not None:
             known = segments(session, ws)
             if segment not in known:
@@ -112,13 +112,13 @@ def scorecard_reply(services: Services, cmd: SlashCommand) -> Reply:
         card = build_scorecard(
             session,
             ws,
-            as_of=services.clock().date(),
+            as_of=ctx.clock().date(),
             period_kind=period,  # type: ignore[arg-type]
-            policies=services.settings.policies,
+            policies=ctx.settings.policies,
             segment=segment,
         )
     return replies.scorecard(card)
 
 
-def register(app: App, services: Services) -> None:
-    slash_command(app, services, "/scorecard", scorecard_reply)
+def register(app: App, ctx: Context) -> None:
+    slash_command(app, ctx, "/scorecard", scorecard_reply)

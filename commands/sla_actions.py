@@ -19,11 +19,11 @@ from sqlalchemy.orm import Session
 
 from commands import replies
 from commands.authority import Refusal, may_acknowledge, may_finish, may_snooze
-from commands.context import ButtonPress, Services
+from commands.context import ButtonPress, Context
 from digests.sla_pings import ping_with_status, snooze_modal, status_line
 from storage import models as m
 from storage import sla
-from storage.slack_queries import person_by_slack_id
+from storage.people import person_by_slack_id
 
 logger = logging.getLogger(__name__)
 HEADLINE = {sla.NONE: ":hourglass_flowing_sand: *SLA*", sla.WARNED: ":hourglass_flowing_sand: *SLA warning*"}
@@ -61,17 +61,17 @@ def redraw(session: Session, handoff: m.Handoff) -> dict[str, Any]:
     )
 
 
-def press_button(services: Services, press: ButtonPress, respond: Any) -> None:
+def press_button(ctx: Context, press: ButtonPress, respond: Any) -> None:
     """Acknowledge or Mark done, then redraw the message in place."""
-    ws = services.workspace(press.team_id, press.enterprise_id)
-    now = services.clock()
-    with services.db.write() as session:
+    ws = ctx.workspace(press.team_id, press.enterprise_id)
+    now = ctx.clock()
+    with ctx.db.write() as session:
         handoff = _handoff(session, ws, _id(press.value))
         if handoff is None:
             respond(replace_original=False, **replies.text_reply("That handoff is no longer available."))
             return
         rule = may_acknowledge if press.action_id == "sla_ack" else may_finish
-        refusal = rule(session, handoff, press.user_id, services.settings.admin_user_ids)
+        refusal = rule(session, handoff, press.user_id, ctx.settings.admin_user_ids)
         if refusal is not None:
             refuse(respond, refusal)
             return
@@ -92,17 +92,17 @@ def refuse(respond: Any, refusal: Refusal) -> None:
     )
 
 
-def open_snooze(services: Services, press: ButtonPress, client: Any, trigger_id: str, respond: Any) -> None:
-    ws = services.workspace(press.team_id, press.enterprise_id)
-    with services.db.read() as session:
+def open_snooze(ctx: Context, press: ButtonPress, client: Any, trigger_id: str, respond: Any) -> None:
+    ws = ctx.workspace(press.team_id, press.enterprise_id)
+    with ctx.db.read() as session:
         handoff = _handoff(session, ws, _id(press.value))
         if handoff is None or handoff.completed_at is not None:
             return
-        refusal = may_snooze(session, handoff, press.user_id, services.settings.admin_user_ids)
+        refusal = may_snooze(session, handoff, press.user_id, ctx.settings.admin_user_ids)
         if refusal is not None:
             refuse(respond, refusal)
             return
-        policy = sla.policy_of(session, services.settings.policies.sla, handoff)
+        policy = sla.policy_of(session, ctx.settings.policies.sla, handoff)
         account = session.scalar(select(m.Account.name).where(m.Account.id == handoff.account_id)) or ""
     client.views_open(
         trigger_id=trigger_id,
@@ -111,7 +111,7 @@ def open_snooze(services: Services, press: ButtonPress, client: Any, trigger_id:
 
 
 def submit_snooze(
-    services: Services, body: dict[str, Any], view: dict[str, Any]
+    ctx: Context, body: dict[str, Any], view: dict[str, Any]
 ) -> tuple[dict[str, str] | None, dict[str, Any] | None]:
     """Apply a snooze: (the dialog's errors, None) when it cannot be done, else (None, the redrawn ping)."""
     meta = json.loads(view.get("private_metadata") or "{}")
@@ -122,24 +122,24 @@ def submit_snooze(
     hours = float(values["hours"]["value"]["selected_option"]["value"])
     user = body["user"]
     team = (body.get("team") or {}).get("id") or user.get("team_id")
-    ws = services.workspace(team, (body.get("enterprise") or {}).get("id"))
-    with services.db.write() as session:
+    ws = ctx.workspace(team, (body.get("enterprise") or {}).get("id"))
+    with ctx.db.write() as session:
         handoff = _handoff(session, ws, meta.get("h"))
         if handoff is None:
             return {"reason": "That handoff is no longer available."}, None
-        refusal = may_snooze(session, handoff, user["id"], services.settings.admin_user_ids)
+        refusal = may_snooze(session, handoff, user["id"], ctx.settings.admin_user_ids)
         if refusal is not None:  # a dialog's error is seen by the person who submitted it only
             return {"reason": refusal.plain}, None
         me = person_by_slack_id(session, ws, user["id"])
         try:
             sla.snooze(
                 session,
-                services.settings.policies.sla,
+                ctx.settings.policies.sla,
                 handoff,
                 hours,
                 reason,
                 me.id if me else None,
-                services.clock(),
+                ctx.clock(),
                 user["id"],
             )
         except sla.SlaError as exc:
@@ -147,19 +147,19 @@ def submit_snooze(
         return None, redraw(session, handoff)
 
 
-def register(app: App, services: Services) -> None:
+def register(app: App, ctx: Context) -> None:
     def button(ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any) -> None:
         ack()
-        press_button(services, ButtonPress.from_body(body, action), respond)
+        press_button(ctx, ButtonPress.from_body(body, action), respond)
 
     def snooze_button(
         ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any, respond: Any
     ) -> None:
         ack()
-        open_snooze(services, ButtonPress.from_body(body, action), client, body["trigger_id"], respond)
+        open_snooze(ctx, ButtonPress.from_body(body, action), client, body["trigger_id"], respond)
 
     def snooze_submit(ack: Any, body: dict[str, Any], view: dict[str, Any], client: Any) -> None:
-        errors, message = submit_snooze(services, body, view)
+        errors, message = submit_snooze(ctx, body, view)
         if errors:
             ack(response_action="errors", errors=errors)
             return

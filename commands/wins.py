@@ -9,15 +9,16 @@ from dataclasses import dataclass, field
 from slack_bolt import App
 from sqlalchemy import select
 
-from bot.answer import Reply
-from bot.slack_text import slack_escape
+from blocks.text import slack_escape
 from commands import replies
-from commands.context import CHANNEL, Services, SlashCommand, slash_command
+from commands.answer import Reply
+from commands.context import CHANNEL, Context, SlashCommand, slash_command
 from digests.jobs import enqueue_shoutouts, set_wins_channel
 from storage.lookup import find_account
 from storage.models import Workspace
-from storage.slack_queries import people_by_slack_ids, person_by_slack_id, record_win, wins_between
+from storage.people import people_by_slack_ids, person_by_slack_id
 from storage.vocab import TEAMS
+from storage.wins import record_win, wins_between
 
 MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 CHANNEL_TEAM = re.compile(r"<#C[A-Z0-9]+\|([^>]*)>")
@@ -73,17 +74,17 @@ def parse_win(raw: str) -> WinRequest:
     )
 
 
-def wins_channel_reply(services: Services, cmd: SlashCommand, args: list[str]) -> Reply:
-    ws = services.workspace(cmd.team_id, cmd.enterprise_id)
+def wins_channel_reply(ctx: Context, cmd: SlashCommand, args: list[str]) -> Reply:
+    ws = ctx.workspace(cmd.team_id, cmd.enterprise_id)
     if not args:
-        with services.db.read() as session:
+        with ctx.db.read() as session:
             current = session.scalar(select(Workspace.wins_channel_id).where(Workspace.id == ws))
         return replies.text_reply(
             f"Shared wins get a shout-out in <#{current}>."
             if current
             else "Shout-outs are off. An admin can type `/win channel #wins`."
         )
-    if not services.is_admin(cmd.user_id):
+    if not ctx.is_admin(cmd.user_id):
         return replies.error_reply(
             "Only admins can choose the wins channel.", "Ask one of your RevOps admins."
         )
@@ -96,7 +97,7 @@ def wins_channel_reply(services: Services, cmd: SlashCommand, args: list[str]) -
             "I need the channel picked from Slack's autocomplete (so I get its id).",
             "Type `/win channel #` and choose the channel from the list, or `/win channel off`.",
         )
-    with services.db.write() as session:
+    with ctx.db.write() as session:
         set_wins_channel(session, ws, channel)
     return replies.text_reply(
         f":tada: Shared wins now get a shout-out in <#{channel}>. "
@@ -106,19 +107,19 @@ def wins_channel_reply(services: Services, cmd: SlashCommand, args: list[str]) -
     )
 
 
-def win_reply(services: Services, cmd: SlashCommand) -> Reply:
+def win_reply(ctx: Context, cmd: SlashCommand) -> Reply:
     if cmd.text.strip().lower() in ("", "help", "?"):
         return replies.help_reply("/win", WIN_USAGE)
     words = cmd.text.split()
     if words[0].lower() == "channel" and len(words) <= 2:
-        return wins_channel_reply(services, cmd, words[1:])
+        return wins_channel_reply(ctx, cmd, words[1:])
     try:
         req = parse_win(cmd.text)
     except WinSyntaxError as exc:
         return replies.error_reply(f"I couldn't read that win: {exc}.", "Type `/win help` for examples.")
-    now = services.clock()
-    ws = services.workspace(cmd.team_id, cmd.enterprise_id)
-    with services.db.write() as session:
+    now = ctx.clock()
+    ws = ctx.workspace(cmd.team_id, cmd.enterprise_id)
+    with ctx.db.write() as session:
         found = find_account(session, ws, req.account)
         if found.match is None:
             options = found.candidates or found.suggestions
@@ -159,17 +160,17 @@ def win_reply(services: Services, cmd: SlashCommand) -> Reply:
             teams=teams,
         )
         if recorded:  # its shout-out goes into the outbox with it: both or neither
-            enqueue_shoutouts(session, ws, now, services.settings)
+            enqueue_shoutouts(session, ws, now, ctx.settings)
     if not recorded:
         return replies.text_reply("That win was already recorded.")
     return replies.win_recorded(found.match.name, req.text, list(credited), teams)
 
 
-def wins_reply(services: Services, cmd: SlashCommand) -> Reply:
+def wins_reply(ctx: Context, cmd: SlashCommand) -> Reply:
     words = " ".join(cmd.text.lower().split())
     if words in ("help", "?"):
         return replies.help_reply("/wins", WINS_USAGE)
-    today = services.clock().date()
+    today = ctx.clock().date()
     monday = today - dt.timedelta(days=today.weekday())
     if words in ("", "this week"):
         title, start, end = "Shared wins this week", monday, today + dt.timedelta(days=1)
@@ -177,12 +178,12 @@ def wins_reply(services: Services, cmd: SlashCommand) -> Reply:
         title, start, end = "Shared wins last week", monday - dt.timedelta(days=7), monday
     else:
         return replies.error_reply("I understand `this week` and `last week`.", "Try `/wins last week`.")
-    ws = services.workspace(cmd.team_id, cmd.enterprise_id)
-    with services.db.read() as session:
+    ws = ctx.workspace(cmd.team_id, cmd.enterprise_id)
+    with ctx.db.read() as session:
         rows = wins_between(session, ws, start, end)
     return replies.wins_list(title, rows)
 
 
-def register(app: App, services: Services) -> None:
-    slash_command(app, services, "/win", win_reply)
-    slash_command(app, services, "/wins", wins_reply)
+def register(app: App, ctx: Context) -> None:
+    slash_command(app, ctx, "/win", win_reply)
+    slash_command(app, ctx, "/wins", wins_reply)

@@ -1,1 +1,2 @@
-"""The shared scorecard (periods, KPIs, owner teams) and, later, the weekly digests built from it."""
+"""What the bot posts on its own: the weekly digests, shout-outs, SLA pings and notices, and the jobs that
+queue them."""

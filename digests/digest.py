@@ -13,16 +13,16 @@ from jinja2 import TemplateError
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from bot.settings import Policies
-from bot.slack_text import MAX_MESSAGE_TEXT, MAX_SECTION_TEXT, clip, message_problems, slack_escape
-from digests import format as fmt
+from blocks import format as fmt
+from blocks.text import MAX_MESSAGE_TEXT, MAX_SECTION_TEXT, clip, message_problems, slack_escape
 from digests.scorecard import Scorecard, build_scorecard
 from digests.templates import environment
+from services.policies import Policies
 from storage import health
 from storage import models as m
 from storage.accounts import sla_state
 from storage.periods import Period
-from storage.slack_queries import WINS_LIMIT, count_wins_between, team_contributions, wins_between
+from storage.wins import WINS_LIMIT, count_wins_between, team_contributions, wins_between
 
 TOP = 5  # lines in the message; the rest go to the thread reply
 MAX_DETAIL = 25

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot.slack_text import MAX_FIELD_TEXT, MAX_SECTION_TEXT, clip
+from blocks.text import MAX_FIELD_TEXT, MAX_SECTION_TEXT, clip
 from storage import deliveries
 
 logger = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""The shared scorecard: every KPI of METRICS.md for a period, against the previous period,
+"""The shared scorecard: every KPI of docs/metrics.md for a period, against the previous period,
 with its owner teams — so that every team sees its part in retention."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.settings import Policies
+from services.policies import Policies
 from storage import metrics
 from storage.models import MrrSnapshot, from_cents
 from storage.periods import Period, PeriodKind, add_months

@@ -10,8 +10,8 @@ from typing import Any
 
 from jinja2 import TemplateError
 
-from bot.slack_text import MAX_MESSAGE_TEXT, MAX_SECTION_TEXT, clip, message_problems, slack_escape
-from digests import format as fmt
+from blocks import format as fmt
+from blocks.text import MAX_MESSAGE_TEXT, MAX_SECTION_TEXT, clip, message_problems, slack_escape
 from digests.digest import DigestError
 from digests.templates import environment
 from storage.wins import DETECTED, WinShoutout

@@ -8,7 +8,9 @@ import datetime as dt
 import json
 from typing import Any
 
-from bot.slack_text import clip, slack_escape
+from blocks import kit
+from blocks.format import duration_words, slack_date
+from blocks.text import clip, slack_escape
 from storage.sla import Event, PingFacts
 
 HEADLINE = {
@@ -16,25 +18,6 @@ HEADLINE = {
     "breach": ":rotating_light: *SLA breached*",
     "escalation": ":rotating_light: *SLA escalation*",
 }
-
-
-def duration_words(delta: dt.timedelta) -> str:
-    """ "2 d 3 h", "1 h 30 min", "5 min", "less than a minute"."""
-    minutes = max(int(delta.total_seconds()) // 60, 0)
-    if minutes == 0:
-        return "less than a minute"
-    days, rest = divmod(minutes, 1440)
-    hours, mins = divmod(rest, 60)
-    if days:
-        return f"{days} d {hours} h" if hours else f"{days} d"
-    if hours:
-        return f"{hours} h {mins} min" if mins else f"{hours} h"
-    return f"{mins} min"
-
-
-def slack_date(when: dt.datetime) -> str:
-    """A time every reader sees in their own time zone (fallback: UTC)."""
-    return f"<!date^{int(when.timestamp())}^{{date_short_pretty}} at {{time}}|{when:%Y-%m-%d %H:%M} UTC>"
 
 
 def buttons(handoff_id: int) -> dict[str, Any]:
@@ -157,45 +140,6 @@ def ping_with_status(
     return {"text": clip(what, 3000), "blocks": blocks if history else [blocks[0], *blocks[2:]]}
 
 
-def _modal(
-    callback_id: str,
-    title: str,
-    submit: str,
-    metadata: dict[str, Any],
-    intro: str,
-    inputs: list[dict[str, Any]],
-) -> dict[str, Any]:
-    """A dialog: an introduction (already escaped mrkdwn), then its inputs."""
-    return {
-        "type": "modal",
-        "callback_id": callback_id,
-        "private_metadata": json.dumps(metadata),
-        "title": {"type": "plain_text", "text": title},
-        "submit": {"type": "plain_text", "text": submit},
-        "close": {"type": "plain_text", "text": "Cancel"},
-        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": intro}}, *inputs],
-    }
-
-
-def _input(block_id: str, label: str, element: dict[str, Any], *, optional: bool = False) -> dict[str, Any]:
-    return {
-        "type": "input",
-        "block_id": block_id,
-        "optional": optional,
-        "label": {"type": "plain_text", "text": label},
-        "element": {"action_id": "value", **element},
-    }
-
-
-def _text(hint: str, *, multiline: bool = True, max_length: int = 2000) -> dict[str, Any]:
-    return {
-        "type": "plain_text_input",
-        "multiline": multiline,
-        "max_length": max_length,
-        "placeholder": {"type": "plain_text", "text": hint},
-    }
-
-
 def snooze_modal(
     handoff_id: int, account: str, channel: str | None, ts: str | None, max_hours: float
 ) -> dict[str, Any]:
@@ -204,7 +148,7 @@ def snooze_modal(
         {"text": {"type": "plain_text", "text": f"{h:g} h"}, "value": f"{h:g}"}
         for h in ([h for h in (1, 4, 8, 24, 48) if h <= max_hours] or [max_hours])
     ]
-    return _modal(
+    return kit.modal(
         "sla_snooze",
         "Snooze the SLA clock",
         "Snooze",
@@ -212,15 +156,15 @@ def snooze_modal(
         f"*{clip(slack_escape(account), 200)}*: the clock stops for the time you choose; "
         "the due time moves with it.",
         [
-            _input(
+            kit.input_block(
                 "hours",
                 "For how long",
                 {"type": "static_select", "initial_option": choices[0], "options": choices},
             ),
-            _input(
+            kit.input_block(
                 "reason",
                 "Why",
-                _text("e.g. waiting for the customer's signed SOW", multiline=False, max_length=500),
+                kit.text_input("e.g. waiting for the customer's signed SOW", multiline=False, max_length=500),
             ),
         ],
     )
@@ -228,16 +172,25 @@ def snooze_modal(
 
 def checklist_modal(account: str, kind: str, metadata: dict[str, Any]) -> dict[str, Any]:
     """The sales→CS handoff checklist: what CS needs to take the customer over."""
-    return _modal(
+    return kit.modal(
         "handoff_checklist",
         "Handoff checklist",
         "Open handoff",
         metadata,
         f"*{clip(slack_escape(account), 200)}* — {slack_escape(kind)}: what the receiving team needs.",
         [
-            _input("success_plan", "Success plan", _text("Goals, use cases, what success looks like")),
-            _input("contacts", "Contacts", _text("Champion, decision maker, admin — names and roles")),
-            _input("targets", "SOW and usage targets", _text("Seats, usage targets, scope"), optional=True),
-            _input("first_value", "First-value target", {"type": "datepicker"}),
+            kit.input_block(
+                "success_plan", "Success plan", kit.text_input("Goals, use cases, what success looks like")
+            ),
+            kit.input_block(
+                "contacts", "Contacts", kit.text_input("Champion, decision maker, admin — names and roles")
+            ),
+            kit.input_block(
+                "targets",
+                "SOW and usage targets",
+                kit.text_input("Seats, usage targets, scope"),
+                optional=True,
+            ),
+            kit.input_block("first_value", "First-value target", {"type": "datepicker"}),
         ],
     )

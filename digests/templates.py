@@ -9,7 +9,7 @@ from pathlib import Path
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined
 
-from bot.slack_text import slack_escape
+from blocks.text import slack_escape
 
 
 @functools.cache

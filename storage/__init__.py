@@ -1,1 +1,2 @@
-"""The metrics store: models, sessions, migrations, import, demo data, metrics and health queries."""
+"""The metrics store: SQL only (models, sessions, migrations, import, demo data and queries); imports
+nothing of ours."""

@@ -9,13 +9,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Date, bindparam, func, literal, select, union_all
+from sqlalchemy import Date, and_, bindparam, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
-from bot.settings import HealthPolicy
+from services.policies import HealthPolicy
 from storage import health, vocab
 from storage import models as m
 from storage.periods import latest_complete_month
+from storage.wins import OWNER_COLUMNS
 
 RECENT_WINS_DAYS = 90
 RENEWAL_WINDOW_DAYS = 90
@@ -151,7 +152,7 @@ def derive_stage(
     renewal_on: dt.date | None,
     today: dt.date,
 ) -> str:
-    """The lifecycle stage from data (PRODUCT.md): an imported stage wins when there is one."""
+    """The lifecycle stage from data (docs/import.md, accounts): an imported stage wins when there is one."""
     if explicit:
         return explicit
     if paid_before and not paying:
@@ -305,3 +306,26 @@ def account_card(
         for w in wins:
             card.wins.append(RecentWin(w.won_on, w.kind, w.text, w.amount, teams[w.id], names[w.id]))
     return card
+
+
+def owned_accounts(
+    session: Session, ws: int, person_id: int, limit: int
+) -> tuple[list[tuple[str, str, float | None, str | None]], int]:
+    """The person's accounts (any owner role), worst latest health first; and how many there are."""
+    hs = m.HealthSnapshot
+    latest = (
+        select(hs.account_id, func.max(hs.day).label("day"))
+        .where(hs.workspace_id == ws)
+        .group_by(hs.account_id)
+        .subquery()
+    )
+    owns = or_(*[col == person_id for col in OWNER_COLUMNS])
+    base = (
+        select(m.Account.name, m.Account.external_id, hs.score, hs.band)
+        .outerjoin(latest, latest.c.account_id == m.Account.id)
+        .outerjoin(hs, and_(hs.account_id == m.Account.id, hs.day == latest.c.day))
+        .where(m.Account.workspace_id == ws, owns)
+    )
+    total = session.scalar(select(func.count()).where(m.Account.workspace_id == ws, owns)) or 0
+    rows = session.execute(base.order_by(hs.score.is_(None), hs.score, m.Account.name).limit(limit)).all()
+    return [(r[0], r[1], r[2], r[3]) for r in rows], int(total)

@@ -30,7 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from bot.settings import HealthPolicy
+from services.policies import HealthPolicy
 from storage import models as m
 from storage.importer import ANALYZE_AFTER
 from storage.periods import add_months, latest_complete_month

@@ -1,4 +1,4 @@
-"""The metric definitions of METRICS.md, computed by aggregation in the database.
+"""The metric definitions of docs/metrics.md, computed by aggregation in the database.
 
 Revenue metrics come from one pivot scan of ``mrr_snapshots`` over the months they need (a missing
 snapshot is 0). Money stays in integer cents until ``from_cents`` turns it into ``Decimal``.

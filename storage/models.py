@@ -1,4 +1,4 @@
-"""SQLAlchemy 2 models for everything the bot keeps (PRODUCT.md, "Data it keeps").
+"""SQLAlchemy 2 models for everything the bot keeps (the kinds of docs/import.md).
 
 Every row belongs to one workspace (``workspace_id``); child rows carry it too so that every query
 can filter on it without a join. Times are stored in UTC; dates are calendar dates.
@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from sqlalchemy import (
     JSON,
@@ -27,6 +27,7 @@ from sqlalchemy import (
     MetaData,
     SmallInteger,
     String,
+    Table,
     Text,
     TypeDecorator,
     UniqueConstraint,
@@ -95,6 +96,11 @@ NAMING = {
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map: ClassVar[dict[Any, Any]] = {dt.datetime: UTCDateTime, Decimal: Money}
+
+
+def table(model: type[Base]) -> Table:
+    """A model's table, typed as a ``Table`` (``__table__`` is typed as any ``FromClause``)."""
+    return cast(Table, model.__table__)
 
 
 def _ws() -> Mapped[int]:

@@ -21,7 +21,7 @@ def add_months(day: dt.date, months: int) -> dt.date:
 
 
 def latest_complete_month(as_of: dt.date) -> dt.date:
-    """M in METRICS.md: the latest complete calendar month at ``as_of`` (2026-11-23 → 2026-10-01)."""
+    """M in docs/metrics.md: the latest complete calendar month at ``as_of`` (2026-11-23 → 2026-10-01)."""
     return add_months(as_of.replace(day=1), -1)
 
 

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, aliased
 
-from bot.settings import WEEKDAY_NAMES, SlaConfig, SlaPolicy
+from services.policies import WEEKDAY_NAMES, SlaConfig, SlaPolicy
 from storage import models as m
 from storage import sla_clock
 from storage.bulk import insert_ignore_many, update_many

@@ -8,15 +8,15 @@ from typing import Any
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from storage.models import Base
+from storage.models import Base, table
 
 
 def _insert(session: Session, model: type[Base]) -> Any:
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
-        return postgresql.insert(model.__table__)
+        return postgresql.insert(table(model))
     if dialect == "sqlite":
-        return sqlite.insert(model.__table__)
+        return sqlite.insert(table(model))
     raise NotImplementedError(f"upserts are written for SQLite and PostgreSQL, not {dialect}")
 
 

@@ -15,6 +15,7 @@ a save also to the flag's owner — because shared credit is the point.
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -22,11 +23,13 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, aliased
 
 from storage import models as m
-from storage.slack_queries import OWNER_COLUMNS, record_win
+from storage.upsert import insert_ignore
 
 DETECTED = "detected"
 SHOUTOUT = "shoutout"
 SHOUTOUT_SOURCES = ("slack", DETECTED)  # imported history gets no shout-out
+WINS_LIMIT = 200  # wins listed at most (a digest shows 8 and its thread 25)
+OWNER_COLUMNS = (m.Account.ae_id, m.Account.csm_id, m.Account.support_lead_id, m.Account.exec_sponsor_id)
 
 
 @dataclass(frozen=True)
@@ -274,3 +277,107 @@ def shoutouts(session: Session, ws: int, win_ids: list[int]) -> list[WinShoutout
         WinShoutout(i, account, kind, text, amount, won_on, source, by, people[i], sorted(set(teams[i])))
         for i, account, kind, text, amount, won_on, source, by in rows
     ]
+
+
+def record_win(
+    session: Session,
+    ws: int,
+    *,
+    external_id: str,
+    account_id: int,
+    text: str,
+    won_on: dt.date,
+    recorded_by: int | None,
+    people: list[int],
+    teams: list[str],
+    kind: str = "other",
+    amount: Decimal | None = None,
+    source: str = "slack",
+) -> bool:
+    """Record a win once (``external_id`` is the unique claim); False if it already was."""
+    claimed = insert_ignore(
+        session,
+        m.Win,
+        [
+            {
+                "workspace_id": ws,
+                "external_id": external_id,
+                "account_id": account_id,
+                "kind": kind,
+                "text": text,
+                "amount": amount,
+                "won_on": won_on,
+                "recorded_by_id": recorded_by,
+                "source": source,
+            }
+        ],
+        ["workspace_id", "external_id"],
+    )
+    if not claimed:
+        return False
+    win_id = session.scalar(
+        select(m.Win.id).where(m.Win.workspace_id == ws, m.Win.external_id == external_id)
+    )
+    session.add_all(
+        m.WinCreditPerson(workspace_id=ws, win_id=win_id, person_id=p) for p in dict.fromkeys(people)
+    )
+    session.add_all(m.WinCreditTeam(workspace_id=ws, win_id=win_id, team=t) for t in dict.fromkeys(teams))
+    return True
+
+
+def wins_between(
+    session: Session, ws: int, start: dt.date, end: dt.date
+) -> list[tuple[dt.date, str, str, str, list[str]]]:
+    """Wins in [start, end), newest first: (date, account, kind, text, credited teams, including the
+    teams of the credited people)."""
+    rows = session.execute(
+        select(m.Win.id, m.Win.won_on, m.Account.name, m.Win.kind, m.Win.text)
+        .join(m.Account, m.Account.id == m.Win.account_id)
+        .where(m.Win.workspace_id == ws, m.Win.won_on >= start, m.Win.won_on < end)
+        .order_by(m.Win.won_on.desc(), m.Win.id.desc())
+        .limit(WINS_LIMIT)
+    ).all()
+    ids = [r[0] for r in rows]
+    # A win's teams: those credited by name and those of the people credited (shared credit).
+    named = select(m.WinCreditTeam.win_id, m.WinCreditTeam.team).where(m.WinCreditTeam.win_id.in_(ids))
+    via_people = (
+        select(m.WinCreditPerson.win_id, m.Person.team)
+        .join(m.Person, m.Person.id == m.WinCreditPerson.person_id)
+        .where(m.WinCreditPerson.win_id.in_(ids))
+    )
+    teams: dict[int, list[str]] = defaultdict(list)
+    for win_id, team in session.execute(named.union(via_people).order_by("team")):
+        teams[win_id].append(team)
+    return [(day, acc, kind, text, teams[wid]) for wid, day, acc, kind, text in rows]
+
+
+def count_wins_between(session: Session, ws: int, start: dt.date, end: dt.date) -> int:
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(m.Win)
+            .where(m.Win.workspace_id == ws, m.Win.won_on >= start, m.Win.won_on < end)
+        )
+        or 0
+    )
+
+
+def team_contributions(session: Session, ws: int, start: dt.date, end: dt.date) -> list[tuple[str, int]]:
+    """Wins in [start, end) per team, most first: a win counts once for each team credited by name
+    or through a credited person (shared credit), however many people of that team it names."""
+    in_range = select(m.Win.id).where(m.Win.workspace_id == ws, m.Win.won_on >= start, m.Win.won_on < end)
+    named = select(m.WinCreditTeam.win_id, m.WinCreditTeam.team).where(
+        m.WinCreditTeam.workspace_id == ws, m.WinCreditTeam.win_id.in_(in_range)
+    )
+    via_people = (
+        select(m.WinCreditPerson.win_id, m.Person.team)
+        .join(m.Person, m.Person.id == m.WinCreditPerson.person_id)
+        .where(m.WinCreditPerson.workspace_id == ws, m.WinCreditPerson.win_id.in_(in_range))
+    )
+    credits = named.union(via_people).subquery()  # UNION drops a team named twice for one win
+    rows = session.execute(
+        select(credits.c.team, func.count())
+        .group_by(credits.c.team)
+        .order_by(func.count().desc(), credits.c.team)
+    )
+    return [(team, int(n)) for team, n in rows]

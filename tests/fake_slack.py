@@ -1,7 +1,7 @@
 """A local fake of the Slack Web API: a real HTTP server on 127.0.0.1 that answers like Slack.
 
 It checks the bot token and each method's required arguments, validates blocks and views as Slack
-would (``bot.slack_text.message_problems``), accepts ``response_url`` posts at ``/response/<key>``,
+would (``blocks.text.message_problems``), accepts ``response_url`` posts at ``/response/<key>``,
 can be told to answer a named error or HTTP 429 with ``Retry-After`` (optionally after really posting,
 as Slack's ``fatal_error`` may), can enforce chat.postMessage's 1 message per second per channel, keeps
 each channel's messages with their metadata for ``conversations.history`` / ``conversations.replies``,
@@ -26,7 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
 
-from bot.slack_text import message_problems
+from blocks.text import message_problems
 
 REQUIRED = {
     "chat.postMessage": ("channel",),

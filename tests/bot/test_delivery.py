@@ -21,7 +21,7 @@ from storage import deliveries as dl
 from storage import models as m
 from storage import subscriptions as subs
 from storage.db import Database
-from storage.slack_queries import record_win
+from storage.wins import record_win
 from tests.fake_slack import FakeSlack
 from tests.helpers import at_once
 

@@ -17,15 +17,15 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from blocks.text import json_value
 from bot.scheduler import Worker
-from bot.settings import Policies
-from bot.slack_text import json_value
 from commands import replies
 from commands.home import home_view
 from digests.digest import gather, render
 from digests.notices import delivery_problem, unreachable
 from digests.shoutout import shoutout_args
 from digests.sla_pings import checklist_modal, ping_args, ping_with_status, snooze_modal
+from services.policies import Policies
 from storage import models as m
 from storage import subscriptions as subs
 from storage import wins

@@ -15,9 +15,9 @@ def test_manifest_commands_match_the_listeners() -> None:
 
     app = App(signing_secret="x", token="xoxb-x", token_verification_enabled=False)
     from commands import register
-    from commands.context import Services
+    from commands.context import Context
 
-    register(app, Services(None, None, None, None))  # type: ignore[arg-type]
+    register(app, Context(None, None, None, None))  # type: ignore[arg-type]
     listened = set()
     for listener in app._listeners:
         for matcher in listener.matchers:

@@ -11,7 +11,7 @@ from slack_sdk.oauth.installation_store import Installation
 from sqlalchemy import select, text
 
 from bot.oauth import EncryptedInstallationStore
-from bot.tenancy import workspace_for_team
+from services.tenancy import workspace_for_team
 from storage.db import Database
 from storage.models import Workspace
 from tests.bot.slack_harness import Bot

@@ -10,8 +10,8 @@ import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
 
-from bot.slack_api import advice
-from bot.slack_text import clip, message_problems, slack_escape
+from blocks.slack_errors import advice
+from blocks.text import clip, message_problems, slack_escape
 from commands import replies
 from storage.accounts import AccountCard, OpenHandoff, Owner, RecentWin
 from storage.health import AccountHealth, Driver, Score

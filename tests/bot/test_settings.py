@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import ConfigError, build_settings
+from bot.settings import build_settings
+from services.errors import ConfigError
 
 
 def test_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from bot.slack_text import message_problems
+from blocks.text import message_problems
 from storage import models as m
 from storage.db import Database
 from tests.bot.slack_harness import INGEST_TOKEN, NOW, Bot

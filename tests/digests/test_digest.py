@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from blocks.text import message_problems
 from bot.cli import cli
-from bot.settings import Policies
-from bot.slack_text import message_problems
 from digests.digest import DigestError, gather, render
+from services.policies import Policies
 from storage.db import Database
 from tests.conftest import NOW
 from tests.helpers import load

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from digests import format as fmt
+from blocks import format as fmt
 from storage.periods import Period, add_months, latest_complete_month
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.settings import HealthBands, HealthPolicy
+from services.policies import HealthBands, HealthPolicy
 from storage import health
 from storage.db import Database
 from storage.demo import KIND_ORDER, DemoConfig, DemoData, write_files

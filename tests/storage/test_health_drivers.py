@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.settings import HEALTH_COMPONENTS, HealthPolicy, Policies
+from blocks import format as fmt
 from digests import digest
-from digests import format as fmt
+from services.policies import HEALTH_COMPONENTS, HealthPolicy, Policies
 from storage import health
 from storage.accounts import account_card
 from storage.db import Database

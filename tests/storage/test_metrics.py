@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.settings import Policies
 from digests.scorecard import build_scorecard
+from services.policies import Policies
 from storage import health, metrics
 from storage.db import Database
 from storage.models import Account, Handoff, HealthSnapshot

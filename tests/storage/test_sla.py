@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.settings import Policies, Settings, SlaConfig, build_settings
+from bot.settings import Settings, build_settings
 from digests.jobs import sla_sweep
+from services.policies import Policies, SlaConfig
 from storage import models as m
 from storage import sla
 from storage.db import Database

@@ -13,6 +13,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
+from services.errors import Refusal
+
 logger = logging.getLogger(__name__)
 
 Reply = dict[str, Any]  # {"text": ..., "blocks": [...], "response_type": ...}
@@ -40,11 +42,6 @@ class Answerer:
 
     def shutdown(self) -> None:
         self.pool.shutdown(wait=True)
-
-
-class Refusal(Exception):
-    """Raised by a service when the person should be told why nothing happened (the message says).
-    The message is sent as mrkdwn, as written: text from data in it goes through ``slack_escape``."""
 
 
 def _safe(work: Callable[[], Reply]) -> Reply:

@@ -1,8 +1,9 @@
-"""How numbers read (METRICS.md, "Display"): percentages to one decimal, money with its symbol and
+"""How numbers read (docs/metrics.md): percentages to one decimal, money with its symbol and
 thousands separators (k/M when space is tight), changes with ▲/▼ and points, "n/a" when undefined."""
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING
 
@@ -66,3 +67,22 @@ def driver(d: Driver, digits: int = 1) -> str:
     that appeared or disappeared (docs/metrics.md, "Top drivers")."""
     moved = f"{d.component} {d.change:+.{digits}f}"
     return moved if d.note is None else f"{moved} ({d.note})"
+
+
+def duration_words(delta: dt.timedelta) -> str:
+    """ "2 d 3 h", "1 h 30 min", "5 min", "less than a minute"."""
+    minutes = max(int(delta.total_seconds()) // 60, 0)
+    if minutes == 0:
+        return "less than a minute"
+    days, rest = divmod(minutes, 1440)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h" if hours else f"{days} d"
+    if hours:
+        return f"{hours} h {mins} min" if mins else f"{hours} h"
+    return f"{mins} min"
+
+
+def slack_date(when: dt.datetime) -> str:
+    """A time every reader sees in their own time zone (fallback: UTC)."""
+    return f"<!date^{int(when.timestamp())}^{{date_short_pretty}} at {{time}}|{when:%Y-%m-%d %H:%M} UTC>"

@@ -1,4 +1,4 @@
-"""Text and Block Kit safety for everything the bot sends to Slack (SLACK.md).
+"""Text and Block Kit safety for everything the bot sends to Slack (docs/slack.md).
 
 ``slack_escape`` is the one escape for user and database text: exactly ``&``, ``<`` and ``>``, so
 ``<!channel>``, ``<@U…>`` and ``<https://evil|Jira>`` show literally and never ping or disguise a

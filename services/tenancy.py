@@ -11,13 +11,20 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from sqlalchemy import or_, select, true, update
 from sqlalchemy.orm import Session
 
-from bot.answer import Refusal
-from bot.settings import ConfigError, Settings
-from storage.models import Base, Workspace
-from storage.workspaces import ensure_workspace
+from services.errors import ConfigError, Refusal
+from storage.workspaces import (
+    bind_enterprise,
+    bind_team,
+    ensure_workspace,
+    installed_org_wide,
+    set_disabled,
+    set_team,
+    slack_slugs,
+    team_of,
+    workspace_of_team,
+)
 
 
 class ForeignTeam(Refusal):
@@ -40,56 +47,27 @@ def workspace_for_team(
         raise ForeignTeam("the request names no team")
     if single_workspace is not None:
         ws = ensure_workspace(session, single_workspace, now=now)
-        bound = session.scalar(select(Workspace.slack_team_id).where(Workspace.id == ws))
+        bound = team_of(session, ws)
         if bound is None:
-            session.execute(
-                update(Workspace)
-                .where(Workspace.id == ws, Workspace.slack_team_id.is_(None))
-                .values(slack_team_id=key, slack_enterprise_id=enterprise_id)
-            )
-            bound = session.scalar(select(Workspace.slack_team_id).where(Workspace.id == ws))
+            bind_team(session, ws, team_id=key, enterprise_id=enterprise_id)
+            bound = team_of(session, ws)
         if bound != key:
             raise ForeignTeam(f"this bot serves team {bound}, not {key}")
         return ws
     if enterprise_id is not None and installed_org_wide(session, enterprise_id):
         return _org_workspace(session, enterprise_id, now=now)
-    found = session.scalar(select(Workspace.id).where(Workspace.slack_team_id == key))
+    found = workspace_of_team(session, key)
     if found is not None:
         return found
     ws = ensure_workspace(session, f"slack-{key}", now=now)
-    session.execute(
-        update(Workspace)
-        .where(Workspace.id == ws)
-        .values(slack_team_id=key, slack_enterprise_id=enterprise_id)
-    )
+    set_team(session, ws, team_id=key, enterprise_id=enterprise_id)
     return ws
-
-
-def installed_org_wide(session: Session, enterprise_id: str) -> bool:
-    """Whether the app is installed org-wide in the Enterprise Grid org ``enterprise_id``: the
-    installation store holds its org-level bot (no team). Bolt authorises such a request with that
-    bot, so the request belongs to the org, whichever of the org's teams it comes from."""
-    bots = Base.metadata.tables["slack_bots"]
-    found = session.execute(
-        select(bots.c.id)
-        .where(
-            bots.c.enterprise_id == enterprise_id,
-            bots.c.team_id.is_(None),
-            bots.c.is_enterprise_install == true(),
-        )
-        .limit(1)
-    ).first()
-    return found is not None
 
 
 def _org_workspace(session: Session, enterprise_id: str, *, now: dt.datetime) -> int:
     """The org's one workspace: slug ``slack-<ENTERPRISE_ID>``, no team of its own."""
     ws = ensure_workspace(session, f"slack-{enterprise_id}", now=now)
-    session.execute(
-        update(Workspace)
-        .where(Workspace.id == ws, Workspace.slack_enterprise_id.is_(None))
-        .values(slack_enterprise_id=enterprise_id)
-    )
+    bind_enterprise(session, ws, enterprise_id)
     return ws
 
 
@@ -97,26 +75,20 @@ def _org_workspace(session: Session, enterprise_id: str, *, now: dt.datetime) ->
 SLACK_SLUG = re.compile(r"^slack-[TE][A-Z0-9]+$")
 
 
-def configured_workspace(settings: Settings, session: Session | None = None) -> str:
+def configured_workspace(workspace: str, *, oauth: bool, session: Session | None = None) -> str:
     """The slug of the workspace the CLI and the ingest API read and write: RETENTION_BOT_WORKSPACE.
 
     With one bot token it is also the workspace Slack requests use (bound to the first team). In OAuth
     mode Slack requests use ``slack-<TEAM_ID>`` (``slack-<ENTERPRISE_ID>`` for an org-wide install),
     so any other name would be data no Slack user can see: the setting must name one of those (the
     error lists the workspaces installed so far when a ``session`` is given)."""
-    if not settings.oauth or SLACK_SLUG.match(settings.workspace):
-        return settings.workspace
+    if not oauth or SLACK_SLUG.match(workspace):
+        return workspace
     installed = []
     if session is not None:
-        installed = list(
-            session.scalars(
-                select(Workspace.slug)
-                .where(or_(Workspace.slack_team_id.is_not(None), Workspace.slack_enterprise_id.is_not(None)))
-                .order_by(Workspace.slug)
-            )
-        )
+        installed = slack_slugs(session)
     raise ConfigError(
-        f"setting RETENTION_BOT_WORKSPACE: {settings.workspace!r} is no Slack workspace; in OAuth mode "
+        f"setting RETENTION_BOT_WORKSPACE: {workspace!r} is no Slack workspace; in OAuth mode "
         "name the one to read and write: slack-<TEAM_ID>, or slack-<ENTERPRISE_ID> for an org-wide install"
         + (f" (installed: {', '.join(installed)})" if installed else "")
     )
@@ -124,4 +96,4 @@ def configured_workspace(settings: Settings, session: Session | None = None) -> 
 
 def disable_workspace(session: Session, ws: int, reason: str) -> None:
     """A dead token (account_inactive, token_revoked): stop this workspace's scheduled work only."""
-    session.execute(update(Workspace).where(Workspace.id == ws).values(disabled_reason=reason))
+    set_disabled(session, ws, reason)

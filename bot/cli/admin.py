@@ -1,0 +1,213 @@
+"""`retention-bot subscriptions`, `digest preview`, `deliveries` and `wins channel`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import click
+
+from bot.cli import (
+    AS_OF,
+    Ctx,
+    _channel,
+    cli,
+    err,
+    out,
+    pass_ctx,
+)
+from storage import deliveries as deliveries_mod
+from storage import subscriptions as subs
+from storage.lookup import segments
+
+
+@cli.group("subscriptions")
+def subscriptions_cmd() -> None:
+    """Weekly digest subscriptions: the same as /scorecard subscribe, subscriptions and unsubscribe."""
+
+
+@subscriptions_cmd.command("list")
+@pass_ctx
+def subscriptions_list(ctx: Ctx) -> None:
+    """The channels that get the weekly digest."""
+    with ctx.db.read() as session:
+        ws = ctx.existing_workspace(session)
+        rows = subs.subscriptions(session, ws)
+    if not rows:
+        out.print("no channel gets the weekly digest yet: retention-bot subscriptions add CHANNEL_ID")
+    for row in rows:
+        out.print(f"{row.channel_id}  {subs.describe(row)}", markup=False, highlight=False)
+
+
+@subscriptions_cmd.command("add")
+@click.argument("channel", callback=_channel)
+@click.argument("schedule", nargs=-1)
+@pass_ctx
+def subscriptions_add(ctx: Ctx, channel: str, schedule: tuple[str, ...]) -> None:
+    """Subscribe CHANNEL (its id) to the weekly digest: [WEEKDAY] [HH:MM] [Area/City] [segment]
+    in any order; default Monday 09:00 in the workspace's time zone. Changes an existing one."""
+    with ctx.db.write() as session:
+        ws = ctx.workspace(session)
+        try:
+            parsed = subs.parse_schedule(list(schedule), segments(session, ws))
+        except subs.SubscriptionError as exc:
+            raise click.ClickException(str(exc)) from None
+        row = subs.subscribe(session, ws, channel, parsed, by=None, now=ctx.now)
+        out.print(f"{channel}: {subs.describe(row)}", markup=False, highlight=False)
+
+
+@subscriptions_cmd.command("remove")
+@click.argument("channel", callback=_channel)
+@pass_ctx
+def subscriptions_remove(ctx: Ctx, channel: str) -> None:
+    """Stop CHANNEL's weekly digest."""
+    with ctx.db.write() as session:
+        gone = subs.unsubscribe(session, ctx.workspace(session), channel)
+    if not gone:
+        raise click.ClickException(f"{channel} has no digest subscription")
+    out.print(f"{channel}: unsubscribed")
+
+
+# --- digests ------------------------------------------------------------------------------------
+
+
+@cli.group()
+def digest() -> None:
+    """The weekly scorecard digest."""
+
+
+@digest.command("preview")
+@click.option("--channel", help="A subscribed channel id: use its segment.")
+@AS_OF
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the chat.postMessage arguments (message and thread)."
+)
+@pass_ctx
+def digest_preview(ctx: Ctx, channel: str | None, as_of: dt.date | None, as_json: bool) -> None:
+    """Print exactly what the digest would post: the message and its thread reply."""
+    from digests.digest import DigestError, gather, render
+
+    day = as_of or ctx.now.date()
+    with ctx.db.read() as session:
+        ws = ctx.existing_workspace(session)
+        segment = None
+        if channel is not None:
+            found = [s for s in subs.subscriptions(session, ws) if s.channel_id == channel]
+            if not found:
+                raise click.ClickException(
+                    f"{channel} has no digest subscription: retention-bot subscriptions list"
+                )
+            segment = found[0].segment
+        context = gather(session, ws, as_of=day, now=ctx.now, policies=ctx.settings.policies, segment=segment)
+    try:
+        message = render(context, ctx.settings.digest_templates)
+    except DigestError as exc:
+        raise click.ClickException(str(exc)) from None
+    target = channel or "CHANNEL_ID"
+    if as_json:
+        payload = {
+            "message": message.post_args(target),
+            "thread_reply": message.thread_args(target, "TS_OF_MESSAGE"),
+        }
+        click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+    else:
+        click.echo(json.dumps(message.blocks, indent=2, ensure_ascii=False))
+        click.echo(f"\n# fallback text: {message.text}\n# thread reply:")
+        click.echo(json.dumps(message.thread_blocks, indent=2, ensure_ascii=False))
+    for problem in message.problems:
+        err.print(f"warning: Slack would reject this: {problem}", markup=False)
+    if message.problems:
+        raise click.ClickException("the digest breaks Slack's limits (see the warnings above)")
+
+
+# --- the delivery ledger --------------------------------------------------------------------------
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--limit", default=30, show_default=True, type=click.IntRange(1, 10_000))
+@click.option(
+    "--state", "states", multiple=True, type=click.Choice(deliveries_mod.STATES), help="Only these states."
+)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def deliveries(click_ctx: click.Context, limit: int, states: tuple[str, ...], as_json: bool) -> None:
+    """Recent messages the bot posted on its own (digests, thread replies, shout-outs, notices to
+    admins): state, attempts, Slack ts and the last error, newest first."""
+    if click_ctx.invoked_subcommand is not None:
+        return
+    ctx: Ctx = click_ctx.obj
+    with ctx.db.read() as session:
+        rows = deliveries_mod.recent(session, ctx.existing_workspace(session), limit=limit, states=states)
+    if as_json:
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "id": r.id,
+                        "kind": r.kind,
+                        "subject": r.subject,
+                        "channel": r.channel_id,
+                        "state": r.state,
+                        "attempts": r.attempts,
+                        "ts": r.slack_ts,
+                        "last_error": r.last_error,
+                        "updated_at": r.updated_at.isoformat(),
+                    }
+                    for r in rows
+                ],
+                indent=2,
+            )
+        )
+        return
+    if not rows:
+        out.print("nothing delivered yet")
+        return
+    for r in rows:  # one line each (grep-able), the last error indented under it
+        line = (
+            f"{r.id:>6}  {r.updated_at:%Y-%m-%d %H:%M:%S}  {r.state:<9} {r.kind:<13} {r.subject}  "
+            f"→ {r.channel_id}  tries={r.attempts}" + (f"  ts={r.slack_ts}" if r.slack_ts else "")
+        )
+        out.print(line, markup=False, highlight=False, soft_wrap=True)
+        if r.last_error:
+            out.print(f"        {r.last_error}", markup=False, highlight=False, soft_wrap=True)
+
+
+@deliveries.command("retry")
+@click.argument("delivery_id", type=int)
+@pass_ctx
+def deliveries_retry(ctx: Ctx, delivery_id: int) -> None:
+    """Send a failed or uncertain message (again). For an uncertain one, first check that Slack does not
+    have it: the bot could not tell, so this is a person's decision."""
+    with ctx.db.write() as session:
+        row = deliveries_mod.retry(session, ctx.existing_workspace(session), delivery_id, ctx.now)
+        if row is None:
+            raise click.ClickException(
+                f"delivery {delivery_id} is not failed or uncertain in this workspace "
+                "(see `retention-bot deliveries`)"
+            )
+    out.print(f"delivery {delivery_id}: queued again; the next delivery run (worker or serve) sends it")
+
+
+# --- shared wins ----------------------------------------------------------------------------------
+
+
+@cli.group("wins")
+def wins_cmd() -> None:
+    """Shared-win shout-outs."""
+
+
+@wins_cmd.command("channel")
+@click.argument("channel", required=False)
+@click.option("--off", is_flag=True, help="Stop shout-outs.")
+@pass_ctx
+def wins_channel(ctx: Ctx, channel: str | None, off: bool) -> None:
+    """Show or set the channel (its id) where shared wins get a shout-out: /win and wins found in the data."""
+    from digests.jobs import set_wins_channel
+    from storage.models import Workspace
+
+    with ctx.db.write() as session:
+        ws = ctx.workspace(session)
+        if off or channel:
+            set_wins_channel(session, ws, None if off else _channel(None, None, channel or ""))
+        current = session.get(Workspace, ws).wins_channel_id  # type: ignore[union-attr]
+    out.print(f"shout-outs go to {current}" if current else "no wins channel: shout-outs are off")
