@@ -11,13 +11,18 @@ from sqlalchemy.orm import Session
 from storage.models import Base
 
 
-def _insert(session: Session, model: type[Base]) -> Any:
+def dialect_insert(session: Session, table: Any) -> Any:
+    """An ``INSERT`` into ``table`` that offers ``on_conflict_do_nothing``/``_do_update``."""
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
-        return postgresql.insert(model.__table__)
+        return postgresql.insert(table)
     if dialect == "sqlite":
-        return sqlite.insert(model.__table__)
+        return sqlite.insert(table)
     raise NotImplementedError(f"upserts are written for SQLite and PostgreSQL, not {dialect}")
+
+
+def _insert(session: Session, model: type[Base]) -> Any:
+    return dialect_insert(session, model.__table__)
 
 
 def upsert(
