@@ -298,6 +298,9 @@ def _merge(ctx: BatchContext, value_cols: list[str]) -> ImportResult:
         stmt = dialect_insert(session, t).from_select(["workspace_id", *insert_cols], rows)
         stmt = stmt.on_conflict_do_nothing(index_elements=list(kind.key))
         inserted = session.execute(stmt.execution_options(preserve_rowcount=True)).rowcount
+    # Before the statements that read the table back (late references, the extension): their plans
+    # need the rows just written counted.
+    refresh_statistics(session, t, inserted + updated)
     _resolve_late_refs(ctx, res, matches)
     if inserted < new:
         # Another import inserted some of these rows first: they are existing rows now, maybe unequal.
@@ -306,8 +309,6 @@ def _merge(ctx: BatchContext, value_cols: list[str]) -> ImportResult:
     result.updated += updated - changed
     result.inserted = inserted
     result.unchanged = int(total) - result.inserted - result.updated
-    # Before the extension reads the table back: its plans need the rows just written counted.
-    refresh_statistics(session, t, inserted + updated)
     if ctx.extension:
         ctx.extension.after_merge(ctx)
     return result
