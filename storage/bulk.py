@@ -100,6 +100,13 @@ def refresh_statistics(session: Session, table: Table, written: int) -> None:
     conn.exec_driver_sql(f"ANALYZE {table.name}")
 
 
+def rows_written(session: Session, stmt: Any) -> int:
+    """How many rows an INSERT, UPDATE or DELETE wrote, by its own count (exact on both databases;
+    SQLAlchemy keeps the count of an INSERT … SELECT only when asked to preserve it)."""
+    result = session.execute(stmt.execution_options(preserve_rowcount=True))
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
 def _staged(session: Session, table: Table, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> Table:
     """A temporary copy of ``columns`` of ``table`` holding ``rows`` (drop it when done)."""
     staged = Table(

@@ -34,7 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from storage import models as m
-from storage.bulk import ANALYZE_AFTER, StageWriter, refresh_statistics
+from storage.bulk import ANALYZE_AFTER, StageWriter, refresh_statistics, rows_written
 from storage.errors import MAX_LISTED_ERRORS, ImportFailed, RecordError, validation_errors
 from storage.kinds import KINDS, BatchContext, Kind, Ref
 from storage.readers import RawRecord, detect_format, open_records
@@ -287,7 +287,7 @@ def _merge(ctx: BatchContext, value_cols: list[str]) -> ImportResult:
     # the INSERT skips rows another import inserted first (ON CONFLICT) and compares them after.
     updated = 0
     if changed:
-        updated = session.execute(update_rows).rowcount
+        updated = rows_written(session, update_rows)
     inserted = 0
     if new:
         insert_cols = [c for c in direct + value_cols if c != "workspace_id"]
@@ -297,14 +297,14 @@ def _merge(ctx: BatchContext, value_cols: list[str]) -> ImportResult:
             rows = rows.order_by(*[res.c[c] for c in kind.key if c != "workspace_id"])
         stmt = dialect_insert(session, t).from_select(["workspace_id", *insert_cols], rows)
         stmt = stmt.on_conflict_do_nothing(index_elements=list(kind.key))
-        inserted = session.execute(stmt.execution_options(preserve_rowcount=True)).rowcount
+        inserted = rows_written(session, stmt)
     # Before the statements that read the table back (late references, the extension): their plans
     # need the rows just written counted.
     refresh_statistics(session, t, inserted + updated)
     _resolve_late_refs(ctx, res, matches)
     if inserted < new:
         # Another import inserted some of these rows first: they are existing rows now, maybe unequal.
-        updated += session.execute(update_rows).rowcount
+        updated += rows_written(session, update_rows)
         _resolve_late_refs(ctx, res, matches)
     result.updated += updated - changed
     result.inserted = inserted

@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 from storage import models as m
 from storage import records as r
 from storage import vocab
-from storage.bulk import analyze_temp, refresh_statistics, update_many
+from storage.bulk import analyze_temp, refresh_statistics, rows_written, update_many
 from storage.errors import MAX_LISTED_ERRORS, RecordError
 from storage.upsert import dialect_insert
 
@@ -248,7 +248,7 @@ class WinCredits(Extension):
 
     def after_merge(self, ctx: BatchContext) -> None:
         s = ctx.session
-        cp, ct = m.WinCreditPerson.__table__, m.WinCreditTeam.__table__
+        cp, ct = _t(m.WinCreditPerson), _t(m.WinCreditTeam)
         wp, wt = self._wanted_people(ctx).subquery(), self._wanted_teams(ctx).subquery()
         # The credits no longer wanted, as one set difference (a NOT EXISTS per credit row re-ran the
         # wanted-credits join per row on SQLite: minutes at 50,000 accounts).
@@ -256,10 +256,11 @@ class WinCredits(Extension):
         pair_people, pair_teams = tuple_(cp.c.win_id, cp.c.person_id), tuple_(ct.c.win_id, ct.c.team)
         drop_people = except_(have_people, self._wanted_people(ctx))
         drop_teams = except_(have_teams, self._wanted_teams(ctx))
-        written_people = s.execute(delete(cp).where(pair_people.in_(drop_people))).rowcount
-        written_teams = s.execute(delete(ct).where(pair_teams.in_(drop_teams))).rowcount
+        written_people = rows_written(s, delete(cp).where(pair_people.in_(drop_people)))
+        written_teams = rows_written(s, delete(ct).where(pair_teams.in_(drop_teams)))
         # ON CONFLICT: another import of the same wins may have credited them since this one looked.
-        written_people += s.execute(
+        written_people += rows_written(
+            s,
             dialect_insert(s, cp)
             .from_select(
                 ["workspace_id", "win_id", "person_id"],
@@ -271,10 +272,10 @@ class WinCredits(Extension):
                 )
                 .distinct(),
             )
-            .on_conflict_do_nothing(index_elements=["win_id", "person_id"])
-            .execution_options(preserve_rowcount=True)
-        ).rowcount
-        written_teams += s.execute(
+            .on_conflict_do_nothing(index_elements=["win_id", "person_id"]),
+        )
+        written_teams += rows_written(
+            s,
             dialect_insert(s, ct)
             .from_select(
                 ["workspace_id", "win_id", "team"],
@@ -282,9 +283,8 @@ class WinCredits(Extension):
                 .where(~exists(select(ct.c.id).where(ct.c.win_id == wt.c.win_id, ct.c.team == wt.c.team)))
                 .distinct(),
             )
-            .on_conflict_do_nothing(index_elements=["win_id", "team"])
-            .execution_options(preserve_rowcount=True)
-        ).rowcount
+            .on_conflict_do_nothing(index_elements=["win_id", "team"]),
+        )
         refresh_statistics(s, cp, written_people)
         refresh_statistics(s, ct, written_teams)
 
@@ -298,7 +298,7 @@ class HandoffDue(Extension):
     the time to its due time) before any warning, at its due time after one, never once done."""
 
     def after_merge(self, ctx: BatchContext) -> None:
-        h, st = m.Handoff.__table__, ctx.stage
+        h, st = _t(m.Handoff), ctx.stage
         rows = ctx.session.execute(
             select(
                 h.c.id,
