@@ -10,6 +10,11 @@ from typing import Any
 from sqlalchemy import Column, MetaData, Table, text
 from sqlalchemy.orm import Session
 
+ANALYZE_AFTER = 10_000  # SQLite: rows one import writes to a table before it analyses the table
+# PostgreSQL: what autovacuum waits for before it analyses a table (autovacuum_analyze_threshold and
+# autovacuum_analyze_scale_factor at their defaults): 50 rows and a tenth of the table.
+PG_ANALYZE_ROWS, PG_ANALYZE_SHARE = 50, 0.1
+
 
 class StageWriter:
     """Bulk-load staged rows below the ORM: ``executemany`` on SQLite, ``COPY`` on PostgreSQL.
@@ -65,10 +70,41 @@ class StageWriter:
             cur.executemany(f"{self.sql} {sqlite_suffix}", rows)
             cur.close()
 
-    def analyze(self) -> None:
-        # Temporary tables have no statistics until analysed; PostgreSQL plans the merge on them.
-        if self.postgres:
-            self.conn.exec_driver_sql(f"ANALYZE {self.table.name}")
+
+def analyze_temp(conn: Any, table: Table) -> None:
+    """Give a filled temporary table its statistics (PostgreSQL): autovacuum never analyses
+    temporary tables, and every later statement of the batch is planned on what they hold."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"ANALYZE {table.name}")
+
+
+def refresh_statistics(session: Session, table: Table, written: int) -> None:
+    """Analyse ``table`` after ``written`` rows were inserted or updated in it, when that is enough to
+    change its plans, so that the statements after it in the same transaction (and everything before
+    autovacuum wakes) are planned on its real size: PostgreSQL planned a semi-join of 120,000 new
+    handoffs against their staging table as a nested loop over a table its statistics called empty
+    (issue 11). PostgreSQL follows autovacuum's own rule; SQLite's planner goes by its indexes rather
+    than row counts, so there only large loads refresh ``sqlite_stat1``."""
+    if not written:
+        return
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        known = conn.execute(
+            text("SELECT reltuples FROM pg_class WHERE oid = to_regclass(:name)"), {"name": table.name}
+        ).scalar()
+        if written < PG_ANALYZE_ROWS + PG_ANALYZE_SHARE * max(known or 0, 0):
+            return
+    elif written < ANALYZE_AFTER:
+        return
+    # Names only from our own tables, never from input.
+    conn.exec_driver_sql(f"ANALYZE {table.name}")
+
+
+def rows_written(session: Session, stmt: Any) -> int:
+    """How many rows an INSERT, UPDATE or DELETE wrote, by its own count (exact on both databases;
+    SQLAlchemy keeps the count of an INSERT … SELECT only when asked to preserve it)."""
+    result = session.execute(stmt.execution_options(preserve_rowcount=True))
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def _staged(session: Session, table: Table, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> Table:
@@ -78,6 +114,7 @@ def _staged(session: Session, table: Table, columns: Sequence[str], rows: list[t
     )
     staged.create(session.connection())
     StageWriter(session, staged).write(rows)
+    analyze_temp(session.connection(), staged)
     return staged
 
 

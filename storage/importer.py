@@ -27,25 +27,23 @@ from sqlalchemy import (
     case,
     exists,
     func,
-    insert,
     literal,
     or_,
     select,
-    text,
     update,
 )
 from sqlalchemy.orm import Session
 
 from storage import models as m
-from storage.bulk import StageWriter
+from storage.bulk import ANALYZE_AFTER, StageWriter, refresh_statistics, rows_written
 from storage.errors import MAX_LISTED_ERRORS, ImportFailed, RecordError, validation_errors
 from storage.kinds import KINDS, BatchContext, Kind, Ref
 from storage.readers import DEFAULT_ENCODING, RawRecord, detect_format, open_records
+from storage.upsert import dialect_insert
 
 __all__ = ["ANALYZE_AFTER", "KINDS", "ImportResult", "import_file", "import_records"]
 
 BATCH = 10_000
-ANALYZE_AFTER = 10_000  # rows written by one import before the table's statistics are refreshed
 
 
 @dataclass
@@ -158,7 +156,7 @@ def _run(
         writer.write(batch)
         if ext:
             ext.flush(ctx)
-    writer.analyze()
+    ctx.analyze_stages()
     on_phase("checking references and duplicates")
 
     # The valid records are all staged (even when others failed), so one run reports every problem.
@@ -246,6 +244,15 @@ def _late_id(ref: Ref, ws: int, res: Any) -> Any:
     )
 
 
+def _resolve_late_refs(ctx: BatchContext, res: Any, matches: Callable[[Any], ColumnElement[bool]]) -> None:
+    t, ws = ctx.kind.table, ctx.workspace_id
+    for ref in ctx.kind.refs:
+        if ref.late:
+            resolved_id = _late_id(ref, ws, res)
+            changed_ref = t.c[ref.column].is_distinct_from(resolved_id)
+            ctx.session.execute(update(t).where(matches(t), changed_ref).values({ref.column: resolved_id}))
+
+
 def _merge(ctx: BatchContext, value_cols: list[str]) -> ImportResult:
     kind, s, ws, session = ctx.kind, ctx.stage, ctx.workspace_id, ctx.session
     t = kind.table
@@ -275,6 +282,7 @@ def _merge(ctx: BatchContext, value_cols: list[str]) -> ImportResult:
             differs_terms.append(t.c[ref.column].is_distinct_from(resolved_id))
             differs_terms.append(and_(res.c[ref.field].is_not(None), resolved_id.is_(None)))
     differs = or_(*differs_terms) if differs_terms else literal(False)
+    update_rows = update(t).where(matches(t), differs).values({c: res.c[c] for c in compared})
 
     total, new, changed = session.execute(
         select(
@@ -293,24 +301,34 @@ def _merge(ctx: BatchContext, value_cols: list[str]) -> ImportResult:
         result.updated += moved
         result.unchanged -= moved
 
+    # The counts above are this transaction's snapshot; another import may write the same rows before
+    # these statements do (PostgreSQL, READ COMMITTED). So the statements' own row counts are reported:
+    # an UPDATE re-checks each row it waited for and skips it when it already holds these values, and
+    # the INSERT skips rows another import inserted first (ON CONFLICT) and compares them after.
+    updated = 0
     if changed:
-        session.execute(update(t).where(matches(t), differs).values({c: res.c[c] for c in compared}))
+        updated = rows_written(session, update_rows)
+    inserted = 0
     if new:
         insert_cols = [c for c in direct + value_cols if c != "workspace_id"]
-        session.execute(
-            insert(t).from_select(
-                ["workspace_id", *insert_cols],
-                select(literal(ws), *[res.c[c] for c in insert_cols]).where(~exists().where(matches(t))),
-            )
-        )
-    for ref in kind.refs:
-        if ref.late:
-            resolved_id = _late_id(ref, ws, res)
-            changed_ref = t.c[ref.column].is_distinct_from(resolved_id)
-            session.execute(update(t).where(matches(t), changed_ref).values({ref.column: resolved_id}))
+        rows = select(literal(ws), *[res.c[c] for c in insert_cols]).where(~exists().where(matches(t)))
+        if session.get_bind().dialect.name == "postgresql":
+            # Rows are locked in key order, so imports that overlap wait for each other, never deadlock.
+            rows = rows.order_by(*[res.c[c] for c in kind.key if c != "workspace_id"])
+        stmt = dialect_insert(session, t).from_select(["workspace_id", *insert_cols], rows)
+        stmt = stmt.on_conflict_do_nothing(index_elements=list(kind.key))
+        inserted = rows_written(session, stmt)
+    # Before the statements that read the table back (late references, the extension): their plans
+    # need the rows just written counted.
+    refresh_statistics(session, t, inserted + updated)
+    _resolve_late_refs(ctx, res, matches)
+    if inserted < new:
+        # Another import inserted some of these rows first: they are existing rows now, maybe unequal.
+        updated += rows_written(session, update_rows)
+        _resolve_late_refs(ctx, res, matches)
+    result.updated += updated - changed
+    result.inserted = inserted
+    result.unchanged = int(total) - result.inserted - result.updated
     if ctx.extension:
         ctx.extension.after_merge(ctx)
-    if new + changed >= ANALYZE_AFTER:
-        # Fresh statistics keep the planner on the per-account indexes after a large load.
-        session.execute(text(f"ANALYZE {t.name}"))
     return result

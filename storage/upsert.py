@@ -11,13 +11,18 @@ from sqlalchemy.orm import Session
 from storage.models import Base, table
 
 
-def _insert(session: Session, model: type[Base]) -> Any:
+def dialect_insert(session: Session, target: Any) -> Any:
+    """An ``INSERT`` into ``target`` (a table) that offers ``on_conflict_do_nothing``/``_do_update``."""
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
-        return postgresql.insert(table(model))
+        return postgresql.insert(target)
     if dialect == "sqlite":
-        return sqlite.insert(table(model))
+        return sqlite.insert(target)
     raise NotImplementedError(f"upserts are written for SQLite and PostgreSQL, not {dialect}")
+
+
+def _insert(session: Session, model: type[Base]) -> Any:
+    return dialect_insert(session, table(model))
 
 
 def upsert(
@@ -47,8 +52,7 @@ def insert_ignore(
     """Insert the rows whose ``key`` is new; return how many were inserted (claims use this)."""
     if not rows:
         return 0
-    table: Any = model.__table__
     stmt = _insert(session, model).on_conflict_do_nothing(index_elements=list(key))
     # RETURNING counts exactly what was inserted on both databases; rowcount does not.
-    stmt = stmt.returning(*table.primary_key.columns)
+    stmt = stmt.returning(*table(model).primary_key.columns)
     return len(session.connection().execute(stmt, list(rows)).all())
