@@ -7,11 +7,12 @@ import os
 import platform
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import make_url
+
+from testkit.pg import create_database, drop_database
 
 PG_ADMIN = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,27 +32,16 @@ def fresh_sqlite(workdir: Path, name: str) -> str:
 
 def fresh_postgres(name: str) -> str | None:
     """A new, empty PostgreSQL database (None when no server answers)."""
-    admin = make_url(PG_ADMIN)
-    db = f"rb_bench_{name}_{uuid.uuid4().hex[:6]}"
     try:
-        engine = create_engine(admin, isolation_level="AUTOCOMMIT")
-        with engine.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{db}"'))
-        engine.dispose()
+        return create_database(PG_ADMIN, f"rb_bench_{name}")
     except Exception as exc:
-        print(
-            f"  (PostgreSQL not reachable at {admin.render_as_string()}: {exc.__class__.__name__}; skipped)"
-        )
+        shown = make_url(PG_ADMIN).render_as_string()
+        print(f"  (PostgreSQL not reachable at {shown}: {exc.__class__.__name__}; skipped)")
         return None
-    return admin.set(database=db).render_as_string(hide_password=False)
 
 
 def drop_postgres(url: str) -> None:
-    parsed = make_url(url)
-    engine = create_engine(make_url(PG_ADMIN), isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
-    engine.dispose()
+    drop_database(PG_ADMIN, url)
 
 
 def run_child(code: str, **env: str) -> dict[str, Any]:

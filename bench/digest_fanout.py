@@ -38,7 +38,7 @@ FLOOR_SECONDS = 1.0  # two messages per channel, one second apart
 
 def fake_slack(conn: Any) -> None:
     """The fake Slack in a child process: sends its URL, serves until told, then sends what it saw."""
-    from tests.fake_slack import FakeSlack
+    from testkit.fake_slack import FakeSlack
 
     with FakeSlack(channel_interval=1.0) as fake:
         conn.send(fake.api_url)

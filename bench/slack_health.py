@@ -6,7 +6,7 @@ keep the server busy, so the latency ratio follows the CPU ratio). Goal (issue 3
 ≤ 2× the trivial command's. The bot runs as its own process (``retention-bot serve``, waitress, one
 process per core) with its scheduler off (its daily jobs would compete for the same cores: a
 production deployment at this size runs them in ``retention-bot worker``); Slack's Web API is the
-local fake from the tests (only ``auth.test`` is called: /health answers inside the HTTP response).
+local fake from testkit/ (only ``auth.test`` is called: /health answers inside the HTTP response).
 Accounts are drawn at random from the whole workspace.
 
     python bench/slack_health.py [--database-url URL] [--clients 20] [--requests 6000] [--wrk]
@@ -40,7 +40,7 @@ from bench.common import ROOT, machine
 from storage.db import Database
 from storage.models import Account
 from storage.workspaces import find_workspace
-from tests.fake_slack import FakeSlack
+from testkit.fake_slack import FakeSlack
 
 SECRET = "bench-signing-secret"
 

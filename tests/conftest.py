@@ -7,22 +7,21 @@ with CI=true it fails them, because CI must prove both backends.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import shutil
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import make_url, text
 
 from storage.db import Database
 from storage.models import Base
 from storage.workspaces import ensure_workspace
+from testkit.pg import create_database, drop_database
+from tests.support import NOW
 
 PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-NOW = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
 
 
 def _in_ci() -> bool:
@@ -40,25 +39,18 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str | None]:
-    admin = make_url(PG_URL)
-    name = f"rb_test_{uuid.uuid4().hex[:10]}"
     try:
-        engine = create_engine(admin, isolation_level="AUTOCOMMIT")
-        with engine.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url = create_database(PG_URL, "rb_test")
     except Exception as exc:
         if _in_ci():
-            pytest.fail(f"PostgreSQL at {admin.render_as_string()} is required in CI: {exc}")
+            pytest.fail(f"PostgreSQL at {make_url(PG_URL).render_as_string()} is required in CI: {exc}")
         yield None
         return
-    url = admin.set(database=name).render_as_string(hide_password=False)
     db = Database(url)
     db.upgrade()
     db.dispose()
     yield url
-    with engine.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    engine.dispose()
+    drop_database(PG_URL, url)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

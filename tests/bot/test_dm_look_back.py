@@ -16,7 +16,7 @@ from bot.settings import build_settings
 from storage import deliveries as dl
 from storage import models as m
 from storage.db import Database
-from tests.fake_slack import FakeSlack
+from testkit.fake_slack import FakeSlack
 
 NOW = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
 

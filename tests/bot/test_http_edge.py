@@ -22,8 +22,8 @@ from sqlalchemy import func, select
 
 from storage import models as m
 from storage.db import Database
-from tests.bot.slack_harness import INGEST_TOKEN, SIGNING_SECRET, Bot
-from tests.fake_slack import FakeSlack
+from testkit.fake_slack import FakeSlack
+from tests.support.slack_harness import INGEST_TOKEN, SIGNING_SECRET, Bot
 
 ROOT = Path(__file__).resolve().parents[2]
 

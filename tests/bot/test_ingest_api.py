@@ -17,9 +17,9 @@ from sqlalchemy import func, select
 
 from storage import models as m
 from storage.db import Database
-from tests.bot.slack_harness import INGEST_TOKEN, Bot
-from tests.fake_slack import FakeSlack
-from tests.helpers import load
+from testkit.fake_slack import FakeSlack
+from tests.support.helpers import load
+from tests.support.slack_harness import INGEST_TOKEN, Bot
 
 AUTH = {"Authorization": f"Bearer {INGEST_TOKEN}", "Content-Type": "application/json"}
 USAGE = {"account": "A1", "day": "2026-11-01", "active_users": 3}

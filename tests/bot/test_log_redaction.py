@@ -13,9 +13,8 @@ from cryptography.fernet import Fernet
 
 from bot.logs import RedactSecrets, redact_secrets
 from storage.db import Database
-from tests.bot.slack_harness import Bot
-from tests.bot.test_oauth_installs import install
-from tests.fake_slack import FakeSlack
+from testkit.fake_slack import FakeSlack
+from tests.support.slack_harness import Bot, install
 
 KEY = Fernet.generate_key()
 HOOK = "https://hooks.slack.com/commands/T1/1234567890/AbCdEfGhIjKlMnOp"

@@ -14,8 +14,8 @@ from bot.oauth import EncryptedInstallationStore
 from services.tenancy import workspace_for_team
 from storage.db import Database
 from storage.models import Workspace
-from tests.bot.slack_harness import Bot
-from tests.fake_slack import FakeSlack
+from testkit.fake_slack import FakeSlack
+from tests.support.slack_harness import Bot
 
 KEY = Fernet.generate_key()
 

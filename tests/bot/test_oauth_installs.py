@@ -3,9 +3,7 @@ Slack): several installers of one team, tokens encrypted at rest, and Enterprise
 
 from __future__ import annotations
 
-import re
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlencode
@@ -20,9 +18,10 @@ from bot.tokens import WorkspaceClients
 from storage.db import Database
 from storage.models import Account, Workspace
 from storage.workspaces import ensure_workspace
-from tests.bot.slack_harness import NOW, Bot, Reply
-from tests.fake_slack import FakeSlack
-from tests.helpers import load
+from testkit.fake_slack import FakeSlack
+from tests.support import NOW
+from tests.support.helpers import load
+from tests.support.slack_harness import Bot, Reply, install
 
 KEY = Fernet.generate_key()
 ACCOUNTS = """
@@ -45,28 +44,6 @@ def oauth_bot(db: Database) -> Iterator[Bot]:
         bot = Bot(db, fake, **oauth_env(fake))
         yield bot
         bot.close()
-
-
-def install(
-    bot: Bot,
-    code: str,
-    *,
-    user: str,
-    team: str | None,
-    token: str,
-    enterprise: str | None = None,
-    refresh_token: str | None = None,
-) -> Reply:
-    """A person installs the app: the install page sets the state cookie, Slack redirects back with a code."""
-    bot.fake.grant(
-        code, user=user, team=team, token=token, enterprise=enterprise, refresh_token=refresh_token
-    )
-    with urllib.request.urlopen(bot.url + "/slack/install", timeout=10) as page:
-        cookie = page.headers["Set-Cookie"].split(";")[0]
-        state = re.search(r"state=([^&\"]+)", page.read().decode())
-    assert state is not None
-    query = urlencode({"code": code, "state": state.group(1)})
-    return bot.http(f"/slack/oauth_redirect?{query}", headers={"Cookie": cookie}, method="GET")
 
 
 def command(

@@ -14,8 +14,8 @@ from bot.cli import cli
 from digests.digest import DigestError, gather, render
 from services.policies import Policies
 from storage.db import Database
-from tests.conftest import NOW
-from tests.helpers import load
+from tests.support import NOW
+from tests.support.helpers import load
 
 AS_OF = dt.date(2026, 11, 23)
 

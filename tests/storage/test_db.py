@@ -15,7 +15,7 @@ from storage.db import Database
 from storage.models import Base, HealthSnapshot, Workspace
 from storage.upsert import insert_ignore, upsert
 from storage.workspaces import ensure_workspace
-from tests.conftest import NOW
+from tests.support import NOW
 
 
 def test_migrations_match_the_models(db: Database) -> None:

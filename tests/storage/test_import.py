@@ -14,7 +14,7 @@ from storage.db import Database
 from storage.demo import KIND_ORDER, DemoConfig, DemoData, write_files
 from storage.errors import ImportFailed
 from storage.importer import KINDS, import_file
-from tests.helpers import load
+from tests.support.helpers import load
 
 PEOPLE = """
     email,name,team,manager_email,timezone
@@ -266,7 +266,7 @@ def test_failed_import_leaves_the_callers_transaction_alone(base: Database, ws: 
 
 def test_workspaces_do_not_see_each_other(base: Database, ws: int, tmp_path: Path) -> None:
     from storage.workspaces import ensure_workspace
-    from tests.conftest import NOW
+    from tests.support import NOW
 
     with base.write() as s:
         other = ensure_workspace(s, "other", now=NOW)

@@ -16,7 +16,7 @@ from storage import models as m
 from storage.db import Database
 from storage.demo import KIND_ORDER, DemoConfig, DemoData
 from storage.importer import KINDS, ImportResult, import_records
-from tests.helpers import at_once
+from tests.support.helpers import at_once
 
 IMPORTS = 4  # at once, each in its own thread, connection and transaction
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from storage.db import Database
 from storage.lookup import find_account
 from storage.models import Workspace
-from tests.helpers import load
+from tests.support.helpers import load
 
 
 @pytest.fixture
@@ -85,7 +85,7 @@ def test_a_dropped_or_swapped_letter_is_offered(db: Database, ws: int, tmp_path:
 
 def test_lookup_is_scoped_to_the_workspace(accounts: Database, ws: int) -> None:
     from storage.workspaces import ensure_workspace
-    from tests.conftest import NOW
+    from tests.support import NOW
 
     with accounts.write() as s:
         other = ensure_workspace(s, "other", now=NOW)

@@ -16,9 +16,9 @@ from sqlalchemy import text
 from bot.cli import cli
 from storage.db import Database
 from storage.lookup import MAX_CANDIDATES, _statements, find_account
-from tests.bot.slack_harness import Bot
-from tests.fake_slack import FakeSlack
-from tests.helpers import load
+from testkit.fake_slack import FakeSlack
+from tests.support.helpers import load
+from tests.support.slack_harness import Bot
 
 ACCOUNTS = """
     external_id,name,domain,segment
@@ -200,7 +200,7 @@ def test_cli_lookup(run) -> None:
 
 def test_workspace_scoping_still_holds(accounts: Database, ws: int) -> None:
     from storage.workspaces import ensure_workspace
-    from tests.conftest import NOW
+    from tests.support import NOW
 
     with accounts.write() as s:
         other = ensure_workspace(s, "other", now=NOW)

@@ -26,7 +26,7 @@ from storage import health, metrics
 from storage.db import Database
 from storage.models import Account, Handoff, HealthSnapshot
 from storage.upsert import upsert
-from tests.helpers import load, months
+from tests.support.helpers import load, months
 
 AS_OF = dt.date(2026, 11, 23)
 

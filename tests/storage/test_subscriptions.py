@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from storage import subscriptions as subs
 from storage.db import Database
 from storage.models import DigestSubscription, Workspace
-from tests.conftest import NOW
+from tests.support import NOW
 
 
 @pytest.mark.parametrize(

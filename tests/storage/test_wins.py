@@ -12,7 +12,7 @@ from sqlalchemy import select
 from storage import models as m
 from storage.db import Database
 from storage.wins import detect
-from tests.helpers import load
+from tests.support.helpers import load
 
 PEOPLE = """
     email,name,team,slack_user_id,manager_email

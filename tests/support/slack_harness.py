@@ -1,9 +1,11 @@
-"""Run the real bot (waitress on a loopback port) against the fake Slack, and sign requests like Slack."""
+"""Run the real bot (waitress on a loopback port) against the fake Slack, and sign requests like Slack;
+install it through OAuth, and run its SLA sweep and outbox once."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import threading
 import time
 import urllib.error
@@ -16,15 +18,16 @@ from slack_sdk.signature import SignatureVerifier
 from waitress.server import create_server
 
 from bot.app import create_app
+from bot.scheduler import Worker
 from bot.server import make_wsgi
 from bot.settings import build_settings
 from storage.db import Database
-from tests.fake_slack import FakeSlack
+from testkit.fake_slack import FakeSlack
+from tests.support import NOW
 
 SIGNING_SECRET = "test-signing-secret"
 INGEST_TOKEN = "test-ingest-token"
 TEAM = "T0TEST"
-NOW = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
 
 
 @dataclass
@@ -204,3 +207,32 @@ def _decode(raw: bytes) -> Any:
         return json.loads(raw)
     except json.JSONDecodeError:
         return raw.decode()
+
+
+def sweep_and_deliver(bot: Bot, db: Database, at: dt.datetime) -> None:
+    """One SLA sweep at ``at``, then the outbox delivers what it queued."""
+    worker = Worker(bot.settings, db, clock=lambda: at, channel_interval=0.01)
+    worker.sla()
+    worker.deliver()
+
+
+def install(
+    bot: Bot,
+    code: str,
+    *,
+    user: str,
+    team: str | None,
+    token: str,
+    enterprise: str | None = None,
+    refresh_token: str | None = None,
+) -> Reply:
+    """A person installs the app: the install page sets the state cookie, Slack redirects back with a code."""
+    bot.fake.grant(
+        code, user=user, team=team, token=token, enterprise=enterprise, refresh_token=refresh_token
+    )
+    with urllib.request.urlopen(bot.url + "/slack/install", timeout=10) as page:
+        cookie = page.headers["Set-Cookie"].split(";")[0]
+        state = re.search(r"state=([^&\"]+)", page.read().decode())
+    assert state is not None
+    query = urlencode({"code": code, "state": state.group(1)})
+    return bot.http(f"/slack/oauth_redirect?{query}", headers={"Cookie": cookie}, method="GET")

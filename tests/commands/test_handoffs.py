@@ -12,24 +12,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.scheduler import Worker
 from storage import models as m
 from storage.db import Database
-from tests.bot.slack_harness import NOW, Bot
-from tests.bot.test_slack import ACCOUNTS, PEOPLE
-from tests.fake_slack import FakeSlack
-from tests.helpers import load
-
-POLICY = """
-[sla]
-escalation_channel = "CESC"
-
-[[sla.policies]]
-kind = "sales_to_cs"
-hours = 8
-max_snooze_hours = 6
-escalation = [{ to = "manager", after_hours = 2 }]
-"""
+from testkit.fake_slack import FakeSlack
+from tests.support import NOW
+from tests.support.data import ACCOUNTS, PEOPLE, SLA_POLICY, checklist
+from tests.support.helpers import load
+from tests.support.slack_harness import Bot, sweep_and_deliver
 
 
 @pytest.fixture
@@ -43,25 +32,10 @@ def bot(db: Database, ws: int, fake: FakeSlack, tmp_path: Path) -> Iterator[Bot]
     load(db, ws, "people", PEOPLE, tmp_path)
     load(db, ws, "accounts", ACCOUNTS, tmp_path)
     config = tmp_path / "policy.toml"
-    config.write_text(POLICY, encoding="utf-8")
+    config.write_text(SLA_POLICY, encoding="utf-8")
     b = Bot(db, fake, RETENTION_BOT_CONFIG=str(config))
     yield b
     b.close()
-
-
-def sweep_and_deliver(bot: Bot, db: Database, at: dt.datetime) -> None:
-    worker = Worker(bot.settings, db, clock=lambda: at, channel_interval=0.01)
-    worker.sla()
-    worker.deliver()
-
-
-def checklist(first_value: str = "2026-12-15", plan: str = "Go live with 3 teams") -> dict:
-    return {
-        "success_plan": {"value": {"value": plan}},
-        "contacts": {"value": {"value": "Dana (champion), Lee (admin)"}},
-        "targets": {"value": {"value": "40 seats, 60 % weekly active"}},
-        "first_value": {"value": {"selected_date": first_value}},
-    }
 
 
 def open_handoff(bot: Bot, db: Database) -> m.Handoff:

@@ -16,7 +16,7 @@ from services.policies import Policies, SlaConfig
 from storage import models as m
 from storage import sla
 from storage.db import Database
-from tests.helpers import at_once, load
+from tests.support.helpers import at_once, load
 
 T0 = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
 PEOPLE = """

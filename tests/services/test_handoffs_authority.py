@@ -15,11 +15,11 @@ from sqlalchemy import func, select
 
 from storage import models as m
 from storage.db import Database
-from tests.bot.slack_harness import NOW, Bot
-from tests.bot.test_sla import POLICY, checklist, sweep_and_deliver
-from tests.bot.test_slack import ACCOUNTS, PEOPLE
-from tests.fake_slack import FakeSlack
-from tests.helpers import load
+from testkit.fake_slack import FakeSlack
+from tests.support import NOW
+from tests.support.data import ACCOUNTS, PEOPLE, SLA_POLICY, checklist
+from tests.support.helpers import load
+from tests.support.slack_harness import Bot, sweep_and_deliver
 
 STRANGER = "USTRANGER"  # a Slack user of the workspace who is not in the people list
 OUTSIDER = "UBOB"  # in the people list, but neither the owner (Ana) nor above her
@@ -34,7 +34,7 @@ def bot(db: Database, ws: int, tmp_path: Path) -> Iterator[Bot]:
     load(db, ws, "people", PEOPLE, tmp_path)
     load(db, ws, "accounts", ACCOUNTS, tmp_path)
     config = tmp_path / "policy.toml"
-    config.write_text(POLICY, encoding="utf-8")
+    config.write_text(SLA_POLICY, encoding="utf-8")
     with FakeSlack() as fake:
         b = Bot(db, fake, RETENTION_BOT_CONFIG=str(config))
         yield b

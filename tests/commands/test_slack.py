@@ -15,22 +15,11 @@ from sqlalchemy import func, select
 from blocks.text import message_problems
 from storage import models as m
 from storage.db import Database
-from tests.bot.slack_harness import INGEST_TOKEN, NOW, Bot
-from tests.fake_slack import FakeSlack
-from tests.helpers import load
-
-PEOPLE = """
-    email,name,team,slack_user_id,manager_email
-    boss@x.io,Bea Boss,leadership,UBOSS,
-    ana@x.io,Ana Lima,cs,UANA,boss@x.io
-    bob@x.io,Bob Ng,sales,UBOB,boss@x.io
-"""
-ACCOUNTS = """
-    external_id,name,domain,segment,csm_email,ae_email,renewal_on
-    A1,Acme Corp,acme.com,smb,ana@x.io,bob@x.io,2027-01-15
-    A2,Acme Logistics,acmelog.io,smb,,bob@x.io,
-    A3,Globex,globex.com,enterprise,ana@x.io,,
-"""
+from testkit.fake_slack import FakeSlack
+from tests.support import NOW
+from tests.support.data import ACCOUNTS, PEOPLE
+from tests.support.helpers import load
+from tests.support.slack_harness import INGEST_TOKEN, Bot
 
 
 @pytest.fixture

@@ -32,9 +32,10 @@ from storage import wins
 from storage.accounts import account_card
 from storage.db import Database
 from storage.sla import Event, ping_facts
-from tests.bot.slack_harness import NOW, Bot
-from tests.fake_slack import FakeSlack
-from tests.helpers import load
+from testkit.fake_slack import FakeSlack
+from tests.support import NOW
+from tests.support.helpers import load
+from tests.support.slack_harness import Bot
 
 # Every hostile string carries a marker (EVIL-…) so it can be told from what the bot builds itself.
 ACME = "<!channel> Acme EVIL-A1 & <@UEVILA1>"

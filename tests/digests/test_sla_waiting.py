@@ -20,8 +20,8 @@ from digests.jobs import sla_sweep
 from storage import deliveries as dl
 from storage import models as m
 from storage.db import Database
-from tests.fake_slack import FakeSlack
-from tests.helpers import at_once, load
+from testkit.fake_slack import FakeSlack
+from tests.support.helpers import at_once, load
 
 PEOPLE = """
     email,name,team,manager_email

@@ -22,8 +22,8 @@ from storage import models as m
 from storage import subscriptions as subs
 from storage.db import Database
 from storage.wins import record_win
-from tests.fake_slack import FakeSlack
-from tests.helpers import at_once
+from testkit.fake_slack import FakeSlack
+from tests.support.helpers import at_once
 
 MONDAY = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
 WEEK_BEFORE = MONDAY - dt.timedelta(days=6)  # subscriptions are made on the Tuesday before
@@ -287,7 +287,7 @@ def test_a_sender_that_died_mid_send_is_recovered_without_a_second_post(
         leased = dl.lease(s, clock.now, lease_for=dt.timedelta(minutes=5))
     main = next(o for o in leased if o.kind == "digest")
     if slack_has_it:  # ... after Slack had posted it
-        from tests.fake_slack import FakeSlack as _  # noqa: F401  (the fake's own post path)
+        from testkit.fake_slack import FakeSlack as _  # noqa: F401  (the fake's own post path)
 
         fake._post(
             {

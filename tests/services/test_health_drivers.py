@@ -18,7 +18,7 @@ from storage.accounts import account_card
 from storage.db import Database
 from storage.health import Score, decompose, drivers
 from storage.models import Account, HealthSnapshot
-from tests.helpers import load
+from tests.support.helpers import load
 
 POLICY = HealthPolicy()
 NOW = dt.datetime(2026, 11, 23, 9, tzinfo=dt.UTC)

@@ -17,7 +17,7 @@ from storage.health import HealthInputs, Score, components, contributions, drive
 from storage.importer import import_file
 from storage.models import Account, HealthSnapshot
 from storage.workspaces import ensure_workspace
-from tests.helpers import load
+from tests.support.helpers import load
 
 POLICY = HealthPolicy()
 
