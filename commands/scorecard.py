@@ -114,7 +114,7 @@ def scorecard_reply(ctx: Context, cmd: SlashCommand) -> Reply:
             ws,
             as_of=ctx.clock().date(),
             period_kind=period,  # type: ignore[arg-type]
-            policies=ctx.settings.policies,
+            policies=ctx.policies,
             segment=segment,
         )
     return replies.scorecard(card)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -58,7 +59,7 @@ def delivery_problem(kind: str, channel_id: str, words: str, *, resumable: bool)
 def tell_admins(
     session: Session,
     ws: int,
-    admins: list[str],
+    admins: Sequence[str],
     *,
     kind: str,
     subject: str,
@@ -93,3 +94,35 @@ def unreachable(args: dict[str, Any], person: str, words: str) -> dict[str, Any]
         *out.get("blocks", []),
     ]
     return out
+
+
+def claim_unbuildable(
+    session: Session,
+    ws: int,
+    admins: Sequence[str],
+    *,
+    kind: str,
+    subject: str,
+    channel_id: str,
+    words: str,
+    now: dt.datetime,
+) -> bool:
+    """A message that cannot be built is claimed as failed (not rebuilt every tick) and admins are told
+    once; False when it was claimed before."""
+    if (
+        deliveries.enqueue(
+            session,
+            ws,
+            kind=kind,
+            subject=subject,
+            channel_id=channel_id,
+            args={},
+            now=now,
+            state=deliveries.FAILED,
+            error=words,
+        )
+        is None
+    ):
+        return False
+    tell_admins(session, ws, admins, kind=kind, subject=subject, channel_id=channel_id, words=words, now=now)
+    return True

@@ -202,12 +202,12 @@ def wins_cmd() -> None:
 @pass_ctx
 def wins_channel(ctx: Ctx, channel: str | None, off: bool) -> None:
     """Show or set the channel (its id) where shared wins get a shout-out: /win and wins found in the data."""
-    from digests.jobs import set_wins_channel
-    from storage.models import Workspace
+    from services import wins
 
     with ctx.db.write() as session:
         ws = ctx.workspace(session)
-        if off or channel:
-            set_wins_channel(session, ws, None if off else _channel(None, None, channel or ""))
-        current = session.get(Workspace, ws).wins_channel_id  # type: ignore[union-attr]
+    if off or channel:
+        current = wins.set_wins_channel(ctx.db, ws, None if off else _channel(None, None, channel or ""))
+    else:
+        current = wins.wins_channel(ctx.db, ws)
     out.print(f"shout-outs go to {current}" if current else "no wins channel: shout-outs are off")

@@ -141,7 +141,13 @@ def test_weekly_digest_is_at_nine_local_across_dst(
 
     claimed_at = []
     for _ in range(days * 24):
-        if enqueue_digests(db, clock.now, worker.settings):
+        if enqueue_digests(
+            db,
+            clock.now,
+            policies=worker.settings.policies,
+            templates=worker.settings.digest_templates,
+            admins=worker.settings.admin_user_ids,
+        ):
             claimed_at.append(clock.now)
         clock.now += dt.timedelta(hours=1)
     from zoneinfo import ZoneInfo

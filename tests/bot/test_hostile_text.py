@@ -240,10 +240,10 @@ def test_no_data_reaches_slack_raw_from_any_builder(bot: Bot, db: Database, ws: 
     with db.read() as s:
         payloads["App Home view"] = home_view(services, s, ws, "UANA")
         payloads["health card"] = replies.health_card(
-            account_card(s, ws, a1, now=NOW, policy=services.settings.policies.health), NOW, "USD"
+            account_card(s, ws, a1, now=NOW, policy=services.policies.health), NOW, "USD"
         )
         payloads["shared health card"] = replies.health_card(
-            account_card(s, ws, a2, now=NOW, policy=services.settings.policies.health),
+            account_card(s, ws, a2, now=NOW, policy=services.policies.health),
             NOW,
             "USD",
             shared_by="UANA",
