@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 from bot.cli import cli
 from bot.scheduler import Worker
 from bot.settings import Settings, build_settings
+from services.subscriptions import parse_schedule
 from storage import deliveries as dl
 from storage import models as m
 from storage import subscriptions as subs
@@ -67,7 +68,7 @@ def make_worker(db: Database, fake: FakeSlack, clock: Clock, interval: float = 0
 
 def subscribe(db: Database, ws: int, channel: str, *schedule: str, now: dt.datetime = WEEK_BEFORE) -> None:
     with db.write() as s:
-        subs.subscribe(s, ws, channel, subs.parse_schedule(list(schedule), []), by=None, now=now)
+        subs.subscribe(s, ws, channel, parse_schedule(list(schedule), []), by=None, now=now)
 
 
 def ledger(db: Database) -> list[m.Delivery]:
