@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from blocks import kit
 from blocks.text import MAX_FIELD_TEXT, MAX_SECTION_TEXT, clip
 from storage import deliveries
 
@@ -51,7 +52,7 @@ def delivery_problem(kind: str, channel_id: str, words: str, *, resumable: bool)
     text = clip(" ".join(lines), MAX_SECTION_TEXT)
     return {
         "text": text,
-        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
+        "blocks": [kit.section(text)],
         "unfurl_links": False,
     }
 
@@ -89,10 +90,7 @@ def unreachable(args: dict[str, Any], person: str, words: str) -> dict[str, Any]
     note = clip(f"(<@{person}> could not be reached: {words}.)", MAX_FIELD_TEXT)
     out = {k: v for k, v in args.items() if not k.startswith("_")}
     out["text"] = clip(f"{note} {out.get('text', '')}", MAX_SECTION_TEXT)
-    out["blocks"] = [
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": note}]},
-        *out.get("blocks", []),
-    ]
+    out["blocks"] = [kit.context(note), *out.get("blocks", [])]
     return out
 
 
