@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import drop_postgres, fresh_postgres, fresh_sqlite, machine
 from bot.scheduler import Worker
 from bot.settings import build_settings
+from services.subscriptions import parse_schedule
 from storage import subscriptions as subs
 from storage.db import Database
 from storage.workspaces import ensure_workspace
@@ -67,7 +68,7 @@ def one_run(
     db.ensure_schema(auto_upgrade=True)
     with db.write() as s:
         ws = ensure_workspace(s, "bench", now=MONDAY)
-        schedule = subs.parse_schedule(["mon", "09:00", "UTC"], [])
+        schedule = parse_schedule(["mon", "09:00", "UTC"], [])
         for i in range(channels):
             subs.subscribe(s, ws, f"C{i:05d}", schedule, by=None, now=MONDAY - dt.timedelta(days=14))
     settings = build_settings(

@@ -7,6 +7,8 @@ import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING
 
+from services.subscriptions import WEEKDAYS, Subscription
+
 if TYPE_CHECKING:
     from storage.health import Driver
 
@@ -86,3 +88,10 @@ def duration_words(delta: dt.timedelta) -> str:
 def slack_date(when: dt.datetime) -> str:
     """A time every reader sees in their own time zone (fallback: UTC)."""
     return f"<!date^{int(when.timestamp())}^{{date_short_pretty}} at {{time}}|{when:%Y-%m-%d %H:%M} UTC>"
+
+
+def schedule_words(sub: Subscription) -> str:
+    """ "Mondays at 09:00 America/New_York, segment enterprise" (plain text: escape it for mrkdwn)."""
+    seg = f", segment {sub.segment}" if sub.segment else ""
+    paused = f" — paused: {sub.problem}" if not sub.active and sub.problem else ""
+    return f"{WEEKDAYS[sub.weekday].capitalize()}s at {sub.local_time:%H:%M} {sub.timezone}{seg}{paused}"

@@ -13,6 +13,7 @@ from slack_bolt import App, BoltResponse
 
 from bot.logs import demote_rejected_bodies
 from bot.oauth import oauth_settings
+from bot.scheduler import announce_wins
 from bot.settings import Settings
 from bot.slack_api import make_client
 from bot.tokens import WorkspaceClients
@@ -41,11 +42,14 @@ def create_app(
     # through response_url, and the next commands should not queue behind it.
     workers = 2 * settings.server_threads
     ctx = Context(
-        settings,
         db,
         clock,
         Answerer(workers, budget=ANSWER_BUDGET_SECONDS if answer_budget is None else answer_budget),
-        WorkspaceClients(settings, db),
+        policies=settings.policies,
+        admin_user_ids=frozenset(settings.admin_user_ids),
+        single_workspace=None if settings.oauth else settings.workspace,
+        announce_wins=announce_wins(settings),
+        clients=WorkspaceClients(settings, db),
     )
     common: dict[str, Any] = {
         "signing_secret": settings.slack_signing_secret.get_secret_value()

@@ -1,7 +1,7 @@
 """The scheduled work and its timing: APScheduler 3.11 ticks, the database decides.
 
 Three interval jobs, all idempotent and safe on any number of replicas: ``plan`` (every
-``TICK_SECONDS``: daily snapshots and win detection, shout-outs, due digests — ``digests.jobs``),
+``TICK_SECONDS``: daily snapshots and win detection, shout-outs, due digests — ``plan`` below),
 ``sla`` (every ``SLA_SWEEP_SECONDS``: warnings, breaches, escalations and their pings) and
 ``deliver`` (every ``DELIVER_SECONDS``: the outbox). The jobs live in APScheduler's memory store only
 as timers; what is due comes from subscriptions and the delivery ledger, so nothing is lost or
@@ -14,17 +14,25 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from slack_sdk import WebClient
+from sqlalchemy import select
 
 from bot.outbox import DrainReport, Outbox
 from bot.settings import Settings
 from bot.tokens import WorkspaceClients
-from digests.jobs import PlanReport, plan, sla_sweep
+from digests import shoutout
+from digests.jobs import enqueue_digests, sla_sweep
+from services import wins
+from services.daily import run_daily
+from storage import sla
 from storage.db import Database
+from storage.models import Workspace
 from storage.sla import SweepReport
 
 logger = logging.getLogger(__name__)
@@ -32,6 +40,53 @@ logger = logging.getLogger(__name__)
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class PlanReport:
+    snapshots: int = 0
+    wins_detected: int = 0
+    shoutouts: int = 0
+    digests: int = 0
+    handoffs_opened: int = 0  # sales→CS handoffs started by a CRM closed/won
+
+
+def announce_wins(settings: Settings) -> wins.Announce:
+    """The shout-out queue, with the settings it needs: ``services.wins``' hook into ``digests``."""
+    return partial(
+        shoutout.queue,
+        currency=settings.policies.currency,
+        templates=settings.digest_templates,
+        admins=settings.admin_user_ids,
+    )
+
+
+def plan(db: Database, now: dt.datetime, settings: Settings) -> PlanReport:
+    """One tick's planning for every enabled workspace; one workspace's failure never stops the others."""
+    report = PlanReport()
+    policies = settings.policies
+    announce = announce_wins(settings)
+    with db.read() as session:
+        workspaces = list(session.scalars(select(Workspace.id).where(Workspace.disabled_reason.is_(None))))
+    for ws in workspaces:
+        try:
+            daily = run_daily(db, ws, now, policies)
+            report.snapshots += daily.snapshots
+            report.wins_detected += daily.wins_detected
+            report.shoutouts += wins.queue_owed(
+                db, ws, now, per_day=policies.wins.detected_shoutouts_per_day, announce=announce
+            )
+            with db.write() as session:
+                report.handoffs_opened += sla.open_for_closed_won(session, ws, policies.sla, now)
+        except Exception:
+            logger.exception("scheduled work for workspace %s failed; the next tick tries again", ws)
+    try:
+        report.digests += enqueue_digests(
+            db, now, policies=policies, templates=settings.digest_templates, admins=settings.admin_user_ids
+        )
+    except Exception:
+        logger.exception("planning the digests failed; the next tick tries again")
+    return report
 
 
 class Worker:

@@ -74,8 +74,8 @@ def share_health(ctx: Context, press: ButtonPress, respond: Any) -> None:
             ctx, session, ws, press, f"health:{press.channel_id}:{press.message_ts}:{account_id}"
         ):
             return  # already shared from this message
-        card = account_card(session, ws, account_id, now=now, policy=ctx.settings.policies.health)
-    reply = replies.health_card(card, now, ctx.settings.policies.currency, shared_by=press.user_id)
+        card = account_card(session, ws, account_id, now=now, policy=ctx.policies.health)
+    reply = replies.health_card(card, now, ctx.policies.currency, shared_by=press.user_id)
     respond(response_type="in_channel", replace_original=False, **reply)
     respond(delete_original=True)
 
@@ -94,7 +94,7 @@ def share_scorecard(ctx: Context, press: ButtonPress, respond: Any) -> None:
         if not _claim(ctx, session, ws, press, subject):
             return
         card = build_scorecard(
-            session, ws, as_of=as_of, period_kind=period, policies=ctx.settings.policies, segment=segment
+            session, ws, as_of=as_of, period_kind=period, policies=ctx.policies, segment=segment
         )
     respond(
         response_type="in_channel", replace_original=False, **replies.scorecard(card, shared_by=press.user_id)
@@ -111,8 +111,8 @@ def pick_account(ctx: Context, press: ButtonPress, respond: Any) -> None:
         if account is None:
             respond(replace_original=True, **replies.text_reply("That account is no longer available."))
             return
-        card = account_card(session, ws, account.id, now=now, policy=ctx.settings.policies.health)
-    respond(replace_original=True, **replies.health_card(card, now, ctx.settings.policies.currency))
+        card = account_card(session, ws, account.id, now=now, policy=ctx.policies.health)
+    respond(replace_original=True, **replies.health_card(card, now, ctx.policies.currency))
 
 
 def register(app: App, ctx: Context) -> None:

@@ -1,4 +1,5 @@
-"""What every listener gets: settings, the database, the clock, the answer helper, and typed payloads."""
+"""What every listener gets: the policies, the admins, the database, the clock, the answer helper, the
+shout-out hook, and typed payloads."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 from slack_bolt import App
 
-from bot.settings import Settings
 from commands.answer import Answerer, Reply
+from services.policies import Policies
 from services.tenancy import workspace_for_team
+from services.wins import Announce
 from storage.db import Database
 
 # A channel picked from Slack's autocomplete arrives as <#C123|name> (the manifest sets should_escape).
@@ -76,10 +78,15 @@ def slash_command(
 
 @dataclass
 class Context:
-    settings: Settings
+    """Built by ``bot.app.create_app`` from the settings."""
+
     db: Database
     clock: Callable[[], dt.datetime]
     answer: Answerer
+    policies: Policies
+    admin_user_ids: frozenset[str]
+    single_workspace: str | None  # the configured workspace; None with OAuth (one per installation)
+    announce_wins: Announce  # queues wins' shout-outs in the caller's transaction (digests.shoutout)
     # A Web API client for a workspace, for calls outside Bolt's own reply paths (opening a dialog).
     clients: Callable[[int], Any] | None = None
 
@@ -96,10 +103,10 @@ class Context:
                     own,
                     team_id=team_id,
                     enterprise_id=enterprise_id,
-                    single_workspace=None if self.settings.oauth else self.settings.workspace,
+                    single_workspace=self.single_workspace,
                     now=self.clock(),
                 )
         return self._workspaces[key]
 
     def is_admin(self, user_id: str) -> bool:
-        return user_id in self.settings.admin_user_ids
+        return user_id in self.admin_user_ids

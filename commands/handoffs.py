@@ -128,11 +128,11 @@ def open_reply(ctx: Context, cmd: SlashCommand, ws: int, args: list[str]) -> Rep
         return replies.error_reply(
             "`/handoff open` needs an account and a kind.", "Try `/handoff open acme sales_to_cs @ana`."
         )
-    config = ctx.settings.policies.sla
+    config = ctx.policies.sla
     mentioned = MENTION.findall(" ".join(args[2:]))
     now = ctx.clock()
     with ctx.db.write() as session:
-        refusal = may_open_handoff(session, ws, cmd.user_id, ctx.settings.admin_user_ids)
+        refusal = may_open_handoff(session, ws, cmd.user_id, ctx.admin_user_ids)
         if refusal is not None:
             return replies.error_reply(refusal.mrkdwn, refusal.hint)
         found = find_account(session, ws, args[0])
@@ -236,9 +236,9 @@ def submit_checklist(
             return {field_name: "This is what the receiving team needs: please fill it in."}, None
     user = body["user"]
     ws = ctx.workspace((body.get("team") or {}).get("id") or user.get("team_id"), None)
-    config = ctx.settings.policies.sla
+    config = ctx.policies.sla
     with ctx.db.write() as session:
-        refusal = may_open_handoff(session, ws, user["id"], ctx.settings.admin_user_ids)
+        refusal = may_open_handoff(session, ws, user["id"], ctx.admin_user_ids)
         if refusal is not None:
             return {"success_plan": refusal.plain}, None
         account = session.get(m.Account, meta.get("a"))
@@ -270,7 +270,7 @@ def change_reply(
     ctx: Context, cmd: SlashCommand, ws: int, verb: str, external_id: str, reason: str
 ) -> Reply:
     now = ctx.clock()
-    config = ctx.settings.policies.sla
+    config = ctx.policies.sla
     with ctx.db.write() as session:
         handoff = handoff_by_external_id(session, ws, external_id)
         if handoff is None:
@@ -278,7 +278,7 @@ def change_reply(
                 f"There is no handoff `{slack_escape(external_id)}`.", "`/handoff list` shows the ids."
             )
         rule = {"done": may_finish, "pause": may_pause, "resume": may_resume}[verb]
-        refusal = rule(session, handoff, cmd.user_id, ctx.settings.admin_user_ids)
+        refusal = rule(session, handoff, cmd.user_id, ctx.admin_user_ids)
         if refusal is not None:
             return replies.error_reply(refusal.mrkdwn, refusal.hint)
         me = person_by_slack_id(session, ws, cmd.user_id)

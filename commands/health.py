@@ -47,9 +47,9 @@ def health_reply(ctx: Context, cmd: SlashCommand) -> Reply:
             if found.suggestions:
                 return replies.choose_account(query, found.suggestions, did_you_mean=True, more=found.more)
             return replies.not_found(query)
-        card = account_card(session, ws, found.match.id, now=now, policy=ctx.settings.policies.health)
+        card = account_card(session, ws, found.match.id, now=now, policy=ctx.policies.health)
     typo_of = query if found.guessed else None
-    return replies.health_card(card, now, ctx.settings.policies.currency, typo_of=typo_of)
+    return replies.health_card(card, now, ctx.policies.currency, typo_of=typo_of)
 
 
 def register(app: App, ctx: Context) -> None:

@@ -51,7 +51,7 @@ def home_view(ctx: Context, session: Any, ws: int, user_id: str) -> dict[str, An
         mine = open_handoffs(session, ws, owner_ids=[me.id])
         blocks += replies.handoffs("Your open handoffs", handoff_rows(mine, now), "none open")["blocks"]
     card = build_scorecard(
-        session, ws, as_of=now.date(), period_kind="week", policies=ctx.settings.policies
+        session, ws, as_of=now.date(), period_kind="week", policies=ctx.policies
     )
     score = replies.scorecard(card, shared_by=None)["blocks"]
     blocks += [b for b in score if b["type"] != "actions"]  # no "post" button on the Home tab

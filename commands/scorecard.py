@@ -6,18 +6,11 @@ from slack_bolt import App
 
 from commands import replies
 from commands.answer import Reply
-from commands.context import CHANNEL, Context, SlashCommand, slash_command
+from commands.context import Context, SlashCommand, slash_command
+from commands.subscriptions import subscription_reply
 from digests.scorecard import build_scorecard
 from storage.lookup import segments
 from storage.periods import PERIOD_KINDS
-from storage.subscriptions import (
-    SubscriptionError,
-    describe,
-    parse_schedule,
-    subscribe,
-    subscriptions,
-    unsubscribe,
-)
 
 USAGE = [
     ("/scorecard", "this week's shared scorecard, every KPI with its change and owner teams"),
@@ -33,57 +26,6 @@ USAGE = [
     ("/scorecard subscriptions", "the channels that get the weekly digest"),
     ("/scorecard unsubscribe #channel", "stop a channel's digest (admins)"),
 ]
-DELIVERY = (
-    "The first one is posted at the next scheduled time, once per week. "
-    "Make sure I'm in the channel (`/invite @retention-bot`)."
-)
-
-
-def subscription_reply(ctx: Context, cmd: SlashCommand, verb: str, args: list[str]) -> Reply:
-    ws = ctx.workspace(cmd.team_id, cmd.enterprise_id)
-    if verb == "subscriptions":
-        with ctx.db.read() as session:
-            subs = subscriptions(session, ws)
-        if not subs:
-            return replies.text_reply(
-                "No channel gets the weekly digest yet. An admin can type `/scorecard subscribe #channel`."
-            )
-        lines = [f"• <#{s.channel_id}>: {replies.slack_escape(describe(s))}" for s in subs]
-        return replies.text_reply("*Weekly scorecard digests*\n" + "\n".join(lines))
-    if not ctx.is_admin(cmd.user_id):
-        return replies.error_reply(
-            "Only admins can change digest subscriptions.", "Ask one of your RevOps admins."
-        )
-    channel = cmd.channel_id
-    if args and args[0].startswith(("<#", "#")):
-        found = CHANNEL.match(args[0])
-        if found is None:
-            return replies.error_reply(
-                "I need the channel picked from Slack's autocomplete (so I get its id).",
-                "Type `#` and choose the channel from the list.",
-            )
-        channel, args = found.group(1), args[1:]
-    if not channel:
-        return replies.error_reply("Which channel?", "Type `/scorecard subscribe #channel`.")
-    now = ctx.clock()
-    with ctx.db.write() as session:
-        if verb == "unsubscribe":
-            gone = unsubscribe(session, ws, channel)
-            return replies.text_reply(
-                f"<#{channel}> will no longer get the weekly digest."
-                if gone
-                else f"<#{channel}> had no digest subscription."
-            )
-        try:
-            schedule = parse_schedule(args, segments(session, ws))
-        except SubscriptionError as exc:
-            return replies.error_reply(
-                replies.slack_escape(str(exc)) + ".", "Type `/scorecard help` for the form."
-            )
-        saved = subscribe(session, ws, channel, schedule, by=cmd.user_id, now=now)
-        when = replies.slack_escape(describe(saved))
-        text = f":calendar: <#{channel}> gets the weekly scorecard: {when}. {DELIVERY}"
-    return replies.text_reply(text)
 
 
 def scorecard_reply(ctx: Context, cmd: SlashCommand) -> Reply:
@@ -114,7 +56,7 @@ def scorecard_reply(ctx: Context, cmd: SlashCommand) -> Reply:
             ws,
             as_of=ctx.clock().date(),
             period_kind=period,  # type: ignore[arg-type]
-            policies=ctx.settings.policies,
+            policies=ctx.policies,
             segment=segment,
         )
     return replies.scorecard(card)

@@ -71,7 +71,7 @@ def press_button(ctx: Context, press: ButtonPress, respond: Any) -> None:
             respond(replace_original=False, **replies.text_reply("That handoff is no longer available."))
             return
         rule = may_acknowledge if press.action_id == "sla_ack" else may_finish
-        refusal = rule(session, handoff, press.user_id, ctx.settings.admin_user_ids)
+        refusal = rule(session, handoff, press.user_id, ctx.admin_user_ids)
         if refusal is not None:
             refuse(respond, refusal)
             return
@@ -98,11 +98,11 @@ def open_snooze(ctx: Context, press: ButtonPress, client: Any, trigger_id: str, 
         handoff = _handoff(session, ws, _id(press.value))
         if handoff is None or handoff.completed_at is not None:
             return
-        refusal = may_snooze(session, handoff, press.user_id, ctx.settings.admin_user_ids)
+        refusal = may_snooze(session, handoff, press.user_id, ctx.admin_user_ids)
         if refusal is not None:
             refuse(respond, refusal)
             return
-        policy = sla.policy_of(session, ctx.settings.policies.sla, handoff)
+        policy = sla.policy_of(session, ctx.policies.sla, handoff)
         account = session.scalar(select(m.Account.name).where(m.Account.id == handoff.account_id)) or ""
     client.views_open(
         trigger_id=trigger_id,
@@ -127,14 +127,14 @@ def submit_snooze(
         handoff = _handoff(session, ws, meta.get("h"))
         if handoff is None:
             return {"reason": "That handoff is no longer available."}, None
-        refusal = may_snooze(session, handoff, user["id"], ctx.settings.admin_user_ids)
+        refusal = may_snooze(session, handoff, user["id"], ctx.admin_user_ids)
         if refusal is not None:  # a dialog's error is seen by the person who submitted it only
             return {"reason": refusal.plain}, None
         me = person_by_slack_id(session, ws, user["id"])
         try:
             sla.snooze(
                 session,
-                ctx.settings.policies.sla,
+                ctx.policies.sla,
                 handoff,
                 hours,
                 reason,

@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import re
-from dataclasses import dataclass, field
 
 from slack_bolt import App
-from sqlalchemy import select
 
 from blocks.text import slack_escape
 from commands import replies
 from commands.answer import Reply
 from commands.context import CHANNEL, Context, SlashCommand, slash_command
-from digests.jobs import enqueue_shoutouts, set_wins_channel
-from storage.lookup import find_account
-from storage.models import Workspace
-from storage.people import people_by_slack_ids, person_by_slack_id
+from services import wins
+from services.errors import NoSingleAccount, NothingToCredit, UnknownPeople
 from storage.vocab import TEAMS
-from storage.wins import record_win, wins_between
 
 MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 CHANNEL_TEAM = re.compile(r"<#C[A-Z0-9]+\|([^>]*)>")
@@ -35,20 +29,11 @@ WIN_USAGE = [
 WINS_USAGE = [("/wins", "this week's shared wins"), ("/wins last week", "last week's")]
 
 
-@dataclass
-class WinRequest:
-    account: str
-    text: str
-    people: list[str] = field(default_factory=list)
-    teams: list[str] = field(default_factory=list)
-    not_me: bool = False
-
-
 class WinSyntaxError(ValueError):
     pass
 
 
-def parse_win(raw: str) -> WinRequest:
+def parse_win(raw: str) -> wins.WinInput:
     text = raw.strip()
     if text.startswith('"'):
         end = text.find('"', 1)
@@ -69,7 +54,7 @@ def parse_win(raw: str) -> WinRequest:
     words = [w for w in rest.split() if w != "--not-me"]
     if not words:
         raise WinSyntaxError("say what happened after the account")
-    return WinRequest(
+    return wins.WinInput(
         account, " ".join(words)[:4000], list(dict.fromkeys(people)), list(dict.fromkeys(teams)), not_me
     )
 
@@ -77,8 +62,7 @@ def parse_win(raw: str) -> WinRequest:
 def wins_channel_reply(ctx: Context, cmd: SlashCommand, args: list[str]) -> Reply:
     ws = ctx.workspace(cmd.team_id, cmd.enterprise_id)
     if not args:
-        with ctx.db.read() as session:
-            current = session.scalar(select(Workspace.wins_channel_id).where(Workspace.id == ws))
+        current = wins.wins_channel(ctx.db, ws)
         return replies.text_reply(
             f"Shared wins get a shout-out in <#{current}>."
             if current
@@ -97,8 +81,7 @@ def wins_channel_reply(ctx: Context, cmd: SlashCommand, args: list[str]) -> Repl
             "I need the channel picked from Slack's autocomplete (so I get its id).",
             "Type `/win channel #` and choose the channel from the list, or `/win channel off`.",
         )
-    with ctx.db.write() as session:
-        set_wins_channel(session, ws, channel)
+    channel = wins.set_wins_channel(ctx.db, ws, channel)
     return replies.text_reply(
         f":tada: Shared wins now get a shout-out in <#{channel}>. "
         "Make sure I'm in it (`/invite @retention-bot`)."
@@ -119,68 +102,53 @@ def win_reply(ctx: Context, cmd: SlashCommand) -> Reply:
         return replies.error_reply(f"I couldn't read that win: {exc}.", "Type `/win help` for examples.")
     now = ctx.clock()
     ws = ctx.workspace(cmd.team_id, cmd.enterprise_id)
-    with ctx.db.write() as session:
-        found = find_account(session, ws, req.account)
-        if found.match is None:
-            options = found.candidates or found.suggestions
-            listed = ", ".join(f"`{slack_escape(o.external_id)}` {slack_escape(o.name)}" for o in options[:5])
-            hint = (
-                f"Did you mean {listed}? Use the CRM id or a quoted name."
-                if listed
-                else "Use its CRM id or domain."
-            )
-            return replies.error_reply(f"No single account matches “{replies.echo(req.account)}”.", hint)
-        people = people_by_slack_ids(session, ws, req.people)
-        unknown = [u for u in req.people if u not in people]
-        if unknown:
-            names = ", ".join(f"<@{u}>" for u in unknown)
-            return replies.error_reply(
-                f"{names} {'is' if len(unknown) == 1 else 'are'} not in the people list, "
-                "so I can't credit them.",
-                "Ask RevOps to import them with their slack_user_id, then record the win again.",
-            )
-        me = person_by_slack_id(session, ws, cmd.user_id)
-        credited = dict(people)
-        if me is not None and not req.not_me:
-            credited[cmd.user_id] = me
-        teams = list(dict.fromkeys(req.teams + [p.team for p in credited.values()]))
-        if not credited and not teams:
-            return replies.error_reply(
-                "A win needs at least one person or team to credit.", "Add @people or a #team (e.g. #cs)."
-            )
-        recorded = record_win(
-            session,
+    try:
+        recorded = wins.record(
+            ctx.db,
             ws,
+            req,
+            recorder_slack=cmd.user_id,
             external_id=f"slack:{cmd.trigger_id or now.isoformat()}",
-            account_id=found.match.id,
-            text=req.text,
-            won_on=now.date(),
-            recorded_by=me.id if me else None,
-            people=[p.id for p in credited.values()],
-            teams=teams,
+            now=now,
+            shoutouts_per_day=ctx.policies.wins.detected_shoutouts_per_day,
+            announce=ctx.announce_wins,
         )
-        if recorded:  # its shout-out goes into the outbox with it: both or neither
-            enqueue_shoutouts(session, ws, now, ctx.settings)
-    if not recorded:
+    except NoSingleAccount as refusal:
+        options = refusal.candidates or refusal.suggestions
+        listed = ", ".join(f"`{slack_escape(o.external_id)}` {slack_escape(o.name)}" for o in options[:5])
+        hint = (
+            f"Did you mean {listed}? Use the CRM id or a quoted name."
+            if listed
+            else "Use its CRM id or domain."
+        )
+        return replies.error_reply(f"No single account matches “{replies.echo(req.account)}”.", hint)
+    except UnknownPeople as refusal:
+        unknown = refusal.slack_ids
+        names = ", ".join(f"<@{u}>" for u in unknown)
+        return replies.error_reply(
+            f"{names} {'is' if len(unknown) == 1 else 'are'} not in the people list, so I can't credit them.",
+            "Ask RevOps to import them with their slack_user_id, then record the win again.",
+        )
+    except NothingToCredit:
+        return replies.error_reply(
+            "A win needs at least one person or team to credit.", "Add @people or a #team (e.g. #cs)."
+        )
+    if not recorded.new:
         return replies.text_reply("That win was already recorded.")
-    return replies.win_recorded(found.match.name, req.text, list(credited), teams)
+    return replies.win_recorded(recorded.account_name, recorded.text, recorded.people, recorded.teams)
 
 
 def wins_reply(ctx: Context, cmd: SlashCommand) -> Reply:
     words = " ".join(cmd.text.lower().split())
     if words in ("help", "?"):
         return replies.help_reply("/wins", WINS_USAGE)
-    today = ctx.clock().date()
-    monday = today - dt.timedelta(days=today.weekday())
-    if words in ("", "this week"):
-        title, start, end = "Shared wins this week", monday, today + dt.timedelta(days=1)
-    elif words == "last week":
-        title, start, end = "Shared wins last week", monday - dt.timedelta(days=7), monday
-    else:
+    if words not in ("", "this week", "last week"):
         return replies.error_reply("I understand `this week` and `last week`.", "Try `/wins last week`.")
+    last = words == "last week"
+    start, end = wins.this_or_last_week(ctx.clock().date(), last)
     ws = ctx.workspace(cmd.team_id, cmd.enterprise_id)
-    with ctx.db.read() as session:
-        rows = wins_between(session, ws, start, end)
+    rows = wins.between(ctx.db, ws, start, end)
+    title = "Shared wins last week" if last else "Shared wins this week"
     return replies.wins_list(title, rows)
 
 

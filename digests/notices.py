@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from blocks import kit
 from blocks.text import MAX_FIELD_TEXT, MAX_SECTION_TEXT, clip
 from storage import deliveries
 
@@ -50,7 +52,7 @@ def delivery_problem(kind: str, channel_id: str, words: str, *, resumable: bool)
     text = clip(" ".join(lines), MAX_SECTION_TEXT)
     return {
         "text": text,
-        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
+        "blocks": [kit.section(text)],
         "unfurl_links": False,
     }
 
@@ -58,7 +60,7 @@ def delivery_problem(kind: str, channel_id: str, words: str, *, resumable: bool)
 def tell_admins(
     session: Session,
     ws: int,
-    admins: list[str],
+    admins: Sequence[str],
     *,
     kind: str,
     subject: str,
@@ -88,8 +90,37 @@ def unreachable(args: dict[str, Any], person: str, words: str) -> dict[str, Any]
     note = clip(f"(<@{person}> could not be reached: {words}.)", MAX_FIELD_TEXT)
     out = {k: v for k, v in args.items() if not k.startswith("_")}
     out["text"] = clip(f"{note} {out.get('text', '')}", MAX_SECTION_TEXT)
-    out["blocks"] = [
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": note}]},
-        *out.get("blocks", []),
-    ]
+    out["blocks"] = [kit.context(note), *out.get("blocks", [])]
     return out
+
+
+def claim_unbuildable(
+    session: Session,
+    ws: int,
+    admins: Sequence[str],
+    *,
+    kind: str,
+    subject: str,
+    channel_id: str,
+    words: str,
+    now: dt.datetime,
+) -> bool:
+    """A message that cannot be built is claimed as failed (not rebuilt every tick) and admins are told
+    once; False when it was claimed before."""
+    if (
+        deliveries.enqueue(
+            session,
+            ws,
+            kind=kind,
+            subject=subject,
+            channel_id=channel_id,
+            args={},
+            now=now,
+            state=deliveries.FAILED,
+            error=words,
+        )
+        is None
+    ):
+        return False
+    tell_admins(session, ws, admins, kind=kind, subject=subject, channel_id=channel_id, words=words, now=now)
+    return True

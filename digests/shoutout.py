@@ -4,17 +4,22 @@ which operators can override like the digest templates."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from jinja2 import TemplateError
+from sqlalchemy.orm import Session
 
 from blocks import format as fmt
 from blocks.text import MAX_MESSAGE_TEXT, MAX_SECTION_TEXT, clip, message_problems, slack_escape
 from digests.digest import DigestError
+from digests.notices import claim_unbuildable
 from digests.templates import environment
-from storage.wins import DETECTED, WinShoutout
+from storage import deliveries, workspaces
+from storage.wins import DETECTED, SHOUTOUT, WinShoutout, shoutout_subject, shoutouts
 
 KIND_WORDS = {
     "save": "save",
@@ -58,3 +63,44 @@ def shoutout_args(win: WinShoutout, currency: str, templates: Path | None = None
     if problems:
         raise DigestError(f"the shout-out breaks Slack's limits: {'; '.join(problems)}")
     return {"text": text, "blocks": blocks, "unfurl_links": False, "unfurl_media": False}
+
+
+def queue(
+    session: Session,
+    ws: int,
+    win_ids: list[int],
+    now: dt.datetime,
+    *,
+    currency: str,
+    templates: Path | None,
+    admins: Sequence[str],
+) -> int:
+    """Queue the shout-out of each win in the workspace's wins channel, in the caller's transaction
+    (``services.wins.Announce``); one that cannot be built is claimed as failed and admins are told."""
+    channel = workspaces.wins_channel(session, ws)
+    if not channel:
+        return 0
+    queued = 0
+    for win in shoutouts(session, ws, win_ids):
+        subject = shoutout_subject(win.id, win.source)
+        try:
+            args = shoutout_args(win, currency, templates)
+        except DigestError as exc:
+            claim_unbuildable(
+                session,
+                ws,
+                admins,
+                kind=SHOUTOUT,
+                subject=subject,
+                channel_id=channel,
+                words=str(exc),
+                now=now,
+            )
+            continue
+        queued += (
+            deliveries.enqueue(
+                session, ws, kind=SHOUTOUT, subject=subject, channel_id=channel, args=args, now=now
+            )
+            is not None
+        )
+    return queued

@@ -43,6 +43,13 @@ class Found:
     people: tuple[int | None, ...]
 
 
+def _day(value: dt.date | None) -> dt.date:
+    """A date the query's filters keep non-NULL (``is_not(None)``); a NULL here is a bug, said loudly."""
+    if value is None:
+        raise ValueError("a NULL date passed a filter that excludes NULLs")
+    return value
+
+
 def _month(day: dt.date) -> dt.date:
     return day.replace(day=1)
 
@@ -72,13 +79,16 @@ def _renewals(session: Session, ws: int, start: dt.date, end: dt.date) -> list[F
             .join(s, and_(s.account_id == a.id, s.month == month))
             .where(
                 a.workspace_id == ws,
+                a.renewal_on.is_not(None),
                 a.renewal_on >= max(start, month),
                 a.renewal_on <= min(end, _month_end(month)),
                 s.mrr > 0,
             )
         ).all()
         out += [
-            Found(f"detected:renewal:{ext}:{day}", aid, "renewal", "Renewed", day, mrr * 12, tuple(owners))
+            Found(
+                f"detected:renewal:{ext}:{day}", aid, "renewal", "Renewed", _day(day), mrr * 12, tuple(owners)
+            )
             for aid, ext, day, mrr, *owners in rows
         ]
     return out
@@ -109,10 +119,16 @@ def _saves(session: Session, ws: int, start: dt.date, end: dt.date) -> list[Foun
     rows = session.execute(
         select(f.account_id, f.external_id, f.reason, f.resolved_on, f.owner_id, *OWNER_COLUMNS)
         .join(m.Account, m.Account.id == f.account_id)
-        .where(f.workspace_id == ws, f.outcome == "saved", f.resolved_on >= start, f.resolved_on <= end)
+        .where(
+            f.workspace_id == ws,
+            f.outcome == "saved",
+            f.resolved_on.is_not(None),
+            f.resolved_on >= start,
+            f.resolved_on <= end,
+        )
     ).all()
     return [
-        Found(f"detected:save:{ext}", aid, "save", f"Saved — {reason}", day, None, (owner, *owners))
+        Found(f"detected:save:{ext}", aid, "save", f"Saved — {reason}", _day(day), None, (owner, *owners))
         for aid, ext, reason, day, owner, *owners in rows
     ]
 
@@ -125,6 +141,7 @@ def _first_values(session: Session, ws: int, start: dt.date, end: dt.date) -> li
         .where(
             ms.workspace_id == ws,
             ms.kind == "first_value",
+            ms.achieved_on.is_not(None),
             ms.achieved_on >= start,
             ms.achieved_on <= end,
             ms.target_on.is_not(None),
@@ -132,7 +149,8 @@ def _first_values(session: Session, ws: int, start: dt.date, end: dt.date) -> li
         )
     ).all()
     out = []
-    for aid, ext, day, target, *owners in rows:
+    for aid, ext, achieved, target_on, *owners in rows:
+        day, target = _day(achieved), _day(target_on)
         ahead = (target - day).days
         text = (
             "Reached first value on target"

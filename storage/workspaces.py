@@ -92,3 +92,12 @@ def installed_org_wide(session: Session, enterprise_id: str) -> bool:
         .limit(1)
     ).first()
     return found is not None
+
+
+def wins_channel(session: Session, ws: int) -> str | None:
+    """The channel where the workspace's shared wins get a shout-out; None: shout-outs are off."""
+    return session.scalar(select(Workspace.wins_channel_id).where(Workspace.id == ws))
+
+
+def set_wins_channel(session: Session, ws: int, channel_id: str | None) -> None:
+    session.execute(update(Workspace).where(Workspace.id == ws).values(wins_channel_id=channel_id))

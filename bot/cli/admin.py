@@ -7,6 +7,7 @@ import json
 
 import click
 
+from blocks.format import schedule_words
 from bot.cli import (
     AS_OF,
     Ctx,
@@ -16,9 +17,9 @@ from bot.cli import (
     out,
     pass_ctx,
 )
+from services import deliveries as deliveries_service
+from services import subscriptions as subs
 from storage import deliveries as deliveries_mod
-from storage import subscriptions as subs
-from storage.lookup import segments
 
 
 @cli.group("subscriptions")
@@ -32,11 +33,11 @@ def subscriptions_list(ctx: Ctx) -> None:
     """The channels that get the weekly digest."""
     with ctx.db.read() as session:
         ws = ctx.existing_workspace(session)
-        rows = subs.subscriptions(session, ws)
+    rows = subs.subscriptions(ctx.db, ws)
     if not rows:
         out.print("no channel gets the weekly digest yet: retention-bot subscriptions add CHANNEL_ID")
     for row in rows:
-        out.print(f"{row.channel_id}  {subs.describe(row)}", markup=False, highlight=False)
+        out.print(f"{row.channel_id}  {schedule_words(row)}", markup=False, highlight=False)
 
 
 @subscriptions_cmd.command("add")
@@ -48,12 +49,11 @@ def subscriptions_add(ctx: Ctx, channel: str, schedule: tuple[str, ...]) -> None
     in any order; default Monday 09:00 in the workspace's time zone. Changes an existing one."""
     with ctx.db.write() as session:
         ws = ctx.workspace(session)
-        try:
-            parsed = subs.parse_schedule(list(schedule), segments(session, ws))
-        except subs.SubscriptionError as exc:
-            raise click.ClickException(str(exc)) from None
-        row = subs.subscribe(session, ws, channel, parsed, by=None, now=ctx.now)
-        out.print(f"{channel}: {subs.describe(row)}", markup=False, highlight=False)
+    try:
+        row = subs.subscribe(ctx.db, ws, channel, schedule, by=None, now=ctx.now)
+    except subs.SubscriptionError as exc:
+        raise click.ClickException(str(exc)) from None
+    out.print(f"{channel}: {schedule_words(row)}", markup=False, highlight=False)
 
 
 @subscriptions_cmd.command("remove")
@@ -62,8 +62,8 @@ def subscriptions_add(ctx: Ctx, channel: str, schedule: tuple[str, ...]) -> None
 def subscriptions_remove(ctx: Ctx, channel: str) -> None:
     """Stop CHANNEL's weekly digest."""
     with ctx.db.write() as session:
-        gone = subs.unsubscribe(session, ctx.workspace(session), channel)
-    if not gone:
+        ws = ctx.workspace(session)
+    if not subs.unsubscribe(ctx.db, ws, channel):
         raise click.ClickException(f"{channel} has no digest subscription")
     out.print(f"{channel}: unsubscribed")
 
@@ -90,14 +90,15 @@ def digest_preview(ctx: Ctx, channel: str | None, as_of: dt.date | None, as_json
     day = as_of or ctx.now.date()
     with ctx.db.read() as session:
         ws = ctx.existing_workspace(session)
-        segment = None
-        if channel is not None:
-            found = [s for s in subs.subscriptions(session, ws) if s.channel_id == channel]
-            if not found:
-                raise click.ClickException(
-                    f"{channel} has no digest subscription: retention-bot subscriptions list"
-                )
-            segment = found[0].segment
+    segment = None
+    if channel is not None:
+        try:
+            segment = subs.segment_for_channel(ctx.db, ws, channel)
+        except subs.NotSubscribed:
+            raise click.ClickException(
+                f"{channel} has no digest subscription: retention-bot subscriptions list"
+            ) from None
+    with ctx.db.read() as session:
         context = gather(session, ws, as_of=day, now=ctx.now, policies=ctx.settings.policies, segment=segment)
     try:
         message = render(context, ctx.settings.digest_templates)
@@ -137,7 +138,8 @@ def deliveries(click_ctx: click.Context, limit: int, states: tuple[str, ...], as
         return
     ctx: Ctx = click_ctx.obj
     with ctx.db.read() as session:
-        rows = deliveries_mod.recent(session, ctx.existing_workspace(session), limit=limit, states=states)
+        ws = ctx.existing_workspace(session)
+    rows = deliveries_service.recent(ctx.db, ws, limit=limit, states=states)
     if as_json:
         click.echo(
             json.dumps(
@@ -178,13 +180,13 @@ def deliveries(click_ctx: click.Context, limit: int, states: tuple[str, ...], as
 def deliveries_retry(ctx: Ctx, delivery_id: int) -> None:
     """Send a failed or uncertain message (again). For an uncertain one, first check that Slack does not
     have it: the bot could not tell, so this is a person's decision."""
-    with ctx.db.write() as session:
-        row = deliveries_mod.retry(session, ctx.existing_workspace(session), delivery_id, ctx.now)
-        if row is None:
-            raise click.ClickException(
-                f"delivery {delivery_id} is not failed or uncertain in this workspace "
-                "(see `retention-bot deliveries`)"
-            )
+    with ctx.db.read() as session:
+        ws = ctx.existing_workspace(session)
+    if not deliveries_service.retry(ctx.db, ws, delivery_id, ctx.now):
+        raise click.ClickException(
+            f"delivery {delivery_id} is not failed or uncertain in this workspace "
+            "(see `retention-bot deliveries`)"
+        )
     out.print(f"delivery {delivery_id}: queued again; the next delivery run (worker or serve) sends it")
 
 
@@ -202,12 +204,12 @@ def wins_cmd() -> None:
 @pass_ctx
 def wins_channel(ctx: Ctx, channel: str | None, off: bool) -> None:
     """Show or set the channel (its id) where shared wins get a shout-out: /win and wins found in the data."""
-    from digests.jobs import set_wins_channel
-    from storage.models import Workspace
+    from services import wins
 
     with ctx.db.write() as session:
         ws = ctx.workspace(session)
-        if off or channel:
-            set_wins_channel(session, ws, None if off else _channel(None, None, channel or ""))
-        current = session.get(Workspace, ws).wins_channel_id  # type: ignore[union-attr]
+    if off or channel:
+        current = wins.set_wins_channel(ctx.db, ws, None if off else _channel(None, None, channel or ""))
+    else:
+        current = wins.wins_channel(ctx.db, ws)
     out.print(f"shout-outs go to {current}" if current else "no wins channel: shout-outs are off")

@@ -26,6 +26,7 @@ from digests.notices import delivery_problem, unreachable
 from digests.shoutout import shoutout_args
 from digests.sla_pings import checklist_modal, ping_args, ping_with_status, snooze_modal
 from services.policies import Policies
+from services.subscriptions import parse_schedule
 from storage import models as m
 from storage import subscriptions as subs
 from storage import wins
@@ -173,7 +174,7 @@ def test_no_data_reaches_slack_raw_from_any_builder(bot: Bot, db: Database, ws: 
     with db.write() as s:  # subscribed the week before: the digest is due at NOW
         week_before = NOW - dt.timedelta(days=7)
         for channel in ("CDIGEST", "CNOTIN"):
-            schedule = subs.parse_schedule(["mon", "09:00", "UTC"], [])
+            schedule = parse_schedule(["mon", "09:00", "UTC"], [])
             subs.subscribe(s, ws, channel, schedule, by=None, now=week_before)
     fake.not_in.add("CNOTIN")  # its digest fails: the admins get a notice
 
@@ -241,10 +242,10 @@ def test_no_data_reaches_slack_raw_from_any_builder(bot: Bot, db: Database, ws: 
     with db.read() as s:
         payloads["App Home view"] = home_view(services, s, ws, "UANA")
         payloads["health card"] = replies.health_card(
-            account_card(s, ws, a1, now=NOW, policy=services.settings.policies.health), NOW, "USD"
+            account_card(s, ws, a1, now=NOW, policy=services.policies.health), NOW, "USD"
         )
         payloads["shared health card"] = replies.health_card(
-            account_card(s, ws, a2, now=NOW, policy=services.settings.policies.health),
+            account_card(s, ws, a2, now=NOW, policy=services.policies.health),
             NOW,
             "USD",
             shared_by="UANA",

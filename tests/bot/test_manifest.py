@@ -17,7 +17,7 @@ def test_manifest_commands_match_the_listeners() -> None:
     from commands import register
     from commands.context import Context
 
-    register(app, Context(None, None, None, None))  # type: ignore[arg-type]
+    register(app, Context(None, None, None, None, frozenset(), None, None))  # type: ignore[arg-type]
     listened = set()
     for listener in app._listeners:
         for matcher in listener.matchers:

@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 from bot.cli import cli
 from bot.scheduler import Worker
 from bot.settings import Settings, build_settings
+from services.subscriptions import parse_schedule
 from storage import deliveries as dl
 from storage import models as m
 from storage import subscriptions as subs
@@ -67,7 +68,7 @@ def make_worker(db: Database, fake: FakeSlack, clock: Clock, interval: float = 0
 
 def subscribe(db: Database, ws: int, channel: str, *schedule: str, now: dt.datetime = WEEK_BEFORE) -> None:
     with db.write() as s:
-        subs.subscribe(s, ws, channel, subs.parse_schedule(list(schedule), []), by=None, now=now)
+        subs.subscribe(s, ws, channel, parse_schedule(list(schedule), []), by=None, now=now)
 
 
 def ledger(db: Database) -> list[m.Delivery]:
@@ -141,7 +142,13 @@ def test_weekly_digest_is_at_nine_local_across_dst(
 
     claimed_at = []
     for _ in range(days * 24):
-        if enqueue_digests(db, clock.now, worker.settings):
+        if enqueue_digests(
+            db,
+            clock.now,
+            policies=worker.settings.policies,
+            templates=worker.settings.digest_templates,
+            admins=worker.settings.admin_user_ids,
+        ):
             claimed_at.append(clock.now)
         clock.now += dt.timedelta(hours=1)
     from zoneinfo import ZoneInfo

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from digests.digest import DigestMessage
 from digests.schedule import claim, due, latest_occurrence, period_key
+from services.subscriptions import parse_schedule
 from storage import subscriptions as subs
 from storage.db import Database
 from storage.models import Delivery, Workspace
@@ -73,13 +74,13 @@ MESSAGE = DigestMessage(
 def subscribed(db: Database, ws: int) -> Database:
     with db.write() as s:
         subs.subscribe(
-            s, ws, "C1", subs.parse_schedule(["mon", "09:00", "UTC"], []), by=None, now=at("2026-11-01 00:00")
+            s, ws, "C1", parse_schedule(["mon", "09:00", "UTC"], []), by=None, now=at("2026-11-01 00:00")
         )
         subs.subscribe(
             s,
             ws,
             "C2",
-            subs.parse_schedule(["fri", "17:00", "America/New_York"], []),
+            parse_schedule(["fri", "17:00", "America/New_York"], []),
             by=None,
             now=at("2026-11-01 00:00"),
         )

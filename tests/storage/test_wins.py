@@ -7,6 +7,7 @@ import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from storage import models as m
@@ -121,3 +122,62 @@ def test_each_rule_once_with_shared_credit(db: Database, ws: int, tmp_path: Path
     # A lower threshold finds the smaller expansion too, once.
     with db.write() as s:
         assert detect(s, ws, start, end, expansion_threshold=Decimal("5000")) == 1
+
+
+def test_a_win_and_its_shout_out_are_both_or_neither(db: Database, ws: int, tmp_path: Path) -> None:
+    """/win records the win and queues its shout-out in one transaction: when queueing the shout-out
+    fails, the win is not recorded either (and recording it again later works)."""
+    from services import wins as win_service
+    from services.errors import NothingToCredit, UnknownPeople
+
+    load(db, ws, "people", PEOPLE, tmp_path)
+    load(db, ws, "accounts", ACCOUNTS, tmp_path)
+    win_service.set_wins_channel(db, ws, "CWINS")
+    now = dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC)
+    req = win_service.WinInput("R", "saved the renewal", people=["UCSM"], teams=["support"])
+    calls: list[list[int]] = []
+
+    def broken(session: object, ws_: int, win_ids: list[int], at: dt.datetime) -> int:
+        calls.append(win_ids)
+        raise RuntimeError("the shout-out could not be queued")
+
+    def record(announce: win_service.Announce) -> win_service.WinRecorded:
+        return win_service.record(
+            db, ws, req, recorder_slack="UAE", external_id="slack:T1", now=now,
+            shoutouts_per_day=10, announce=announce,
+        )  # fmt: skip
+
+    with pytest.raises(RuntimeError):
+        record(broken)
+    assert len(calls) == 1 and len(calls[0]) == 1  # it was asked for the new win's shout-out
+    with db.read() as s:
+        assert s.scalar(select(m.Win.id).where(m.Win.workspace_id == ws)) is None
+        assert s.scalar(select(m.WinCreditPerson.win_id)) is None
+
+    queued: list[list[int]] = []
+
+    def announce(session: object, ws_: int, win_ids: list[int], at: dt.datetime) -> int:
+        queued.append(win_ids)
+        return len(win_ids)
+
+    done = record(announce)
+    assert (done.new, done.account_name, sorted(done.people), done.teams) == (
+        True,
+        "Renewer",
+        ["UAE", "UCSM"],
+        ["support", "cs", "sales"],
+    )
+    assert record(lambda *_: 0).new is False  # the same request again: recorded once, no shout-out asked
+    assert len(queued) == 1
+    with db.read() as s:
+        assert len(s.scalars(select(m.Win.id).where(m.Win.workspace_id == ws)).all()) == 1
+
+    for bad, refusal in (
+        (win_service.WinInput("R", "x", people=["UNOBODY"]), UnknownPeople),
+        (win_service.WinInput("R", "x", not_me=True), NothingToCredit),
+    ):
+        with pytest.raises(refusal):
+            win_service.record(
+                db, ws, bad, recorder_slack="UAE", external_id="slack:T2", now=now,
+                shoutouts_per_day=10, announce=broken,
+            )  # fmt: skip

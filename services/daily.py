@@ -1,0 +1,35 @@
+"""The once-a-day work of a workspace, claimed in ``job_runs`` so any number of schedulers do it once:
+yesterday's health snapshot (the scorecard and the digest's movers read it) and the wins the data
+shows (``storage.wins.detect``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from services.policies import Policies
+from storage import health, wins
+from storage.db import Database
+from storage.job_runs import claim_job_run
+
+
+@dataclass
+class DailyCounts:
+    snapshots: int = 0
+    wins_detected: int = 0
+
+
+def run_daily(db: Database, ws: int, now: dt.datetime, policies: Policies) -> DailyCounts:
+    """Each job in its own transaction with its claim: a failed one is tried again at the next tick."""
+    counts = DailyCounts()
+    day = (now - dt.timedelta(days=1)).date()
+    with db.write() as session:
+        if claim_job_run(session, ws, "health_snapshot", day.isoformat(), now):
+            counts.snapshots += health.snapshot(session, ws, day, policies.health)
+    with db.write() as session:
+        if claim_job_run(session, ws, "detect_wins", day.isoformat(), now):
+            start = day - dt.timedelta(days=policies.wins.lookback_days - 1)
+            counts.wins_detected += wins.detect(
+                session, ws, start, day, expansion_threshold=policies.wins.expansion_arr_threshold
+            )
+    return counts

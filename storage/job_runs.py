@@ -1,0 +1,23 @@
+"""The claims of once-a-day jobs (``job_runs``): one row per workspace, job and subject."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy.orm import Session
+
+from storage.models import JobRun
+from storage.upsert import insert_ignore
+
+
+def claim_job_run(session: Session, ws: int, job: str, subject: str, now: dt.datetime) -> bool:
+    """Claim ``job`` for ``subject`` in this workspace. Claim and work share the caller's transaction:
+    if the work fails, the claim is rolled back with it and the next tick tries again."""
+    return bool(
+        insert_ignore(
+            session,
+            JobRun,
+            [{"workspace_id": ws, "job": job, "subject": subject, "started_at": now, "finished_at": now}],
+            ["workspace_id", "job", "subject"],
+        )
+    )
