@@ -23,9 +23,10 @@ from slack_sdk import WebClient
 from bot.outbox import DrainReport, Outbox
 from bot.settings import Settings
 from bot.tokens import WorkspaceClients
-from digests.jobs import PlanReport, plan, sla_sweep
+from digests.jobs import PlanReport, plan
+from digests.sla_pings import sweep_and_queue
+from services.sla import SweepReport
 from storage.db import Database
-from storage.sla import SweepReport
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +71,8 @@ class Worker:
         return report
 
     def sla(self) -> SweepReport:
-        report = sla_sweep(self.db, self.clock(), self.settings)
+        settings = self.settings
+        report = sweep_and_queue(self.db, self.clock(), settings.policies.sla, settings.admin_user_ids)
         if report.recorded or report.handed_on:
             logger.info(
                 "SLA sweep: %d warnings, %d breaches, %d escalations recorded, %d waiting pings queued",

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 
 from storage import models as m
 from storage import records as r
-from storage import vocab
+from storage import sla_clock, vocab
 from storage.errors import MAX_LISTED_ERRORS, RecordError
 
 
@@ -213,7 +213,7 @@ class WinCredits(Extension):
         )
 
     def _credit_diff_exists(self, ctx: BatchContext, win_id: Any) -> ColumnElement[bool]:
-        cp, ct = m.WinCreditPerson.__table__, m.WinCreditTeam.__table__
+        cp, ct = _t(m.WinCreditPerson), _t(m.WinCreditTeam)
         wp, wt = self._wanted_people(ctx).subquery(), self._wanted_teams(ctx).subquery()
         return or_(
             exists(
@@ -253,7 +253,7 @@ class WinCredits(Extension):
 
     def after_merge(self, ctx: BatchContext) -> None:
         s = ctx.session
-        cp, ct = m.WinCreditPerson.__table__, m.WinCreditTeam.__table__
+        cp, ct = _t(m.WinCreditPerson), _t(m.WinCreditTeam)
         staged = self._staged_win_ids(ctx)
         wp, wt = self._wanted_people(ctx).subquery(), self._wanted_teams(ctx).subquery()
         s.execute(
@@ -299,7 +299,7 @@ class HandoffDue(Extension):
     the time to its due time) before any warning, at its due time after one, never once done."""
 
     def after_merge(self, ctx: BatchContext) -> None:
-        h = m.Handoff.__table__
+        h = _t(m.Handoff)
         rows = ctx.session.execute(
             select(
                 h.c.id,
@@ -322,12 +322,10 @@ class HandoffDue(Extension):
             new_warn = opened + (wanted - opened) * DEFAULT_WARN_AT
             if done is not None:
                 new_check = None
-            elif stage == 0:
-                new_check = new_warn
-            elif stage == 1:
-                new_check = wanted
+            elif stage >= sla_clock.BREACHED:
+                new_check = check  # escalation steps are policies' (an imported handoff has none)
             else:
-                new_check = check
+                new_check = sla_clock.next_check(stage, new_warn, wanted, (), acknowledged=False)
             if (wanted, new_warn, new_check) != (effective, warn, check):
                 ctx.session.execute(
                     update(h)
@@ -370,7 +368,7 @@ def _effective_due(rec: r.HandoffRecord) -> dict[str, Any]:
 
 
 def _t(model: type[m.Base]) -> Table:
-    return model.__table__  # type: ignore[return-value]
+    return m.table(model)
 
 
 KINDS: dict[str, Kind] = {
