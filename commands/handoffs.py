@@ -25,9 +25,7 @@ from services import handoffs
 from services.authority import NotAllowed
 from services.sla import SlaError
 from storage.accounts import sla_state
-from storage.handoffs import OpenHandoffRow, open_handoffs
-from storage.lookup import find_account
-from storage.people import person_by_slack_id, reports_of
+from storage.handoffs import OpenHandoffRow
 
 HANDOFF_USAGE = [
     ("/handoff list [ACCOUNT]", "open handoffs: yours, or one account's"),
@@ -101,13 +99,13 @@ def handoff_rows(
     ]
 
 
-def _for_account(ctx: Context, session: Any, ws: int, query: str, title: str) -> Reply:
-    found = find_account(session, ws, query)
-    if found.match is None:
+def _for_account(ctx: Context, ws: int, query: str, title: str) -> Reply:
+    try:
+        found = handoffs.for_account(ctx.db, ws, query)
+    except handoffs.NoAccount:
         return replies.not_found(query)
-    rows = open_handoffs(session, ws, account_id=found.match.id)
     return replies.handoffs(
-        f"{title}: {slack_escape(found.match.name)}", handoff_rows(rows, ctx.clock()), "none open"
+        f"{title}: {slack_escape(found.account)}", handoff_rows(found.handoffs, ctx.clock()), "none open"
     )
 
 
@@ -116,26 +114,22 @@ def sla_reply(ctx: Context, cmd: SlashCommand) -> Reply:
     if arg.lower() in ("help", "?"):
         return replies.help_reply("/sla", SLA_USAGE)
     ws = ctx.workspace(cmd.team_id, cmd.enterprise_id)
-    with ctx.db.read() as session:
-        if arg.lower() not in ("", "mine", "team"):
-            return _for_account(ctx, session, ws, arg, "Open handoffs")
-        me = person_by_slack_id(session, ws, cmd.user_id)
-        if me is None:
-            return replies.error_reply(
-                "Your Slack user isn't in the people list, so I can't tell which handoffs are yours.",
-                "Ask RevOps to import people with slack_user_id, or try `/sla ACCOUNT`.",
-            )
-        if arg.lower() == "team":
-            reports = reports_of(session, ws, me.id)
-            if not reports:
-                return replies.text_reply(
-                    "Nobody reports to you in the people list, so there is no team view."
-                )
-            rows = open_handoffs(session, ws, owner_ids=reports)
-            return replies.handoffs(
-                "Your team's open handoffs", handoff_rows(rows, ctx.clock()), "none open: well done"
-            )
-        rows = open_handoffs(session, ws, owner_ids=[me.id])
+    if arg.lower() not in ("", "mine", "team"):
+        return _for_account(ctx, ws, arg, "Open handoffs")
+    team = arg.lower() == "team"
+    try:
+        rows = handoffs.owned_by(ctx.db, ws, cmd.user_id, team=team)
+    except handoffs.NotListed:
+        return replies.error_reply(
+            "Your Slack user isn't in the people list, so I can't tell which handoffs are yours.",
+            "Ask RevOps to import people with slack_user_id, or try `/sla ACCOUNT`.",
+        )
+    except handoffs.NoReports:
+        return replies.text_reply("Nobody reports to you in the people list, so there is no team view.")
+    if team:
+        return replies.handoffs(
+            "Your team's open handoffs", handoff_rows(rows, ctx.clock()), "none open: well done"
+        )
     return replies.handoffs("Your open handoffs", handoff_rows(rows, ctx.clock()), "none open")
 
 
@@ -147,8 +141,7 @@ def handoff_reply(ctx: Context, cmd: SlashCommand) -> Reply:
     ws = ctx.workspace(cmd.team_id, cmd.enterprise_id)
     if sub == "list":
         if len(words) > 1:
-            with ctx.db.read() as session:
-                return _for_account(ctx, session, ws, " ".join(words[1:]), "Open handoffs")
+            return _for_account(ctx, ws, " ".join(words[1:]), "Open handoffs")
         return sla_reply(ctx, cmd.model_copy(update={"text": "mine"}))
     if sub == "open":
         return open_reply(ctx, cmd, ws, words[1:])

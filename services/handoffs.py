@@ -1,7 +1,8 @@
 """What people do to handoffs, whichever way they ask (a slash command, a ping's buttons, a dialog, the
-CLI): open one under its SLA policy, with its owner and id chosen here; finish, pause or resume it;
-acknowledge, finish or snooze it from a ping. Each public function owns its transaction, asks
-``services.authority`` before it changes anything, and returns plain data or raises a ``Refusal``.
+scheduler): list the open ones; open one under its SLA policy, with its owner and id chosen here;
+finish, pause or resume it; acknowledge, finish or snooze it from a ping. Each public function owns
+its transaction, asks ``services.authority`` before it changes anything, and returns plain data or
+raises a ``Refusal``.
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ from storage import handoffs as store
 from storage import models as m
 from storage import vocab
 from storage.db import Database
-from storage.handoffs import ActionEvent, PingFacts
+from storage.handoffs import ActionEvent, OpenHandoffRow, PingFacts
 from storage.lookup import find_account
-from storage.people import person_by_slack_id
+from storage.people import person_by_slack_id, reports_of
 
 # Who takes a new handoff by default: the account's owner in the receiving team.
 OWNER_BY_TEAM = {team: f"{role}_id" for role, team in vocab.OWNER_ROLE_TEAMS.items()}
@@ -60,6 +61,14 @@ class NoSuchHandoff(Refusal):
     def __init__(self, external_id: str | None = None) -> None:
         super().__init__(f"no handoff {external_id or ''}".strip())
         self.external_id = external_id
+
+
+class NotListed(Refusal):
+    """The person is not in the people list, so the bot cannot tell which handoffs are theirs."""
+
+
+class NoReports(Refusal):
+    """Nobody reports to the person in the people list: there is no team view."""
 
 
 class FieldError(Refusal):
@@ -305,6 +314,39 @@ def change(
         return Changed(external_id, verb, due=handoff.effective_due_at)
 
 
+# --- lists ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AccountHandoffs:
+    account: str
+    handoffs: list[OpenHandoffRow]
+
+
+def for_account(db: Database, ws: int, query: str) -> AccountHandoffs:
+    """One account's open handoffs, the most overdue first. Raises ``NoAccount``."""
+    with db.read() as session:
+        found = find_account(session, ws, query)
+        if found.match is None:
+            raise NoAccount(query)
+        return AccountHandoffs(found.match.name, store.open_handoffs(session, ws, account_id=found.match.id))
+
+
+def owned_by(db: Database, ws: int, user_slack: str, *, team: bool = False) -> list[OpenHandoffRow]:
+    """The person's open handoffs (``team``: their reports'), the most overdue first. Raises
+    ``NotListed`` or (``team``) ``NoReports``."""
+    with db.read() as session:
+        me = person_by_slack_id(session, ws, user_slack)
+        if me is None:
+            raise NotListed(user_slack)
+        if not team:
+            return store.open_handoffs(session, ws, owner_ids=[me.id])
+        reports = reports_of(session, ws, me.id)
+        if not reports:
+            raise NoReports(user_slack)
+        return store.open_handoffs(session, ws, owner_ids=reports)
+
+
 # --- from a ping ---------------------------------------------------------------------------------------
 
 
@@ -437,17 +479,5 @@ def open_for_closed_won(
             continue
         owner = default_owner(session, account, "cs")
         external_id = f"closed-won:{account.external_id}"
-        opened += (
-            sla.open_handoff(
-                session,
-                ws,
-                account=account,
-                policy=policy,
-                config=config,
-                owner=owner,
-                external_id=external_id[:64],
-                now=now,
-            )
-            is not None
-        )
+        opened += _opened(session, ws, config, policy, account, owner, external_id[:64], now).new
     return opened
