@@ -23,7 +23,7 @@ from sqlalchemy import func, insert, select, text
 
 from bench.common import drop_postgres, fresh_postgres, fresh_sqlite, machine
 from bot.settings import build_settings
-from digests.jobs import sla_sweep
+from digests.sla_pings import sweep_and_queue
 from services.policies import Policies, SlaConfig
 from storage import models as m
 from storage.db import Database
@@ -140,10 +140,14 @@ def measure(label: str, make_url: object, handoffs: int, breaching: int, runs: i
         with db.read() as s:  # warm the connection pool and the statement caches like a running worker
             s.execute(select(func.count()).select_from(m.SlaEvent)).scalar()
         t = time.perf_counter()
-        report = sla_sweep(db, NOW + dt.timedelta(seconds=1), settings)
+        report = sweep_and_queue(
+            db, NOW + dt.timedelta(seconds=1), settings.policies.sla, settings.admin_user_ids
+        )
         times.append(time.perf_counter() - t)
         t = time.perf_counter()
-        second = sla_sweep(db, NOW + dt.timedelta(seconds=2), settings)
+        second = sweep_and_queue(
+            db, NOW + dt.timedelta(seconds=2), settings.policies.sla, settings.admin_user_ids
+        )
         again.append(time.perf_counter() - t)
         with db.read() as s:
             events = s.scalar(select(func.count()).select_from(m.SlaEvent).where(m.SlaEvent.kind == "breach"))

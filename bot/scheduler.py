@@ -27,13 +27,13 @@ from bot.outbox import DrainReport, Outbox
 from bot.settings import Settings
 from bot.tokens import WorkspaceClients
 from digests import shoutout
-from digests.jobs import enqueue_digests, sla_sweep
-from services import wins
+from digests.jobs import enqueue_digests
+from digests.sla_pings import sweep_and_queue
+from services import handoffs, wins
 from services.daily import run_daily
-from storage import sla
+from services.sla import SweepReport
 from storage.db import Database
 from storage.models import Workspace
-from storage.sla import SweepReport
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ def plan(db: Database, now: dt.datetime, settings: Settings) -> PlanReport:
                 db, ws, now, per_day=policies.wins.detected_shoutouts_per_day, announce=announce
             )
             with db.write() as session:
-                report.handoffs_opened += sla.open_for_closed_won(session, ws, policies.sla, now)
+                report.handoffs_opened += handoffs.open_for_closed_won(session, ws, policies.sla, now)
         except Exception:
             logger.exception("scheduled work for workspace %s failed; the next tick tries again", ws)
     try:
@@ -125,7 +125,8 @@ class Worker:
         return report
 
     def sla(self) -> SweepReport:
-        report = sla_sweep(self.db, self.clock(), self.settings)
+        settings = self.settings
+        report = sweep_and_queue(self.db, self.clock(), settings.policies.sla, settings.admin_user_ids)
         if report.recorded or report.handed_on:
             logger.info(
                 "SLA sweep: %d warnings, %d breaches, %d escalations recorded, %d waiting pings queued",

@@ -5,10 +5,10 @@ policy, finishing it, and pausing or resuming its clock (the owner, their manage
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import logging
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal, cast
 
 from slack_bolt import App
 from slack_sdk.errors import SlackApiError
@@ -18,18 +18,14 @@ from blocks.slack_errors import advice
 from blocks.text import slack_escape
 from commands import replies
 from commands.answer import Reply
-from commands.authority import may_finish, may_open_handoff, may_pause, may_resume
 from commands.context import Context, SlashCommand, slash_command
+from commands.dialogs import ChecklistMeta, ChecklistState, checklist_modal, meta_of
 from commands.wins import MENTION
-from digests.sla_pings import checklist_modal
-from services.policies import SlaConfig, SlaPolicy
-from storage import models as m
-from storage import sla
+from services import handoffs
+from services.authority import NotAllowed
+from services.sla import SlaError
 from storage.accounts import sla_state
-from storage.handoffs import OpenHandoffRow, handoff_by_external_id, open_handoffs
-from storage.lookup import find_account
-from storage.people import person_by_slack_id, reports_of
-from storage.upsert import insert_ignore
+from storage.handoffs import OpenHandoffRow
 
 HANDOFF_USAGE = [
     ("/handoff list [ACCOUNT]", "open handoffs: yours, or one account's"),
@@ -45,13 +41,52 @@ SLA_USAGE = [
 ]
 logger = logging.getLogger(__name__)
 
-# Who takes a new handoff by default: the account's owner in the receiving team.
-OWNER_BY_TEAM = {
-    "cs": "csm_id",
-    "support": "support_lead_id",
-    "sales": "ae_id",
-    "leadership": "exec_sponsor_id",
+NOT_LISTED = "Ask RevOps to import you into the people list with your slack_user_id."
+DOING = {
+    "ack": "acknowledge it",
+    "done": "mark it done",
+    "snooze": "snooze it",
+    "pause": "pause it",
+    "resume": "resume it",
 }
+
+
+@dataclass(frozen=True)
+class Words:
+    """A refusal in words: ``mrkdwn`` for a message, ``plain`` for a dialog's field error, and what the
+    person can do about it (``hint``, our own text)."""
+
+    mrkdwn: str
+    plain: str
+    hint: str = "Ask one of them, or an admin."
+
+
+Say = Callable[[str], str]
+
+
+def not_allowed_words(refusal: NotAllowed) -> Words:
+    """Who may do it instead, said twice: with data escaped for mrkdwn (ids as code), and as it is."""
+
+    def sentence(text: Say, code: Say) -> str:
+        if refusal.action == "open":
+            return (
+                "Only people in the people list or an admin can open a handoff, and your Slack user "
+                "isn't in the people list."
+            )
+        doing = DOING[refusal.action]
+        ref = code(refusal.external_id or "")
+        if not refusal.chain:
+            return (
+                f"Handoff {ref} has no owner: only people in the people list "
+                f"or an admin can {doing}, and your Slack user isn't in the people list."
+            )
+        roles = ["the owner of {x} ({0})", "their manager ({1})", "that manager's manager ({2})"]
+        names = [text(name) for name in refusal.chain]
+        who = [r.format(*names, x=ref) for r in roles[: len(refusal.chain)]]
+        return f"Only {', '.join(who)} or an admin can {doing}."
+
+    words = Words(mrkdwn=sentence(slack_escape, lambda v: f"`{slack_escape(v)}`"), plain=sentence(str, str))
+    return words if refusal.chain else Words(words.mrkdwn, words.plain, NOT_LISTED)
 
 
 def handoff_rows(
@@ -64,13 +99,13 @@ def handoff_rows(
     ]
 
 
-def _for_account(ctx: Context, session: Any, ws: int, query: str, title: str) -> Reply:
-    found = find_account(session, ws, query)
-    if found.match is None:
+def _for_account(ctx: Context, ws: int, query: str, title: str) -> Reply:
+    try:
+        found = handoffs.for_account(ctx.db, ws, query)
+    except handoffs.NoAccount:
         return replies.not_found(query)
-    rows = open_handoffs(session, ws, account_id=found.match.id)
     return replies.handoffs(
-        f"{title}: {slack_escape(found.match.name)}", handoff_rows(rows, ctx.clock()), "none open"
+        f"{title}: {slack_escape(found.account)}", handoff_rows(found.handoffs, ctx.clock()), "none open"
     )
 
 
@@ -79,26 +114,22 @@ def sla_reply(ctx: Context, cmd: SlashCommand) -> Reply:
     if arg.lower() in ("help", "?"):
         return replies.help_reply("/sla", SLA_USAGE)
     ws = ctx.workspace(cmd.team_id, cmd.enterprise_id)
-    with ctx.db.read() as session:
-        if arg.lower() not in ("", "mine", "team"):
-            return _for_account(ctx, session, ws, arg, "Open handoffs")
-        me = person_by_slack_id(session, ws, cmd.user_id)
-        if me is None:
-            return replies.error_reply(
-                "Your Slack user isn't in the people list, so I can't tell which handoffs are yours.",
-                "Ask RevOps to import people with slack_user_id, or try `/sla ACCOUNT`.",
-            )
-        if arg.lower() == "team":
-            reports = reports_of(session, ws, me.id)
-            if not reports:
-                return replies.text_reply(
-                    "Nobody reports to you in the people list, so there is no team view."
-                )
-            rows = open_handoffs(session, ws, owner_ids=reports)
-            return replies.handoffs(
-                "Your team's open handoffs", handoff_rows(rows, ctx.clock()), "none open: well done"
-            )
-        rows = open_handoffs(session, ws, owner_ids=[me.id])
+    if arg.lower() not in ("", "mine", "team"):
+        return _for_account(ctx, ws, arg, "Open handoffs")
+    team = arg.lower() == "team"
+    try:
+        rows = handoffs.owned_by(ctx.db, ws, cmd.user_id, team=team)
+    except handoffs.NotListed:
+        return replies.error_reply(
+            "Your Slack user isn't in the people list, so I can't tell which handoffs are yours.",
+            "Ask RevOps to import people with slack_user_id, or try `/sla ACCOUNT`.",
+        )
+    except handoffs.NoReports:
+        return replies.text_reply("Nobody reports to you in the people list, so there is no team view.")
+    if team:
+        return replies.handoffs(
+            "Your team's open handoffs", handoff_rows(rows, ctx.clock()), "none open: well done"
+        )
     return replies.handoffs("Your open handoffs", handoff_rows(rows, ctx.clock()), "none open")
 
 
@@ -110,8 +141,7 @@ def handoff_reply(ctx: Context, cmd: SlashCommand) -> Reply:
     ws = ctx.workspace(cmd.team_id, cmd.enterprise_id)
     if sub == "list":
         if len(words) > 1:
-            with ctx.db.read() as session:
-                return _for_account(ctx, session, ws, " ".join(words[1:]), "Open handoffs")
+            return _for_account(ctx, ws, " ".join(words[1:]), "Open handoffs")
         return sla_reply(ctx, cmd.model_copy(update={"text": "mine"}))
     if sub == "open":
         return open_reply(ctx, cmd, ws, words[1:])
@@ -119,7 +149,8 @@ def handoff_reply(ctx: Context, cmd: SlashCommand) -> Reply:
         if len(words) < 2 or (sub == "pause" and len(words) < 3):
             form = next(f for f, _ in HANDOFF_USAGE if f.startswith(f"/handoff {sub}"))
             return replies.error_reply(f"`/handoff {sub}` needs more.", f"Type `{form}`.")
-        return change_reply(ctx, cmd, ws, sub, words[1], " ".join(words[2:]))
+        verb = cast(Literal["done", "pause", "resume"], sub)
+        return change_reply(ctx, cmd, ws, verb, words[1], " ".join(words[2:]))
     return replies.help_reply("/handoff", HANDOFF_USAGE)
 
 
@@ -128,48 +159,47 @@ def open_reply(ctx: Context, cmd: SlashCommand, ws: int, args: list[str]) -> Rep
         return replies.error_reply(
             "`/handoff open` needs an account and a kind.", "Try `/handoff open acme sales_to_cs @ana`."
         )
-    config = ctx.policies.sla
     mentioned = MENTION.findall(" ".join(args[2:]))
     now = ctx.clock()
-    with ctx.db.write() as session:
-        refusal = may_open_handoff(session, ws, cmd.user_id, ctx.admin_user_ids)
-        if refusal is not None:
-            return replies.error_reply(refusal.mrkdwn, refusal.hint)
-        found = find_account(session, ws, args[0])
-        if found.match is None:
-            return replies.not_found(args[0])
-        account = session.get(m.Account, found.match.id)
-        assert account is not None
-        kind = args[1].lower()
-        policy = config.policy_for(kind, account.segment)
-        if policy is None:
-            kinds = ", ".join(f"`{k}`" for k in sorted({p.kind for p in config.policies})) or "none yet"
-            return replies.error_reply(
-                f"There is no SLA policy for `{slack_escape(kind)}` handoffs "
-                f"(segment {slack_escape(account.segment)}).",
-                f"Policies exist for: {kinds}. RevOps adds them under [sla] in the policy file.",
-            )
-        if mentioned:
-            owner = person_by_slack_id(session, ws, mentioned[0])
-            if owner is None:
-                return replies.error_reply(
-                    f"<@{mentioned[0]}> is not in the people list.",
-                    "Ask RevOps to import them with slack_user_id.",
-                )
-        else:
-            owner_id = getattr(account, OWNER_BY_TEAM.get(policy.to_team, ""), None)
-            owner = (
-                session.get(m.Person, owner_id) if owner_id else person_by_slack_id(session, ws, cmd.user_id)
-            )
-        external_id = "S" + hashlib.sha1((cmd.trigger_id or now.isoformat()).encode()).hexdigest()[:8].upper()
-        if not (policy.asks_checklist and cmd.trigger_id and ctx.clients is not None):
-            return _opened(session, ws, config, policy, account, owner, external_id, now)
-        meta = {"a": account.id, "k": kind, "o": owner.id if owner else None, "x": external_id}
-        dialog = checklist_modal(account.name, kind, meta)
-    # The dialog opens after the transaction has ended: a Slack call must not hold the database.
-    assert ctx.clients is not None
     try:
-        ctx.clients(ws).views_open(trigger_id=cmd.trigger_id, view=dialog)
+        result = handoffs.open_handoff(
+            ctx.db,
+            ws,
+            account_query=args[0],
+            kind=args[1].lower(),
+            owner_slack=mentioned[0] if mentioned else None,
+            requester_slack=cmd.user_id,
+            seed=cmd.trigger_id or now.isoformat(),
+            can_ask_checklist=bool(cmd.trigger_id and ctx.clients is not None),
+            now=now,
+            config=ctx.policies.sla,
+            admins=ctx.admin_user_ids,
+        )
+    except NotAllowed as refusal:
+        words = not_allowed_words(refusal)
+        return replies.error_reply(words.mrkdwn, words.hint)
+    except handoffs.NoAccount as refusal:
+        return replies.not_found(refusal.query)
+    except handoffs.NoPolicy as refusal:
+        kinds = ", ".join(f"`{k}`" for k in refusal.kinds) or "none yet"
+        return replies.error_reply(
+            f"There is no SLA policy for `{slack_escape(refusal.kind)}` handoffs "
+            f"(segment {slack_escape(refusal.segment)}).",
+            f"Policies exist for: {kinds}. RevOps adds them under [sla] in the policy file.",
+        )
+    except handoffs.UnknownOwner as refusal:
+        return replies.error_reply(
+            f"<@{refusal.slack_id}> is not in the people list.",
+            "Ask RevOps to import them with slack_user_id.",
+        )
+    if isinstance(result, handoffs.Opened):
+        return opened_reply(result)
+    # The dialog opens after the transaction has ended: a Slack call must not hold the database.
+    assert ctx.clients is not None and cmd.trigger_id is not None
+    try:
+        ctx.clients(ws).views_open(
+            trigger_id=cmd.trigger_id, view=checklist_modal(result.account, result.kind, result.meta)
+        )
     except SlackApiError as exc:
         return replies.error_reply(f"I couldn't open the checklist: {advice(exc)}.", "Try again.")
     return replies.text_reply(
@@ -177,41 +207,17 @@ def open_reply(ctx: Context, cmd: SlashCommand, ws: int, args: list[str]) -> Rep
     )
 
 
-def _opened(
-    session: Any,
-    ws: int,
-    config: SlaConfig,
-    policy: SlaPolicy,
-    account: m.Account,
-    owner: m.Person | None,
-    external_id: str,
-    now: dt.datetime,
-    checklist: dict[str, Any] | None = None,
-) -> Reply:
-    """Open the handoff and say so (from the command, or from the checklist dialog)."""
-    handoff = sla.open_handoff(
-        session,
-        ws,
-        account=account,
-        policy=policy,
-        config=config,
-        owner=owner,
-        external_id=external_id,
-        now=now,
-        checklist=checklist,
-    )
-    if handoff is None:
-        return replies.text_reply(f"Handoff `{external_id}` was already opened.")
-    who = (
-        f"<@{owner.slack_user_id}>"
-        if owner and owner.slack_user_id
-        else slack_escape(owner.name if owner else "nobody")
-    )
-    clock = "business hours" if policy.clock == "business" else "hours"
+def opened_reply(opened: handoffs.Opened) -> Reply:
+    """Say the handoff is open (from the command, or from the checklist dialog)."""
+    if not opened.new:
+        return replies.text_reply(f"Handoff `{opened.external_id}` was already opened.")
+    who = f"<@{opened.owner_slack}>" if opened.owner_slack else slack_escape(opened.owner_name or "nobody")
+    clock = "business hours" if opened.business_hours else "hours"
+    assert opened.due is not None
     return replies.text_reply(
-        f":inbox_tray: Opened handoff `{external_id}`: *{slack_escape(account.name)}* {policy.kind} "
-        f"({policy.from_team}→{policy.to_team}), owner {who}, due {slack_date(handoff.effective_due_at)} "
-        f"({policy.hours:g} {clock}). `/handoff done {external_id}` when it is done."
+        f":inbox_tray: Opened handoff `{opened.external_id}`: *{slack_escape(opened.account)}* {opened.kind} "
+        f"({opened.from_team}→{opened.to_team}), owner {who}, due {slack_date(opened.due)} "
+        f"({opened.hours:g} {clock}). `/handoff done {opened.external_id}` when it is done."
     )
 
 
@@ -219,89 +225,83 @@ def submit_checklist(
     ctx: Context, body: dict[str, Any], view: dict[str, Any]
 ) -> tuple[dict[str, str] | None, Reply | None]:
     """The checklist dialog's answer: (errors for the dialog, None), or (None, the confirmation)."""
-    meta = json.loads(view.get("private_metadata") or "{}")
-    values = {k: v["value"] for k, v in view["state"]["values"].items()}
+    meta = ChecklistMeta.model_validate_json(meta_of(view))
+    answers = ChecklistState.of(view)
     now = ctx.clock()
-    first_value = values["first_value"].get("selected_date")
-    if not first_value or dt.date.fromisoformat(first_value) < now.date():
-        return {"first_value": "Pick a first-value target date from today on."}, None
-    checklist = {
-        "success_plan": (values["success_plan"].get("value") or "").strip(),
-        "contacts": (values["contacts"].get("value") or "").strip(),
-        "targets": (values.get("targets", {}).get("value") or "").strip(),
-        "first_value_target": first_value,
-    }
-    for field_name in ("success_plan", "contacts"):
-        if not checklist[field_name]:
-            return {field_name: "This is what the receiving team needs: please fill it in."}, None
+    try:
+        checklist = handoffs.check_checklist(
+            answers.success_plan.value,
+            answers.contacts.value,
+            answers.targets.value,
+            answers.first_value.selected_date,
+            now,
+        )
+    except handoffs.FieldError as error:
+        return {error.field: error.message}, None
     user = body["user"]
     ws = ctx.workspace((body.get("team") or {}).get("id") or user.get("team_id"), None)
-    config = ctx.policies.sla
-    with ctx.db.write() as session:
-        refusal = may_open_handoff(session, ws, user["id"], ctx.admin_user_ids)
-        if refusal is not None:
-            return {"success_plan": refusal.plain}, None
-        account = session.get(m.Account, meta.get("a"))
-        if account is None or account.workspace_id != ws:
-            return {"success_plan": "That account is no longer available."}, None
-        policy = config.policy_for(str(meta.get("k")), account.segment)
-        if policy is None:
-            return {"success_plan": "That SLA policy was removed meanwhile."}, None
-        owner = session.get(m.Person, meta["o"]) if meta.get("o") else None
-        if owner is not None and owner.workspace_id != ws:
-            owner = None
-        insert_ignore(  # the first-value milestone's target, unless the account has one already
-            session,
-            m.Milestone,
-            [
-                {
-                    "workspace_id": ws,
-                    "account_id": account.id,
-                    "kind": "first_value",
-                    "target_on": dt.date.fromisoformat(first_value),
-                }
-            ],
-            ["account_id", "kind"],
+    try:
+        opened = handoffs.open_from_checklist(
+            ctx.db,
+            ws,
+            account_id=meta.a,
+            kind=meta.k,
+            owner_id=meta.o,
+            external_id=meta.x,
+            checklist=checklist,
+            user_slack=user["id"],
+            admins=ctx.admin_user_ids,
+            now=now,
+            config=ctx.policies.sla,
         )
-        return None, _opened(session, ws, config, policy, account, owner, str(meta.get("x")), now, checklist)
+    except NotAllowed as refusal:
+        return {"success_plan": not_allowed_words(refusal).plain}, None
+    except handoffs.FieldError as error:
+        return {error.field: error.message}, None
+    return None, opened_reply(opened)
 
 
 def change_reply(
-    ctx: Context, cmd: SlashCommand, ws: int, verb: str, external_id: str, reason: str
+    ctx: Context,
+    cmd: SlashCommand,
+    ws: int,
+    verb: Literal["done", "pause", "resume"],
+    external_id: str,
+    reason: str,
 ) -> Reply:
-    now = ctx.clock()
-    config = ctx.policies.sla
-    with ctx.db.write() as session:
-        handoff = handoff_by_external_id(session, ws, external_id)
-        if handoff is None:
-            return replies.error_reply(
-                f"There is no handoff `{slack_escape(external_id)}`.", "`/handoff list` shows the ids."
-            )
-        rule = {"done": may_finish, "pause": may_pause, "resume": may_resume}[verb]
-        refusal = rule(session, handoff, cmd.user_id, ctx.admin_user_ids)
-        if refusal is not None:
-            return replies.error_reply(refusal.mrkdwn, refusal.hint)
-        me = person_by_slack_id(session, ws, cmd.user_id)
-        actor = me.id if me else None
-        ref = f"`{slack_escape(external_id)}`"
-        try:
-            if verb == "done":
-                if not sla.finish(session, handoff, actor, now, cmd.user_id):
-                    return replies.text_reply(f"Handoff {ref} was already done.")
-                text = f":heavy_check_mark: Handoff {ref} is done."
-            elif verb == "pause":
-                sla.pause(session, config, handoff, reason[:500], actor, now)
-                text = (
-                    f":double_vertical_bar: Handoff {ref} paused: {slack_escape(reason[:500])}. "
-                    f"`/handoff resume {slack_escape(external_id)}` restarts the clock."
-                )
-            else:
-                sla.resume(session, config, handoff, actor, now)
-                due = slack_date(handoff.effective_due_at)
-                text = f":arrow_forward: Handoff {ref} resumed; now due {due}."
-        except sla.SlaError as exc:
-            return replies.error_reply(slack_escape(str(exc)) + ".", "`/sla ACCOUNT` shows its state.")
-    return replies.text_reply(text)
+    ref = f"`{slack_escape(external_id)}`"
+    try:
+        changed = handoffs.change(
+            ctx.db,
+            ws,
+            external_id,
+            verb,
+            reason,
+            user_slack=cmd.user_id,
+            admins=ctx.admin_user_ids,
+            now=ctx.clock(),
+            config=ctx.policies.sla,
+        )
+    except handoffs.NoSuchHandoff:
+        return replies.error_reply(
+            f"There is no handoff `{slack_escape(external_id)}`.", "`/handoff list` shows the ids."
+        )
+    except NotAllowed as refusal:
+        words = not_allowed_words(refusal)
+        return replies.error_reply(words.mrkdwn, words.hint)
+    except SlaError as exc:
+        return replies.error_reply(slack_escape(str(exc)) + ".", "`/sla ACCOUNT` shows its state.")
+    if verb == "done":
+        if changed.already:
+            return replies.text_reply(f"Handoff {ref} was already done.")
+        return replies.text_reply(f":heavy_check_mark: Handoff {ref} is done.")
+    if verb == "pause":
+        return replies.text_reply(
+            f":double_vertical_bar: Handoff {ref} paused: {slack_escape(changed.reason)}. "
+            f"`/handoff resume {slack_escape(external_id)}` restarts the clock."
+        )
+    assert changed.due is not None
+    return replies.text_reply(f":arrow_forward: Handoff {ref} resumed; now due {slack_date(changed.due)}.")
 
 
 def register(app: App, ctx: Context) -> None:

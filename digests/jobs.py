@@ -2,8 +2,9 @@
 that calls them is ``bot.scheduler.plan``):
 
 - every digest that is due (``digests.schedule.due``): built once per workspace, segment and date,
-  then claimed per channel into the delivery ledger. The outbox (``bot.outbox``) posts it;
-- the SLA sweep's pings.
+  then claimed per channel into the delivery ledger. The outbox (``bot.outbox``) posts it.
+
+The SLA sweep's pings are queued by ``digests.sla_pings.sweep_and_queue``.
 """
 
 from __future__ import annotations
@@ -12,34 +13,17 @@ import datetime as dt
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from digests.digest import DigestError, DigestMessage, gather, render
 from digests.notices import claim_unbuildable
 from digests.schedule import DIGEST, Due, claim, due
-from digests.sla_pings import ping_args
 from services.policies import Policies
-from storage import deliveries, sla
 from storage.db import Database
-from storage.models import Handoff
 
 logger = logging.getLogger(__name__)
-
-
-class Settings(Protocol):
-    """What the SLA sweep below reads of ``bot.settings.Settings`` (digests never import bot).
-    C2 moves the SLA block to ``digests/sla_pings.py``; this goes with it."""
-
-    @property
-    def policies(self) -> Policies: ...
-
-    @property
-    def admin_user_ids(self) -> list[str]: ...
 
 
 def enqueue_digests(
@@ -96,162 +80,3 @@ def _claim(
         now=now,
     )
     return False
-
-
-SLA_PING = "sla"
-WHO = {"owner": "the owner", "manager": "the owner's manager", "managers_manager": "the manager's manager"}
-
-
-def sla_sweep(db: Database, now: dt.datetime, settings: Settings) -> sla.SweepReport:
-    """Record every SLA warning, breach and escalation that is due, and queue its pings, in one
-    transaction: an event and its pings exist together or not at all, and only the sweeper that
-    recorded an event pings for it.
-
-    An event nobody can be told of (no Slack id, no escalation channel, no admins) is not lost: it
-    waits in the delivery ledger, and a later sweep queues its pings once someone can be told — the
-    person got a Slack id, a channel or an admin was configured — unless the handoff was done or
-    acknowledged meanwhile (``_owed_now``)."""
-    with db.read() as session:  # outside the write transaction: most sweeps find nothing changed
-        owed = _owed_now(session, now, settings)
-    with db.write() as session:
-        report = sla.sweep(session, now, config := settings.policies.sla)
-        rows: list[tuple[int, str, str, str, dict[str, Any]]] = []
-        waiting: list[tuple[int, str, str, dict[str, Any], str]] = []
-        for event in report.recorded:
-            fact = report.facts[event.handoff_id]
-            targets = _sla_targets(event, fact, settings)
-            if not targets:
-                why = why_nobody(event, fact)
-                logger.debug(
-                    "SLA %s of handoff %s waits for a recipient: %s", event.kind, fact.external_id, why
-                )
-                waiting.append((event.workspace_id, SLA_PING, _waiting_subject(event), {}, why))
-                continue
-            rows += _sla_pings(event, fact, targets, now, config.escalation_channel)
-        rows += _hand_on(session, owed, now, settings, report)
-        if rows:
-            deliveries.enqueue_many(session, rows, now)
-        if waiting:
-            deliveries.enqueue_waiting(session, waiting, now)
-        new: dict[str, int] = {}
-        for *_, why in waiting:
-            new[why] = new.get(why, 0) + 1
-            report.waiting[why] = report.waiting.get(why, 0) + 1
-        for why, n in sorted(new.items()):  # one line per reason, however many handoffs
-            logger.warning("SLA sweep: %d new events wait for a recipient: %s", n, why)
-    return report
-
-
-def _waiting_subject(event: sla.Event) -> str:
-    """An owed event's ledger subject: the event itself (unique per handoff, kind and step)."""
-    return f"{event.handoff_id}:{event.kind}:{event.step}:waiting:{event.target}:{event.channel or ''}"
-
-
-def _sla_targets(event: sla.Event, fact: sla.PingFacts, settings: Settings) -> list[tuple[str, str]]:
-    """Whom an event's pings go to: its recipients, else the admins; [] when nobody can be told."""
-    return sla.recipients(event, fact, settings.policies.sla.escalation_channel) or [
-        ("admin", admin) for admin in settings.admin_user_ids
-    ]
-
-
-def _sla_pings(
-    event: sla.Event,
-    fact: sla.PingFacts,
-    targets: list[tuple[str, str]],
-    now: dt.datetime,
-    escalation_channel: str | None,
-) -> list[tuple[int, str, str, str, dict[str, Any]]]:
-    """The delivery rows of an event's pings, one per recipient (the subject names the recipient)."""
-    rows = []
-    messages = ping_args(event, fact, [role for role, _ in targets], now)
-    for (role, to), args in zip(targets, messages, strict=True):
-        if role != "channel" and escalation_channel:
-            args["_fallback"] = escalation_channel  # a person who left: the channel
-        subject = f"{event.handoff_id}:{event.kind}:{event.step}:{to}"
-        rows.append((event.workspace_id, SLA_PING, subject, to, args))
-    return rows
-
-
-def why_nobody(event: sla.Event, fact: sla.PingFacts) -> str:
-    """Why nobody can be told of an event, for the sweep's report and the ledger."""
-    if event.kind == "escalation" and event.target == "channel":
-        missing = "the escalation step names no channel"
-    elif fact.owner is None:
-        missing = "the handoff has no owner"
-    else:
-        roles = ["owner"] if event.kind == "warning" else ["owner", "manager"]
-        if event.kind == "escalation":
-            roles = [event.target]
-        missing = "no Slack id for " + " or ".join(WHO.get(r, r) for r in roles)
-    return f"{missing}, no [sla] escalation_channel, no ADMIN_USER_IDS"
-
-
-@dataclass
-class Owed:
-    """What a sweep decided about the owed events it found: hand on, drop, or still waiting (why)."""
-
-    ready: list[tuple[int, sla.Event, sla.PingFacts, list[tuple[str, str]]]]
-    dropped: list[int]
-    still: list[tuple[int, str, str | None]]  # (row, why now, why before)
-
-
-def _owed_now(session: Session, now: dt.datetime, settings: Settings) -> Owed:
-    """Look at every owed event. One whose handoff is done or acknowledged is no longer needed, nor a
-    warning once the handoff is due (as the sweep skips a warning it first sees late); a breach and
-    each escalation step are all told, as they would have been."""
-    owed = []
-    for row_id, ws, subject, why in deliveries.waiting(session, SLA_PING):
-        hid, kind, step, _, target, channel = subject.split(":", 5)
-        owed.append((row_id, sla.Event(ws, int(hid), kind, int(step), target, channel or None), why))
-    out = Owed([], [], [])
-    if not owed:
-        return out
-    ids = sorted({event.handoff_id for _, event, _ in owed})
-    facts = sla.ping_facts(session, ids)
-    still_open: set[int] = set()
-    for chunk in range(0, len(ids), 5000):
-        still_open.update(
-            session.scalars(
-                select(Handoff.id).where(
-                    Handoff.id.in_(ids[chunk : chunk + 5000]),
-                    Handoff.completed_at.is_(None),
-                    Handoff.acknowledged_at.is_(None),
-                )
-            )
-        )
-    for row_id, event, why in owed:
-        fact = facts.get(event.handoff_id)
-        if (
-            fact is None
-            or event.handoff_id not in still_open
-            or (event.kind == "warning" and now >= fact.due)
-        ):
-            out.dropped.append(row_id)
-        elif targets := _sla_targets(event, fact, settings):
-            out.ready.append((row_id, event, fact, targets))
-        else:
-            out.still.append((row_id, why_nobody(event, fact), why))
-    return out
-
-
-def _hand_on(
-    session: Session, owed: Owed, now: dt.datetime, settings: Settings, report: sla.SweepReport
-) -> list[tuple[int, str, str, str, dict[str, Any]]]:
-    """The pings of the owed events someone can be told of now, for the rows this sweep claims (a
-    sweeper racing for them claims none of them twice)."""
-    taken = deliveries.claim_waiting(session, [row for row, *_ in owed.ready] + owed.dropped)
-    rows = []
-    escalation_channel = settings.policies.sla.escalation_channel
-    for row_id, event, fact, targets in owed.ready:
-        if row_id in taken:
-            rows += _sla_pings(event, fact, targets, now, escalation_channel)
-            report.handed_on += 1
-    if report.handed_on or owed.dropped:
-        logger.info(
-            "SLA sweep: %d owed pings handed on, %d no longer needed", report.handed_on, len(owed.dropped)
-        )
-    for row_id, why, before in owed.still:
-        report.waiting[why] = report.waiting.get(why, 0) + 1
-        if why != before:  # the data changed, but not enough: the ledger says why now
-            deliveries.still_waiting(session, row_id, why, now)
-    return rows

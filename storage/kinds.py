@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 
 from storage import models as m
 from storage import records as r
-from storage import vocab
+from storage import sla_clock, vocab
 from storage.bulk import analyze_temp, refresh_statistics, rows_written, update_many
 from storage.errors import MAX_LISTED_ERRORS, RecordError
 from storage.upsert import dialect_insert
@@ -223,7 +223,7 @@ class WinCredits(Extension):
 
     def _staged_credits(self, ctx: BatchContext) -> tuple[Any, Any]:
         """The credits the staged wins hold now: (win_id, person_id) and (win_id, team)."""
-        cp, ct = m.WinCreditPerson.__table__, m.WinCreditTeam.__table__
+        cp, ct = _t(m.WinCreditPerson), _t(m.WinCreditTeam)
         staged = self._staged_win_ids(ctx)
         return (
             select(cp.c.win_id, cp.c.person_id).where(cp.c.win_id.in_(staged)),
@@ -321,12 +321,10 @@ class HandoffDue(Extension):
             new_warn = opened + (wanted - opened) * DEFAULT_WARN_AT
             if done is not None:
                 new_check = None
-            elif stage == 0:
-                new_check = new_warn
-            elif stage == 1:
-                new_check = wanted
+            elif stage >= sla_clock.BREACHED:
+                new_check = check  # escalation steps are policies' (an imported handoff has none)
             else:
-                new_check = check
+                new_check = sla_clock.next_check(stage, new_warn, wanted, (), acknowledged=False)
             if (wanted, new_warn, new_check) != (effective, warn, check):
                 changes.append((hid, wanted, new_warn, new_check))
         # One statement for all of them (a first import changes every row: one UPDATE each was 50,000).
@@ -373,7 +371,7 @@ def _effective_due(rec: r.HandoffRecord) -> dict[str, Any]:
 
 
 def _t(model: type[m.Base]) -> Table:
-    return model.__table__  # type: ignore[return-value]
+    return m.table(model)
 
 
 KINDS: dict[str, Kind] = {

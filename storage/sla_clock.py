@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 MAX_DAYS = 3 * 366  # a calendar with no working time in three years is a configuration error
+NONE, WARNED, BREACHED = 0, 1, 2  # a handoff's SLA stage; BREACHED + n: n escalation steps done
 
 
 @dataclass(frozen=True)
@@ -97,3 +98,24 @@ def due(
             return None
         cursor = end
     return add(cursor, remaining, calendar)
+
+
+def next_check(
+    stage: int,
+    warn: dt.datetime | None,
+    due: dt.datetime | None,
+    escalation_after_hours: Sequence[float],
+    acknowledged: bool,
+) -> dt.datetime | None:
+    """When the sweep must look again: the warning, the breach, the next escalation step (hours after
+    the due time, in order), or never."""
+    if due is None:
+        return None  # paused: the clock is stopped
+    if stage == NONE:
+        return warn or due
+    if stage == WARNED:
+        return due
+    step = stage - BREACHED  # escalation steps already done
+    if acknowledged or step >= len(escalation_after_hours):
+        return None
+    return due + dt.timedelta(hours=escalation_after_hours[step])

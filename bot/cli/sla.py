@@ -57,9 +57,9 @@ def sla_policies(ctx: Ctx) -> None:
 def sla_sweep_cmd(ctx: Ctx) -> None:
     """Record the SLA warnings, breaches and escalations due now and queue their pings (the scheduler
     does this every minute; the outbox sends them)."""
-    from digests.jobs import sla_sweep
+    from digests.sla_pings import sweep_and_queue
 
-    report = sla_sweep(ctx.db, ctx.now, ctx.settings)
+    report = sweep_and_queue(ctx.db, ctx.now, ctx.settings.policies.sla, ctx.settings.admin_user_ids)
     out.print(
         f"checked {report.checked}: {report.count('warning')} warnings, {report.count('breach')} breaches, "
         f"{report.count('escalation')} escalations recorded"

@@ -20,19 +20,22 @@ from sqlalchemy import select
 from blocks.text import json_value
 from bot.scheduler import Worker
 from commands import replies
+from commands.dialogs import checklist_modal, snooze_modal
 from commands.home import home_view
+from commands.sla_actions import ping_with_status
 from digests.digest import gather, render
 from digests.notices import delivery_problem, unreachable
 from digests.shoutout import shoutout_args
-from digests.sla_pings import checklist_modal, ping_args, ping_with_status, snooze_modal
+from digests.sla_pings import ping_args
 from services.policies import Policies
+from services.sla import Event
 from services.subscriptions import parse_schedule
 from storage import models as m
 from storage import subscriptions as subs
 from storage import wins
 from storage.accounts import account_card
 from storage.db import Database
-from storage.sla import Event, ping_facts
+from storage.handoffs import ping_facts
 from testkit.fake_slack import FakeSlack
 from tests.support import NOW
 from tests.support.helpers import load

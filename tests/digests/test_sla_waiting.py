@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from bot.cli import cli
 from bot.scheduler import Worker
 from bot.settings import build_settings
-from digests.jobs import sla_sweep
+from digests.sla_pings import sweep_and_queue
 from storage import deliveries as dl
 from storage import models as m
 from storage.db import Database
@@ -90,7 +90,7 @@ def deliver(db: Database, fake: FakeSlack) -> None:
 def test_pings_to_nobody_wait_and_go_out_once_someone_can_be_told(
     sweep, db: Database, ws: int, fake: FakeSlack, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.WARNING, logger="digests.jobs"):
+    with caplog.at_level(logging.WARNING, logger="services.sla"):
         out = sweep()
     assert "1 breaches, 1 escalations recorded" in out
     why = "no Slack id for the owner or the owner's manager, no [sla] escalation_channel, no ADMIN_USER_IDS"
@@ -141,7 +141,7 @@ def test_racing_sweepers_hand_an_owed_ping_on_once(db: Database, ws: int, tmp_pa
     )
     now = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
     nobody = build_settings(DATABASE_URL=db.url, RETENTION_BOT_WORKSPACE="test", ADMIN_USER_IDS="")
-    report = sla_sweep(db, now, nobody)
+    report = sweep_and_queue(db, now, nobody.policies.sla, nobody.admin_user_ids)
     assert report.waiting_total == 4 and report.handed_on == 0  # H1 and H2: breach and escalation each
     with db.write() as s:
         s.execute(update(m.Handoff).where(m.Handoff.external_id == "H2").values(completed_at=now))
@@ -154,7 +154,9 @@ def test_racing_sweepers_hand_an_owed_ping_on_once(db: Database, ws: int, tmp_pa
         RETENTION_BOT_CONFIG=str(config),
     )
     later = now + dt.timedelta(minutes=1)
-    reports = at_once(lambda _: sla_sweep(db, later, settings), list(range(4)))
+    reports = at_once(
+        lambda _: sweep_and_queue(db, later, settings.policies.sla, settings.admin_user_ids), list(range(4))
+    )
     assert sum(r.handed_on for r in reports) == 2 and all(r.waiting_total == 0 for r in reports)
     assert sla_rows(db) == [
         ("1:breach:0:CESC", "CESC", dl.PENDING),

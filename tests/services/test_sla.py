@@ -10,11 +10,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.settings import Settings, build_settings
-from digests.jobs import sla_sweep
-from services.policies import Policies, SlaConfig
+from digests.sla_pings import sweep_and_queue
+from services import handoffs, sla
+from services.policies import SlaConfig
 from storage import models as m
-from storage import sla
 from storage.db import Database
 from tests.support.helpers import at_once, load
 
@@ -57,9 +56,7 @@ def data(db: Database, ws: int, tmp_path: Path) -> Database:
     return db
 
 
-def settings_for(db: Database) -> Settings:
-    s = build_settings(DATABASE_URL=db.url, ADMIN_USER_IDS="UADMIN")
-    return s.model_copy(update={"policies": Policies(sla=CONFIG)})
+ADMINS = ("UADMIN",)  # ADMIN_USER_IDS
 
 
 def open_one(db: Database, ws: int, account: str = "A1", ext: str = "H1", at: dt.datetime = T0) -> int:
@@ -92,7 +89,6 @@ def pings(db: Database) -> list[tuple[str, str]]:
 
 
 def test_warning_breach_and_each_escalation_once(data: Database, ws: int) -> None:
-    settings = settings_for(data)
     open_one(data, ws)
     timeline = [
         (1, []),
@@ -109,8 +105,8 @@ def test_warning_breach_and_each_escalation_once(data: Database, ws: int) -> Non
     for hours, expected in timeline:
         now = T0 + dt.timedelta(hours=hours)
         before = len(pings(data))
-        sla_sweep(data, now, settings)
-        sla_sweep(data, now, settings)  # a repeated sweep (or a restart) adds nothing
+        sweep_and_queue(data, now, CONFIG, ADMINS)
+        sweep_and_queue(data, now, CONFIG, ADMINS)  # a repeated sweep (or a restart) adds nothing
         new = pings(data)[before:]
         assert new == expected, hours
         seen += new
@@ -123,7 +119,7 @@ def test_warning_breach_and_each_escalation_once(data: Database, ws: int) -> Non
 
 def test_a_sweep_that_was_down_records_the_breach_without_a_stale_warning(data: Database, ws: int) -> None:
     open_one(data, ws)
-    sla_sweep(data, T0 + dt.timedelta(hours=10, minutes=30), settings_for(data))
+    sweep_and_queue(data, T0 + dt.timedelta(hours=10, minutes=30), CONFIG, ADMINS)
     assert pings(data) == [
         ("breach:0:UOWN", "UOWN"),
         ("breach:0:UMGR", "UMGR"),
@@ -132,33 +128,31 @@ def test_a_sweep_that_was_down_records_the_breach_without_a_stale_warning(data: 
 
 
 def test_acknowledgement_stops_the_escalation(data: Database, ws: int) -> None:
-    settings = settings_for(data)
     hid = open_one(data, ws)
-    sla_sweep(data, T0 + dt.timedelta(hours=8), settings)
+    sweep_and_queue(data, T0 + dt.timedelta(hours=8), CONFIG, ADMINS)
     with data.write() as s:
         handoff = s.get(m.Handoff, hid)
         assert sla.acknowledge(s, handoff, None, T0 + dt.timedelta(hours=9), "UMGR")
         assert not sla.acknowledge(s, handoff, None, T0 + dt.timedelta(hours=9, minutes=1), "UMGR")
-    sla_sweep(data, T0 + dt.timedelta(hours=20), settings)
+    sweep_and_queue(data, T0 + dt.timedelta(hours=20), CONFIG, ADMINS)
     assert [p for p in pings(data) if p[0].startswith("escalation")] == []
 
 
 def test_a_pause_moves_the_due_time(data: Database, ws: int) -> None:
-    settings = settings_for(data)
     hid = open_one(data, ws)
     with data.write() as s:
         h = s.get(m.Handoff, hid)
         sla.pause(s, CONFIG, h, "waiting for the SOW", None, T0 + dt.timedelta(hours=1))
-    sla_sweep(data, T0 + dt.timedelta(hours=20), settings)  # paused: the clock is stopped
+    sweep_and_queue(data, T0 + dt.timedelta(hours=20), CONFIG, ADMINS)  # paused: the clock is stopped
     assert pings(data) == []
     with data.write() as s:
         h = s.get(m.Handoff, hid)
         sla.resume(s, CONFIG, h, None, T0 + dt.timedelta(hours=21))
         assert h.effective_due_at == T0 + dt.timedelta(hours=28)  # 1 h before, 7 h after
         assert h.warn_at == T0 + dt.timedelta(hours=26)
-    sla_sweep(data, T0 + dt.timedelta(hours=25), settings)
+    sweep_and_queue(data, T0 + dt.timedelta(hours=25), CONFIG, ADMINS)
     assert pings(data) == []
-    sla_sweep(data, T0 + dt.timedelta(hours=27), settings)
+    sweep_and_queue(data, T0 + dt.timedelta(hours=27), CONFIG, ADMINS)
     assert pings(data) == [("warning:0:UOWN", "UOWN")]
     with data.write() as s:
         h = s.get(m.Handoff, hid)
@@ -178,7 +172,7 @@ def test_snooze_is_limited_by_the_policy(data: Database, ws: int) -> None:
 
 def test_no_manager_goes_to_the_escalation_channel(data: Database, ws: int) -> None:
     open_one(data, ws, account="A2", ext="H2")
-    sla_sweep(data, T0 + dt.timedelta(hours=10), settings_for(data))
+    sweep_and_queue(data, T0 + dt.timedelta(hours=10), CONFIG, ADMINS)
     assert pings(data) == [
         ("breach:0:USOLO", "USOLO"),
         ("breach:0:CESC", "CESC"),  # the owner has no manager: never silence
@@ -188,7 +182,7 @@ def test_no_manager_goes_to_the_escalation_channel(data: Database, ws: int) -> N
 
 def test_the_ping_says_what_whom_and_how_late_and_escapes_names(data: Database, ws: int) -> None:
     open_one(data, ws)
-    sla_sweep(data, T0 + dt.timedelta(hours=9, minutes=30), settings_for(data))
+    sweep_and_queue(data, T0 + dt.timedelta(hours=9, minutes=30), CONFIG, ADMINS)
     with data.read() as s:
         payload = s.scalars(
             select(m.Delivery.payload).where(m.Delivery.subject.like("%:breach:0:UMGR"))
@@ -217,10 +211,9 @@ def test_two_sweepers_at_once_record_and_ping_each_breach_once(data: Database, w
                 external_id=f"H{i}",
                 now=T0,
             )
-    settings = settings_for(data)
     now = T0 + dt.timedelta(hours=8, minutes=1)
     dbs = [Database(data.url), Database(data.url)]
-    reports = at_once(lambda d: sla_sweep(d, now, settings), dbs)
+    reports = at_once(lambda d: sweep_and_queue(d, now, CONFIG, ADMINS), dbs)
     for d in dbs:
         d.dispose()
     assert sum(r.count("breach") for r in reports) == 150
@@ -241,9 +234,8 @@ def test_imported_handoffs_are_swept_too(data: Database, ws: int, tmp_path: Path
         """,
         tmp_path,
     )
-    settings = settings_for(data)
-    sla_sweep(data, T0 + dt.timedelta(hours=3), settings)  # 75 % of 4 h
-    sla_sweep(data, T0 + dt.timedelta(hours=4), settings)
+    sweep_and_queue(data, T0 + dt.timedelta(hours=3), CONFIG, ADMINS)  # 75 % of 4 h
+    sweep_and_queue(data, T0 + dt.timedelta(hours=4), CONFIG, ADMINS)
     assert [p[0] for p in pings(data)] == ["warning:0:UOWN", "breach:0:UOWN", "breach:0:UMGR"]
 
 
@@ -260,8 +252,8 @@ def test_a_crm_closed_won_opens_the_sales_to_cs_handoff_once(data: Database, ws:
         tmp_path,
     )
     with data.write() as s:
-        assert sla.open_for_closed_won(s, ws, CONFIG, T0) == 1
-        assert sla.open_for_closed_won(s, ws, CONFIG, T0 + dt.timedelta(hours=1)) == 0
+        assert handoffs.open_for_closed_won(s, ws, CONFIG, T0) == 1
+        assert handoffs.open_for_closed_won(s, ws, CONFIG, T0 + dt.timedelta(hours=1)) == 0
     with data.read() as s:
         handoff = s.scalars(select(m.Handoff)).one()
         owner = s.get(m.Person, handoff.owner_id)
