@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class Refusal(Exception):
     """Raised by a service when the person should be told why nothing happened (the message says).
@@ -10,3 +12,25 @@ class Refusal(Exception):
 
 class ConfigError(Exception):
     """A setting or policy file is wrong; the message says which and how to fix it."""
+
+
+class NoSingleAccount(Exception):
+    """What was typed names no account, or several: the candidates (several match equally) or
+    the suggestions ("did you mean"); ``more`` suggestions were left out. Each surface writes its
+    own words for it (the Slack builders, the CLI's render)."""
+
+    def __init__(self, query: str, candidates: list[Any], suggestions: list[Any], more: int = 0) -> None:
+        super().__init__(query)
+        self.query = query
+        self.candidates = candidates
+        self.suggestions = suggestions
+        self.more = more
+
+
+class UnknownSegment(Exception):
+    """No account of the workspace is in ``segment``; ``known`` lists the segments there are."""
+
+    def __init__(self, segment: str, known: list[str]) -> None:
+        super().__init__(segment)
+        self.segment = segment
+        self.known = known
