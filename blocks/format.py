@@ -8,7 +8,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from storage.health import Driver
+    from services.health import Driver
 
 SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CAD": "CA$", "AUD": "A$"}
 NA = "n/a"
@@ -86,3 +86,17 @@ def duration_words(delta: dt.timedelta) -> str:
 def slack_date(when: dt.datetime) -> str:
     """A time every reader sees in their own time zone (fallback: UTC)."""
     return f"<!date^{int(when.timestamp())}^{{date_short_pretty}} at {{time}}|{when:%Y-%m-%d %H:%M} UTC>"
+
+
+def span_words(delta: dt.timedelta) -> str:
+    """A span of time, either way, as a card shows it: "5h" under two days, else "2d"."""
+    hours = abs(delta.total_seconds()) / 3600
+    return f"{hours:.0f}h" if hours < 48 else f"{hours / 24:.0f}d"
+
+
+def due_words(due_at: dt.datetime, paused: bool, now: dt.datetime) -> str:
+    """ "due in 5h", "overdue by 2d" or "paused", as the card, /sla and App Home show a handoff."""
+    if paused:
+        return "paused"
+    left = due_at - now
+    return f"due in {span_words(left)}" if left.total_seconds() >= 0 else f"overdue by {span_words(left)}"

@@ -13,7 +13,7 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk.errors import SlackApiError
 
-from blocks.format import slack_date
+from blocks.format import due_words, slack_date
 from blocks.slack_errors import advice
 from blocks.text import slack_escape
 from commands import replies
@@ -25,7 +25,6 @@ from digests.sla_pings import checklist_modal
 from services.policies import SlaConfig, SlaPolicy
 from storage import models as m
 from storage import sla
-from storage.accounts import sla_state
 from storage.handoffs import OpenHandoffRow, handoff_by_external_id, open_handoffs
 from storage.lookup import find_account
 from storage.people import person_by_slack_id, reports_of
@@ -59,7 +58,7 @@ def handoff_rows(
 ) -> list[tuple[str, str, str, str, str | None, str]]:
     """What the handoff list builder shows for each open handoff."""
     return [
-        (h.account, h.external_id, h.kind, h.route, h.owner, sla_state(h.due_at, h.paused, now))
+        (h.account, h.external_id, h.kind, h.route, h.owner, due_words(h.due_at, h.paused, now))
         for h in handoffs
     ]
 
@@ -266,9 +265,7 @@ def submit_checklist(
         return None, _opened(session, ws, config, policy, account, owner, str(meta.get("x")), now, checklist)
 
 
-def change_reply(
-    ctx: Context, cmd: SlashCommand, ws: int, verb: str, external_id: str, reason: str
-) -> Reply:
+def change_reply(ctx: Context, cmd: SlashCommand, ws: int, verb: str, external_id: str, reason: str) -> Reply:
     now = ctx.clock()
     config = ctx.settings.policies.sla
     with ctx.db.write() as session:

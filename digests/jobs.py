@@ -19,12 +19,14 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.settings import Settings
-from digests.digest import DigestError, DigestMessage, gather, render
+from digests.digest import DigestError, DigestMessage, context, render
 from digests.notices import tell_admins
 from digests.schedule import DIGEST, Due, claim, due
 from digests.shoutout import shoutout_args
 from digests.sla_pings import ping_args
-from storage import deliveries, health, sla, wins
+from services import health
+from services.digest import weekly
+from storage import deliveries, sla, wins
 from storage.db import Database
 from storage.models import Handoff, JobRun, Workspace
 from storage.upsert import insert_ignore
@@ -185,9 +187,8 @@ def enqueue_digests(db: Database, now: dt.datetime, settings: Settings) -> int:
 def _build(
     db: Database, ws: int, segment: str | None, as_of: dt.date, now: dt.datetime, settings: Settings
 ) -> DigestMessage:
-    with db.read() as session:
-        context = gather(session, ws, as_of=as_of, now=now, policies=settings.policies, segment=segment)
-    message = render(context, settings.digest_templates)
+    facts = weekly(db, ws, as_of=as_of, now=now, policies=settings.policies, segment=segment)
+    message = render(context(facts), settings.digest_templates)
     if message.problems:
         raise DigestError(f"the digest breaks Slack's limits: {'; '.join(message.problems)}")
     return message

@@ -34,3 +34,7 @@ class UnknownSegment(Exception):
         super().__init__(segment)
         self.segment = segment
         self.known = known
+
+
+class AlreadyShared(Exception):
+    """This message's card was shared already (a second press, a double click, a retried request)."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from storage import models as m
@@ -65,3 +65,48 @@ def handoff_by_external_id(session: Session, ws: int, external_id: str) -> m.Han
     return session.scalars(
         select(m.Handoff).where(m.Handoff.workspace_id == ws, m.Handoff.external_id == external_id)
     ).first()
+
+
+@dataclass(frozen=True)
+class LateHandoff:
+    account: str
+    kind: str
+    from_team: str
+    to_team: str
+    owner: str | None
+    due_at: dt.datetime
+    completed_at: dt.datetime | None  # None: still open
+
+
+def late_handoffs(
+    session: Session, ws: int, start: dt.datetime, end: dt.datetime, limit: int = 200
+) -> list[LateHandoff]:
+    """Handoffs due in [start, end) and not done in time (done late, or still open), not paused;
+    soonest due first."""
+    handoff = m.Handoff
+    rows = session.execute(
+        select(
+            m.Account.name,
+            handoff.kind,
+            handoff.from_team,
+            handoff.to_team,
+            m.Person.name,
+            handoff.effective_due_at,
+            handoff.completed_at,
+        )
+        .join(m.Account, m.Account.id == handoff.account_id)
+        .outerjoin(m.Person, m.Person.id == handoff.owner_id)
+        .where(
+            handoff.workspace_id == ws,
+            handoff.paused_since.is_(None),
+            handoff.effective_due_at >= start,
+            handoff.effective_due_at < end,
+            or_(
+                handoff.completed_at.is_(None),
+                and_(handoff.completed_at.is_not(None), handoff.completed_at > handoff.effective_due_at),
+            ),
+        )
+        .order_by(handoff.effective_due_at)
+        .limit(limit)
+    ).all()
+    return [LateHandoff(*row) for row in rows]
