@@ -176,21 +176,22 @@ def card(db: Database, ws: int, text: str, *, now: dt.datetime, policy: HealthPo
 
 
 def card_by_id(
-    db: Database, ws: int, account_id: object, *, now: dt.datetime, policy: HealthPolicy
+    db: Database, ws: int, account_id: int | None, *, now: dt.datetime, policy: HealthPolicy
 ) -> AccountCard | None:
     """The card of the account a button names (a value from Slack): None when it is not an account
     of ``ws`` (any more)."""
+    if account_id is None:
+        return None
     with db.read() as session:
         if not accounts.account_in_workspace(session, ws, account_id):
             return None
-        assert isinstance(account_id, int)
         return account_card(session, ws, account_id, now=now, policy=policy)
 
 
 def share_card(
     db: Database,
     ws: int,
-    account_id: object,
+    account_id: int | None,
     *,
     channel_id: str,
     subject: str,
@@ -200,10 +201,11 @@ def share_card(
     """The card to post in ``channel_id``, claimed once under ``subject`` (the message and what it
     shares) in the delivery ledger: None when the account is gone; raises `AlreadyShared` on a second
     press, a double click or a retried request."""
+    if account_id is None:
+        return None
     with db.write() as session:
         if not accounts.account_in_workspace(session, ws, account_id):
             return None
-        assert isinstance(account_id, int)
         if not claim_share(session, ws, subject=subject, channel_id=channel_id, now=now):
             raise AlreadyShared(subject)
         return account_card(session, ws, account_id, now=now, policy=policy)

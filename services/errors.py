@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from storage.lookup import Match
 
 
 class Refusal(Exception):
@@ -19,7 +19,7 @@ class NoSingleAccount(Exception):
     the suggestions ("did you mean"); ``more`` suggestions were left out. Each surface writes its
     own words for it (the Slack builders, the CLI's render)."""
 
-    def __init__(self, query: str, candidates: list[Any], suggestions: list[Any], more: int = 0) -> None:
+    def __init__(self, query: str, candidates: list[Match], suggestions: list[Match], more: int = 0) -> None:
         super().__init__(query)
         self.query = query
         self.candidates = candidates

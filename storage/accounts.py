@@ -174,10 +174,8 @@ def card_facts(
     return facts
 
 
-def account_in_workspace(session: Session, ws: int, account_id: object) -> bool:
+def account_in_workspace(session: Session, ws: int, account_id: int) -> bool:
     """Whether ``account_id`` (a value that came from Slack) is an account of the workspace ``ws``."""
-    if not isinstance(account_id, int):
-        return False
     found = session.scalar(
         select(m.Account.id).where(m.Account.workspace_id == ws, m.Account.id == account_id)
     )
