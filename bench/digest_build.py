@@ -1,4 +1,4 @@
-"""Build the weekly digest for 50,000 accounts (gather + render): median and max of 5 runs.
+"""Build the weekly digest for 50,000 accounts (weekly facts + render): median and max of 5 runs.
 
 Goal (issue 4): ≤ 2 s. Uses the dataset bench/scorecard_health.py loads (workspace "bench").
 
@@ -17,7 +17,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import machine
-from digests.digest import gather, render
+from digests.digest import context, render
+from services.digest import weekly
 from services.policies import Policies
 from storage.db import Database
 from storage.workspaces import find_workspace
@@ -39,15 +40,14 @@ def main() -> None:
     runs, blocks = [], 0
     for _ in range(6):
         t = time.perf_counter()
-        with db.read() as s:
-            message = render(gather(s, ws, as_of=AS_OF, now=NOW, policies=Policies()))
+        message = render(context(weekly(db, ws, as_of=AS_OF, now=NOW, policies=Policies())))
         runs.append(time.perf_counter() - t)
         blocks = len(message.blocks)
         assert message.problems == [], message.problems
     runs = runs[1:]  # the first warms the caches
     print(f"digest build bench ({db.dialect}): {machine()}")
     print(
-        f"  gather + render: median {statistics.median(runs) * 1000:.0f} ms, max {max(runs) * 1000:.0f} ms "
+        f"  facts + render: median {statistics.median(runs) * 1000:.0f} ms, max {max(runs) * 1000:.0f} ms "
         f"(5 runs; {blocks} blocks, within Slack's limits)"
     )
     print("  goal: <= 2 s for 50,000 accounts")

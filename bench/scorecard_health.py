@@ -24,10 +24,10 @@ from sqlalchemy import select, text
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import ROOT, drop_postgres, fresh_postgres, machine
-from digests.scorecard import build_scorecard
+from services.health import account_health
 from services.policies import Policies
+from services.scorecard import build_scorecard
 from storage.db import Database
-from storage.health import account_health
 from storage.lookup import find_account
 from storage.models import Account
 from storage.workspaces import find_workspace

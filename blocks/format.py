@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from services.subscriptions import WEEKDAYS, Subscription
 
 if TYPE_CHECKING:
-    from storage.health import Driver
+    from services.health import Driver
 
 SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CAD": "CA$", "AUD": "A$"}
 NA = "n/a"
@@ -95,3 +95,17 @@ def schedule_words(sub: Subscription) -> str:
     seg = f", segment {sub.segment}" if sub.segment else ""
     paused = f" — paused: {sub.problem}" if not sub.active and sub.problem else ""
     return f"{WEEKDAYS[sub.weekday].capitalize()}s at {sub.local_time:%H:%M} {sub.timezone}{seg}{paused}"
+
+
+def span_words(delta: dt.timedelta) -> str:
+    """A span of time, either way, as a card shows it: "5h" under two days, else "2d"."""
+    hours = abs(delta.total_seconds()) / 3600
+    return f"{hours:.0f}h" if hours < 48 else f"{hours / 24:.0f}d"
+
+
+def due_words(due_at: dt.datetime, paused: bool, now: dt.datetime) -> str:
+    """ "due in 5h", "overdue by 2d" or "paused", as the card, /sla and App Home show a handoff."""
+    if paused:
+        return "paused"
+    left = due_at - now
+    return f"due in {span_words(left)}" if left.total_seconds() >= 0 else f"overdue by {span_words(left)}"

@@ -7,6 +7,7 @@ Text from the database is escaped for rich markup, so a name like "[bold]" print
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from rich import box
 from rich.console import Group, RenderableType
@@ -15,8 +16,9 @@ from rich.table import Table
 from rich.text import Text
 
 from blocks import format as fmt
-from digests.scorecard import Kpi, Scorecard
-from storage.accounts import AccountCard
+from services.accounts import AccountCard
+from services.errors import NoSingleAccount, UnknownSegment
+from services.scorecard import Kpi, Scorecard
 from storage.metrics import Cohort
 
 BAND_STYLES = {"green": "green", "yellow": "yellow", "red": "red"}
@@ -101,10 +103,86 @@ def health_card(card: AccountCard, now: dt.datetime, currency: str) -> Renderabl
     if card.owners:
         lines.append("owners: " + ", ".join(f"{o.team}: {escape(o.name)}" for o in card.owners))
     for x in card.handoffs:
-        owner = escape(x.owner or "no owner")
-        lines.append(
-            f"handoff {escape(x.external_id)} {x.kind} {x.from_team}→{x.to_team} ({owner}): {x.state(now)}"
-        )
+        owner, state = escape(x.owner or "no owner"), fmt.due_words(x.due_at, x.paused, now)
+        lines.append(f"handoff {escape(x.external_id)} {x.kind} {x.from_team}→{x.to_team} ({owner}): {state}")
     for w in card.wins:
         lines.append(f"win {w.won_on} {w.kind}: {escape(w.text)} — {', '.join(w.teams)}")
     return Group(*(Text.from_markup(line) for line in lines))
+
+
+def health_json(card: AccountCard, now: dt.datetime) -> dict[str, Any]:
+    """The card as `retention-bot health --json` prints it."""
+    h, account = card.health, card.account
+    return {
+        "account": {
+            "external_id": account.external_id,
+            "name": account.name,
+            "domain": account.domain,
+            "segment": account.segment,
+            "stage": card.stage,
+            "renewal_on": None if account.renewal_on is None else account.renewal_on.isoformat(),
+            "mrr": str(card.mrr),
+            "arr": str(card.arr),
+            "crm_url": account.crm_url,
+        },
+        "health": {
+            "score": h.now.score,
+            "band": h.now.band,
+            "score_30_days_ago": h.then.score,
+            "trend": h.trend,
+            "components": {k: round(v, 1) for k, v in h.now.components.items()},
+            # Every component's share of the trend (they add up to it, to rounding), largest first.
+            "drivers": [
+                {
+                    "component": d.component,
+                    "change": round(d.change, 1),
+                    "then": None if d.then is None else round(d.then, 1),
+                    "now": None if d.now is None else round(d.now, 1),
+                }
+                for d in h.changes
+            ],
+        },
+        "owners": [o.__dict__ for o in card.owners],
+        "open_handoffs": [
+            {
+                "id": x.external_id,
+                "kind": x.kind,
+                "from": x.from_team,
+                "to": x.to_team,
+                "owner": x.owner,
+                "due_at": x.due_at.isoformat(),
+                "state": fmt.due_words(x.due_at, x.paused, now),
+            }
+            for x in card.handoffs
+        ],
+        "recent_wins": [
+            {
+                "won_on": w.won_on.isoformat(),
+                "kind": w.kind,
+                "text": w.text,
+                "amount": None if w.amount is None else str(w.amount),
+                "teams": w.teams,
+                "people": w.people,
+            }
+            for w in card.wins
+        ],
+    }
+
+
+def no_single_account(refusal: NoSingleAccount) -> str:
+    """What the CLI says when the text names several accounts or none."""
+    text, options = refusal.query, refusal.candidates or refusal.suggestions
+    lines = [f"  {c.external_id}  {c.name}" + (f"  ({c.domain})" if c.domain else "") for c in options]
+    if refusal.candidates:
+        return f"{text!r} matches several accounts; name one:\n" + "\n".join(lines)
+    if refusal.more:
+        lines.append(f"  …and {refusal.more} more: type more of the name")
+    hint = (
+        ("did you mean:\n" + "\n".join(lines)) if lines else "try a CRM id, a domain or the start of the name"
+    )
+    return f"no account matches {text!r}; {hint}"
+
+
+def unknown_segment(refusal: UnknownSegment) -> str:
+    listed = ", ".join(refusal.known) or "none yet"
+    return f"no account is in segment {refusal.segment!r}; the segments are: {listed}"

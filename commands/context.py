@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StrictInt, ValidationError, field_validator
 from slack_bolt import App
 
 from commands.answer import Answerer, Reply
@@ -17,6 +17,7 @@ from services.policies import Policies
 from services.tenancy import workspace_for_team
 from services.wins import Announce
 from storage.db import Database
+from storage.periods import PERIOD_KINDS, PeriodKind
 
 # A channel picked from Slack's autocomplete arrives as <#C123|name> (the manifest sets should_escape).
 CHANNEL = re.compile(r"^<#([CG][A-Z0-9]+)(?:\|[^>]*)?>$")
@@ -63,9 +64,54 @@ class ButtonPress(BaseModel):
         )
 
 
-def slash_command(
-    app: App, ctx: Context, name: str, reply: Callable[[Context, SlashCommand], Reply]
-) -> None:
+class _ButtonValue(BaseModel):
+    """A button's JSON value as we wrote it; what Slack sends back is checked, never trusted."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    @classmethod
+    def parse(cls, value: str) -> Any:
+        """The value, or the defaults when it is not JSON or not what we wrote."""
+        try:
+            return cls.model_validate_json(value)
+        except ValidationError:
+            return cls()
+
+
+class HealthShare(_ButtonValue):
+    """ "Share in channel" on a health card and the account choices: the account's id."""
+
+    account_id: StrictInt | None = None
+
+
+class ScorecardShare(_ButtonValue):
+    """ "Post to channel" on a scorecard: what it showed. A field that is not valid takes its default
+    (the week, no segment, today)."""
+
+    period: PeriodKind = "week"
+    segment: str | None = None
+    as_of: dt.date | None = None
+
+    @field_validator("period", mode="before")
+    @classmethod
+    def _period(cls, value: object) -> object:
+        return value if value in PERIOD_KINDS else "week"
+
+    @field_validator("segment", mode="before")
+    @classmethod
+    def _segment(cls, value: object) -> object:
+        return value if isinstance(value, str) else None
+
+    @field_validator("as_of", mode="before")
+    @classmethod
+    def _as_of(cls, value: object) -> dt.date | None:
+        try:
+            return dt.date.fromisoformat(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return None
+
+
+def slash_command(app: App, ctx: Context, name: str, reply: Callable[[Context, SlashCommand], Reply]) -> None:
     """Register slash command ``name``: parse its payload, then answer inside Slack's 3 seconds with
     what ``reply`` returns (in the HTTP response, or through response_url when it is slow)."""
 

@@ -13,7 +13,7 @@ from typing import Any, Literal, cast
 from slack_bolt import App
 from slack_sdk.errors import SlackApiError
 
-from blocks.format import slack_date
+from blocks.format import due_words, slack_date
 from blocks.slack_errors import advice
 from blocks.text import slack_escape
 from commands import replies
@@ -23,8 +23,8 @@ from commands.dialogs import ChecklistMeta, ChecklistState, checklist_modal, met
 from commands.wins import MENTION
 from services import handoffs
 from services.authority import NotAllowed
+from services.errors import NoSingleAccount
 from services.sla import SlaError
-from storage.accounts import sla_state
 from storage.handoffs import OpenHandoffRow
 
 HANDOFF_USAGE = [
@@ -94,7 +94,7 @@ def handoff_rows(
 ) -> list[tuple[str, str, str, str, str | None, str]]:
     """What the handoff list builder shows for each open handoff."""
     return [
-        (h.account, h.external_id, h.kind, h.route, h.owner, sla_state(h.due_at, h.paused, now))
+        (h.account, h.external_id, h.kind, h.route, h.owner, due_words(h.due_at, h.paused, now))
         for h in handoffs
     ]
 
@@ -102,8 +102,8 @@ def handoff_rows(
 def _for_account(ctx: Context, ws: int, query: str, title: str) -> Reply:
     try:
         found = handoffs.for_account(ctx.db, ws, query)
-    except handoffs.NoAccount:
-        return replies.not_found(query)
+    except NoSingleAccount as refusal:
+        return replies.which_account(refusal)
     return replies.handoffs(
         f"{title}: {slack_escape(found.account)}", handoff_rows(found.handoffs, ctx.clock()), "none open"
     )
@@ -178,8 +178,8 @@ def open_reply(ctx: Context, cmd: SlashCommand, ws: int, args: list[str]) -> Rep
     except NotAllowed as refusal:
         words = not_allowed_words(refusal)
         return replies.error_reply(words.mrkdwn, words.hint)
-    except handoffs.NoAccount as refusal:
-        return replies.not_found(refusal.query)
+    except NoSingleAccount as refusal:
+        return replies.which_account(refusal)
     except handoffs.NoPolicy as refusal:
         kinds = ", ".join(f"`{k}`" for k in refusal.kinds) or "none yet"
         return replies.error_reply(

@@ -10,9 +10,8 @@ from slack_bolt import App
 from commands import replies
 from commands.answer import Reply
 from commands.context import Context, SlashCommand, slash_command
-from storage.accounts import account_card, owned_accounts
-from storage.lookup import find_account
-from storage.people import person_by_slack_id
+from services import accounts
+from services.errors import NoSingleAccount
 
 USAGE = [
     (
@@ -30,26 +29,19 @@ def health_reply(ctx: Context, cmd: SlashCommand) -> Reply:
         return replies.help_reply("/health", USAGE)
     now = ctx.clock()
     ws = ctx.workspace(cmd.team_id, cmd.enterprise_id)
-    with ctx.db.read() as session:
-        if not query:
-            me = person_by_slack_id(session, ws, cmd.user_id)
-            if me is None:
-                return replies.error_reply(
-                    "I don't know which accounts are yours: your Slack user isn't in the people list yet.",
-                    "Ask RevOps to import people with your slack_user_id, or look one up: `/health ACCOUNT`.",
-                )
-            rows, total = owned_accounts(session, ws, me.id, limit=replies.MAX_LIST)
-            return replies.my_accounts(rows, total)
-        found = find_account(session, ws, query)
-        if found.match is None:
-            if found.candidates:
-                return replies.choose_account(query, found.candidates, did_you_mean=False)
-            if found.suggestions:
-                return replies.choose_account(query, found.suggestions, did_you_mean=True, more=found.more)
-            return replies.not_found(query)
-        card = account_card(session, ws, found.match.id, now=now, policy=ctx.policies.health)
-    typo_of = query if found.guessed else None
-    return replies.health_card(card, now, ctx.policies.currency, typo_of=typo_of)
+    if not query:
+        mine = accounts.my_accounts(ctx.db, ws, cmd.user_id, limit=replies.MAX_LIST)
+        if mine is None:
+            return replies.error_reply(
+                "I don't know which accounts are yours: your Slack user isn't in the people list yet.",
+                "Ask RevOps to import people with your slack_user_id, or look one up: `/health ACCOUNT`.",
+            )
+        return replies.my_accounts(mine.rows, mine.total)
+    try:
+        card = accounts.card(ctx.db, ws, query, now=now, policy=ctx.policies.health)
+    except NoSingleAccount as refusal:
+        return replies.no_single_account(refusal)
+    return replies.health_card(card, now, ctx.policies.currency, typo_of=card.typo_of)
 
 
 def register(app: App, ctx: Context) -> None:

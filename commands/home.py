@@ -15,13 +15,12 @@ from blocks.text import MAX_VIEW_BLOCKS
 from commands import replies
 from commands.context import Context
 from commands.handoffs import handoff_rows
-from digests.scorecard import build_scorecard
+from services.scorecard import build_scorecard
 from services.tenancy import disable_workspace
 from storage.accounts import owned_accounts
+from storage.events import claim_event
 from storage.handoffs import open_handoffs
-from storage.models import ProcessedEvent
 from storage.people import person_by_slack_id
-from storage.upsert import insert_ignore
 
 logger = logging.getLogger(__name__)
 
@@ -30,8 +29,7 @@ def first_time(ctx: Context, session: Any, event_id: str | None, team_id: str | 
     """Claim the event; False when it was handled already (a Slack retry)."""
     if not event_id:
         return True
-    row = {"event_id": event_id, "team_id": team_id, "received_at": ctx.clock()}
-    return bool(insert_ignore(session, ProcessedEvent, [row], ["event_id"]))
+    return claim_event(session, event_id, team_id, ctx.clock())
 
 
 def home_view(ctx: Context, session: Any, ws: int, user_id: str) -> dict[str, Any]:
@@ -50,9 +48,7 @@ def home_view(ctx: Context, session: Any, ws: int, user_id: str) -> dict[str, An
         blocks += replies.my_accounts(rows, total)["blocks"]
         mine = open_handoffs(session, ws, owner_ids=[me.id])
         blocks += replies.handoffs("Your open handoffs", handoff_rows(mine, now), "none open")["blocks"]
-    card = build_scorecard(
-        session, ws, as_of=now.date(), period_kind="week", policies=ctx.policies
-    )
+    card = build_scorecard(session, ws, as_of=now.date(), period_kind="week", policies=ctx.policies)
     score = replies.scorecard(card, shared_by=None)["blocks"]
     blocks += [b for b in score if b["type"] != "actions"]  # no "post" button on the Home tab
     return {"type": "home", "blocks": blocks[:MAX_VIEW_BLOCKS]}

@@ -16,8 +16,10 @@ from blocks.text import (
     slack_escape,
 )
 from commands.answer import Reply
-from digests.scorecard import Scorecard
-from storage.accounts import AccountCard
+from commands.context import HealthShare, ScorecardShare
+from services.accounts import AccountCard
+from services.errors import NoSingleAccount, UnknownSegment
+from services.scorecard import Scorecard
 from storage.lookup import Match
 
 BAND_EMOJI = {"green": ":large_green_circle:", "yellow": ":large_yellow_circle:", "red": ":red_circle:"}
@@ -86,7 +88,7 @@ def health_card(
     if card.handoffs:
         rows = [
             f"• {slack_escape(x.kind)} {x.from_team}→{x.to_team} "
-            f"({slack_escape(x.owner or 'no owner')}): {x.state(now)}"
+            f"({slack_escape(x.owner or 'no owner')}): {fmt.due_words(x.due_at, x.paused, now)}"
             for x in card.handoffs[:5]
         ]
         more = f"\n…and {len(card.handoffs) - 5} more" if len(card.handoffs) > 5 else ""
@@ -97,7 +99,11 @@ def health_card(
     if shared_by:
         blocks.append(kit.context(f"Shared by <@{shared_by}>"))
     else:
-        actions = [kit.button("Share in channel", "share_health", {"account_id": a.id}, primary=True)]
+        actions = [
+            kit.button(
+                "Share in channel", "share_health", HealthShare(account_id=a.id).model_dump(), primary=True
+            )
+        ]
         if a.crm_url:
             actions.append(kit.link_button("Open in CRM", "open_crm", a.crm_url))
         blocks.append(kit.actions(actions))
@@ -113,13 +119,40 @@ def choose_account(query: str, options: list[Match], *, did_you_mean: bool, more
     if more:
         head = f"{head}\n(and {more} more: type more of the name)"
     buttons = [
-        kit.button(f"{m.name} ({m.external_id})", f"pick_account_{i}", {"account_id": m.id})
+        kit.button(
+            f"{m.name} ({m.external_id})", f"pick_account_{i}", HealthShare(account_id=m.id).model_dump()
+        )
         for i, m in enumerate(options[:10])
     ]
     return {
         "text": clip(head, MAX_MESSAGE_TEXT),
         "blocks": [kit.section(head), kit.actions(buttons)],
     }
+
+
+def no_single_account(refusal: NoSingleAccount) -> Reply:
+    """What /health answers when the text names several accounts or none: the choices as buttons."""
+    if refusal.candidates:
+        return choose_account(refusal.query, refusal.candidates, did_you_mean=False)
+    if refusal.suggestions:
+        return choose_account(refusal.query, refusal.suggestions, did_you_mean=True, more=refusal.more)
+    return not_found(refusal.query)
+
+
+def which_account(refusal: NoSingleAccount) -> Reply:
+    """What a command that writes (/win, /handoff) answers when the text names several accounts, none,
+    or only one by a typo: the names to choose from, as text to type again (nothing was recorded)."""
+    options = refusal.candidates or refusal.suggestions
+    listed = ", ".join(f"`{slack_escape(o.external_id)}` {slack_escape(o.name)}" for o in options[:5])
+    hint = "Use its CRM id or domain."
+    if listed:
+        hint = f"Did you mean {listed}? Use the CRM id or a quoted name."
+    return error_reply(f"No single account matches “{echo(refusal.query)}”.", hint)
+
+
+def unknown_segment(refusal: UnknownSegment) -> Reply:
+    listed = ", ".join(f"`{s}`" for s in refusal.known) or "none yet"
+    return error_reply(f"There is no segment “{echo(refusal.segment)}”.", f"Segments: {listed}.")
 
 
 def not_found(query: str) -> Reply:
@@ -171,8 +204,11 @@ def scorecard(card: Scorecard, *, shared_by: str | None = None) -> Reply:
     if shared_by:
         blocks.append(kit.context(f"Posted by <@{shared_by}>"))
     else:
-        value = {"period": card.period.kind, "segment": card.segment, "as_of": card.as_of.isoformat()}
-        blocks.append(kit.actions([kit.button("Post to channel", "share_scorecard", value, primary=True)]))
+        payload = ScorecardShare(period=card.period.kind, segment=card.segment, as_of=card.as_of)
+        button = kit.button(
+            "Post to channel", "share_scorecard", payload.model_dump(mode="json"), primary=True
+        )
+        blocks.append(kit.actions([button]))
     return {"text": f"Shared scorecard — {card.period.label}", "blocks": blocks}
 
 

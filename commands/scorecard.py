@@ -8,8 +8,8 @@ from commands import replies
 from commands.answer import Reply
 from commands.context import Context, SlashCommand, slash_command
 from commands.subscriptions import subscription_reply
-from digests.scorecard import build_scorecard
-from storage.lookup import segments
+from services import scorecard
+from services.errors import UnknownSegment
 from storage.periods import PERIOD_KINDS
 
 USAGE = [
@@ -43,22 +43,17 @@ def scorecard_reply(ctx: Context, cmd: SlashCommand) -> Reply:
         )
     segment = rest[0] if rest else None
     ws = ctx.workspace(cmd.team_id, cmd.enterprise_id)
-    with ctx.db.read() as session:
-        if segment is not None:
-            known = segments(session, ws)
-            if segment not in known:
-                listed = ", ".join(f"`{s}`" for s in known) or "none yet"
-                return replies.error_reply(
-                    f"There is no segment “{replies.echo(segment)}”.", f"Segments: {listed}."
-                )
-        card = build_scorecard(
-            session,
+    try:
+        card = scorecard.scorecard(
+            ctx.db,
             ws,
             as_of=ctx.clock().date(),
-            period_kind=period,  # type: ignore[arg-type]
+            period=period,  # type: ignore[arg-type]
             policies=ctx.policies,
             segment=segment,
         )
+    except UnknownSegment as refusal:
+        return replies.unknown_segment(refusal)
     return replies.scorecard(card)
 
 

@@ -6,7 +6,6 @@ import re
 
 from slack_bolt import App
 
-from blocks.text import slack_escape
 from commands import replies
 from commands.answer import Reply
 from commands.context import CHANNEL, Context, SlashCommand, slash_command
@@ -114,14 +113,7 @@ def win_reply(ctx: Context, cmd: SlashCommand) -> Reply:
             announce=ctx.announce_wins,
         )
     except NoSingleAccount as refusal:
-        options = refusal.candidates or refusal.suggestions
-        listed = ", ".join(f"`{slack_escape(o.external_id)}` {slack_escape(o.name)}" for o in options[:5])
-        hint = (
-            f"Did you mean {listed}? Use the CRM id or a quoted name."
-            if listed
-            else "Use its CRM id or domain."
-        )
-        return replies.error_reply(f"No single account matches “{replies.echo(req.account)}”.", hint)
+        return replies.which_account(refusal)
     except UnknownPeople as refusal:
         unknown = refusal.slack_ids
         names = ", ".join(f"<@{u}>" for u in unknown)

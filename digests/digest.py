@@ -1,5 +1,6 @@
-"""The weekly digest: the week's numbers gathered (queries), then rendered by the Jinja2 templates into
-one channel message and one thread reply, always within Slack's limits."""
+"""The weekly digest: the week's facts (``services.digest.weekly``) written as mrkdwn lines, then
+rendered by the Jinja2 templates into one channel message and one thread reply, always within
+Slack's limits. Builders only: nothing here queries."""
 
 from __future__ import annotations
 
@@ -10,22 +11,15 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import TemplateError
-from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import Session
 
 from blocks import format as fmt
 from blocks.text import MAX_MESSAGE_TEXT, MAX_SECTION_TEXT, clip, message_problems, slack_escape
-from digests.scorecard import Scorecard, build_scorecard
 from digests.templates import environment
-from services.policies import Policies
-from storage import health
-from storage import models as m
-from storage.accounts import sla_state
-from storage.periods import Period
-from storage.wins import WINS_LIMIT, count_wins_between, team_contributions, wins_between
+from services.digest import MAX_DETAIL, WeeklyFacts
+from services.health import Mover
+from storage.handoffs import LateHandoff
 
 TOP = 5  # lines in the message; the rest go to the thread reply
-MAX_DETAIL = 25
 
 
 class DigestError(Exception):
@@ -72,109 +66,42 @@ def _lines(rows: list[str], limit: int, where: str = " (in the thread)", total: 
     return clip("\n".join(rows[:limit]), MAX_SECTION_TEXT - 80) + more
 
 
-def movers(session: Session, ws: int, as_of: dt.date, policies: Policies) -> list[str]:
-    """Accounts whose health moved most over 30 days, with the component that moved it most."""
-    hs = m.HealthSnapshot
-    day = session.scalar(select(func.max(hs.day)).where(hs.workspace_id == ws, hs.day <= as_of))
-    if day is None:
-        return []
-    # Against the latest snapshot at least 30 days older (snapshot days need not be exactly 30 apart).
-    then_day = session.scalar(
-        select(func.max(hs.day)).where(
-            hs.workspace_id == ws, hs.day <= day - dt.timedelta(days=health.TREND_DAYS)
-        )
+def mover_line(mover: Mover) -> str:
+    """An account whose health moved most over 30 days, with the component that moved it most."""
+    why = f" — mostly {fmt.driver(mover.top, 0)}" if mover.top else ""
+    return (
+        f"{fmt.arrow(mover.now - mover.then)} *{slack_escape(mover.name)}* "
+        f"{mover.then:.0f} → {mover.now:.0f}{why}"
     )
-    if then_day is None:
-        return []
-    rows = health.movers(session, ws, day, limit=MAX_DETAIL, then_day=then_day)
-    if not rows:
-        return []
-    ids = [aid for aid, _, _ in rows]
-    names = dict(session.execute(select(m.Account.id, m.Account.name).where(m.Account.id.in_(ids))).all())
-    comps = {
-        (aid, d): c
-        for aid, d, c in session.execute(
-            select(hs.account_id, hs.day, hs.components).where(
-                hs.account_id.in_(ids), hs.day.in_([day, then_day])
-            )
-        )
-    }
-    out = []
-    for aid, now, then in rows:
-        new = health.from_snapshot(comps.get((aid, day)) or {}, policies.health)
-        old = health.from_snapshot(comps.get((aid, then_day)) or {}, policies.health)
-        top = health.drivers(new, old, policies.health, limit=1)
-        why = f" — mostly {fmt.driver(top[0], 0)}" if top else ""
-        out.append(
-            f"{fmt.arrow(now - then)} *{slack_escape(names.get(aid, '?'))}* {then:.0f} → {now:.0f}{why}"
-        )
-    return out
 
 
-def breaches(session: Session, ws: int, period: Period, now: dt.datetime) -> list[str]:
-    """Handoffs due in the period and not done in time (done late, or still open)."""
-    h = m.Handoff
-    rows = session.execute(
-        select(
-            m.Account.name, h.kind, h.from_team, h.to_team, m.Person.name, h.effective_due_at, h.completed_at
-        )
-        .join(m.Account, m.Account.id == h.account_id)
-        .outerjoin(m.Person, m.Person.id == h.owner_id)
-        .where(
-            h.workspace_id == ws,
-            h.paused_since.is_(None),
-            h.effective_due_at >= period.start_utc,
-            h.effective_due_at < period.end_utc,
-            or_(
-                h.completed_at.is_(None),
-                and_(h.completed_at.is_not(None), h.completed_at > h.effective_due_at),
-            ),
-        )
-        .order_by(h.effective_due_at)
-        .limit(200)
-    ).all()
-    out = []
-    for account, kind, src, dst, owner, due, done in rows:
-        late = (
-            f"done {sla_state(due, False, done).replace('overdue by', '').strip()} late"
-            if done
-            else sla_state(due, False, now)
-        )
-        out.append(
-            f"• *{slack_escape(account)}* {slack_escape(kind)} {src}→{dst} "
-            f"({slack_escape(owner or 'no owner')}): {late}"
-        )
-    return out
-
-
-def gather(
-    session: Session,
-    ws: int,
-    *,
-    as_of: dt.date,
-    now: dt.datetime,
-    policies: Policies,
-    segment: str | None = None,
-) -> dict[str, Any]:
-    """Everything the templates show, computed (templates never query)."""
-    card: Scorecard = build_scorecard(
-        session, ws, as_of=as_of, period_kind="week", policies=policies, segment=segment
+def late_line(late: LateHandoff, now: dt.datetime) -> str:
+    """A handoff due in the period and not done in time (done late, or still open)."""
+    done = late.completed_at
+    when = (
+        f"done {fmt.span_words(done - late.due_at)} late" if done else fmt.due_words(late.due_at, False, now)
     )
+    return (
+        f"• *{slack_escape(late.account)}* {slack_escape(late.kind)} {late.from_team}→{late.to_team} "
+        f"({slack_escape(late.owner or 'no owner')}): {when}"
+    )
+
+
+def context(facts: WeeklyFacts) -> dict[str, Any]:
+    """Everything the templates show, as mrkdwn written from computed facts (templates never query)."""
+    card, segment = facts.card, facts.card.segment
     period = card.period
-    wins = wins_between(session, ws, period.start, period.end)
-    win_total = (
-        len(wins) if len(wins) < WINS_LIMIT else count_wins_between(session, ws, period.start, period.end)
-    )
-    teams = team_contributions(session, ws, period.start, period.end)
     win_rows = [
         f"• *{slack_escape(account)}* {kind}: {clip(slack_escape(text), 300)} — {', '.join(win_teams)}"
-        for _, account, kind, text, win_teams in wins
+        for _, account, kind, text, win_teams in facts.wins
     ]
-    move_rows = movers(session, ws, period.last_day, policies)
-    breach_rows = breaches(session, ws, period, now)
+    move_rows = [mover_line(mover) for mover in facts.movers]
+    breach_rows = [late_line(late, facts.now) for late in facts.late]
+    win_total = facts.win_total
+    teams = facts.teams
     sla = card.kpi("sla_adherence")
     sla_line = (
-        f"{fmt.percent(sla.current.value)} on time ({sla.current.detail.get('met', 0)} of "
+        f"{fmt.percent(float(sla.current.value))} on time ({sla.current.detail.get('met', 0)} of "
         f"{sla.current.detail.get('due', 0)} due), {fmt.change(sla.change, 'ratio')}"
         if sla.current.value is not None
         else f"n/a ({slack_escape(sla.current.reason)})"

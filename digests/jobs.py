@@ -17,9 +17,10 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from digests.digest import DigestError, DigestMessage, gather, render
+from digests.digest import DigestError, DigestMessage, context, render
 from digests.notices import claim_unbuildable
 from digests.schedule import DIGEST, Due, claim, due
+from services.digest import weekly
 from services.policies import Policies
 from storage.db import Database
 
@@ -56,9 +57,8 @@ def _build(
     policies: Policies,
     templates: Path | None,
 ) -> DigestMessage:
-    with db.read() as session:
-        context = gather(session, ws, as_of=as_of, now=now, policies=policies, segment=segment)
-    message = render(context, templates)
+    facts = weekly(db, ws, as_of=as_of, now=now, policies=policies, segment=segment)
+    message = render(context(facts), templates)
     if message.problems:
         raise DigestError(f"the digest breaks Slack's limits: {'; '.join(message.problems)}")
     return message

@@ -7,8 +7,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from services import health
 from services.policies import Policies
-from storage import health, wins
+from storage import wins
 from storage.db import Database
 from storage.job_runs import claim_job_run
 

@@ -14,13 +14,30 @@ class ConfigError(Exception):
     """A setting or policy file is wrong; the message says which and how to fix it."""
 
 
-class NoSingleAccount(Refusal):
-    """No account, or more than one, matches ``query``: the candidates to choose from (ambiguous) or
-    the suggestions (not found)."""
+class NoSingleAccount(Exception):
+    """What was typed names no account, or several: the candidates (several match equally) or
+    the suggestions ("did you mean"); ``more`` suggestions were left out. Each surface writes its
+    own words for it (the Slack builders, the CLI's render)."""
 
-    def __init__(self, query: str, candidates: list[Match], suggestions: list[Match]) -> None:
-        super().__init__(f"no single account matches {query!r}")
-        self.query, self.candidates, self.suggestions = query, candidates, suggestions
+    def __init__(self, query: str, candidates: list[Match], suggestions: list[Match], more: int = 0) -> None:
+        super().__init__(query)
+        self.query = query
+        self.candidates = candidates
+        self.suggestions = suggestions
+        self.more = more
+
+
+class UnknownSegment(Exception):
+    """No account of the workspace is in ``segment``; ``known`` lists the segments there are."""
+
+    def __init__(self, segment: str, known: list[str]) -> None:
+        super().__init__(segment)
+        self.segment = segment
+        self.known = known
+
+
+class AlreadyShared(Exception):
+    """This message's card was shared already (a second press, a double click, a retried request)."""
 
 
 class UnknownPeople(Refusal):

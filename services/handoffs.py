@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
-from services import sla
+from services import accounts, sla
 from services.authority import may, may_open
 from services.errors import Refusal
 from services.policies import SlaConfig, SlaPolicy
@@ -24,19 +24,11 @@ from storage import models as m
 from storage import vocab
 from storage.db import Database
 from storage.handoffs import ActionEvent, OpenHandoffRow, PingFacts
-from storage.lookup import find_account
 from storage.people import person_by_slack_id, reports_of
 
 # Who takes a new handoff by default: the account's owner in the receiving team.
 OWNER_BY_TEAM = {team: f"{role}_id" for role, team in vocab.OWNER_ROLE_TEAMS.items()}
 
-
-class NoAccount(Refusal):
-    """No single account matches the query."""
-
-    def __init__(self, query: str) -> None:
-        super().__init__(f"no account {query!r}")
-        self.query = query
 
 
 class NoPolicy(Refusal):
@@ -179,10 +171,8 @@ def open_handoff(
         refusal = may_open(session, ws, requester_slack, admins)
         if refusal is not None:
             raise refusal
-        found = find_account(session, ws, account_query)
-        if found.match is None:
-            raise NoAccount(account_query)
-        account = session.get(m.Account, found.match.id)
+        match = accounts.resolve_for_write(session, ws, account_query)
+        account = session.get(m.Account, match.id)
         assert account is not None
         policy = config.policy_for(kind, account.segment)
         if policy is None:
@@ -324,12 +314,10 @@ class AccountHandoffs:
 
 
 def for_account(db: Database, ws: int, query: str) -> AccountHandoffs:
-    """One account's open handoffs, the most overdue first. Raises ``NoAccount``."""
+    """One account's open handoffs, the most overdue first. Raises ``NoSingleAccount``."""
     with db.read() as session:
-        found = find_account(session, ws, query)
-        if found.match is None:
-            raise NoAccount(query)
-        return AccountHandoffs(found.match.name, store.open_handoffs(session, ws, account_id=found.match.id))
+        match = accounts.resolve(session, ws, query)
+        return AccountHandoffs(match.name, store.open_handoffs(session, ws, account_id=match.id))
 
 
 def owned_by(db: Database, ws: int, user_slack: str, *, team: bool = False) -> list[OpenHandoffRow]:

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from storage import subscriptions as store
+from storage.accounts import segments
 from storage.db import Database
-from storage.lookup import segments
 from storage.models import DigestSubscription
 from storage.subscriptions import Schedule
 

@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
-from services.errors import NoSingleAccount, NothingToCredit, UnknownPeople
+from services import accounts
+from services.errors import NothingToCredit, UnknownPeople
 from storage import wins as store
 from storage import workspaces
 from storage.db import Database
-from storage.lookup import Match, find_account
 from storage.people import people_by_slack_ids, person_by_slack_id
 
 SHOUTOUT_DAYS = 7  # wins older than this get no shout-out (no flood when a wins channel is first set)
@@ -41,14 +41,6 @@ class WinRecorded:
     people: list[str]  # Slack user ids credited
     teams: list[str]
     new: bool  # False: that win was already recorded
-
-
-def _resolve(session: Session, ws: int, text: str) -> Match:
-    # TODO(C1 merge): services.accounts.resolve(session, ws, text) replaces this.
-    found = find_account(session, ws, text)
-    if found.match is None:
-        raise NoSingleAccount(text, found.candidates, found.suggestions)
-    return found.match
 
 
 def _owed_shoutouts(session: Session, ws: int, now: dt.datetime, *, per_day: int) -> list[int]:
@@ -78,7 +70,7 @@ def record(
     """Record a win credited to the people named, the recorder (unless ``not_me``), the teams named
     and the credited people's teams; a new win's shout-out (and any other owed) is queued with it."""
     with db.write() as session:
-        match = _resolve(session, ws, req.account)
+        match = accounts.resolve_for_write(session, ws, req.account)
         people = people_by_slack_ids(session, ws, req.people)
         unknown = [u for u in req.people if u not in people]
         if unknown:

@@ -328,3 +328,22 @@ def retry(session: Session, ws: int, delivery_id: int, now: dt.datetime) -> Deli
         return None
     row.state, row.next_attempt_at, row.updated_at = PENDING, min(row.created_at, now), now
     return row
+
+
+SHARE = "share"
+
+
+def claim_share(session: Session, ws: int, *, subject: str, channel_id: str, now: dt.datetime) -> bool:
+    """Record that ``subject`` (a message and what it shares) was shared; False when it was already:
+    a second press, a double click or a retried request then posts nothing more."""
+    row = {
+        "workspace_id": ws,
+        "kind": SHARE,
+        "subject": subject[:200],
+        "channel_id": channel_id,
+        "state": "posted",
+        "attempts": 1,
+        "created_at": now,
+        "updated_at": now,
+    }
+    return bool(insert_ignore(session, Delivery, [row], ["workspace_id", "kind", "subject"]))

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from storage import models as m
@@ -363,3 +363,48 @@ def add_milestone_target(session: Session, ws: int, account_id: int, kind: str, 
         [{"workspace_id": ws, "account_id": account_id, "kind": kind, "target_on": target_on}],
         ["account_id", "kind"],
     )
+
+
+@dataclass(frozen=True)
+class LateHandoff:
+    account: str
+    kind: str
+    from_team: str
+    to_team: str
+    owner: str | None
+    due_at: dt.datetime
+    completed_at: dt.datetime | None  # None: still open
+
+
+def late_handoffs(
+    session: Session, ws: int, start: dt.datetime, end: dt.datetime, limit: int = 200
+) -> list[LateHandoff]:
+    """Handoffs due in [start, end) and not done in time (done late, or still open), not paused;
+    soonest due first."""
+    handoff = m.Handoff
+    rows = session.execute(
+        select(
+            m.Account.name,
+            handoff.kind,
+            handoff.from_team,
+            handoff.to_team,
+            m.Person.name,
+            handoff.effective_due_at,
+            handoff.completed_at,
+        )
+        .join(m.Account, m.Account.id == handoff.account_id)
+        .outerjoin(m.Person, m.Person.id == handoff.owner_id)
+        .where(
+            handoff.workspace_id == ws,
+            handoff.paused_since.is_(None),
+            handoff.effective_due_at >= start,
+            handoff.effective_due_at < end,
+            or_(
+                handoff.completed_at.is_(None),
+                and_(handoff.completed_at.is_not(None), handoff.completed_at > handoff.effective_due_at),
+            ),
+        )
+        .order_by(handoff.effective_due_at)
+        .limit(limit)
+    ).all()
+    return [LateHandoff(*row) for row in rows]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,7 +55,8 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _matches(rows: list[Account]) -> list[Match]:
+def _matches(rows: Sequence[Any]) -> list[Match]:
+    """Rows with the account's id, external_id, name and domain."""
     return [Match(a.id, a.external_id, a.name, a.domain) for a in rows]
 
 
@@ -137,7 +139,7 @@ def _names(session: Session, ws: int) -> _Names:
     (``workspaces.accounts_version``, set anew by every import that changes an account): at 50,000
     accounts reading and preparing them costs 100–250 ms, checking the version one small read."""
     version = session.scalar(select(Workspace.accounts_version).where(Workspace.id == ws)) or ""
-    where = (session.get_bind().url.render_as_string(hide_password=True), ws)
+    where = (session.get_bind().engine.url.render_as_string(hide_password=True), ws)
     cached = _NAMES.get(where)
     if cached is not None and cached.version == version:
         return cached
@@ -167,17 +169,17 @@ def find_account(session: Session, ws: int, text: str) -> LookupResult:
         row for row in exact if row.external_id.lower() == key
     ]
     if len(by_id) == 1 or (by_id and by_id[0].external_id == query):
-        return LookupResult(query, match=_matches(by_id)[0])  # type: ignore[arg-type]
+        return LookupResult(query, match=_matches(by_id)[0])
     if len(exact) == 1:
-        return LookupResult(query, match=_matches(exact)[0])  # type: ignore[arg-type]
+        return LookupResult(query, match=_matches(exact)[0])
     if exact:
-        return LookupResult(query, candidates=_matches(exact[:MAX_CANDIDATES]))  # type: ignore[arg-type]
+        return LookupResult(query, candidates=_matches(exact[:MAX_CANDIDATES]))
 
     prefix = _prefix_rows(conn, ws, key)
     if len(prefix) == 1:
-        return LookupResult(query, match=_matches(prefix)[0])  # type: ignore[arg-type]
+        return LookupResult(query, match=_matches(prefix)[0])
     if prefix:
-        return LookupResult(query, candidates=_matches(prefix[:MAX_CANDIDATES]))  # type: ignore[arg-type]
+        return LookupResult(query, candidates=_matches(prefix[:MAX_CANDIDATES]))
 
     names = _names(session, ws)
     processed = utils.default_process(key)
@@ -210,10 +212,4 @@ def find_account(session: Session, ws: int, text: str) -> LookupResult:
 def _by_ids(conn: Any, ws: int, ids: list[int]) -> list[Match]:
     """The accounts ``ids`` in that order (one that vanished since the names were read is left out)."""
     rows = {r.id: r for r in conn.execute(_statements()["ids"], {"ws": ws, "ids": ids}).all()}
-    return _matches([rows[i] for i in ids if i in rows])  # type: ignore[arg-type]
-
-
-def segments(session: Session, ws: int) -> list[str]:
-    """The segments the workspace's accounts are in, for validating and listing them."""
-    query = select(Account.segment).where(Account.workspace_id == ws).distinct().order_by(Account.segment)
-    return list(session.scalars(query))
+    return _matches([rows[i] for i in ids if i in rows])

@@ -278,7 +278,7 @@ def save_rate(
     session: Session, ws: int, start: dt.date, end: dt.date, segment: str | None = None
 ) -> SaveRate:
     rf = m.RiskFlag.__table__
-    rows = dict(
+    rows: dict[str, int] = dict(
         session.execute(
             select(rf.c.outcome, func.count())
             .where(

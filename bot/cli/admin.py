@@ -85,7 +85,8 @@ def digest() -> None:
 @pass_ctx
 def digest_preview(ctx: Ctx, channel: str | None, as_of: dt.date | None, as_json: bool) -> None:
     """Print exactly what the digest would post: the message and its thread reply."""
-    from digests.digest import DigestError, gather, render
+    from digests.digest import DigestError, context, render
+    from services.digest import weekly
 
     day = as_of or ctx.now.date()
     with ctx.db.read() as session:
@@ -98,10 +99,9 @@ def digest_preview(ctx: Ctx, channel: str | None, as_of: dt.date | None, as_json
             raise click.ClickException(
                 f"{channel} has no digest subscription: retention-bot subscriptions list"
             ) from None
-    with ctx.db.read() as session:
-        context = gather(session, ws, as_of=day, now=ctx.now, policies=ctx.settings.policies, segment=segment)
+    facts = weekly(ctx.db, ws, as_of=day, now=ctx.now, policies=ctx.settings.policies, segment=segment)
     try:
-        message = render(context, ctx.settings.digest_templates)
+        message = render(context(facts), ctx.settings.digest_templates)
     except DigestError as exc:
         raise click.ClickException(str(exc)) from None
     target = channel or "CHANNEL_ID"

@@ -19,7 +19,7 @@ from bot.cli import (
     out,
     pass_ctx,
 )
-from storage import health as health_mod
+from services import health as health_mod
 from storage.demo import KIND_ORDER, DemoConfig, DemoData, write_files
 from storage.errors import ImportFailed
 from storage.importer import KINDS, import_file, import_records

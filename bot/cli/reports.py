@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any
 
 import click
 from rich.console import Console
@@ -19,23 +18,13 @@ from bot.cli import (
     out,
     pass_ctx,
 )
-from digests.scorecard import build_scorecard
-from storage import health as health_mod
-from storage import metrics
-from storage.accounts import account_card
-from storage.lookup import find_account, segments
-from storage.periods import PERIOD_KINDS, latest_complete_month
+from services import accounts
+from services import health as health_mod
+from services import scorecard as scorecards
+from services.errors import NoSingleAccount, UnknownSegment
+from storage.periods import PERIOD_KINDS
 
 # --- scorecard, cohorts --------------------------------------------------------------------------
-
-
-def _check_segment(session: Any, ws: int, segment: str | None) -> None:
-    if segment is None:
-        return
-    known = segments(session, ws)
-    if segment not in known:
-        listed = ", ".join(known) or "none yet"
-        raise click.ClickException(f"no account is in segment {segment!r}; the segments are: {listed}")
 
 
 @cli.command()
@@ -48,15 +37,17 @@ def scorecard(ctx: Ctx, as_of: dt.date | None, period: str, segment: str | None,
     """The shared scorecard: each KPI, its previous-period value, the change and its owner teams."""
     with ctx.db.read() as session:
         ws = ctx.existing_workspace(session)
-        _check_segment(session, ws, segment)
-        card = build_scorecard(
-            session,
+    try:
+        card = scorecards.scorecard(
+            ctx.db,
             ws,
             as_of=as_of or ctx.now.date(),
-            period_kind=period,  # type: ignore[arg-type]
+            period=period,  # type: ignore[arg-type]
             policies=ctx.settings.policies,
             segment=segment,
         )
+    except UnknownSegment as refusal:
+        raise click.ClickException(render.unknown_segment(refusal)) from None
     if as_json:
         click.echo(json.dumps(card.to_json(), indent=2))
     else:
@@ -70,11 +61,13 @@ def scorecard(ctx: Ctx, as_of: dt.date | None, period: str, segment: str | None,
 @pass_ctx
 def cohorts(ctx: Ctx, as_of: dt.date | None, segment: str | None, as_json: bool) -> None:
     """Logo and revenue retention by start quarter, at the end of each later quarter."""
-    last = latest_complete_month(as_of or ctx.now.date())
     with ctx.db.read() as session:
         ws = ctx.existing_workspace(session)
-        _check_segment(session, ws, segment)
-        rows = metrics.cohorts(session, ws, last, segment)
+    try:
+        report = scorecards.cohorts(ctx.db, ws, as_of=as_of or ctx.now.date(), segment=segment)
+    except UnknownSegment as refusal:
+        raise click.ClickException(render.unknown_segment(refusal)) from None
+    last, rows = report.last_month, report.cohorts
     if as_json:
         payload = {"as_of_month": last.strftime("%Y-%m"), "cohorts": [c.to_json() for c in rows]}
         click.echo(json.dumps(payload, indent=2))
@@ -97,34 +90,19 @@ def health(ctx: Ctx, account: tuple[str, ...], as_json: bool) -> None:
     text = " ".join(account)
     with ctx.db.read() as session:
         ws = ctx.existing_workspace(session)
-        found = find_account(session, ws, text)
-        if found.match is None:
-            options = found.candidates or found.suggestions
-            lines = [
-                f"  {c.external_id}  {c.name}" + (f"  ({c.domain})" if c.domain else "") for c in options
-            ]
-            if found.candidates:
-                raise click.ClickException(
-                    f"{text!r} matches several accounts; name one:\n" + "\n".join(lines)
-                )
-            if found.more:
-                lines.append(f"  …and {found.more} more: type more of the name")
-            hint = (
-                ("did you mean:\n" + "\n".join(lines))
-                if lines
-                else "try a CRM id, a domain or the start of the name"
-            )
-            raise click.ClickException(f"no account matches {text!r}; {hint}")
-        if found.guessed:  # on stderr: --json output stays one JSON document
-            m = found.match
-            err.print(
-                f"{text!r} is not an account name: showing the closest, {m.name} ({m.external_id})",
-                markup=False,
-                highlight=False,
-            )
-        card = account_card(session, ws, found.match.id, now=ctx.now, policy=ctx.settings.policies.health)
+    try:
+        card = accounts.card(ctx.db, ws, text, now=ctx.now, policy=ctx.settings.policies.health)
+    except NoSingleAccount as refusal:
+        raise click.ClickException(render.no_single_account(refusal)) from None
+    if card.typo_of is not None:  # on stderr: --json output stays one JSON document
+        a = card.account
+        err.print(
+            f"{text!r} is not an account name: showing the closest, {a.name} ({a.external_id})",
+            markup=False,
+            highlight=False,
+        )
     if as_json:
-        click.echo(json.dumps(card.to_json(ctx.now), indent=2))
+        click.echo(json.dumps(render.health_json(card, ctx.now), indent=2))
     else:
         out.print(render.health_card(card, ctx.now, ctx.settings.policies.currency))
 
@@ -136,5 +114,6 @@ def health_snapshot(ctx: Ctx, day: dt.date | None) -> None:
     """Score every account and store the day's health snapshot (re-running refreshes it)."""
     target = day or ctx.now.date()
     with ctx.db.write() as session:
-        n = health_mod.snapshot(session, ctx.workspace(session), target, ctx.settings.policies.health)
+        ws = ctx.workspace(session)
+    n = health_mod.snapshot_day(ctx.db, ws, target, ctx.settings.policies.health)
     out.print(f"health snapshot for {target}: {n} accounts scored")

@@ -23,17 +23,18 @@ from commands import replies
 from commands.dialogs import checklist_modal, snooze_modal
 from commands.home import home_view
 from commands.sla_actions import ping_with_status
-from digests.digest import gather, render
+from digests.digest import context, render
 from digests.notices import delivery_problem, unreachable
 from digests.shoutout import shoutout_args
 from digests.sla_pings import ping_args
+from services.accounts import account_card
+from services.digest import weekly
 from services.policies import Policies
 from services.sla import Event
 from services.subscriptions import parse_schedule
 from storage import models as m
 from storage import subscriptions as subs
 from storage import wins
-from storage.accounts import account_card
 from storage.db import Database
 from storage.handoffs import ping_facts
 from testkit.fake_slack import FakeSlack
@@ -253,8 +254,7 @@ def test_no_data_reaches_slack_raw_from_any_builder(bot: Bot, db: Database, ws: 
             "USD",
             shared_by="UANA",
         )
-        context = gather(s, ws, as_of=NOW.date(), now=NOW, policies=Policies())
-        digest = render(context)
+        digest = render(context(weekly(db, ws, as_of=NOW.date(), now=NOW, policies=Policies())))
         payloads["digest"] = digest.post_args("CDIGEST")
         payloads["digest thread"] = digest.thread_args("CDIGEST", "1.2")
         win_ids = list(s.scalars(select(m.Win.id)))

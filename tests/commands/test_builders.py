@@ -13,8 +13,8 @@ from slack_sdk.web import SlackResponse
 from blocks.slack_errors import advice
 from blocks.text import clip, message_problems, slack_escape
 from commands import replies
-from storage.accounts import AccountCard, OpenHandoff, Owner, RecentWin
-from storage.health import AccountHealth, Driver, Score
+from services.accounts import AccountCard, OpenHandoff, Owner, RecentWin
+from services.health import AccountHealth, Driver, Score
 from storage.lookup import Match
 
 NOW = dt.datetime(2026, 11, 23, 9, tzinfo=dt.UTC)

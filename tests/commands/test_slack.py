@@ -203,6 +203,20 @@ def test_wins_channel_is_for_admins_and_a_win_gets_one_shout_out(bot: Bot, data:
     assert "Off" not in bot.command("/win", "channel off", user="UADMIN").body["text"]
 
 
+def test_a_typo_is_never_written_only_offered(bot: Bot, data: Database) -> None:
+    """/health shows the closest name for a typo; /win and /handoff record nothing on a guess: they
+    name the account they would have taken, to be typed again."""
+    assert "Globex" in bot.command("/health", "globx").body["text"]  # read: the closest is shown
+    reply = bot.command("/win", "globx saved the renewal #cs").body["text"]
+    assert "No single account matches" in reply and "`A3` Globex" in reply
+    reply = bot.command("/handoff", "open globx escalation").body["text"]
+    assert "No single account matches" in reply and "`A3` Globex" in reply
+    with data.read() as s:
+        assert s.scalar(select(func.count()).select_from(m.Win)) == 0
+        assert s.scalar(select(func.count()).select_from(m.Handoff)) == 2  # the two loaded
+    assert "Globex" in bot.command("/win", "A3 saved the renewal #cs").body["text"]
+
+
 def test_win_errors_say_what_to_type(bot: Bot, data: Database) -> None:
     assert "not in the people list" in bot.command("/win", "A1 saved it <@UNOBODY|x>").body["text"]
     assert "No single account" in bot.command("/win", "acme saved it #cs").body["text"]

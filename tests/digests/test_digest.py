@@ -11,7 +11,8 @@ from click.testing import CliRunner
 
 from blocks.text import message_problems
 from bot.cli import cli
-from digests.digest import DigestError, gather, render
+from digests.digest import DigestError, context, render
+from services.digest import weekly
 from services.policies import Policies
 from storage.db import Database
 from tests.support import NOW
@@ -36,9 +37,8 @@ def demo(db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple
 
 
 def digest_of(db: Database, ws: int, templates: Path | None = None):
-    with db.read() as s:
-        context = gather(s, ws, as_of=AS_OF, now=NOW, policies=Policies())
-    return render(context, templates)
+    facts = weekly(db, ws, as_of=AS_OF, now=NOW, policies=Policies())
+    return render(context(facts), templates)
 
 
 def test_digest_from_demo_data_is_complete_and_valid(demo: tuple[Database, int]) -> None:

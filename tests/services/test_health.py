@@ -9,11 +9,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from services import health
+from services.health import Score, components, contributions, drivers, score
 from services.policies import HealthBands, HealthPolicy
-from storage import health
+from storage import health_inputs
 from storage.db import Database
 from storage.demo import KIND_ORDER, DemoConfig, DemoData, write_files
-from storage.health import HealthInputs, Score, components, contributions, drivers, score
+from storage.health_inputs import HealthInputs
 from storage.importer import import_file
 from storage.models import Account, HealthSnapshot
 from storage.workspaces import ensure_workspace
@@ -164,7 +166,7 @@ def test_movers_rank_the_largest_30_day_changes(db: Database, ws: int, tmp_path:
             for a, d, sc in rows
         )
     with db.read() as s:
-        top = health.movers(s, ws, day, limit=2)
+        top = health_inputs.movers(s, ws, day, limit=2)
     assert top == [(ids["C"], 70, 20), (ids["A"], 50, 80)]  # |+50| and |−30|; B moved 5
 
 
@@ -197,8 +199,8 @@ def test_one_account_inputs_equal_the_workspace_wide_ones(db: Database, ws: int,
     load(db, other, "accounts", "external_id,name,segment\nZ,Zeta,smb\n", tmp_path)
     for day in (dt.date(2026, 11, 23), dt.date(2026, 10, 24), dt.date(2026, 10, 16)):
         with db.read() as s:
-            everyone = health.gather_inputs(s, ws, day)
-            one_by_one = {a: health.gather_inputs(s, ws, day, a)[a] for a in everyone}
+            everyone = health_inputs.gather_inputs(s, ws, day)
+            one_by_one = {a: health_inputs.gather_inputs(s, ws, day, a)[a] for a in everyone}
         assert len(everyone) == 40
         assert one_by_one == everyone, day
         kinds = {
@@ -246,8 +248,8 @@ def test_ticket_priorities_and_touchpoint_kinds_count_as_defined(
     day = dt.date(2026, 11, 23)
     with db.read() as s:
         ids = dict(s.execute(select(Account.external_id, Account.id)).all())
-        whole = health.gather_inputs(s, ws, day)
-        one = {k: health.gather_inputs(s, ws, day, ids[k])[ids[k]] for k in ("A", "B")}
+        whole = health_inputs.gather_inputs(s, ws, day)
+        one = {k: health_inputs.gather_inputs(s, ws, day, ids[k])[ids[k]] for k in ("A", "B")}
     for key in ("A", "B"):
         assert one[key] == whole[ids[key]]
     a, b = one["A"], one["B"]

@@ -11,12 +11,13 @@ import pytest
 from sqlalchemy import select
 
 from blocks import format as fmt
+from bot import render
 from digests import digest
+from services import health
+from services.accounts import account_card
+from services.health import Score, decompose, drivers
 from services.policies import HEALTH_COMPONENTS, HealthPolicy, Policies
-from storage import health
-from storage.accounts import account_card
 from storage.db import Database
-from storage.health import Score, decompose, drivers
 from storage.models import Account, HealthSnapshot
 from tests.support.helpers import load
 
@@ -127,7 +128,7 @@ def test_card_json_gives_each_drivers_change_then_and_now(db: Database, ws: int,
         )
     with db.read() as s:
         card = account_card(s, ws, aid, now=NOW, policy=POLICY)
-    data = card.to_json(NOW)["health"]
+    data = render.health_json(card, NOW)["health"]
     assert (data["score_30_days_ago"], data["score"], data["trend"]) == (75, 50, -25)
     assert data["drivers"] == [
         {"component": "usage", "change": -20.0, "then": 70.0, "now": 50.0},
@@ -150,5 +151,5 @@ def test_digest_mover_names_the_component_that_moved_it(db: Database, ws: int, t
                 HealthSnapshot(workspace_id=ws, account_id=aid, day=d, score=sc, band="x", components=parts)
             )
     with db.read() as s:
-        lines = digest.movers(s, ws, day, Policies())
+        lines = [digest.mover_line(mv) for mv in health.movers(s, ws, day, Policies().health, limit=25)]
     assert lines == ["▼ *Oakworks* 100 → 75 — mostly commercial -25"]

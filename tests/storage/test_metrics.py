@@ -20,9 +20,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from digests.scorecard import build_scorecard
+from services import health
 from services.policies import Policies
-from storage import health, metrics
+from services.scorecard import build_scorecard
+from storage import metrics
 from storage.db import Database
 from storage.models import Account, Handoff, HealthSnapshot
 from storage.upsert import upsert

@@ -11,10 +11,14 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from services.errors import AlreadyShared, UnknownSegment
 from services.policies import Policies
 from storage import metrics
+from storage.accounts import segments
+from storage.db import Database
+from storage.deliveries import claim_share
 from storage.models import MrrSnapshot, from_cents
-from storage.periods import Period, PeriodKind, add_months
+from storage.periods import Period, PeriodKind, add_months, latest_complete_month
 
 Unit = Literal["ratio", "money", "days", "score"]
 
@@ -219,3 +223,60 @@ def build_scorecard(
         Kpi(key, label, unit, owners, now[key], before[key]) for key, (label, unit, owners) in KPIS.items()
     ]
     return Scorecard(as_of, period, previous, segment, policies.currency, kpis)
+
+
+def _check_segment(session: Session, ws: int, segment: str | None) -> None:
+    if segment is None:
+        return
+    known = segments(session, ws)
+    if segment not in known:
+        raise UnknownSegment(segment, known)
+
+
+def scorecard(
+    db: Database, ws: int, *, as_of: dt.date, period: PeriodKind, policies: Policies, segment: str | None
+) -> Scorecard:
+    """The shared scorecard for the period of ``as_of``; raises `UnknownSegment` for a segment no
+    account is in (the CLI and /scorecard alike)."""
+    with db.read() as session:
+        _check_segment(session, ws, segment)
+        return build_scorecard(
+            session, ws, as_of=as_of, period_kind=period, policies=policies, segment=segment
+        )
+
+
+@dataclass(frozen=True)
+class CohortReport:
+    last_month: dt.date  # the latest complete month: the cohorts are measured through it
+    cohorts: list[metrics.Cohort]
+
+
+def cohorts(db: Database, ws: int, *, as_of: dt.date, segment: str | None) -> CohortReport:
+    """Logo and revenue retention by start quarter through the latest complete month of ``as_of``;
+    raises `UnknownSegment` like `scorecard`."""
+    last = latest_complete_month(as_of)
+    with db.read() as session:
+        _check_segment(session, ws, segment)
+        return CohortReport(last, metrics.cohorts(session, ws, last, segment))
+
+
+def share(
+    db: Database,
+    ws: int,
+    *,
+    channel_id: str,
+    subject: str,
+    as_of: dt.date,
+    period: PeriodKind,
+    policies: Policies,
+    segment: str | None,
+    now: dt.datetime,
+) -> Scorecard:
+    """The scorecard to post in ``channel_id``, claimed once under ``subject`` in the delivery ledger;
+    raises `AlreadyShared` on a second press, a double click or a retried request."""
+    with db.write() as session:
+        if not claim_share(session, ws, subject=subject, channel_id=channel_id, now=now):
+            raise AlreadyShared(subject)
+        return build_scorecard(
+            session, ws, as_of=as_of, period_kind=period, policies=policies, segment=segment
+        )
