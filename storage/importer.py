@@ -135,6 +135,7 @@ def _run(
         if read_error is not None:
             ctx.add_errors([read_error])
             continue
+        assert raw is not None  # the readers give a record or a read error, never neither
         try:
             rec = validate(raw)
         except ValidationError as exc:

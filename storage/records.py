@@ -86,11 +86,6 @@ ONE_LINE = NoControls(_LINE_CONTROLS, "no control characters, tab or line break 
 FREE_TEXT = NoControls(_TEXT_CONTROLS, "only tab and line breaks are allowed in free text")
 
 
-def _count(column: Any) -> Any:
-    """A non-negative integer no larger than ``column`` holds."""
-    return Annotated[int, Field(ge=0, le=column_max(column))]
-
-
 def _email(value: str) -> str:
     value = value.strip().lower()
     if not _EMAIL.match(value):
@@ -155,9 +150,10 @@ Url = Annotated[
     ONE_LINE,
     AfterValidator(_url),
 ]
-ActiveUsers = _count(m.UsageDaily.active_users)
-Seats = _count(m.UsageDaily.licensed_seats)
-FeatureUsers = _count(m.FeatureUsage.active_users)
+# Counts: non-negative integers no larger than their column holds.
+ActiveUsers = Annotated[int, Field(ge=0, le=column_max(m.UsageDaily.active_users))]
+Seats = Annotated[int, Field(ge=0, le=column_max(m.UsageDaily.licensed_seats))]
+FeatureUsers = Annotated[int, Field(ge=0, le=column_max(m.FeatureUsage.active_users))]
 UTCTime = Annotated[dt.datetime, AfterValidator(_utc)]
 Amount = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)]
 Team = Literal[vocab.TEAMS]  # type: ignore[valid-type]
