@@ -23,28 +23,28 @@ from storage.periods import PERIOD_KINDS, PeriodKind
 CHANNEL = re.compile(r"^<#([CG][A-Z0-9]+)(?:\|[^>]*)?>$")
 
 
-class SlashCommand(BaseModel):
-    """The fields of a slash-command request the bot uses (Slack sends more)."""
+class _FromSlack(BaseModel):
+    """Who sent a payload and from where: the fields every payload the bot reads has (Slack sends more)."""
 
     model_config = ConfigDict(extra="ignore")
     team_id: str
     enterprise_id: str | None = None
     user_id: str
     channel_id: str | None = None
+
+
+class SlashCommand(_FromSlack):
+    """The fields of a slash-command request the bot uses."""
+
     command: str
     text: str = ""
     response_url: str | None = None
     trigger_id: str | None = None
 
 
-class ButtonPress(BaseModel):
+class ButtonPress(_FromSlack):
     """One button of a ``block_actions`` payload."""
 
-    model_config = ConfigDict(extra="ignore")
-    team_id: str
-    enterprise_id: str | None = None
-    user_id: str
-    channel_id: str | None = None
     action_id: str
     value: str = ""
     message_ts: str | None = None
