@@ -1,4 +1,5 @@
-"""Slack listeners: one module per slash command, plus the buttons (``actions``) and App Home (``home``).
+"""Slack verbs: a module per slash command with its dialogs, the SLA pings' buttons (``sla_actions``), the
+share and pick buttons (``actions``) and App Home (``home``) — docs/architecture.md says why this cut.
 
 Each listener acknowledges first (``commands.answer``), parses its payload into a pydantic model
 (``commands.context``), calls one service, and sends what a builder (``commands.replies``) returns.

@@ -1,4 +1,4 @@
-"""Every METRICS.md definition on a small hand-computed dataset, on SQLite and PostgreSQL.
+"""Every definition in docs/metrics.md on a small hand-computed dataset, on SQLite and PostgreSQL.
 
 As of 2026-11-23, M = 2026-10 and M-12 = 2025-10. MRR by account (missing months are 0):
 
