@@ -35,6 +35,23 @@ class ImportFailed(Exception):
         return out
 
 
+# What a value of each type must look like, said after pydantic's own words ("Input should be a valid
+# date") so the person knows what to write instead.
+_EXPECTED = {
+    "date": " (write dates as YYYY-MM-DD, e.g. 2026-11-23)",
+    "datetime": " (write times as YYYY-MM-DDTHH:MM:SSZ, e.g. 2026-11-23T09:00:00Z, with a time zone)",
+    "decimal": " (write amounts like 1000.50: no thousands separators, no currency sign)",
+    "int": " (a whole number, e.g. 12)",
+}
+
+
+def _expected(error_type: str) -> str:
+    kind = error_type.split("_", 1)[0]
+    if error_type.startswith("decimal_max") or error_type in ("missing", "extra_forbidden"):
+        return ""
+    return _EXPECTED.get(kind, "") if error_type.endswith(("_parsing", "_type", "_inexact")) else ""
+
+
 def validation_errors(line: int, exc: ValidationError) -> list[RecordError]:
     out = []
     for err in exc.errors(include_url=False):
@@ -46,7 +63,7 @@ def validation_errors(line: int, exc: ValidationError) -> list[RecordError]:
             msg = "required, missing"
         elif err["type"] == "extra_forbidden":
             msg = "unknown field"
-        out.append(RecordError(line, field or "record", msg))
+        out.append(RecordError(line, field or "record", msg + _expected(err["type"])))
     return out
 
 

@@ -205,3 +205,33 @@ def test_every_field_fits_its_column_on_every_database() -> None:
                 assert (longest or float("inf")) <= column.type.length, (kind.name, name)
                 checked += 1
     assert checked > 20
+
+
+@pytest.mark.parametrize(
+    ("kind", "content", "expected"),
+    [
+        (
+            "accounts",
+            "external_id,name,segment,closed_won_on\nA2,Foo,smb,03/04/2026\n",
+            "write dates as YYYY-MM-DD",
+        ),
+        (
+            "revenue",
+            'account,month,mrr\nA1,2026-10,"1,000.50"\n',
+            "no thousands separators, no currency sign",
+        ),
+        ("usage", "account,day,active_users\nA1,2026-10-01,1.5\n", "a whole number"),
+        (
+            "handoffs",
+            "external_id,account,kind,from_team,to_team,opened_at,due_at\n"
+            "H1,A1,sales_to_cs,sales,cs,yesterday,2026-11-20T09:00:00Z\n",
+            "write times as YYYY-MM-DDTHH:MM:SSZ",
+        ),
+    ],
+)
+def test_a_value_of_the_wrong_form_says_what_to_write(
+    accounts: Run, db: Database, kind: str, content: str, expected: str
+) -> None:
+    code, _, err = accounts(kind, f"{kind}.csv", content)
+    assert code == 2 and f"{kind}.csv:2:" in err and expected in err, err
+    assert rows(db, m.Account) == 1  # only the fixture's
