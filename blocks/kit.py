@@ -1,18 +1,25 @@
 """The one Block Kit kit: every message, view and dialog the bot builds is made of these.
 
 Text arguments to ``section``, ``context`` and ``fields`` are mrkdwn that is already escaped
-(``blocks.text.slack_escape``); they are clipped to Slack's limits here. ``header`` and ``button``
-take raw text (plain_text is escaped and clipped by ``blocks.text.plain``).
+(``blocks.text.slack_escape``); they are clipped to Slack's limits here. Every plain_text field —
+``header``, ``button`` and ``link_button`` labels, a ``modal``'s title, submit and close, an
+``input_block``'s label, a ``text_input``'s placeholder — takes raw text: it is escaped and clipped by
+``blocks.text.plain``, so never pass it already-escaped text.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from blocks.text import MAX_HEADER_TEXT, MAX_SECTION_TEXT, clip, json_value, link_url, plain
 
 Block = dict[str, Any]
+
+# Slack's caps on plain_text fields (a modal's title, submit and close share one).
+MAX_BUTTON_TEXT = 75
+MAX_MODAL_TITLE = 24
+MAX_LABEL_TEXT = 2000
+MAX_PLACEHOLDER_TEXT = 150
 
 
 def section(text: str) -> Block:
@@ -43,7 +50,7 @@ def button(text: str, action_id: str, value: dict[str, Any] | str, *, primary: b
     """A button whose ``value`` (a dict becomes JSON, see ``json_value``) comes back in the action."""
     element: Block = {
         "type": "button",
-        "text": {"type": "plain_text", "text": plain(text, 75)},
+        "text": {"type": "plain_text", "text": plain(text, MAX_BUTTON_TEXT)},
         "action_id": action_id,
         "value": value if isinstance(value, str) else json_value(value),
     }
@@ -56,7 +63,7 @@ def link_button(text: str, action_id: str, url: str) -> Block:
     """A button that opens ``url`` (from data: percent-encoded by ``link_url``)."""
     return {
         "type": "button",
-        "text": {"type": "plain_text", "text": text},
+        "text": {"type": "plain_text", "text": plain(text, MAX_BUTTON_TEXT)},
         "action_id": action_id,
         "url": link_url(url),
     }
@@ -76,16 +83,19 @@ def modal(
     metadata: dict[str, Any],
     intro: str,
     inputs: list[Block],
+    *,
+    close: str = "Cancel",
 ) -> Block:
-    """A dialog: an introduction (already escaped mrkdwn), then its inputs."""
+    """A dialog: an introduction (already escaped mrkdwn), then its inputs. ``title``,
+    ``submit`` and ``close`` are raw text."""
     return {
         "type": "modal",
         "callback_id": callback_id,
-        "private_metadata": json.dumps(metadata),
-        "title": {"type": "plain_text", "text": title},
-        "submit": {"type": "plain_text", "text": submit},
-        "close": {"type": "plain_text", "text": "Cancel"},
-        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": intro}}, *inputs],
+        "private_metadata": json_value(metadata),
+        "title": {"type": "plain_text", "text": plain(title, MAX_MODAL_TITLE)},
+        "submit": {"type": "plain_text", "text": plain(submit, MAX_MODAL_TITLE)},
+        "close": {"type": "plain_text", "text": plain(close, MAX_MODAL_TITLE)},
+        "blocks": [section(intro), *inputs],
     }
 
 
@@ -95,7 +105,7 @@ def input_block(block_id: str, label: str, element: Block, *, optional: bool = F
         "type": "input",
         "block_id": block_id,
         "optional": optional,
-        "label": {"type": "plain_text", "text": label},
+        "label": {"type": "plain_text", "text": plain(label, MAX_LABEL_TEXT)},
         "element": {"action_id": "value", **element},
     }
 
@@ -105,5 +115,5 @@ def text_input(hint: str, *, multiline: bool = True, max_length: int = 2000) -> 
         "type": "plain_text_input",
         "multiline": multiline,
         "max_length": max_length,
-        "placeholder": {"type": "plain_text", "text": hint},
+        "placeholder": {"type": "plain_text", "text": plain(hint, MAX_PLACEHOLDER_TEXT)},
     }

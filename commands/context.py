@@ -42,6 +42,23 @@ class SlashCommand(_FromSlack):
     trigger_id: str | None = None
 
 
+def _where(body: dict[str, Any]) -> dict[str, Any]:
+    """Who sent an interactivity payload (a button, a dialog's submission) and from which team and
+    Enterprise Grid org, read where Slack puts them and in Bolt's order (``extract_team_id``,
+    ``extract_enterprise_id``): through an org-wide install ``team`` may be null, and the team is the
+    user's (or the view's); the org is ``enterprise`` (an object, or its id) or ``team.enterprise_id``."""
+    team = body.get("team") or {}
+    user = body.get("user") or {}
+    enterprise = body.get("enterprise")
+    if isinstance(enterprise, dict):
+        enterprise = enterprise.get("id")
+    return {
+        "team_id": team.get("id") or user.get("team_id") or (body.get("view") or {}).get("team_id") or "",
+        "enterprise_id": enterprise or team.get("enterprise_id"),
+        "user_id": user.get("id"),  # required: a payload without one is refused by the model
+    }
+
+
 class ButtonPress(_FromSlack):
     """One button of a ``block_actions`` payload."""
 
@@ -51,17 +68,23 @@ class ButtonPress(_FromSlack):
 
     @classmethod
     def from_body(cls, body: dict[str, Any], action: dict[str, Any]) -> ButtonPress:
-        team = body.get("team") or {}
         return cls(
-            team_id=team.get("id") or body.get("user", {}).get("team_id", ""),
-            enterprise_id=(body.get("enterprise") or {}).get("id"),
-            user_id=body["user"]["id"],
+            **_where(body),
             channel_id=(body.get("channel") or body.get("container") or {}).get("id")
             or (body.get("container") or {}).get("channel_id"),
             action_id=action["action_id"],
             value=action.get("value", ""),
             message_ts=(body.get("container") or {}).get("message_ts") or body.get("action_ts"),
         )
+
+
+class ViewSubmission(_FromSlack):
+    """Who submitted a dialog (a ``view_submission`` payload) and from where; the answers are read from
+    the view by the dialog's own model (``commands.dialogs``)."""
+
+    @classmethod
+    def from_body(cls, body: dict[str, Any]) -> ViewSubmission:
+        return cls(**_where(body))
 
 
 class _ButtonValue(BaseModel):

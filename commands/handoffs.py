@@ -18,7 +18,7 @@ from blocks.slack_errors import advice
 from blocks.text import slack_escape
 from commands import replies
 from commands.answer import Reply
-from commands.context import Context, SlashCommand, slash_command
+from commands.context import Context, SlashCommand, ViewSubmission, slash_command
 from commands.dialogs import ChecklistMeta, ChecklistState, checklist_modal, meta_of
 from commands.wins import MENTION
 from services import handoffs
@@ -209,15 +209,17 @@ def open_reply(ctx: Context, cmd: SlashCommand, ws: int, args: list[str]) -> Rep
 
 def opened_reply(opened: handoffs.Opened) -> Reply:
     """Say the handoff is open (from the command, or from the checklist dialog)."""
+    ref = slack_escape(opened.external_id)  # from data: a CRM id, or the dialog's metadata sent back
     if not opened.new:
-        return replies.text_reply(f"Handoff `{opened.external_id}` was already opened.")
+        return replies.text_reply(f"Handoff `{ref}` was already opened.")
     who = f"<@{opened.owner_slack}>" if opened.owner_slack else slack_escape(opened.owner_name or "nobody")
     clock = "business hours" if opened.business_hours else "hours"
+    teams = f"{slack_escape(opened.from_team)}→{slack_escape(opened.to_team)}"
     assert opened.due is not None
     return replies.text_reply(
-        f":inbox_tray: Opened handoff `{opened.external_id}`: *{slack_escape(opened.account)}* {opened.kind} "
-        f"({opened.from_team}→{opened.to_team}), owner {who}, due {slack_date(opened.due)} "
-        f"({opened.hours:g} {clock}). `/handoff done {opened.external_id}` when it is done."
+        f":inbox_tray: Opened handoff `{ref}`: *{slack_escape(opened.account)}* {slack_escape(opened.kind)} "
+        f"({teams}), owner {who}, due {slack_date(opened.due)} "
+        f"({opened.hours:g} {clock}). `/handoff done {ref}` when it is done."
     )
 
 
@@ -238,8 +240,8 @@ def submit_checklist(
         )
     except handoffs.FieldError as error:
         return {error.field: error.message}, None
-    user = body["user"]
-    ws = ctx.workspace((body.get("team") or {}).get("id") or user.get("team_id"), None)
+    who = ViewSubmission.from_body(body)
+    ws = ctx.workspace(who.team_id, who.enterprise_id)
     try:
         opened = handoffs.open_from_checklist(
             ctx.db,
@@ -249,7 +251,7 @@ def submit_checklist(
             owner_id=meta.o,
             external_id=meta.x,
             checklist=checklist,
-            user_slack=user["id"],
+            user_slack=who.user_id,
             admins=ctx.admin_user_ids,
             now=now,
             config=ctx.policies.sla,
@@ -312,10 +314,11 @@ def register(app: App, ctx: Context) -> None:
             return
         ack()
         if confirmation:
+            user_id = ViewSubmission.from_body(body).user_id
             try:
-                client.chat_postMessage(channel=body["user"]["id"], **confirmation)
+                client.chat_postMessage(channel=user_id, **confirmation)
             except SlackApiError:
-                logger.exception("could not confirm the opened handoff to %s", body["user"]["id"])
+                logger.exception("could not confirm the opened handoff to %s", user_id)
 
     app.view("handoff_checklist")(checklist_submitted)
     slash_command(app, ctx, "/handoff", handoff_reply)

@@ -20,7 +20,7 @@ from blocks.format import slack_date
 from blocks.pings import ACK, DONE, SNOOZE, buttons, handoff_of, stage_headline
 from blocks.text import clip, slack_escape
 from commands import replies
-from commands.context import ButtonPress, Context
+from commands.context import ButtonPress, Context, ViewSubmission
 from commands.dialogs import SnoozeMeta, SnoozeState, meta_of, snooze_modal
 from commands.handoffs import not_allowed_words
 from services import handoffs
@@ -143,9 +143,8 @@ def submit_snooze(
     if not reason:
         return {"reason": "Say why, so the team knows."}, None
     hours = answers.hours_chosen
-    user = body["user"]
-    team = (body.get("team") or {}).get("id") or user.get("team_id")
-    ws = ctx.workspace(team, (body.get("enterprise") or {}).get("id"))
+    who = ViewSubmission.from_body(body)
+    ws = ctx.workspace(who.team_id, who.enterprise_id)
     try:
         state = handoffs.snooze(
             ctx.db,
@@ -153,7 +152,7 @@ def submit_snooze(
             meta.h,
             hours,
             reason,
-            user_slack=user["id"],
+            user_slack=who.user_id,
             admins=ctx.admin_user_ids,
             now=ctx.clock(),
             config=ctx.policies.sla,

@@ -17,10 +17,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from blocks import kit
 from blocks.text import json_value
 from bot.scheduler import Worker
 from commands import replies
 from commands.dialogs import checklist_modal, snooze_modal
+from commands.handoffs import opened_reply
 from commands.home import home_view
 from commands.sla_actions import ping_with_status
 from digests.digest import context, render
@@ -29,6 +31,8 @@ from digests.shoutout import shoutout_args
 from digests.sla_pings import ping_args
 from services.accounts import account_card
 from services.digest import weekly
+from services.errors import NoSingleAccount
+from services.handoffs import Opened
 from services.policies import Policies
 from services.sla import Event
 from services.subscriptions import parse_schedule
@@ -37,6 +41,7 @@ from storage import subscriptions as subs
 from storage import wins
 from storage.db import Database
 from storage.handoffs import ping_facts
+from storage.lookup import Match
 from testkit.fake_slack import FakeSlack
 from tests.support import NOW
 from tests.support.helpers import load
@@ -273,6 +278,22 @@ def test_no_data_reaches_slack_raw_from_any_builder(bot: Bot, db: Database, ws: 
         payloads["notice"] = delivery_problem(
             "digest", "CNOTIN", "the bot is not in that channel", resumable=True
         )
+        hostile = [Match(a1, ACME2_ID, ACME, "acme.com"), Match(a2, H2, ACME3, None)]
+        payloads["which account: several"] = replies.which_account(NoSingleAccount(TYPED, hostile, []))
+        payloads["which account: did you mean"] = replies.which_account(NoSingleAccount(ACME, [], hostile))
+        # A handoff's id, its teams and its owner's name from data (the CRM id of a closed-won deal).
+        for ext, name, slack in ((ACME2_ID, ACME, None), (H2, ACME3, "UANA")):
+            new = Opened(ext, True, name, "sales_to_cs", BOSS, EVE, ANA, slack, NOW, 8)
+            payloads[f"opened reply {ext}"] = opened_reply(new)
+        payloads["opened before"] = opened_reply(Opened(ACME2_ID, False))
+    # The kit's plain_text fields take raw text and escape it (no builder passes data there yet).
+    field = kit.input_block("b", EVE, kit.text_input(ANA))
+    payloads["kit"] = [
+        kit.link_button(BOSS, "open_crm", CRM),
+        kit.button(WIN, "b", {"x": ACME}),
+        kit.header(TYPED),
+        kit.modal("cb", ACME, BOSS, {"x": REASON}, "intro", [field], close=H2),
+    ]
 
     sent = {f"{i} {c['method']}": c["args"] for i, c in enumerate(fake.transcript)}
     methods = {c["method"] for c in fake.transcript}

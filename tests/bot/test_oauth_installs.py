@@ -3,9 +3,11 @@ Slack): several installers of one team, tokens encrypted at rest, and Enterprise
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 import pytest
@@ -16,10 +18,12 @@ from sqlalchemy import func, select, text
 from bot.cli import cli
 from bot.tokens import WorkspaceClients
 from storage.db import Database
-from storage.models import Account, Workspace
+from storage.models import Account, Handoff, Workspace
 from storage.workspaces import ensure_workspace
 from testkit.fake_slack import FakeSlack
 from tests.support import NOW
+from tests.support.data import ACCOUNTS as TEAM_ACCOUNTS
+from tests.support.data import PEOPLE, SLA_POLICY, checklist
 from tests.support.helpers import load
 from tests.support.slack_harness import Bot, Reply, install
 
@@ -47,13 +51,21 @@ def oauth_bot(db: Database) -> Iterator[Bot]:
 
 
 def command(
-    bot: Bot, text_: str, *, user: str, team: str, enterprise: str | None = None, org_wide: bool = False
+    bot: Bot,
+    text_: str,
+    *,
+    user: str,
+    team: str,
+    enterprise: str | None = None,
+    org_wide: bool = False,
+    name: str = "/health",
 ) -> Reply:
-    """/health as Slack sends it from ``team`` (of ``enterprise``, through an org-wide install or not)."""
+    """/health (or command ``name``) as Slack sends it from ``team`` (of ``enterprise``, through an
+    org-wide install or not)."""
     form = {
         "team_id": team,
         "user_id": user,
-        "command": "/health",
+        "command": name,
         "text": text_,
         "api_app_id": "A0APP",
         "channel_id": "C0CHAN",
@@ -64,6 +76,24 @@ def command(
     if enterprise:
         form |= {"enterprise_id": enterprise, "enterprise_name": "Org"}
     return bot.signed(urlencode(form), "application/x-www-form-urlencoded")
+
+
+def submit(
+    bot: Bot, view: dict[str, Any], values: dict[str, Any], *, user: str, team: str, enterprise: str
+) -> Reply:
+    """A ``view_submission`` as Slack sends it through an org-wide install: the org as ``enterprise``
+    and ``team.enterprise_id``, the submitter's team as ``team`` and ``user.team_id``."""
+    payload = {
+        "type": "view_submission",
+        "team": {"id": team, "domain": "t", "enterprise_id": enterprise, "enterprise_name": "Org"},
+        "enterprise": {"id": enterprise, "name": "Org"},
+        "is_enterprise_install": True,
+        "user": {"id": user, "team_id": team},
+        "api_app_id": "A0APP",
+        "trigger_id": "t2",
+        "view": {**view, "id": "V1", "team_id": team, "state": {"values": values}},
+    }
+    return bot.signed(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
 
 
 def raw_token_columns(db: Database) -> list[str]:
@@ -136,6 +166,47 @@ def test_an_org_wide_install_gives_every_team_of_the_org_one_workspace(
     assert [tuple(r) for r in rows] == [("slack-E1", None, "E1"), ("slack-T9", "T9", "E2")]
     # Scheduled posts to the org's workspace go out with the org's bot token.
     assert WorkspaceClients(oauth_bot.settings, db)(org).token == "xoxb-org"
+
+
+def test_the_checklist_dialog_of_an_org_wide_install_opens_the_handoff_in_the_orgs_workspace(
+    db: Database, tmp_path: Path
+) -> None:
+    """Enterprise Grid: a person of the org's people list opens a sales→CS handoff from a team of the org;
+    the checklist dialog's submission is checked against the org's people list and opens the handoff in
+    the org's workspace (it used to drop the enterprise: a refusal, and an empty ``slack-T1`` created)."""
+    with db.write() as s:
+        org = ensure_workspace(s, "slack-E1", now=NOW)
+    load(db, org, "people", PEOPLE, tmp_path)
+    load(db, org, "accounts", TEAM_ACCOUNTS, tmp_path)
+    config = tmp_path / "policy.toml"
+    config.write_text(SLA_POLICY, encoding="utf-8")
+    with FakeSlack() as fake:
+        bot = Bot(db, fake, RETENTION_BOT_CONFIG=str(config), **oauth_env(fake))
+        try:
+            assert install(bot, "org", user="U1", team=None, enterprise="E1", token="xoxb-org").status == 200
+            asked = command(
+                bot,
+                "open A1 sales_to_cs",
+                user="UANA",
+                team="T1",
+                enterprise="E1",
+                org_wide=True,
+                name="/handoff",
+            )
+            assert "checklist in the dialog" in str(asked.body), asked.body
+            view = fake.calls("views.open")[-1]["view"]
+            view = json.loads(view) if isinstance(view, str) else view
+            submitted = submit(bot, view, checklist(), user="UANA", team="T1", enterprise="E1")
+            assert submitted.status == 200 and not submitted.body, submitted.body  # no errors in the dialog
+            confirmation = [c for c in fake.calls("chat.postMessage") if c["channel"] == "UANA"][-1]
+            assert "Opened handoff" in confirmation["text"], confirmation
+        finally:
+            bot.close()
+    with db.read() as s:
+        opened = s.execute(select(Handoff.workspace_id, Handoff.kind)).all()
+        slugs = list(s.scalars(select(Workspace.slug)))
+    assert [tuple(r) for r in opened] == [(org, "sales_to_cs")]
+    assert slugs == ["slack-E1"]  # no stray slack-T1
 
 
 def test_the_cli_and_the_ingest_api_write_to_the_slack_workspace_they_name(
