@@ -76,8 +76,7 @@ def plan(db: Database, now: dt.datetime, settings: Settings) -> PlanReport:
             report.shoutouts += wins.queue_owed(
                 db, ws, now, per_day=policies.wins.detected_shoutouts_per_day, announce=announce
             )
-            with db.write() as session:
-                report.handoffs_opened += handoffs.open_for_closed_won(session, ws, policies.sla, now)
+            report.handoffs_opened += handoffs.open_for_closed_won(db, ws, policies.sla, now)
         except Exception:
             logger.exception("scheduled work for workspace %s failed; the next tick tries again", ws)
     try:
