@@ -17,7 +17,7 @@ from commands import replies
 from commands.context import Context
 from commands.handoffs import handoff_rows
 from services.home import Home, first_time, home
-from services.tenancy import disable_workspace
+from services.tenancy import disable_workspace_now
 
 logger = logging.getLogger(__name__)
 
@@ -61,5 +61,4 @@ def register(app: App, ctx: Context) -> None:
         except SlackApiError as exc:
             logger.warning("App Home for %s not published: %s", event["user"], advice(exc))
             if error_name(exc) in DEAD_TOKEN_ERRORS:
-                with ctx.db.write() as session:
-                    disable_workspace(session, ws, advice(exc))
+                disable_workspace_now(ctx.db, ws, advice(exc))
