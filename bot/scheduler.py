@@ -21,7 +21,6 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from slack_sdk import WebClient
-from sqlalchemy import select
 
 from bot.outbox import DrainReport, Outbox
 from bot.settings import Settings
@@ -33,7 +32,7 @@ from services import handoffs, wins
 from services.daily import run_daily
 from services.sla import SweepReport
 from storage.db import Database
-from storage.models import Workspace
+from storage.workspaces import enabled_ids
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +66,7 @@ def plan(db: Database, now: dt.datetime, settings: Settings) -> PlanReport:
     policies = settings.policies
     announce = announce_wins(settings)
     with db.read() as session:
-        workspaces = list(session.scalars(select(Workspace.id).where(Workspace.disabled_reason.is_(None))))
+        workspaces = enabled_ids(session)
     for ws in workspaces:
         try:
             daily = run_daily(db, ws, now, policies)
@@ -76,8 +75,7 @@ def plan(db: Database, now: dt.datetime, settings: Settings) -> PlanReport:
             report.shoutouts += wins.queue_owed(
                 db, ws, now, per_day=policies.wins.detected_shoutouts_per_day, announce=announce
             )
-            with db.write() as session:
-                report.handoffs_opened += handoffs.open_for_closed_won(session, ws, policies.sla, now)
+            report.handoffs_opened += handoffs.open_for_closed_won(db, ws, policies.sla, now)
         except Exception:
             logger.exception("scheduled work for workspace %s failed; the next tick tries again", ws)
     try:

@@ -13,13 +13,12 @@ import time
 
 from slack_sdk import WebClient
 from slack_sdk.oauth.token_rotation import TokenRotator
-from sqlalchemy import select
 
 from bot.oauth import oauth_settings
 from bot.settings import Settings
 from bot.slack_api import make_client
 from storage.db import Database
-from storage.models import Workspace
+from storage.workspaces import slack_installation
 
 logger = logging.getLogger(__name__)
 
@@ -58,9 +57,7 @@ class WorkspaceClients:
                 raise NoToken("no SLACK_BOT_TOKEN is set")
             return self.settings.slack_bot_token.get_secret_value()
         with self.db.read() as session:
-            team = session.execute(
-                select(Workspace.slack_team_id, Workspace.slack_enterprise_id).where(Workspace.id == ws)
-            ).first()
+            team = slack_installation(session, ws)
         if team is None or (team[0] is None and team[1] is None):
             raise NoToken(f"workspace {ws} has no Slack installation")
         store = self._oauth.installation_store

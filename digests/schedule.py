@@ -16,12 +16,10 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from digests.digest import DigestMessage
-from storage import deliveries
-from storage.models import Delivery, DigestSubscription, Workspace
+from storage import deliveries, subscriptions
 
 DIGEST = "digest"
 
@@ -65,14 +63,8 @@ class Due:
 def due(session: Session, now: dt.datetime) -> list[Due]:
     """Active subscriptions of enabled workspaces whose latest occurrence (since the subscription was
     made) has no digest claimed yet."""
-    rows = session.execute(
-        select(DigestSubscription)
-        .join(Workspace, Workspace.id == DigestSubscription.workspace_id)
-        .where(DigestSubscription.active.is_(True), Workspace.disabled_reason.is_(None))
-        .order_by(DigestSubscription.id)
-    ).scalars()
     candidates = []
-    for sub in rows:
+    for sub in subscriptions.active_in_enabled_workspaces(session):
         occurrence = latest_occurrence(sub.weekday, sub.local_time, sub.timezone, now)
         if occurrence < sub.created_at:
             continue  # a new subscription starts at its next occurrence, not with a catch-up
@@ -89,13 +81,7 @@ def due(session: Session, now: dt.datetime) -> list[Due]:
         )
     if not candidates:
         return []
-    taken = set(
-        session.execute(
-            select(Delivery.workspace_id, Delivery.subject).where(
-                Delivery.kind == DIGEST, Delivery.subject.in_([c.subject for c in candidates])
-            )
-        ).all()
-    )
+    taken = deliveries.taken(session, DIGEST, [c.subject for c in candidates])
     return [c for c in candidates if (c.workspace_id, c.subject) not in taken]
 
 

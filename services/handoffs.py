@@ -71,7 +71,7 @@ class FieldError(Refusal):
         self.field, self.message = field, message
 
 
-def default_owner(
+def _default_owner(
     session: Session, account: m.Account, to_team: str, requester_slack: str | None = None
 ) -> m.Person | None:
     """The account's owner in the receiving team; else the person asking (if they are in the people list)."""
@@ -182,7 +182,7 @@ def open_handoff(
             if owner is None:
                 raise UnknownOwner(owner_slack)
         else:
-            owner = default_owner(session, account, policy.to_team, requester_slack)
+            owner = _default_owner(session, account, policy.to_team, requester_slack)
         external_id = new_external_id(seed)
         if not (policy.asks_checklist and can_ask_checklist):
             return _opened(session, ws, config, policy, account, owner, external_id, now)
@@ -448,24 +448,22 @@ def snooze(
 # --- sales→CS on closed/won ----------------------------------------------------------------------------
 
 
-def open_for_closed_won(
-    session: Session, ws: int, config: SlaConfig, now: dt.datetime, *, days: int = 7
-) -> int:
+def open_for_closed_won(db: Database, ws: int, config: SlaConfig, now: dt.datetime, *, days: int = 7) -> int:
     """A CRM closed/won starts the sales→CS handoff: each account closed/won in the last ``days`` days
     without one gets it under the sales_to_cs policy (if there is one), owned by its CSM — once, the
-    external id being the claim. The clock starts when the bot learns of the closed/won. Works in the
-    caller's transaction (the scheduler's)."""
+    external id being the claim. The clock starts when the bot learns of the closed/won."""
     if not any(p.kind == "sales_to_cs" for p in config.policies):
         return 0
-    accounts = store.closed_won_without_handoff(
-        session, ws, "sales_to_cs", now.date() - dt.timedelta(days=days), now.date()
-    )
-    opened = 0
-    for account in accounts:
-        policy = config.policy_for("sales_to_cs", account.segment)
-        if policy is None:
-            continue
-        owner = default_owner(session, account, "cs")
-        external_id = f"closed-won:{account.external_id}"
-        opened += _opened(session, ws, config, policy, account, owner, external_id[:64], now).new
-    return opened
+    with db.write() as session:
+        accounts = store.closed_won_without_handoff(
+            session, ws, "sales_to_cs", now.date() - dt.timedelta(days=days), now.date()
+        )
+        opened = 0
+        for account in accounts:
+            policy = config.policy_for("sales_to_cs", account.segment)
+            if policy is None:
+                continue
+            owner = _default_owner(session, account, "cs")
+            external_id = f"closed-won:{account.external_id}"
+            opened += _opened(session, ws, config, policy, account, owner, external_id[:64], now).new
+        return opened

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.errors import AlreadyShared, UnknownSegment
@@ -17,7 +16,7 @@ from storage import metrics
 from storage.accounts import segments
 from storage.db import Database
 from storage.deliveries import claim_share
-from storage.models import MrrSnapshot, from_cents
+from storage.models import from_cents
 from storage.periods import Period, PeriodKind, add_months, latest_complete_month
 
 Unit = Literal["ratio", "money", "days", "score"]
@@ -210,9 +209,7 @@ def build_scorecard(
     previous = period.previous()
     flows = {period.revenue_month: period.flow_months, previous.revenue_month: previous.flow_months}
     facts = metrics.revenue_facts(session, ws, list(flows), flows, segment)
-    has_revenue = (
-        session.scalar(select(MrrSnapshot.id).where(MrrSnapshot.workspace_id == ws).limit(1)) is not None
-    )
+    has_revenue = metrics.has_revenue(session, ws)
     now = _period_values(session, ws, period, policies, segment, facts[period.revenue_month])
     before = _period_values(session, ws, previous, policies, segment, facts[previous.revenue_month])
     if not has_revenue:

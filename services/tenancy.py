@@ -14,6 +14,7 @@ import re
 from sqlalchemy.orm import Session
 
 from services.errors import ConfigError, Refusal
+from storage.db import Database
 from storage.workspaces import (
     bind_enterprise,
     bind_team,
@@ -97,3 +98,9 @@ def configured_workspace(workspace: str, *, oauth: bool, session: Session | None
 def disable_workspace(session: Session, ws: int, reason: str) -> None:
     """A dead token (account_inactive, token_revoked): stop this workspace's scheduled work only."""
     set_disabled(session, ws, reason)
+
+
+def disable_workspace_now(db: Database, ws: int, reason: str) -> None:
+    """`disable_workspace` in its own transaction (a listener's dead token)."""
+    with db.write() as session:
+        set_disabled(session, ws, reason)

@@ -330,6 +330,16 @@ def retry(session: Session, ws: int, delivery_id: int, now: dt.datetime) -> Deli
     return row
 
 
+def taken(session: Session, kind: str, subjects: Sequence[str]) -> set[tuple[int, str]]:
+    """Which of ``subjects`` of ``kind`` are in the ledger already, as (workspace id, subject)."""
+    rows = session.execute(
+        select(Delivery.workspace_id, Delivery.subject).where(
+            Delivery.kind == kind, Delivery.subject.in_(list(subjects))
+        )
+    )
+    return {(ws, subject) for ws, subject in rows}
+
+
 SHARE = "share"
 
 

@@ -149,6 +149,12 @@ class TimeToValue:
     overdue: int
 
 
+def has_revenue(session: Session, ws: int) -> bool:
+    """Whether any revenue (MRR) was imported for the workspace."""
+    found = session.scalar(select(m.MrrSnapshot.id).where(m.MrrSnapshot.workspace_id == ws).limit(1))
+    return found is not None
+
+
 def time_to_value(
     session: Session, ws: int, start: dt.date, end: dt.date, segment: str | None = None
 ) -> TimeToValue:

@@ -68,6 +68,18 @@ def subscriptions(session: Session, ws: int) -> list[DigestSubscription]:
     )
 
 
+def active_in_enabled_workspaces(session: Session) -> list[DigestSubscription]:
+    """Every active subscription of a workspace whose scheduled work runs, by id."""
+    return list(
+        session.scalars(
+            select(DigestSubscription)
+            .join(Workspace, Workspace.id == DigestSubscription.workspace_id)
+            .where(DigestSubscription.active.is_(True), Workspace.disabled_reason.is_(None))
+            .order_by(DigestSubscription.id)
+        )
+    )
+
+
 def unsubscribe(session: Session, ws: int, channel_id: str) -> bool:
     result = session.execute(
         delete(DigestSubscription).where(

@@ -72,6 +72,23 @@ def slack_slugs(session: Session) -> list[str]:
     )
 
 
+def enabled_ids(session: Session) -> list[int]:
+    """The workspaces whose scheduled work runs (none disabled by a dead token), by id."""
+    return list(
+        session.scalars(
+            select(Workspace.id).where(Workspace.disabled_reason.is_(None)).order_by(Workspace.id)
+        )
+    )
+
+
+def slack_installation(session: Session, ws: int) -> tuple[str | None, str | None] | None:
+    """The workspace's Slack (team id, enterprise id); None when there is no such workspace."""
+    row = session.execute(
+        select(Workspace.slack_team_id, Workspace.slack_enterprise_id).where(Workspace.id == ws)
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
 def set_disabled(session: Session, ws: int, reason: str) -> None:
     """Stop this workspace's scheduled work (``reason`` says why)."""
     session.execute(update(Workspace).where(Workspace.id == ws).values(disabled_reason=reason))

@@ -206,11 +206,9 @@ def demo_data(
                 f"{kind:<12} {result.inserted:>9} inserted {result.updated:>7} updated "
                 f"{result.unchanged:>9} unchanged"
             )
-    with ctx.db.write() as session:
-        ws = ctx.workspace(session)
-        # The days the scheduled snapshot job would have covered that scorecards and trends read.
-        for day in demo_snapshot_days(cfg.as_of):
-            health_mod.snapshot(session, ws, day, ctx.settings.policies.health)
+    # The days the scheduled snapshot job would have covered that scorecards and trends read.
+    for day in demo_snapshot_days(cfg.as_of):
+        health_mod.snapshot_day(ctx.db, ws, day, ctx.settings.policies.health)
     as_of_flag = "" if cfg.as_of == ctx.now.date() else f" --as-of {cfg.as_of}"
     out.print(
         f"demo data for {accounts:,} accounts loaded in {time.perf_counter() - started:.1f} s "

@@ -23,7 +23,7 @@ from bot.scheduler import Worker
 from commands import replies
 from commands.dialogs import checklist_modal, snooze_modal
 from commands.handoffs import opened_reply
-from commands.home import home_view
+from commands.home import home_of, home_view
 from commands.sla_actions import ping_with_status
 from digests.digest import context, render
 from digests.notices import delivery_problem, unreachable
@@ -249,7 +249,7 @@ def test_no_data_reaches_slack_raw_from_any_builder(bot: Bot, db: Database, ws: 
     # The builders called directly on the same data, for what the run above cannot reach.
     services = bot.services
     with db.read() as s:
-        payloads["App Home view"] = home_view(services, s, ws, "UANA")
+        payloads["App Home view"] = home_view(home_of(services, ws, "UANA", NOW), NOW)
         payloads["health card"] = replies.health_card(
             account_card(s, ws, a1, now=NOW, policy=services.policies.health), NOW, "USD"
         )

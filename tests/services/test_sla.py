@@ -251,9 +251,8 @@ def test_a_crm_closed_won_opens_the_sales_to_cs_handoff_once(data: Database, ws:
         """,
         tmp_path,
     )
-    with data.write() as s:
-        assert handoffs.open_for_closed_won(s, ws, CONFIG, T0) == 1
-        assert handoffs.open_for_closed_won(s, ws, CONFIG, T0 + dt.timedelta(hours=1)) == 0
+    assert handoffs.open_for_closed_won(data, ws, CONFIG, T0) == 1
+    assert handoffs.open_for_closed_won(data, ws, CONFIG, T0 + dt.timedelta(hours=1)) == 0
     with data.read() as s:
         handoff = s.scalars(select(m.Handoff)).one()
         owner = s.get(m.Person, handoff.owner_id)
