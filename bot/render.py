@@ -177,10 +177,9 @@ def no_single_account(refusal: NoSingleAccount) -> str:
         return f"{text!r} matches several accounts; name one:\n" + "\n".join(lines)
     if refusal.more:
         lines.append(f"  …and {refusal.more} more: type more of the name")
-    hint = (
-        ("did you mean:\n" + "\n".join(lines)) if lines else "try a CRM id, a domain or the start of the name"
-    )
-    return f"no account matches {text!r}; {hint}"
+    if not lines:
+        return f"no account matches {text!r}; try a CRM id, a domain or the start of the name"
+    return f"no account is named {text!r}; did you mean:\n" + "\n".join(lines)
 
 
 def unknown_segment(refusal: UnknownSegment) -> str:

@@ -115,7 +115,7 @@ def health_card(
 def choose_account(query: str, options: list[Match], *, did_you_mean: bool, more: int = 0) -> Reply:
     """``more``: how many other names also contain what was typed (not offered as buttons)."""
     q = echo(query)
-    head = f"No account matches “{q}”. Did you mean:" if did_you_mean else f"“{q}” matches several accounts:"
+    head = f"No account is named “{q}”. Did you mean:" if did_you_mean else f"“{q}” matches several accounts:"
     if more:
         head = f"{head}\n(and {more} more: type more of the name)"
     buttons = [

@@ -195,7 +195,7 @@ def test_cli_lookup(run) -> None:
     code, out, err = run("health", "acc-000002", "--json")
     assert code == 0 and json.loads(out)["account"]["external_id"] == "ACC-000002" and err == ""
     code, _, err = run("health", "thwind")
-    assert code == 1 and "no account matches 'thwind'; did you mean:\n  ACC-000001  Northwind Inc" in err
+    assert code == 1 and "no account is named 'thwind'; did you mean:\n  ACC-000001  Northwind Inc" in err
 
 
 def test_workspace_scoping_still_holds(accounts: Database, ws: int) -> None:
