@@ -34,6 +34,17 @@ class OpenHandoffRow:
     paused: bool
 
 
+def _listed(*columns: Any) -> Any:
+    """Handoffs as lists show them: the account's name first, then ``columns``; the owner (``m.Person``)
+    outer-joined, since a handoff may have none."""
+    h = m.Handoff
+    return (
+        select(m.Account.name, *columns)
+        .join(m.Account, m.Account.id == h.account_id)
+        .outerjoin(m.Person, m.Person.id == h.owner_id)
+    )
+
+
 def open_handoffs(
     session: Session,
     ws: int,
@@ -44,21 +55,9 @@ def open_handoffs(
 ) -> list[OpenHandoffRow]:
     """Open handoffs, the most overdue first (paused ones last)."""
     h = m.Handoff
-    q = (
-        select(
-            m.Account.name,
-            h.external_id,
-            h.kind,
-            h.from_team,
-            h.to_team,
-            m.Person.name,
-            h.effective_due_at,
-            h.paused_since,
-        )
-        .join(m.Account, m.Account.id == h.account_id)
-        .outerjoin(m.Person, m.Person.id == h.owner_id)
-        .where(h.workspace_id == ws, h.completed_at.is_(None))
-    )
+    q = _listed(
+        h.external_id, h.kind, h.from_team, h.to_team, m.Person.name, h.effective_due_at, h.paused_since
+    ).where(h.workspace_id == ws, h.completed_at.is_(None))
     if owner_ids is not None:
         q = q.where(h.owner_id.in_(owner_ids))
     if account_id is not None:
@@ -383,8 +382,7 @@ def late_handoffs(
     soonest due first."""
     handoff = m.Handoff
     rows = session.execute(
-        select(
-            m.Account.name,
+        _listed(
             handoff.kind,
             handoff.from_team,
             handoff.to_team,
@@ -392,8 +390,6 @@ def late_handoffs(
             handoff.effective_due_at,
             handoff.completed_at,
         )
-        .join(m.Account, m.Account.id == handoff.account_id)
-        .outerjoin(m.Person, m.Person.id == handoff.owner_id)
         .where(
             handoff.workspace_id == ws,
             handoff.paused_since.is_(None),

@@ -18,6 +18,7 @@ from sqlalchemy import make_url, text
 from storage.db import Database
 from storage.models import Base
 from storage.workspaces import ensure_workspace
+from testkit.fake_slack import FakeSlack
 from testkit.pg import create_database, drop_database
 from tests.support import NOW
 
@@ -70,6 +71,13 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
             conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     yield database
     database.dispose()
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeSlack]:
+    """The local fake of Slack's Web API, recording what the bot sent."""
+    with FakeSlack() as server:
+        yield server
 
 
 @pytest.fixture

@@ -129,12 +129,6 @@ def problems(payload: Any) -> list[str]:
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as server:
-        yield server
-
-
-@pytest.fixture
 def bot(db: Database, ws: int, fake: FakeSlack, tmp_path: Path) -> Iterator[Bot]:
     load(db, ws, "people", PEOPLE, tmp_path)
     load(db, ws, "accounts", ACCOUNTS, tmp_path)

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
 
-import pytest
 from sqlalchemy import select
 
 from bot.scheduler import Worker
@@ -19,12 +17,6 @@ from storage.db import Database
 from testkit.fake_slack import FakeSlack
 
 NOW = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as server:
-        yield server
 
 
 def worker(db: Database, fake: FakeSlack, now: dt.datetime = NOW) -> Worker:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -42,12 +41,6 @@ class Clock:
 
     def __call__(self) -> dt.datetime:
         return self.now
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as server:
-        yield server
 
 
 def make_settings(db: Database, fake: FakeSlack, **env: str) -> Settings:

@@ -22,12 +22,6 @@ from tests.support.slack_harness import Bot, sweep_and_deliver
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as server:
-        yield server
-
-
-@pytest.fixture
 def bot(db: Database, ws: int, fake: FakeSlack, tmp_path: Path) -> Iterator[Bot]:
     load(db, ws, "people", PEOPLE, tmp_path)
     load(db, ws, "accounts", ACCOUNTS, tmp_path)

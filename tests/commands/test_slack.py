@@ -23,12 +23,6 @@ from tests.support.slack_harness import INGEST_TOKEN, Bot
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as server:
-        yield server
-
-
-@pytest.fixture
 def data(db: Database, ws: int, tmp_path: Path) -> Database:
     load(db, ws, "people", PEOPLE, tmp_path)
     load(db, ws, "accounts", ACCOUNTS, tmp_path)

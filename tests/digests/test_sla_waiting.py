@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -38,12 +37,6 @@ HANDOFFS = """
     external_id,account,kind,from_team,to_team,owner_email,opened_at,due_at,completed_at
     H1,A1,sales_to_cs,sales,cs,ana@x.io,2026-11-18T09:00:00Z,2026-11-20T09:00:00Z,
 """
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as server:
-        yield server
 
 
 @pytest.fixture
