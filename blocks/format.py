@@ -93,8 +93,13 @@ def slack_date(when: dt.datetime) -> str:
 def schedule_words(sub: Subscription) -> str:
     """ "Mondays at 09:00 America/New_York, segment enterprise" (plain text: escape it for mrkdwn)."""
     seg = f", segment {sub.segment}" if sub.segment else ""
+    team = f", team {sub.team}" if sub.team else ""
     paused = f" — paused: {sub.problem}" if not sub.active and sub.problem else ""
-    return f"{WEEKDAYS[sub.weekday].capitalize()}s at {sub.local_time:%H:%M} {sub.timezone}{seg}{paused}"
+    when = {
+        "month": "Monthly, the first weekday of the month",
+        "quarter": "Quarterly, the first weekday of the quarter",
+    }.get(sub.cadence, f"{WEEKDAYS[sub.weekday].capitalize()}s")
+    return f"{when} at {sub.local_time:%H:%M} {sub.timezone}{seg}{team}{paused}"
 
 
 def span_words(delta: dt.timedelta) -> str:
@@ -109,3 +114,8 @@ def due_words(due_at: dt.datetime, paused: bool, now: dt.datetime) -> str:
         return "paused"
     left = due_at - now
     return f"due in {span_words(left)}" if left.total_seconds() >= 0 else f"overdue by {span_words(left)}"
+
+
+def plural(n: int, one: str, many: str | None = None) -> str:
+    """ "1 breach", "3 breaches"."""
+    return f"{n} {one if n == 1 else (many or one + 's')}"

@@ -16,9 +16,11 @@ from rich.table import Table
 from rich.text import Text
 
 from blocks import format as fmt
+from blocks.teams import team_handoff_words, team_health_words
 from services.accounts import AccountCard
 from services.errors import NoSingleAccount, UnknownSegment
 from services.scorecard import Kpi, Scorecard
+from services.teams import TeamView
 from storage.metrics import Cohort
 
 BAND_STYLES = {"green": "green", "yellow": "yellow", "red": "red"}
@@ -185,3 +187,39 @@ def no_single_account(refusal: NoSingleAccount) -> str:
 def unknown_segment(refusal: UnknownSegment) -> str:
     listed = ", ".join(refusal.known) or "none yet"
     return f"no account is in segment {refusal.segment!r}; the segments are: {listed}"
+
+
+def team_view(view: TeamView, now: dt.datetime) -> RenderableType:
+    """``retention-bot scorecard --team cs``: the team's KPIs, its accounts' health, its open handoffs
+    and its shared wins in the period."""
+    card, part = view.card, view.part
+    seg = f", segment {card.segment}" if card.segment else ""
+    table = Table(title=f"The {part.team} team's part — {card.period.label}{seg}", title_justify="left")
+    table.add_column("KPI the team owns")
+    for name in ("value", "previous", "change"):
+        table.add_column(name, justify="right", no_wrap=True)
+    table.add_column("shared with")
+    for k in part.kpis:
+        table.add_row(
+            escape(k.label),
+            fmt.value(k.current.value, k.unit, card.currency),
+            fmt.value(k.previous.value, k.unit, card.currency),
+            fmt.change(k.change, k.unit, card.currency),
+            ", ".join(o for o in k.owners if o != part.team) or "—",
+        )
+    lines: list[RenderableType] = [table] if part.kpis else [Text(f"The {part.team} team owns no KPI.")]
+    lines.append(Text(team_health_words(part)))
+    for account, score, band in part.health.worst:
+        lines.append(Text(f"  {account}: {score:.0f} ({band})"))
+    lines.append(Text(team_handoff_words(part)))
+    for h in part.open_handoffs:
+        lines.append(
+            Text(
+                f"  {h.account} {h.kind} {h.route} ({h.owner or 'no owner'}): "
+                + fmt.due_words(h.due_at, h.paused, now)
+            )
+        )
+    lines.append(Text(f"Shared wins credited to {part.team} this period: {part.wins}"))
+    for day, account, kind, text in part.win_lines:
+        lines.append(Text(f"  {day:%b %d} {account} {kind}: {text}"))
+    return Group(*lines)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from slack_bolt import App
 
+from blocks import teams as team_blocks
 from commands import replies
 from commands.answer import Reply
 from commands.context import Context, SlashCommand, slash_command
 from commands.subscriptions import subscription_reply
-from services import scorecard
+from services import scorecard, teams
 from services.errors import UnknownSegment
+from storage import vocab
 from storage.periods import PERIOD_KINDS
 
 USAGE = [
@@ -20,8 +22,15 @@ USAGE = [
         "only accounts of one segment, e.g. `/scorecard enterprise month`",
     ),
     (
-        "/scorecard subscribe #channel [WEEKDAY] [HH:MM] [Area/City] [segment]",
-        "weekly digest in a channel (admins; default Monday 09:00 in the workspace's time zone)",
+        "/scorecard subscribe #channel [weekly|monthly|quarterly] [WEEKDAY] [HH:MM] [Area/City] "
+        "[segment] [team TEAM]",
+        "a digest in a channel (admins; default weekly, Monday 09:00 in the workspace's time zone; "
+        "monthly and quarterly go out on the first weekday of the month or quarter; a team's digest "
+        "leads with its part)",
+    ),
+    (
+        "/scorecard team TEAM [week|month|quarter]",
+        "one team's part: the KPIs it owns, its accounts, handoffs, wins",
     ),
     ("/scorecard subscriptions", "the channels that get the weekly digest"),
     ("/scorecard unsubscribe #channel", "stop a channel's digest (admins)"),
@@ -35,6 +44,8 @@ def scorecard_reply(ctx: Context, cmd: SlashCommand) -> Reply:
     words = cmd.text.lower().split()
     if words[:1] in (["help"], ["?"]):
         return replies.help_reply("/scorecard", USAGE)
+    if words[:1] == ["team"]:
+        return team_reply(ctx, cmd, words[1:])
     period = next((w for w in words if w in PERIOD_KINDS), "week")
     rest = [w for w in words if w not in PERIOD_KINDS]
     if len(rest) > 1:
@@ -55,6 +66,33 @@ def scorecard_reply(ctx: Context, cmd: SlashCommand) -> Reply:
     except UnknownSegment as refusal:
         return replies.unknown_segment(refusal)
     return replies.scorecard(card)
+
+
+def team_reply(ctx: Context, cmd: SlashCommand, words: list[str]) -> Reply:
+    """``/scorecard team cs [week|month|quarter]``: the team's part, privately."""
+    period = next((w for w in words if w in PERIOD_KINDS), "week")
+    rest = [w for w in words if w not in PERIOD_KINDS]
+    if len(rest) != 1:
+        return replies.error_reply(
+            "Which team?", f"Try `/scorecard team cs` — teams: {', '.join(vocab.TEAMS)}."
+        )
+    ws = ctx.workspace(cmd.team_id, cmd.enterprise_id)
+    now = ctx.clock()
+    try:
+        view = teams.team_view(
+            ctx.db,
+            ws,
+            rest[0],
+            as_of=now.date(),
+            period=period,  # type: ignore[arg-type]
+            policies=ctx.policies,
+            now=now,
+        )
+    except teams.UnknownTeam as refusal:
+        return replies.error_reply(
+            f"{replies.slack_escape(repr(refusal.team))} is not a team.", f"Teams: {', '.join(vocab.TEAMS)}."
+        )
+    return team_blocks.team_view(view, now)
 
 
 def register(app: App, ctx: Context) -> None:

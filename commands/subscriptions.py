@@ -54,4 +54,8 @@ def subscription_reply(ctx: Context, cmd: SlashCommand, verb: str, args: list[st
             replies.slack_escape(str(exc)) + ".", "Type `/scorecard help` for the form."
         )
     when = replies.slack_escape(schedule_words(saved))
-    return replies.text_reply(f":calendar: <#{channel}> gets the weekly scorecard: {when}. {DELIVERY}")
+    cadence = {"week": "weekly", "month": "monthly", "quarter": "quarterly"}[saved.cadence]
+    team = f", led by the {saved.team} team's part" if saved.team else ""
+    return replies.text_reply(
+        f":calendar: <#{channel}> gets the {cadence} scorecard{team}: {when}. {DELIVERY}"
+    )

@@ -24,6 +24,11 @@ WIN_USAGE = [
     ('/win "Acme Corp" saved the renewal @ana #cs #support', "quote an account name that has spaces"),
     ("… --not-me", "leave yourself out of the credit (you are credited by default)"),
     ("/win channel #wins", "where shared wins get a shout-out (admins; `/win channel off` stops them)"),
+    (
+        "/win optout",
+        "leave the digest's People recognised list (`/win optin` to come back); "
+        "your teams keep the credit",
+    ),
 ]
 WINS_USAGE = [("/wins", "this week's shared wins"), ("/wins last week", "last week's")]
 
@@ -89,12 +94,30 @@ def wins_channel_reply(ctx: Context, cmd: SlashCommand, args: list[str]) -> Repl
     )
 
 
+def listed_reply(ctx: Context, cmd: SlashCommand, *, listed: bool) -> Reply:
+    """``/win optout`` / ``/win optin``: only ever about the person typing it."""
+    ws = ctx.workspace(cmd.team_id, cmd.enterprise_id)
+    if not wins.set_listed(ctx.db, ws, cmd.user_id, listed=listed):
+        return replies.error_reply(
+            "Your Slack user isn't in the people list, so the digest never lists you by name.",
+            "Nothing to change.",
+        )
+    return replies.text_reply(
+        "You're back in the digest's \"People recognised\" list."
+        if listed
+        else "Done: the digest won't list you by name any more. Your wins still count for your teams; "
+        "`/win optin` brings you back."
+    )
+
+
 def win_reply(ctx: Context, cmd: SlashCommand) -> Reply:
     if cmd.text.strip().lower() in ("", "help", "?"):
         return replies.help_reply("/win", WIN_USAGE)
     words = cmd.text.split()
     if words[0].lower() == "channel" and len(words) <= 2:
         return wins_channel_reply(ctx, cmd, words[1:])
+    if len(words) == 1 and words[0].lower() in ("optout", "optin"):
+        return listed_reply(ctx, cmd, listed=words[0].lower() == "optin")
     try:
         req = parse_win(cmd.text)
     except WinSyntaxError as exc:

@@ -13,11 +13,14 @@ from typing import Any
 from jinja2 import TemplateError
 
 from blocks import format as fmt
+from blocks.teams import kpi_line, team_handoff_words, team_health_words
 from blocks.text import MAX_MESSAGE_TEXT, MAX_SECTION_TEXT, clip, message_problems, slack_escape
 from digests.templates import environment
 from services.digest import MAX_DETAIL, WeeklyFacts
 from services.health import Mover
+from services.teams import TeamPart
 from storage.handoffs import LateHandoff
+from storage.recognition import Credited
 
 TOP = 5  # lines in the message; the rest go to the thread reply
 
@@ -87,6 +90,30 @@ def late_line(late: LateHandoff, now: dt.datetime) -> str:
     )
 
 
+def person_line(person: Credited) -> str:
+    """ "• <@U1> (cs): 2 wins, 1 save, 3 handoffs on time" — a name when the person has no Slack id."""
+    who = f"<@{person.slack_user_id}>" if person.slack_user_id else f"*{slack_escape(person.name)}*"
+    parts = [
+        fmt.plural(person.wins, "shared win"),
+        fmt.plural(person.saves, "save"),
+        fmt.plural(person.on_time, "handoff") + " done on time",
+    ]
+    counted = [p for p, n in zip(parts, (person.wins, person.saves, person.on_time), strict=True) if n]
+    return f"• {who} ({person.team}): {', '.join(counted)}"
+
+
+def team_text(part: TeamPart, currency: str, now: dt.datetime) -> str:
+    """The head of a team's digest: the KPIs the team owns, its accounts, handoffs and wins (mrkdwn)."""
+    kpis = "\n".join(kpi_line(k, currency, part.team) for k in part.kpis) or "_It owns no KPI._"
+    return (
+        f"*Your team's part — {part.team}*\n{kpis}\n{slack_escape(team_health_words(part))} · "
+        f"{slack_escape(team_handoff_words(part))} · shared wins credited to {part.team}: {part.wins}"
+    )
+
+
+PREVIOUS = {"week": "the week before", "month": "the month before", "quarter": "the quarter before"}
+
+
 def context(facts: WeeklyFacts) -> dict[str, Any]:
     """Everything the templates show, as mrkdwn written from computed facts (templates never query)."""
     card, segment = facts.card, facts.card.segment
@@ -107,7 +134,12 @@ def context(facts: WeeklyFacts) -> dict[str, Any]:
         else f"n/a ({slack_escape(sla.current.reason)})"
     )
     notes = [f"• *{k.label}*: {slack_escape(k.current.reason)}" for k in card.kpis if k.current.reason]
+    people_rows = [person_line(p) for p in facts.people]
     return {
+        "team_text": team_text(facts.team, card.currency, facts.now) if facts.team else "",
+        "people_text": _lines(people_rows, MAX_DETAIL, ""),
+        "previous": PREVIOUS[period.kind],
+        "cadence": period.kind,
         "period": card.period.label,
         "period_range": f"{period.start:%b %d} – {period.last_day:%b %d}",
         "segment": segment,

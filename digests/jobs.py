@@ -23,6 +23,7 @@ from digests.schedule import DIGEST, Due, claim, due
 from services.digest import weekly
 from services.policies import Policies
 from storage.db import Database
+from storage.periods import PeriodKind
 
 logger = logging.getLogger(__name__)
 
@@ -33,13 +34,15 @@ def enqueue_digests(
     """Build and claim every digest that is due now; returns how many this call claimed."""
     with db.read() as session:
         items = due(session, now)
-    groups: dict[tuple[int, str | None, dt.date], list[Due]] = defaultdict(list)
+    groups: dict[tuple[int, str | None, dt.date, PeriodKind, str | None], list[Due]] = defaultdict(list)
     for item in items:
-        groups[(item.workspace_id, item.segment, item.as_of)].append(item)
+        groups[(item.workspace_id, item.segment, item.as_of, item.cadence, item.team)].append(item)
     claimed = 0
-    for (ws, segment, as_of), group in groups.items():
+    for (ws, segment, as_of, cadence, team), group in groups.items():
         try:
-            message: DigestMessage | str = _build(db, ws, segment, as_of, now, policies, templates)
+            message: DigestMessage | str = _build(
+                db, ws, segment, as_of, now, policies, templates, cadence=cadence, team=team
+            )
         except DigestError as exc:
             message = str(exc)
         with db.write() as session:
@@ -56,8 +59,13 @@ def _build(
     now: dt.datetime,
     policies: Policies,
     templates: Path | None,
+    *,
+    cadence: PeriodKind = "week",
+    team: str | None = None,
 ) -> DigestMessage:
-    facts = weekly(db, ws, as_of=as_of, now=now, policies=policies, segment=segment)
+    facts = weekly(
+        db, ws, as_of=as_of, now=now, policies=policies, segment=segment, period_kind=cadence, team=team
+    )
     message = render(context(facts), templates)
     if message.problems:
         raise DigestError(f"the digest breaks Slack's limits: {'; '.join(message.problems)}")

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from digests.digest import DigestMessage
 from storage import deliveries, subscriptions
+from storage.periods import PeriodKind, add_months, quarter_start
 
 DIGEST = "digest"
 
@@ -39,9 +40,50 @@ def latest_occurrence(weekday: int, local_time: dt.time, timezone: str, now: dt.
     raise AssertionError("unreachable: an occurrence a week earlier is always in the past")
 
 
-def period_key(occurrence_utc: dt.datetime, timezone: str) -> str:
-    """The digest's period: the ISO week of the occurrence in the subscription's time zone."""
-    iso = occurrence_utc.astimezone(ZoneInfo(timezone)).isocalendar()
+def first_weekday(day: dt.date) -> dt.date:
+    """``day`` or the first Monday-to-Friday after it."""
+    while day.weekday() >= 5:
+        day += dt.timedelta(days=1)
+    return day
+
+
+def latest_period_start(
+    cadence: PeriodKind, local_time: dt.time, timezone: str, now: dt.datetime
+) -> dt.datetime:
+    """A monthly or quarterly digest's latest occurrence at or before ``now``, in UTC: the first weekday
+    (Monday to Friday) of the month or quarter at ``local_time`` in ``timezone`` (DST as in
+    ``latest_occurrence``)."""
+    zone = ZoneInfo(timezone)
+    local_today = now.astimezone(zone).date()
+    start = local_today.replace(day=1) if cadence == "month" else quarter_start(local_today)
+    step = 1 if cadence == "month" else 3
+    for back in (0, 1):
+        day = first_weekday(add_months(start, -step * back))
+        candidate = dt.datetime.combine(day, local_time, tzinfo=zone)
+        if candidate <= now:
+            return candidate.astimezone(dt.UTC)
+    raise AssertionError("unreachable: the previous period's first weekday is always in the past")
+
+
+def occurrence_of(
+    cadence: PeriodKind, weekday: int, local_time: dt.time, timezone: str, now: dt.datetime
+) -> dt.datetime:
+    if cadence == "week":
+        return latest_occurrence(weekday, local_time, timezone, now)
+    return latest_period_start(cadence, local_time, timezone, now)
+
+
+def period_key(occurrence_utc: dt.datetime, timezone: str, cadence: PeriodKind = "week") -> str:
+    """The digest's period in the subscription's time zone: the ISO week ("2026-W48"), the month the
+    digest reports ("2026-11", the month before the occurrence) or the quarter ("2026-Q3")."""
+    local = occurrence_utc.astimezone(ZoneInfo(timezone)).date()
+    if cadence == "month":
+        reported = add_months(local.replace(day=1), -1)
+        return f"{reported:%Y-%m}"
+    if cadence == "quarter":
+        reported = add_months(quarter_start(local), -3)
+        return f"{reported.year}-Q{(reported.month - 1) // 3 + 1}"
+    iso = local.isocalendar()
     return f"{iso.year}-W{iso.week:02d}"
 
 
@@ -52,8 +94,10 @@ class Due:
     channel_id: str
     segment: str | None
     occurrence: dt.datetime  # UTC
-    period: str  # "2026-W48"
+    period: str  # "2026-W48", "2026-11", "2026-Q3"
     as_of: dt.date  # the occurrence's local date: a Monday digest reports the week before it
+    cadence: PeriodKind = "week"
+    team: str | None = None
 
     @property
     def subject(self) -> str:
@@ -65,7 +109,8 @@ def due(session: Session, now: dt.datetime) -> list[Due]:
     made) has no digest claimed yet."""
     candidates = []
     for sub in subscriptions.active_in_enabled_workspaces(session):
-        occurrence = latest_occurrence(sub.weekday, sub.local_time, sub.timezone, now)
+        cadence: PeriodKind = sub.cadence  # type: ignore[assignment]
+        occurrence = occurrence_of(cadence, sub.weekday, sub.local_time, sub.timezone, now)
         if occurrence < sub.created_at:
             continue  # a new subscription starts at its next occurrence, not with a catch-up
         candidates.append(
@@ -75,8 +120,10 @@ def due(session: Session, now: dt.datetime) -> list[Due]:
                 sub.channel_id,
                 sub.segment,
                 occurrence,
-                period_key(occurrence, sub.timezone),
+                period_key(occurrence, sub.timezone, cadence),
                 occurrence.astimezone(ZoneInfo(sub.timezone)).date(),
+                cadence,
+                sub.team,
             )
         )
     if not candidates:

@@ -4,15 +4,18 @@ in one read transaction and returned as plain data (``digests.digest`` writes th
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
 from services.health import Mover, movers
 from services.policies import Policies
 from services.scorecard import Scorecard, build_scorecard
+from services.teams import TeamPart, team_part
 from storage.db import Database
 from storage.handoffs import LateHandoff, late_handoffs
+from storage.periods import PeriodKind
+from storage.recognition import Credited, credited_people
 from storage.wins import WINS_LIMIT, count_wins_between, team_contributions, wins_between
 
 MAX_DETAIL = 25  # movers listed at most (the thread shows 25)
@@ -27,12 +30,26 @@ class WeeklyFacts:
     movers: list[Mover]
     late: list[LateHandoff]
     now: dt.datetime  # what "overdue by" is measured against
+    people: list[Credited] = field(
+        default_factory=list
+    )  # credited this period (wins, saves, on-time handoffs)
+    team: TeamPart | None = None  # a team's digest leads with its part
 
 
 def _weekly(
-    session: Session, ws: int, *, as_of: dt.date, now: dt.datetime, policies: Policies, segment: str | None
+    session: Session,
+    ws: int,
+    *,
+    as_of: dt.date,
+    now: dt.datetime,
+    policies: Policies,
+    segment: str | None,
+    period_kind: PeriodKind = "week",
+    team: str | None = None,
 ) -> WeeklyFacts:
-    card = build_scorecard(session, ws, as_of=as_of, period_kind="week", policies=policies, segment=segment)
+    card = build_scorecard(
+        session, ws, as_of=as_of, period_kind=period_kind, policies=policies, segment=segment
+    )
     period = card.period
     wins = wins_between(session, ws, period.start, period.end)
     win_total = (
@@ -46,6 +63,8 @@ def _weekly(
         movers=movers(session, ws, period.last_day, policies.health, limit=MAX_DETAIL),
         late=late_handoffs(session, ws, period.start_utc, period.end_utc),
         now=now,
+        people=credited_people(session, ws, period.start, period.end),
+        team=team_part(session, ws, team, card, now) if team else None,
     )
 
 
@@ -57,7 +76,19 @@ def weekly(
     now: dt.datetime,
     policies: Policies,
     segment: str | None = None,
+    period_kind: PeriodKind = "week",
+    team: str | None = None,
 ) -> WeeklyFacts:
-    """Everything the weekly digest shows for the week of ``as_of``, optionally for one segment."""
+    """Everything the digest shows for the week (or month, or quarter) of ``as_of``, optionally for one
+    segment, led by one team's part."""
     with db.read() as session:
-        return _weekly(session, ws, as_of=as_of, now=now, policies=policies, segment=segment)
+        return _weekly(
+            session,
+            ws,
+            as_of=as_of,
+            now=now,
+            policies=policies,
+            segment=segment,
+            period_kind=period_kind,
+            team=team,
+        )

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from storage import subscriptions as store
+from storage import vocab
 from storage.accounts import segments
 from storage.db import Database
 from storage.models import DigestSubscription
@@ -38,11 +39,21 @@ class Subscription:
     segment: str | None
     active: bool
     problem: str | None  # why it was paused
+    cadence: str = "week"
+    team: str | None = None
 
 
 def _plain(row: DigestSubscription) -> Subscription:
     return Subscription(
-        row.channel_id, row.weekday, row.local_time, row.timezone, row.segment, row.active, row.problem
+        row.channel_id,
+        row.weekday,
+        row.local_time,
+        row.timezone,
+        row.segment,
+        row.active,
+        row.problem,
+        row.cadence,
+        row.team,
     )
 
 
@@ -69,11 +80,31 @@ def check_timezone(name: str) -> str:
     return name
 
 
-def parse_schedule(words: Sequence[str], known_segments: Sequence[str]) -> Schedule:
-    """``[WEEKDAY] [HH:MM] [Area/City] [segment]`` in any order; anything else is an error."""
-    weekday, time, tz, segment = None, None, None, None
-    for word in words:
-        if weekday is None and (day := parse_weekday(word)) is not None:
+CADENCES = {"weekly": "week", "monthly": "month", "quarterly": "quarter"}
+
+
+def parse_schedule(
+    words: Sequence[str], known_segments: Sequence[str], known_teams: Sequence[str] = ()
+) -> Schedule:
+    """``[weekly|monthly|quarterly] [WEEKDAY] [HH:MM] [Area/City] [segment] [team TEAM]`` in any order;
+    anything else is an error. A monthly or quarterly digest goes out on the first weekday (Monday to
+    Friday) of the month or quarter, so it takes no weekday."""
+    weekday, time, tz, segment, cadence, team = None, None, None, None, None, None
+    words = list(words)
+    i = 0
+    while i < len(words):
+        word = words[i]
+        i += 1
+        if cadence is None and word.lower() in CADENCES:
+            cadence = CADENCES[word.lower()]
+        elif team is None and word.lower() == "team":
+            if i >= len(words):
+                raise SubscriptionError(f"`team` needs a team name after it: one of {', '.join(known_teams)}")
+            team = words[i].lower()
+            i += 1
+            if known_teams and team not in known_teams:
+                raise SubscriptionError(f"{team!r} is not a team; teams: {', '.join(known_teams)}")
+        elif weekday is None and (day := parse_weekday(word)) is not None:
             weekday = day
         elif time is None and (clock := parse_time(word)) is not None:
             time = clock
@@ -84,10 +115,18 @@ def parse_schedule(words: Sequence[str], known_segments: Sequence[str]) -> Sched
         else:
             listed = ", ".join(known_segments) or "none yet"
             raise SubscriptionError(
-                f"I don't understand {word!r}: expected a weekday, a time like 09:00, a time zone like "
-                f"Europe/Berlin, or a segment ({listed})"
+                f"I don't understand {word!r}: expected weekly, monthly or quarterly, a weekday, a time like "
+                f"09:00, a time zone like Europe/Berlin, a segment ({listed}) or `team TEAM`"
             )
-    return Schedule(DEFAULT_WEEKDAY if weekday is None else weekday, time or DEFAULT_TIME, tz, segment)
+    cadence = cadence or "week"
+    if cadence != "week" and weekday is not None:
+        raise SubscriptionError(
+            f"a {cadence}ly digest goes out on the first weekday of the {cadence}; leave out "
+            f"{WEEKDAYS[weekday].capitalize()}"
+        )
+    return Schedule(
+        DEFAULT_WEEKDAY if weekday is None else weekday, time or DEFAULT_TIME, tz, segment, cadence, team
+    )
 
 
 def subscriptions(db: Database, ws: int) -> list[Subscription]:
@@ -102,7 +141,7 @@ def subscribe(
     """Create or change the channel's subscription from the words people typed (the segments are the
     workspace's); raises ``SubscriptionError`` saying what it did not understand."""
     with db.write() as session:
-        schedule = parse_schedule(words, segments(session, ws))
+        schedule = parse_schedule(words, segments(session, ws), vocab.TEAMS)
         return _plain(store.subscribe(session, ws, channel_id, schedule, by=by, now=now))
 
 
@@ -112,10 +151,15 @@ def unsubscribe(db: Database, ws: int, channel_id: str) -> bool:
         return store.unsubscribe(session, ws, channel_id)
 
 
-def segment_for_channel(db: Database, ws: int, channel_id: str) -> str | None:
-    """The segment a subscribed channel's digest is for; raises ``NotSubscribed``."""
+def for_channel(db: Database, ws: int, channel_id: str) -> Subscription:
+    """A subscribed channel's subscription; raises ``NotSubscribed``."""
     with db.read() as session:
         found = [s for s in store.subscriptions(session, ws) if s.channel_id == channel_id]
     if not found:
         raise NotSubscribed(f"{channel_id} has no digest subscription")
-    return found[0].segment
+    return _plain(found[0])
+
+
+def segment_for_channel(db: Database, ws: int, channel_id: str) -> str | None:
+    """The segment a subscribed channel's digest is for; raises ``NotSubscribed``."""
+    return for_channel(db, ws, channel_id).segment

@@ -16,6 +16,7 @@ from storage import wins as store
 from storage import workspaces
 from storage.db import Database
 from storage.people import people_by_slack_ids, person_by_slack_id
+from storage.recognition import set_unlisted
 
 SHOUTOUT_DAYS = 7  # wins older than this get no shout-out (no flood when a wins channel is first set)
 
@@ -129,3 +130,14 @@ def this_or_last_week(today: dt.date, last: bool) -> tuple[dt.date, dt.date]:
     """[start, end) of this week so far (Monday to today) or of last week."""
     monday = today - dt.timedelta(days=today.weekday())
     return (monday - dt.timedelta(days=7), monday) if last else (monday, today + dt.timedelta(days=1))
+
+
+def set_listed(db: Database, ws: int, slack_user_id: str, *, listed: bool) -> bool:
+    """Opt a person out of (or back into) the digest's "People recognised" list; their wins still count
+    for their teams. False when the Slack user is not in the people list."""
+    with db.write() as session:
+        person = person_by_slack_id(session, ws, slack_user_id)
+        if person is None:
+            return False
+        set_unlisted(session, ws, person.id, not listed)
+        return True

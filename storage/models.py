@@ -31,6 +31,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -148,6 +149,8 @@ class Person(Base):
     slack_user_id: Mapped[str | None] = mapped_column(String(32))
     manager_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # Opted out of being listed by name in the digest's recognition (``/win optout``).
+    unlisted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     manager: Mapped[Person | None] = relationship(remote_side=[id])
 
@@ -476,6 +479,10 @@ class DigestSubscription(Base):
     local_time: Mapped[dt.time]
     timezone: Mapped[str] = mapped_column(String(64))
     segment: Mapped[str | None] = mapped_column(String(32))
+    cadence: Mapped[str] = mapped_column(
+        String(8), default="week", server_default="week"
+    )  # week|month|quarter
+    team: Mapped[str | None] = mapped_column(String(32))  # its digest leads with "Your team's part"
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     problem: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[str | None] = mapped_column(String(32))

@@ -23,6 +23,8 @@ class Schedule:
     local_time: dt.time
     timezone: str | None  # None: the workspace's default time zone
     segment: str | None
+    cadence: str = "week"  # week | month | quarter (the first weekday of the month or quarter)
+    team: str | None = None  # the digest leads with this team's part
 
 
 def subscribe(
@@ -37,6 +39,8 @@ def subscribe(
         "local_time": schedule.local_time,
         "timezone": tz,
         "segment": schedule.segment,
+        "cadence": schedule.cadence,
+        "team": schedule.team,
         "active": True,
         "problem": None,
         "created_by": by,
@@ -47,7 +51,7 @@ def subscribe(
         DigestSubscription,
         [row],
         ["workspace_id", "channel_id"],
-        update=["weekday", "local_time", "timezone", "segment", "active", "problem"],
+        update=["weekday", "local_time", "timezone", "segment", "cadence", "team", "active", "problem"],
     )
     return session.scalars(
         select(DigestSubscription).where(

@@ -91,15 +91,25 @@ def digest_preview(ctx: Ctx, channel: str | None, as_of: dt.date | None, as_json
     day = as_of or ctx.now.date()
     with ctx.db.read() as session:
         ws = ctx.existing_workspace(session)
-    segment = None
+    segment, cadence, team = None, "week", None
     if channel is not None:
         try:
-            segment = subs.segment_for_channel(ctx.db, ws, channel)
+            sub = subs.for_channel(ctx.db, ws, channel)
         except subs.NotSubscribed:
             raise click.ClickException(
                 f"{channel} has no digest subscription: retention-bot subscriptions list"
             ) from None
-    facts = weekly(ctx.db, ws, as_of=day, now=ctx.now, policies=ctx.settings.policies, segment=segment)
+        segment, cadence, team = sub.segment, sub.cadence, sub.team
+    facts = weekly(
+        ctx.db,
+        ws,
+        as_of=day,
+        now=ctx.now,
+        policies=ctx.settings.policies,
+        segment=segment,
+        period_kind=cadence,  # type: ignore[arg-type]
+        team=team,
+    )
     try:
         message = render(context(facts), ctx.settings.digest_templates)
     except DigestError as exc:

@@ -18,7 +18,7 @@ from bot.cli import (
     out,
     pass_ctx,
 )
-from services import accounts
+from services import accounts, teams
 from services import health as health_mod
 from services import scorecard as scorecards
 from services.errors import NoSingleAccount, UnknownSegment
@@ -31,12 +31,18 @@ from storage.periods import PERIOD_KINDS
 @AS_OF
 @click.option("--period", type=click.Choice(PERIOD_KINDS), default="week", show_default=True)
 @click.option("--segment", help="Only accounts of this segment.")
+@click.option("--team", help="One team's part: the KPIs it owns, its accounts' health, handoffs, wins.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
 @pass_ctx
-def scorecard(ctx: Ctx, as_of: dt.date | None, period: str, segment: str | None, as_json: bool) -> None:
+def scorecard(
+    ctx: Ctx, as_of: dt.date | None, period: str, segment: str | None, team: str | None, as_json: bool
+) -> None:
     """The shared scorecard: each KPI, its previous-period value, the change and its owner teams."""
     with ctx.db.read() as session:
         ws = ctx.existing_workspace(session)
+    if team is not None:
+        _team_view(ctx, ws, team, as_of, period, segment, as_json)
+        return
     try:
         card = scorecards.scorecard(
             ctx.db,
@@ -52,6 +58,30 @@ def scorecard(ctx: Ctx, as_of: dt.date | None, period: str, segment: str | None,
         click.echo(json.dumps(card.to_json(), indent=2))
     else:
         out.print(render.scorecard(card))
+
+
+def _team_view(
+    ctx: Ctx, ws: int, team: str, as_of: dt.date | None, period: str, segment: str | None, as_json: bool
+) -> None:
+    try:
+        view = teams.team_view(
+            ctx.db,
+            ws,
+            team,
+            as_of=as_of or ctx.now.date(),
+            period=period,  # type: ignore[arg-type]
+            policies=ctx.settings.policies,
+            now=ctx.now,
+            segment=segment,
+        )
+    except UnknownSegment as refusal:
+        raise click.ClickException(render.unknown_segment(refusal)) from None
+    except teams.UnknownTeam as refusal:
+        raise click.ClickException(str(refusal)) from None
+    if as_json:
+        click.echo(json.dumps(teams.team_json(view, ctx.now), indent=2))
+    else:
+        out.print(render.team_view(view, ctx.now))
 
 
 @cli.command()
