@@ -35,7 +35,7 @@ def subscriptions_list(ctx: Ctx) -> None:
         ws = ctx.existing_workspace(session)
     rows = subs.subscriptions(ctx.db, ws)
     if not rows:
-        out.print("no channel gets the weekly digest yet: retention-bot subscriptions add CHANNEL_ID")
+        out.print("no channel gets the digest yet: retention-bot subscriptions add CHANNEL_ID")
     for row in rows:
         out.print(f"{row.channel_id}  {schedule_words(row)}", markup=False, highlight=False)
 
@@ -45,8 +45,9 @@ def subscriptions_list(ctx: Ctx) -> None:
 @click.argument("schedule", nargs=-1)
 @pass_ctx
 def subscriptions_add(ctx: Ctx, channel: str, schedule: tuple[str, ...]) -> None:
-    """Subscribe CHANNEL (its id) to the weekly digest: [WEEKDAY] [HH:MM] [Area/City] [segment]
-    in any order; default Monday 09:00 in the workspace's time zone. Changes an existing one."""
+    """Subscribe CHANNEL (its id) to the digest: [weekly|monthly|quarterly] [WEEKDAY] [HH:MM]
+    [Area/City] [segment] [team TEAM] in any order; default weekly, Monday 09:00 in the workspace's time
+    zone (monthly and quarterly: the first weekday of the month or quarter). Changes an existing one."""
     with ctx.db.write() as session:
         ws = ctx.workspace(session)
     try:
