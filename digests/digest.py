@@ -13,6 +13,7 @@ from typing import Any
 from jinja2 import TemplateError
 
 from blocks import format as fmt
+from blocks import goals as goal_words
 from blocks.text import MAX_MESSAGE_TEXT, MAX_SECTION_TEXT, clip, message_problems, slack_escape
 from digests.templates import environment
 from services.digest import MAX_DETAIL, WeeklyFacts
@@ -114,9 +115,14 @@ def context(facts: WeeklyFacts) -> dict[str, Any]:
         "kpis": [
             {
                 "label": k.label,
-                "value": fmt.value(k.current.value, k.unit, card.currency, compact=True),
-                "change": fmt.change(k.change, k.unit, card.currency),
+                "value": goal_words.value(k, card.currency, compact=True),
+                "change": goal_words.change(k, card.currency, weekly=period.kind == "week"),
                 "owners": ", ".join(k.owners),
+                "target": goal_words.target(k, card.currency, compact=True),
+                "status": goal_words.status(k),
+                "goal": goal_words.status(k)
+                + (f" · {goal_words.target(k, card.currency, compact=True)}" if k.target is not None else ""),
+                "good": k.good,
             }
             for k in card.kpis
         ],
