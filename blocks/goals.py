@@ -62,6 +62,9 @@ def sample(k: Kpi) -> str:
     if not k.small_sample or k.sample is None or k.current.value is None:
         return ""
     n, of = k.sample
+    if n == 1:  # "from 1 flag", "from 1 account with seat data"
+        first, _, rest = of.partition(" ")
+        of = (first[:-1] if first.endswith("s") else first) + (f" {rest}" if rest else "")
     return f"from {n} {of}"
 
 

@@ -391,3 +391,57 @@ def history(db: Database, ws: int, kpi: str | None = None, limit: int = 50) -> l
     """The latest target changes, newest first."""
     with db.read() as session:
         return store.history(session, ws, kpi, limit)
+
+
+# --- demo targets --------------------------------------------------------------------------------
+
+DEMO_BY = "demo-data"
+DEMO_STATUSES: tuple[Status, ...] = ("on_track", "at_risk", "off_track", "no_target")
+
+
+def demo_target(value: Decimal | float, unit: str, way: Direction, wanted: Status) -> Decimal | None:
+    """A target ``value`` meets (on track), misses within the default tolerance (at risk) or misses
+    well beyond it (off track), rounded as a person would write it; None for "no target"."""
+    v = _dec(value)
+    sign = 1 if way == "higher" else -1  # a positive gap: the target is better than the value
+    if unit in ("ratio", "score"):
+        step = Decimal("0.01") if unit == "ratio" else Decimal("1")  # 1 point; tolerance is 2
+        gaps: dict[Status, Decimal] = {"on_track": -step, "at_risk": step, "off_track": 10 * step}
+        if wanted not in gaps:
+            return None
+        places = Decimal("0.001") if unit == "ratio" else Decimal("0.1")
+        target = (v + sign * gaps[wanted]).quantize(places)
+        return max(target, Decimal(0))
+    shares: dict[Status, Decimal] = {
+        "on_track": Decimal("-0.10"),
+        "at_risk": Decimal("0.05"),
+        "off_track": Decimal("0.50"),
+    }
+    if wanted not in shares:
+        return None
+    target = v * (1 + sign * shares[wanted])
+    return max(target.quantize(Decimal("1") if unit == "money" else Decimal("0.1")), Decimal(0))
+
+
+def seed_demo_targets(
+    db: Database, ws: int, *, policies: Policies, as_of: dt.date, now: dt.datetime
+) -> int:
+    """Targets for the demo data, so a new user sees every status: the KPIs in scorecard order are
+    on track, at risk, off track and without a target in turn, for each period kind, all set by
+    ``demo-data``. A target someone else set is left alone. The number of targets recorded."""
+    from services.scorecard import build_scorecard  # this module is imported by services.scorecard
+
+    recorded = 0
+    with db.write() as session:
+        for kind in PERIOD_KINDS:
+            card = build_scorecard(session, ws, as_of=as_of, period_kind=kind, policies=policies)
+            ours = store.in_force_changes(session, ws, now, "set")
+            for i, k in enumerate(card.kpis):
+                change = ours.get((k.key, kind, None))
+                if k.current.value is None or (change is not None and change.by != DEMO_BY):
+                    continue
+                wanted = DEMO_STATUSES[i % len(DEMO_STATUSES)]
+                target = demo_target(k.current.value, k.unit, direction(k.key, k.unit), wanted)
+                if store.record(session, ws, (k.key, kind, None), "set", target, by=DEMO_BY, at=now):
+                    recorded += 1
+    return recorded

@@ -292,7 +292,7 @@ def _sample(k: Kpi, facts: metrics.RevenueFacts) -> tuple[int, str] | None:
         before, _ = facts.churn.get(facts.month, (0, 0))
         return before, f"accounts paying in {add_months(facts.month, -1):%b %Y}"
     if k.key == "clv":
-        return facts.paying, "paying accounts"
+        return facts.paying, "accounts paying"
     found = SAMPLES.get(k.key)
     if found is None:
         return None
