@@ -7,6 +7,7 @@ import datetime as dt
 from typing import Any
 
 from blocks import format as fmt
+from blocks import goals as goal_words
 from blocks import kit
 from blocks.text import slack_escape
 from services.scorecard import Kpi
@@ -32,19 +33,25 @@ def team_handoff_words(part: TeamPart) -> str:
     return f"Open handoffs: {part.open_total}, {part.overdue} overdue"
 
 
-def kpi_line(k: Kpi, currency: str, team: str) -> str:
-    """ "*Save rate* 50.0% (▲ 5.0 pts) · shared with support" (mrkdwn)."""
-    value = fmt.value(k.current.value, k.unit, currency)
-    change = fmt.change(k.change, k.unit, currency)
+def kpi_line(k: Kpi, currency: str, team: str, *, weekly: bool = False) -> str:
+    """ "*Save rate* 50.0% (from 2 flags) (▲ 5.0 pts good) · 🟡 at risk · target 55.0% · shared with
+    support" (mrkdwn)."""
+    value = goal_words.value(k, currency)
+    change = goal_words.change(k, currency, weekly=weekly)
+    goal = goal_words.status(k) + (
+        f" · target {goal_words.target(k, currency)}" if k.target is not None else ""
+    )
     shared = [o for o in k.owners if o != team]
     with_ = f" · shared with {', '.join(shared)}" if shared else ""
     why = f" — _{slack_escape(k.current.reason)}_" if k.current.reason else ""
-    return f"*{k.label}* {value} ({change}){with_}{why}"
+    return f"*{k.label}* {value} ({change}) · {goal}{with_}{why}"
 
 
-def team_part_blocks(part: TeamPart, currency: str, now: dt.datetime, *, title: str) -> list[dict[str, Any]]:
+def team_part_blocks(
+    part: TeamPart, currency: str, now: dt.datetime, *, title: str, weekly: bool = False
+) -> list[dict[str, Any]]:
     kpis = (
-        "\n".join(kpi_line(k, currency, part.team) for k in part.kpis)
+        "\n".join(kpi_line(k, currency, part.team, weekly=weekly) for k in part.kpis)
         or f"_The {part.team} team owns no KPI._"
     )
     health = slack_escape(team_health_words(part))
@@ -73,7 +80,9 @@ def team_view(view: TeamView, now: dt.datetime) -> dict[str, Any]:
     card, part = view.card, view.part
     seg = f" · segment {slack_escape(card.segment)}" if card.segment else ""
     blocks = [kit.header(f"The {part.team} team's part — {card.period.label}")]
-    blocks += team_part_blocks(part, card.currency, now, title="KPIs the team owns")
+    blocks += team_part_blocks(
+        part, card.currency, now, title="KPIs the team owns", weekly=card.period.kind == "week"
+    )
     blocks.append(
         kit.context(
             f"As of {card.as_of}{seg}; revenue KPIs use {card.period.revenue_month:%B %Y}. "

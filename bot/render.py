@@ -16,9 +16,11 @@ from rich.table import Table
 from rich.text import Text
 
 from blocks import format as fmt
+from blocks import goals as goal_words
 from blocks.teams import team_handoff_words, team_health_words
 from services.accounts import AccountCard
 from services.errors import NoSingleAccount, UnknownSegment
+from services.goals import STATUS_WORDS
 from services.scorecard import Kpi, Scorecard
 from services.teams import TeamView
 from storage.metrics import Cohort
@@ -38,30 +40,42 @@ def kpi_notes(k: Kpi) -> list[str]:
     return notes
 
 
+STATUS_STYLES = {"on_track": "green", "at_risk": "yellow", "off_track": "red"}
+
+
 def scorecard(card: Scorecard) -> RenderableType:
     seg = f", segment {card.segment}" if card.segment else ""
     table = Table(title=f"Shared scorecard — {card.period.label}{seg}", title_justify="left")
     table.add_column("KPI")
-    for name in ("value", "previous", "change"):
+    for name in ("value", "target", "status", "previous", "change"):
         table.add_column(name, justify="right", no_wrap=True)
     table.add_column("owners")
     footnotes: list[str] = []
+    weekly = card.period.kind == "week"
     for k in card.kpis:
         label = k.label
         for note in kpi_notes(k):
             footnotes.append(note)
             label += f" [{len(footnotes)}]"
+        state = STATUS_STYLES.get(k.status)
+        moved = "" if k.good is None else ("green" if k.good else "red")
         table.add_row(
             escape(label),
-            fmt.value(k.current.value, k.unit, card.currency),
+            escape(goal_words.value(k, card.currency)),
+            goal_words.target(k, card.currency),
+            Text(STATUS_WORDS[k.status], style=state or ""),
             fmt.value(k.previous.value, k.unit, card.currency),
-            fmt.change(k.change, k.unit, card.currency),
+            Text(goal_words.change(k, card.currency, weekly=weekly), style=moved),
             ", ".join(k.owners),
         )
     lines = [f"[{i}] {note}" for i, note in enumerate(footnotes, start=1)]
     lines.append(
         f"as of {card.as_of}; revenue KPIs use {card.period.revenue_month:%B %Y}, the latest complete "
         f"month; previous period: {card.previous.label}"
+    )
+    lines.append(
+        "status: against the target of the period kind (`retention-bot kpis`); change marked good or "
+        "bad by the KPI's direction; a sample under 10 accounts or events is named"
     )
     return Group(table, *(Text(line) for line in lines))
 
@@ -196,15 +210,19 @@ def team_view(view: TeamView, now: dt.datetime) -> RenderableType:
     seg = f", segment {card.segment}" if card.segment else ""
     table = Table(title=f"The {part.team} team's part — {card.period.label}{seg}", title_justify="left")
     table.add_column("KPI the team owns")
-    for name in ("value", "previous", "change"):
+    for name in ("value", "target", "status", "previous", "change"):
         table.add_column(name, justify="right", no_wrap=True)
     table.add_column("shared with")
+    weekly = card.period.kind == "week"
     for k in part.kpis:
+        moved = "" if k.good is None else ("green" if k.good else "red")
         table.add_row(
             escape(k.label),
-            fmt.value(k.current.value, k.unit, card.currency),
+            escape(goal_words.value(k, card.currency)),
+            goal_words.target(k, card.currency),
+            Text(STATUS_WORDS[k.status], style=STATUS_STYLES.get(k.status) or ""),
             fmt.value(k.previous.value, k.unit, card.currency),
-            fmt.change(k.change, k.unit, card.currency),
+            Text(goal_words.change(k, card.currency, weekly=weekly), style=moved),
             ", ".join(o for o in k.owners if o != part.team) or "—",
         )
     lines: list[RenderableType] = [table] if part.kpis else [Text(f"The {part.team} team owns no KPI.")]

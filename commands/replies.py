@@ -9,6 +9,7 @@ import datetime as dt
 from typing import Any
 
 from blocks import format as fmt
+from blocks import goals as goal_words
 from blocks import kit
 from blocks.text import (
     MAX_MESSAGE_TEXT,
@@ -19,8 +20,10 @@ from commands.answer import Reply
 from commands.context import HealthShare, ScorecardShare
 from services.accounts import AccountCard
 from services.errors import NoSingleAccount, UnknownSegment
+from services.goals import MatrixRow, TargetUpdate
 from services.scorecard import Scorecard
 from storage.lookup import Match
+from storage.targets import TargetChange
 
 BAND_EMOJI = {"green": ":large_green_circle:", "yellow": ":large_yellow_circle:", "red": ":red_circle:"}
 MAX_LIST = 15
@@ -190,15 +193,22 @@ def my_accounts(rows: list[tuple[str, str, float | None, str | None]], total: in
 def scorecard(card: Scorecard, *, shared_by: str | None = None) -> Reply:
     seg = f" · segment {slack_escape(card.segment)}" if card.segment else ""
     blocks: list[dict[str, Any]] = [kit.header(f"Shared scorecard — {card.period.label}")]
+    weekly = card.period.kind == "week"
     for k in card.kpis:
-        value = fmt.value(k.current.value, k.unit, card.currency)
-        change = fmt.change(k.change, k.unit, card.currency)
+        value = goal_words.value(k, card.currency)
+        change = goal_words.change(k, card.currency, weekly=weekly)
         note = f"\n_{slack_escape(k.current.reason)}_" if k.current.reason else ""
-        blocks.append(kit.fields(f"*{k.label}*\n{value}  ({change})", f"Owners: {', '.join(k.owners)}{note}"))
+        goal = goal_words.status(k) + (
+            f" · target {goal_words.target(k, card.currency)}" if k.target is not None else ""
+        )
+        blocks.append(
+            kit.fields(f"*{k.label}*\n{value}  ({change})", f"{goal}\nOwners: {', '.join(k.owners)}{note}")
+        )
     blocks.append(
         kit.context(
             f"As of {card.as_of}{seg}; revenue KPIs use {card.period.revenue_month:%B %Y}; "
-            f"change against {card.previous.label}. Definitions: docs/metrics.md"
+            f"change against {card.previous.label}, marked good or bad by the KPI's direction; "
+            "status against the period's target (`/scorecard owners`). Definitions: docs/metrics.md"
         )
     )
     if shared_by:
@@ -251,3 +261,65 @@ def handoffs(title: str, rows: list[tuple[str, str, str, str, str | None, str]],
     ]
     more = f"\n…and {len(rows) - MAX_LIST} more" if len(rows) > MAX_LIST else ""
     return {"text": title, "blocks": [kit.section(f"*{title}*\n" + "\n".join(lines) + more)]}
+
+
+# --- /scorecard owners, /scorecard target --------------------------------------------------------
+
+
+def owner_matrix(rows: list[MatrixRow], currency: str) -> Reply:
+    """The capability / owner teams / KPIs / targets matrix, one section per capability."""
+    blocks: list[dict[str, Any]] = [kit.header("Who owns which KPI")]
+    by_capability: dict[str, list[MatrixRow]] = {}
+    for row in rows:
+        by_capability.setdefault(row.capability, []).append(row)
+    for capability, kpis in by_capability.items():
+        lines = [f"*{slack_escape(capability)}*"]
+        for row in kpis:
+            targets = "; ".join(
+                goal_words.target_line(t, row.unit, currency, slack=True) for t in row.targets
+            )
+            better = "higher" if row.direction == "higher" else "lower"
+            lines.append(
+                f"• {row.label} — {', '.join(row.owners)} — {better} is better — "
+                + (f"targets: {targets}" if targets else "_no target_")
+            )
+        blocks.append(kit.section("\n".join(lines)))
+    blocks.append(
+        kit.context(
+            "Owners and policy-file targets: `[kpis.<key>]` in the policy file (docs/configuration.md). "
+            "Admins set a target with `/scorecard target nrr 110% quarter [segment]`; it replaces the "
+            "policy file's for that KPI, period and segment. `/scorecard targets` lists the changes."
+        )
+    )
+    return {"text": "Who owns which KPI, and their targets", "blocks": blocks}
+
+
+def target_set(update: TargetUpdate, currency: str) -> Reply:
+    where = ", ".join(update.kinds) + (
+        f", segment {slack_escape(update.segment)}" if update.segment else ", every segment"
+    )
+    if update.value is None:
+        head = f":dart: *{update.label}* target cleared ({where})."
+    else:
+        head = f":dart: *{update.label}* target: {fmt.value(update.value, update.unit, currency)} ({where})."
+    if not update.changes:
+        return text_reply(head + "\nNothing changed: it already was so.")
+    lines = [
+        goal_words.change_line(c, update.label, update.unit, currency, slack=True) for c in update.changes
+    ]
+    return text_reply(head + "\n" + "\n".join(f"• {line}" for line in lines))
+
+
+def target_history(changes: list[tuple[TargetChange, str, str]], currency: str) -> Reply:
+    """``changes``: (change, KPI label, unit), newest first."""
+    if not changes:
+        return text_reply(
+            "*Target changes*: none yet. An admin sets one with `/scorecard target nrr 110% quarter`."
+        )
+    lines = [
+        f"• {goal_words.change_line(c, label, unit, currency, slack=True)}" for c, label, unit in changes
+    ]
+    more = (
+        f"\n…and {len(lines) - MAX_LIST} more: `retention-bot kpis history`" if len(lines) > MAX_LIST else ""
+    )
+    return text_reply("*Target changes, newest first*\n" + "\n".join(lines[:MAX_LIST]) + more)

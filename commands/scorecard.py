@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from blocks import teams as team_blocks
-from commands import replies
+from commands import goals, replies
 from commands.answer import Reply
 from commands.context import Context, SlashCommand, slash_command
 from commands.subscriptions import subscription_reply
@@ -32,6 +32,13 @@ USAGE = [
         "/scorecard team TEAM [week|month|quarter]",
         "one team's part: the KPIs it owns, its accounts, handoffs, wins",
     ),
+    ("/scorecard owners", "which teams own which KPI, by capability, with the targets in force"),
+    (
+        "/scorecard target KPI VALUE [week|month|quarter] [segment]",
+        "set a target (admins), e.g. `/scorecard target nrr 110% quarter`; no period: all three",
+    ),
+    ("/scorecard target KPI clear [week|month|quarter] [segment]", "clear a target (admins)"),
+    ("/scorecard targets", "the latest target changes: who, when, old and new"),
     ("/scorecard subscriptions", "the channels that get the weekly digest"),
     ("/scorecard unsubscribe #channel", "stop a channel's digest (admins)"),
 ]
@@ -41,6 +48,8 @@ def scorecard_reply(ctx: Context, cmd: SlashCommand) -> Reply:
     raw = cmd.text.split()
     if raw[:1] and raw[0].lower() in ("subscribe", "subscriptions", "unsubscribe"):
         return subscription_reply(ctx, cmd, raw[0].lower(), raw[1:])
+    if raw[:1] and raw[0].lower() in goals.VERBS:
+        return goals.goals_reply(ctx, cmd, raw[0].lower(), raw[1:])
     words = cmd.text.lower().split()
     if words[:1] in (["help"], ["?"]):
         return replies.help_reply("/scorecard", USAGE)

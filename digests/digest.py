@@ -13,6 +13,7 @@ from typing import Any
 from jinja2 import TemplateError
 
 from blocks import format as fmt
+from blocks import goals as goal_words
 from blocks.teams import kpi_line, team_handoff_words, team_health_words
 from blocks.text import MAX_MESSAGE_TEXT, MAX_SECTION_TEXT, clip, message_problems, slack_escape
 from digests.templates import environment
@@ -102,9 +103,11 @@ def person_line(person: Credited) -> str:
     return f"• {who} ({person.team}): {', '.join(counted)}"
 
 
-def team_text(part: TeamPart, currency: str, now: dt.datetime) -> str:
+def team_text(part: TeamPart, currency: str, now: dt.datetime, *, weekly: bool = False) -> str:
     """The head of a team's digest: the KPIs the team owns, its accounts, handoffs and wins (mrkdwn)."""
-    kpis = "\n".join(kpi_line(k, currency, part.team) for k in part.kpis) or "_It owns no KPI._"
+    kpis = (
+        "\n".join(kpi_line(k, currency, part.team, weekly=weekly) for k in part.kpis) or "_It owns no KPI._"
+    )
     return (
         f"*Your team's part — {part.team}*\n{kpis}\n{slack_escape(team_health_words(part))} · "
         f"{slack_escape(team_handoff_words(part))} · shared wins credited to {part.team}: {part.wins}"
@@ -136,7 +139,9 @@ def context(facts: WeeklyFacts) -> dict[str, Any]:
     notes = [f"• *{k.label}*: {slack_escape(k.current.reason)}" for k in card.kpis if k.current.reason]
     people_rows = [person_line(p) for p in facts.people]
     return {
-        "team_text": team_text(facts.team, card.currency, facts.now) if facts.team else "",
+        "team_text": team_text(facts.team, card.currency, facts.now, weekly=period.kind == "week")
+        if facts.team
+        else "",
         "people_text": _lines(people_rows, MAX_DETAIL, ""),
         "previous": PREVIOUS[period.kind],
         "cadence": period.kind,
@@ -146,9 +151,14 @@ def context(facts: WeeklyFacts) -> dict[str, Any]:
         "kpis": [
             {
                 "label": k.label,
-                "value": fmt.value(k.current.value, k.unit, card.currency, compact=True),
-                "change": fmt.change(k.change, k.unit, card.currency),
+                "value": goal_words.value(k, card.currency, compact=True),
+                "change": goal_words.change(k, card.currency, weekly=period.kind == "week"),
                 "owners": ", ".join(k.owners),
+                "target": goal_words.target(k, card.currency, compact=True),
+                "status": goal_words.status(k),
+                "goal": goal_words.status(k)
+                + (f" · {goal_words.target(k, card.currency, compact=True)}" if k.target is not None else ""),
+                "good": k.good,
             }
             for k in card.kpis
         ],

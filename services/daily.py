@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from services import health
+from services import goals, health
 from services.policies import Policies
 from storage import wins
 from storage.db import Database
@@ -33,4 +33,7 @@ def run_daily(db: Database, ws: int, now: dt.datetime, policies: Policies) -> Da
             counts.wins_detected += wins.detect(
                 session, ws, start, day, expansion_threshold=policies.wins.expansion_arr_threshold
             )
+    # The policy file's targets into their history when the file changed (nothing otherwise), so a
+    # past digest can be rebuilt with the targets it showed (services.goals.targets_as_of).
+    goals.sync_policy_targets(db, ws, policies, now)
     return counts

@@ -193,6 +193,43 @@ class SlaConfig(_Strict):
         return by_key.get(f"{kind}/{segment}") or by_key.get(f"{kind}/*")
 
 
+# --- shared goals: the owner matrix, targets and their tolerance (services.goals) ---------------
+
+TEAMS = ("leadership", "revops", "sales", "marketing", "cs", "support", "product", "engineering", "finance")
+TargetKind = Literal["week", "month", "quarter"]
+
+
+def _known_teams(teams: list[str]) -> list[str]:
+    unknown = [t for t in teams if t not in TEAMS]
+    if unknown:
+        raise ValueError(f"unknown team {unknown[0]!r}; the teams are: {', '.join(TEAMS)}")
+    return teams
+
+
+class KpiGoal(_Strict):
+    """``[kpis.<key>]``: who owns a KPI, the capability it measures and its targets. A ratio target
+    is a fraction (``1.10`` for 110 %), money in the currency, days in days, a score 0–100."""
+
+    owners: list[str] | None = Field(None, min_length=1)  # None: the defaults (services.scorecard.KPIS)
+    capability: str | None = Field(None, min_length=1, max_length=60)
+    targets: dict[TargetKind, Decimal] = Field(default_factory=dict)  # every segment
+    segments: dict[str, dict[TargetKind, Decimal]] = Field(default_factory=dict)  # one segment's own
+
+    @model_validator(mode="after")
+    def _teams(self) -> Self:
+        _known_teams(self.owners or [])
+        return self
+
+
+class Tolerance(_Strict):
+    """How far a value may miss its target and still be "at risk" rather than "off track"."""
+
+    ratio_points: Decimal = Field(Decimal("2"), ge=0, le=100)  # percentage points, for ratios
+    score_points: Decimal = Field(Decimal("2"), ge=0, le=100)  # points of a 0–100 score (health index)
+    money_percent: Decimal = Field(Decimal("10"), ge=0, le=100)  # % of the target, for money
+    days_percent: Decimal = Field(Decimal("10"), ge=0, le=100)  # % of the target, for days
+
+
 class Policies(_Strict):
     """Business policies, from the TOML config file; every field has a documented default."""
 
@@ -202,6 +239,18 @@ class Policies(_Strict):
     health: HealthPolicy = HealthPolicy()
     wins: WinPolicy = WinPolicy()
     sla: SlaConfig = SlaConfig()
+    kpis: dict[str, KpiGoal] = Field(default_factory=dict)
+    tolerance: Tolerance = Tolerance()
+
+    @model_validator(mode="after")
+    def _known_kpis(self) -> Self:
+        # Imported here: services.scorecard imports this module for ``Policies``.
+        from services.scorecard import KPIS
+
+        for key in self.kpis:
+            if key not in KPIS:
+                raise ValueError(f"unknown KPI {key!r} under [kpis]; the KPIs are: {', '.join(KPIS)}")
+        return self
 
 
 def load_policies(path: Path) -> Policies:

@@ -4,12 +4,13 @@ with its owner teams — so that every team sees its part in retention."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
+from services import goals
 from services.errors import AlreadyShared, UnknownSegment
 from services.policies import Policies
 from storage import metrics
@@ -52,6 +53,15 @@ class Kpi:
     owners: tuple[str, ...]
     current: Value
     previous: Value
+    # Shared goals (services.goals): the target in force, the status against it, whether the change
+    # moved the KPI's way, how many accounts or events the value rests on, and for revenue KPIs the
+    # month M they describe (and the previous period's).
+    target: goals.Target | None = None
+    status: goals.Status = "no_target"
+    good: bool | None = None
+    sample: tuple[int, str] | None = None  # (n, "flags"): "from 2 flags"
+    month: dt.date | None = None
+    previous_month: dt.date | None = None
 
     @property
     def change(self) -> Decimal | float | None:
@@ -59,6 +69,16 @@ class Kpi:
         if cur is None or prev is None:
             return None
         return cur - prev  # type: ignore[operator]
+
+    @property
+    def monthly(self) -> bool:
+        """A revenue KPI on a weekly scorecard whose month is the one the week before showed: it
+        changes monthly, so there is no weekly change to show."""
+        return self.month is not None and self.month == self.previous_month
+
+    @property
+    def small_sample(self) -> bool:
+        return self.sample is not None and self.sample[0] < goals.SMALL_SAMPLE
 
 
 @dataclass(frozen=True)
@@ -106,10 +126,35 @@ class Scorecard:
                     "reason": k.current.reason,
                     "previous_reason": k.previous.reason,
                     "detail": k.current.detail,
+                    **_goal_json(k),
                 }
                 for k in self.kpis
             },
         }
+
+
+def _goal_json(k: Kpi) -> dict[str, Any]:
+    """The shared-goal fields of a KPI in the JSON: target, status, good, sample, revenue month."""
+    t = k.target
+    return {
+        "target": None
+        if t is None
+        else {
+            "value": str(t.value) if k.unit == "money" else float(t.value),
+            "source": t.source,
+            "segment": t.segment,
+            "set_by": t.by,
+            "set_at": None if t.at is None else t.at.isoformat(),
+        },
+        "status": k.status,
+        "good": k.good,
+        "direction": goals.direction(k.key, k.unit),
+        "sample": None
+        if k.sample is None
+        else {"n": k.sample[0], "of": k.sample[1], "small": k.small_sample},
+        "month": None if k.month is None else k.month.strftime("%Y-%m"),
+        "changes_monthly": k.monthly,
+    }
 
 
 def _value(value: Decimal | float | None, reason: str, detail: dict[str, Any] | None = None) -> Value:
@@ -204,6 +249,7 @@ def build_scorecard(
     period_kind: PeriodKind,
     policies: Policies,
     segment: str | None = None,
+    targets_at: dt.datetime | None = None,
 ) -> Scorecard:
     period = Period.latest(period_kind, as_of)
     previous = period.previous()
@@ -219,7 +265,78 @@ def build_scorecard(
     kpis = [
         Kpi(key, label, unit, owners, now[key], before[key]) for key, (label, unit, owners) in KPIS.items()
     ]
+    kpis = _with_goals(
+        session, ws, kpis, period, previous, policies, segment, facts[period.revenue_month], targets_at
+    )
     return Scorecard(as_of, period, previous, segment, policies.currency, kpis)
+
+
+REVENUE_KPIS = ("nrr", "grr", "logo_churn", "expansion_arr", "contraction_arr", "clv")
+
+# Where each KPI's sample size is in its detail, and what it counts. A KPI may also give its own
+# as detail["sample"] (a count) and detail["sample_of"] (what it counts).
+SAMPLES: dict[str, tuple[str | tuple[str, ...], str]] = {
+    "time_to_value_days": ("accounts", "accounts"),
+    "adoption": ("measured", "accounts with seat data"),
+    "save_rate": (("saved", "churned"), "flags"),
+    "health_index": ("scored_accounts", "accounts scored"),
+    "sla_adherence": ("due", "handoffs due"),
+}
+
+
+def _sample(k: Kpi, facts: metrics.RevenueFacts) -> tuple[int, str] | None:
+    detail = k.current.detail
+    if "sample" in detail:
+        return int(detail["sample"]), str(detail.get("sample_of", "accounts"))
+    if k.key == "logo_churn":
+        before, _ = facts.churn.get(facts.month, (0, 0))
+        return before, f"accounts paying in {add_months(facts.month, -1):%b %Y}"
+    if k.key == "clv":
+        return facts.paying, "accounts paying"
+    found = SAMPLES.get(k.key)
+    if found is None:
+        return None
+    fields, noun = found
+    names = (fields,) if isinstance(fields, str) else fields
+    if not all(n in detail for n in names):
+        return None
+    return sum(int(detail[n]) for n in names), noun
+
+
+def _with_goals(
+    session: Session,
+    ws: int,
+    kpis: list[Kpi],
+    period: Period,
+    previous: Period,
+    policies: Policies,
+    segment: str | None,
+    facts: metrics.RevenueFacts,
+    targets_at: dt.datetime | None,
+) -> list[Kpi]:
+    """Each KPI with its configured owners, its target and status, a good or bad change and its
+    sample size (services.goals). ``targets_at``: the targets as they were then (a past digest
+    rebuilt), from the history alone; None: the targets in force now."""
+    at = targets_at or dt.datetime.max.replace(tzinfo=dt.UTC)
+    targets = goals.targets_in(session, ws, at, policies if targets_at is None else None)
+    out = []
+    for k in kpis:
+        way = goals.direction(k.key, k.unit)
+        target = targets.pick(k.key, period.kind, segment)
+        revenue = k.key in REVENUE_KPIS
+        k = replace(
+            k,
+            owners=goals.owners(k.key, k.owners, policies),
+            target=target,
+            status=goals.status(
+                k.current.value, None if target is None else target.value, way, k.unit, policies.tolerance
+            ),
+            sample=_sample(k, facts),
+            month=period.revenue_month if revenue else None,
+            previous_month=previous.revenue_month if revenue else None,
+        )
+        out.append(replace(k, good=None if k.monthly else goals.good(k.change, way)))
+    return out
 
 
 def _check_segment(session: Session, ws: int, segment: str | None) -> None:
@@ -231,14 +348,28 @@ def _check_segment(session: Session, ws: int, segment: str | None) -> None:
 
 
 def scorecard(
-    db: Database, ws: int, *, as_of: dt.date, period: PeriodKind, policies: Policies, segment: str | None
+    db: Database,
+    ws: int,
+    *,
+    as_of: dt.date,
+    period: PeriodKind,
+    policies: Policies,
+    segment: str | None,
+    targets_at: dt.datetime | None = None,
 ) -> Scorecard:
     """The shared scorecard for the period of ``as_of``; raises `UnknownSegment` for a segment no
-    account is in (the CLI and /scorecard alike)."""
+    account is in (the CLI and /scorecard alike). ``targets_at``: show the targets in force then
+    (from their history), as a scorecard built at that time showed them."""
     with db.read() as session:
         _check_segment(session, ws, segment)
         return build_scorecard(
-            session, ws, as_of=as_of, period_kind=period, policies=policies, segment=segment
+            session,
+            ws,
+            as_of=as_of,
+            period_kind=period,
+            policies=policies,
+            segment=segment,
+            targets_at=targets_at,
         )
 
 

@@ -567,3 +567,45 @@ def _slack_sdk_tables() -> None:
 
 
 _slack_sdk_tables()
+
+
+# --- shared goals: KPI targets ---------------------------------------------------------------------
+
+
+class Millionths(TypeDecorator[Decimal]):
+    """An exact decimal with up to six places, stored as integer millionths on every database."""
+
+    impl = BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> int | None:
+        if value is None:
+            return None
+        scaled = Decimal(value) * 1_000_000
+        if scaled != scaled.to_integral_value():
+            raise ValueError(f"{value} has more than six decimal places")
+        return int(scaled)
+
+    def process_result_value(self, value: int | None, dialect: Dialect) -> Decimal | None:
+        return None if value is None else (Decimal(int(value)) / 1_000_000).normalize()
+
+
+class KpiTargetChange(Base):
+    """Every change of a KPI target, never updated or deleted: the targets in force at any time are
+    the latest change of each (KPI, period kind, segment, layer) up to that time, so a past scorecard
+    can be rebuilt with the targets it showed. ``layer``: ``set`` (from Slack or the CLI; it overrides)
+    or ``policy`` (the policy file's, recorded when the file's value changes). ``new_value`` None:
+    cleared. Ratios are fractions, money in the currency, days in days."""
+
+    __tablename__ = "kpi_target_changes"
+    __table_args__ = (Index("ix_kpi_target_changes_workspace_changed", "workspace_id", "changed_at"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = _ws()
+    kpi: Mapped[str] = mapped_column(String(48))
+    period_kind: Mapped[str] = mapped_column(String(8))
+    segment: Mapped[str | None] = mapped_column(String(32))  # None: every segment
+    layer: Mapped[str] = mapped_column(String(8))
+    old_value: Mapped[Decimal | None] = mapped_column(Millionths)
+    new_value: Mapped[Decimal | None] = mapped_column(Millionths)
+    changed_by: Mapped[str] = mapped_column(String(64))  # a Slack user id, "cli:<user>", "policy file"
+    changed_at: Mapped[dt.datetime]

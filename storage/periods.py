@@ -7,7 +7,7 @@ week is 2026-11-16 … 2026-11-22, the month October 2026 and the quarter 2026-Q
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 PeriodKind = Literal["week", "month", "quarter"]
@@ -34,12 +34,14 @@ class Period:
     kind: PeriodKind
     start: dt.date  # first day
     end: dt.date  # the day after the last day
+    # The date the period was chosen at: a week's revenue month is the latest complete at it.
+    as_of: dt.date | None = field(default=None, compare=False)
 
     @classmethod
     def latest(cls, kind: PeriodKind, as_of: dt.date) -> Period:
         if kind == "week":
             end = as_of - dt.timedelta(days=as_of.weekday())
-            return cls(kind, end - dt.timedelta(days=7), end)
+            return cls(kind, end - dt.timedelta(days=7), end, as_of)
         if kind == "month":
             end = as_of.replace(day=1)
             return cls(kind, add_months(end, -1), end)
@@ -47,6 +49,9 @@ class Period:
         return cls(kind, add_months(end, -3), end)
 
     def previous(self) -> Period:
+        if self.kind == "week" and self.as_of is not None:
+            # The scorecard of a week before: its revenue month is the one it showed then.
+            return Period.latest(self.kind, self.as_of - dt.timedelta(days=7))
         return Period.latest(self.kind, self.start)
 
     @property
@@ -55,7 +60,12 @@ class Period:
 
     @property
     def revenue_month(self) -> dt.date:
-        """M for the period's revenue KPIs: the latest month complete when the period ends."""
+        """M for the period's revenue KPIs: for a month or a quarter, the latest month complete when
+        the period ends; for a week, the latest complete month at the as-of date, the same month as
+        the month scorecard of that date (on Tuesday 2026-12-01 both say November, though the week
+        reported, Nov 23–29, ended before November did)."""
+        if self.kind == "week" and self.as_of is not None:
+            return latest_complete_month(self.as_of)
         return latest_complete_month(self.end)
 
     @property

@@ -19,6 +19,7 @@ from bot.cli import (
     out,
     pass_ctx,
 )
+from services import goals
 from services import health as health_mod
 from storage.demo import KIND_ORDER, DemoConfig, DemoData, write_files
 from storage.errors import ImportFailed
@@ -209,6 +210,8 @@ def demo_data(
     # The days the scheduled snapshot job would have covered that scorecards and trends read.
     for day in demo_snapshot_days(cfg.as_of):
         health_mod.snapshot_day(ctx.db, ws, day, ctx.settings.policies.health)
+    n = goals.seed_demo_targets(ctx.db, ws, policies=ctx.settings.policies, as_of=cfg.as_of, now=ctx.now)
+    out.print(f"targets      {n:>9} set (some met, some missed: `retention-bot kpis`)")
     as_of_flag = "" if cfg.as_of == ctx.now.date() else f" --as-of {cfg.as_of}"
     out.print(
         f"demo data for {accounts:,} accounts loaded in {time.perf_counter() - started:.1f} s "

@@ -6,7 +6,7 @@ import datetime as dt
 import json
 
 import click
-from rich.console import Console
+from rich.console import Console, RenderableType
 
 from bot import render
 from bot.cli import (
@@ -25,6 +25,13 @@ from services.errors import NoSingleAccount, UnknownSegment
 from storage.periods import PERIOD_KINDS
 
 # --- scorecard, cohorts --------------------------------------------------------------------------
+
+
+def print_wide(renderable: RenderableType) -> None:
+    """Print a table whole: rich squeezes and drops columns that do not fit the terminal (80 columns
+    when piped), and a wide line is better than a KPI column with no names or a missing quarter."""
+    needed = Console(width=10_000).measure(renderable).maximum
+    (out if needed <= out.width else Console(width=needed)).print(renderable)
 
 
 @cli.command()
@@ -57,7 +64,7 @@ def scorecard(
     if as_json:
         click.echo(json.dumps(card.to_json(), indent=2))
     else:
-        out.print(render.scorecard(card))
+        print_wide(render.scorecard(card))
 
 
 def _team_view(
@@ -81,7 +88,7 @@ def _team_view(
     if as_json:
         click.echo(json.dumps(teams.team_json(view, ctx.now), indent=2))
     else:
-        out.print(render.team_view(view, ctx.now))
+        print_wide(render.team_view(view, ctx.now))
 
 
 @cli.command()
@@ -102,10 +109,7 @@ def cohorts(ctx: Ctx, as_of: dt.date | None, segment: str | None, as_json: bool)
         payload = {"as_of_month": last.strftime("%Y-%m"), "cohorts": [c.to_json() for c in rows]}
         click.echo(json.dumps(payload, indent=2))
     else:
-        tables = render.cohorts(rows, last)
-        # Rich drops columns that do not fit; a wide line is better than a missing quarter.
-        needed = Console(width=10_000).measure(tables).maximum
-        (out if needed <= out.width else Console(width=needed)).print(tables)
+        print_wide(render.cohorts(rows, last))
 
 
 # --- health --------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """digest subscriptions: cadence and team; people: opt out of being listed
 
 Revision ID: 0016
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-01 23:00:00
 
 A digest subscription is weekly (as before), monthly or quarterly (the first weekday of the month or
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0016"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
