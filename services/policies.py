@@ -7,7 +7,9 @@ every field has a documented default.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import tomllib
+from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal, Self
@@ -16,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from services.errors import ConfigError
+from storage.kinds import KINDS
 
 HEALTH_COMPONENTS = ("usage", "adoption", "support", "engagement", "sentiment", "commercial")
 
@@ -193,6 +196,64 @@ class SlaConfig(_Strict):
         return by_key.get(f"{kind}/{segment}") or by_key.get(f"{kind}/*")
 
 
+# --- warehouse sync (docs/sync.md) ---
+
+_EVERY = re.compile(r"^\s*(\d+)\s*(m|min|h|d)\s*$")
+_EVERY_UNITS = {"m": 60, "min": 60, "h": 3600, "d": 86400}
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class SyncConfig(_Strict):
+    """``[sync]``: one SQL query per import kind, read from a warehouse by its SQLAlchemy URL.
+
+    ``url`` may name environment variables as ``${NAME}`` (all of it, or just the password), so the
+    secret stays out of the file; they are read when a sync runs. ``every`` (``"30m"``, ``"1h"``,
+    ``"1d"``) makes the worker run it once per interval."""
+
+    url: str | None = Field(None, min_length=1)
+    every: str | None = None
+    queries: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _valid(self) -> Self:
+        unknown = sorted(set(self.queries) - set(KINDS))
+        if unknown:
+            raise ValueError(f"queries: unknown kind(s) {unknown}; the kinds are {sorted(KINDS)}")
+        empty = sorted(kind for kind, sql in self.queries.items() if not sql.strip())
+        if empty:
+            raise ValueError(f"queries: the query of {empty} is empty")
+        if self.every is not None:
+            match = _EVERY.match(self.every)
+            if not match or int(match.group(1)) == 0:
+                raise ValueError(f'every = {self.every!r}: write an interval like "30m", "1h" or "1d"')
+            if self.every_seconds < 300:
+                raise ValueError(f'every = {self.every!r}: at least 5 minutes apart ("5m")')
+        if (self.every is not None or self.queries) and self.url is None:
+            raise ValueError("url: required with queries or every (the warehouse's SQLAlchemy URL)")
+        if self.every is not None and not self.queries:
+            raise ValueError("queries: every needs at least one query under [sync.queries]")
+        return self
+
+    @property
+    def every_seconds(self) -> int:
+        match = _EVERY.match(self.every or "")
+        return int(match.group(1)) * _EVERY_UNITS[match.group(2)] if match else 0
+
+    def resolved_url(self, environ: Mapping[str, str]) -> str:
+        """``url`` with each ``${NAME}`` replaced by that environment variable; ConfigError if unset."""
+        if self.url is None:
+            raise ConfigError(
+                "config [sync] url: not set; name the warehouse's SQLAlchemy URL (docs/sync.md)"
+            )
+        missing = [name for name in _ENV_REF.findall(self.url) if not environ.get(name)]
+        if missing:
+            raise ConfigError(
+                f"config [sync] url: environment variable(s) {', '.join(missing)} not set "
+                "(the url names them as ${NAME})"
+            )
+        return _ENV_REF.sub(lambda m: environ[m.group(1)], self.url)
+
+
 class Policies(_Strict):
     """Business policies, from the TOML config file; every field has a documented default."""
 
@@ -202,6 +263,7 @@ class Policies(_Strict):
     health: HealthPolicy = HealthPolicy()
     wins: WinPolicy = WinPolicy()
     sla: SlaConfig = SlaConfig()
+    sync: SyncConfig = SyncConfig()
 
 
 def load_policies(path: Path) -> Policies:
