@@ -21,6 +21,8 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
+from sqlalchemy import make_url
+
 from services.errors import ConfigError
 from services.policies import SyncConfig
 from storage.db import Database
@@ -135,6 +137,14 @@ def sync(
     return report
 
 
+def _without_password(message: str, cfg: SyncConfig, environ: Mapping[str, str] | None) -> str:
+    try:
+        password = make_url(cfg.resolved_url(os.environ if environ is None else environ)).password
+    except Exception:
+        return message
+    return message.replace(str(password), "***") if password else message
+
+
 def interval_subject(now: dt.datetime, seconds: int) -> str:
     """The interval ``now`` falls in, as its start in UTC and its length: the claim's subject."""
     epoch = int(now.timestamp())
@@ -173,6 +183,9 @@ def run_due(
         run.error = f"{exc}: " + "; ".join(exc.lines()[:5])
     except (WarehouseError, ConfigError) as exc:
         run.error = str(exc)
+    except Exception as exc:  # a driver's own error while rows stream: its first line, password out
+        lines = str(exc).strip().splitlines()
+        run.error = _without_password(f"{type(exc).__name__}: {lines[0] if lines else ''}", cfg, environ)
     if run.error is not None:
         logger.error(
             "warehouse sync %s (%s) failed; the next interval tries again: %s",

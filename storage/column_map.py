@@ -3,6 +3,7 @@
 ``retention-bot import accounts report.csv --map salesforce-accounts.toml`` with::
 
     ignore = ["Billing City", "Industry"]   # columns of the export that are not imported
+    date_format = "%m/%d/%Y"                # optional: the export's dates (1/31/2026), for date fields
 
     [columns]                               # "column of the export" = "field"
     "Account ID" = "external_id"
@@ -17,6 +18,7 @@ of the kind, an unknown section or a column named twice is refused with one line
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import re
 import tomllib
@@ -44,6 +46,19 @@ def closest(name: str, candidates: list[str]) -> str | None:
     return by_key[hits[0]] if hits else None
 
 
+def _parse_date(text: str, fmt: str) -> dt.date:
+    """A day written in ``fmt`` (a calendar date: no time zone to read)."""
+    return dt.datetime.strptime(text, fmt).replace(tzinfo=dt.UTC).date()
+
+
+class BadValue(ValueError):
+    """A value the map cannot convert (a date not in ``date_format``): the field and why."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(reason)
+        self.field, self.reason = field, reason
+
+
 class BadColumnMap(ValueError):
     """A map file that cannot be used; the message is one line naming the file."""
 
@@ -55,16 +70,30 @@ class ColumnMap:
     ignore: frozenset[str] = frozenset()  # header_key(column)
     values: dict[str, dict[str, str]] = field(default_factory=dict)  # field → value_key(value) → value
     named: dict[str, str] = field(default_factory=dict)  # header_key(column) → column as the map writes it
+    date_format: str | None = None  # strptime format of the export's dates, e.g. %m/%d/%Y
+    date_fields: frozenset[str] = frozenset()
 
     def value(self, name: str, raw: Any) -> Any:
         table = self.values.get(name)
         if table and isinstance(raw, str):
-            return table.get(value_key(raw), raw)
+            raw = table.get(value_key(raw), raw)
+        if self.date_format and name in self.date_fields and isinstance(raw, str):
+            try:
+                return _parse_date(raw.strip(), self.date_format).isoformat()
+            except ValueError:
+                raise BadValue(
+                    name,
+                    f"{raw.strip()!r} is not a date written as date_format {self.date_format!r} of "
+                    f"{self.source} (e.g. {dt.date(2026, 1, 31).strftime(self.date_format)})",
+                ) from None
         return raw
 
 
-def load_column_map(path: Path, kind: str, fields: set[str]) -> ColumnMap:
-    """Read and check the map file at ``path`` for a kind with ``fields``."""
+def load_column_map(
+    path: Path, kind: str, fields: set[str], date_fields: set[str] | frozenset[str] = frozenset()
+) -> ColumnMap:
+    """Read and check the map file at ``path`` for a kind with ``fields`` (``date_fields``: those
+    holding a date, which ``date_format`` reads)."""
     where = f"map {path}"
     try:
         with path.open("rb") as fh:
@@ -73,12 +102,24 @@ def load_column_map(path: Path, kind: str, fields: set[str]) -> ColumnMap:
         raise BadColumnMap(f"{where}: no such file") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise BadColumnMap(f"{where}: not valid TOML ({exc})") from None
-    unknown = sorted(set(data) - {"columns", "ignore", "values"})
+    unknown = sorted(set(data) - {"columns", "ignore", "values", "date_format"})
     if unknown:
         raise BadColumnMap(
-            f"{where}: unknown key(s) {', '.join(map(repr, unknown))}; a map has [columns], ignore = [...] "
-            "and [values.FIELD] (docs/import.md)"
+            f"{where}: unknown key(s) {', '.join(map(repr, unknown))}; a map has [columns], ignore = [...], "
+            "date_format and [values.FIELD] (docs/import.md)"
         )
+    date_format = data.get("date_format")
+    if date_format is not None:
+        try:
+            ok = isinstance(date_format, str) and "%" in date_format
+            ok = ok and _parse_date(dt.date(2026, 1, 31).strftime(date_format), date_format).day == 31
+        except ValueError:
+            ok = False
+        if not ok:
+            raise BadColumnMap(
+                f'{where}: date_format = {date_format!r} is not a date format like "%m/%d/%Y" (1/31/2026) '
+                'or "%d.%m.%Y" (31.01.2026)'
+            )
     columns, ignore, values = data.get("columns", {}), data.get("ignore", []), data.get("values", {})
     if not isinstance(columns, dict) or not all(isinstance(v, str) for v in columns.values()):
         raise BadColumnMap(f'{where}: [columns] holds lines like "Account ID" = "external_id"')
@@ -126,4 +167,14 @@ def load_column_map(path: Path, kind: str, fields: set[str]) -> ColumnMap:
         value_maps[name] = {value_key(k): v for k, v in table.items()}
     for column in ignore:
         named.setdefault(header_key(column), column)
-    return ColumnMap(str(path), mapped, ignored, value_maps, named)
+    return ColumnMap(str(path), mapped, ignored, value_maps, named, date_format, frozenset(date_fields))
+
+
+def date_fields_of(model: type[Any]) -> set[str]:
+    """The fields of a record model that hold a date (not a time): those ``date_format`` reads."""
+    out = set()
+    for name, info in model.model_fields.items():
+        annotation = info.annotation  # Optional[date] is a union holding date; datetime is not date
+        if annotation is dt.date or dt.date in getattr(annotation, "__args__", ()):
+            out.add(name)
+    return out

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from storage.column_map import ColumnMap, closest, header_key
+from storage.column_map import BadValue, ColumnMap, closest, header_key
 from storage.errors import RecordError, UnreadableFile
 
 FORMATS = ("csv", "jsonl")
@@ -93,6 +93,8 @@ def match_header(
         reason += f"; the columns are {', '.join(sorted(allowed))}"
         if column_map is not None:
             reason += f" (rename a column in [columns] of {column_map.source}, or list it under ignore)"
+        else:
+            reason += " (a CRM export? rename its columns with a map file, --map: docs/import.md)"
         return RecordError(1, "header", reason)
     known = [name for name in names if name is not None]
     twice = sorted({name for name in known if known.count(name) > 1})
@@ -139,8 +141,12 @@ def read_csv(
                 continue
             # An empty cell means "not given": the field's default applies.
             record = {k: v for k, v in zip(header, row, strict=True) if k is not None and v != ""}
-            if column_map is not None and column_map.values:
-                record = {k: column_map.value(k, v) for k, v in record.items()}
+            if column_map is not None:
+                try:
+                    record = {k: column_map.value(k, v) for k, v in record.items()}
+                except BadValue as exc:
+                    yield start, None, RecordError(start, exc.field, exc.reason)
+                    continue
             yield start, record, None
     except csv.Error as exc:
         yield line + 1, None, RecordError(line + 1, "line", _csv_reason(exc))
@@ -192,7 +198,13 @@ def read_jsonl(fh: TextIO, column_map: ColumnMap | None = None) -> Iterator[RawR
         if deep is not None:
             yield number, None, RecordError(number, deep, NESTING)
             continue
-        yield number, _renamed(value, column_map) if column_map is not None else value, None
+        if column_map is not None:
+            try:
+                value = _renamed(value, column_map)
+            except BadValue as exc:
+                yield number, None, RecordError(number, exc.field, exc.reason)
+                continue
+        yield number, value, None
     if blank:
         raise UnreadableFile(f"{getattr(fh, 'name', 'the file')}: the file is empty: no records")
 
