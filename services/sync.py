@@ -137,6 +137,15 @@ def sync(
     return report
 
 
+def describe(cfg: SyncConfig, environ: Mapping[str, str] | None = None) -> str:
+    """The warehouse as it may be shown and logged: its URL, environment variables read, without the
+    password (the URL as written when a variable is not set)."""
+    try:
+        return safe_url(cfg.resolved_url(os.environ if environ is None else environ))
+    except ConfigError:
+        return safe_url(cfg.url or "")
+
+
 def _without_password(message: str, cfg: SyncConfig, environ: Mapping[str, str] | None) -> str:
     try:
         password = make_url(cfg.resolved_url(os.environ if environ is None else environ)).password
@@ -190,7 +199,7 @@ def run_due(
         logger.error(
             "warehouse sync %s (%s) failed; the next interval tries again: %s",
             subject,
-            safe_url(cfg.url or ""),
+            describe(cfg, environ),
             run.error,
         )
         return run

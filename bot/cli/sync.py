@@ -10,7 +10,6 @@ from bot.cli.progress import Bar, progress
 from services import sync as sync_mod
 from services.errors import ConfigError
 from storage.importer import KINDS
-from storage.warehouse import safe_url
 
 
 @cli.command("sync")
@@ -41,7 +40,7 @@ def sync_cmd(ctx: Ctx, kinds: tuple[str, ...], dry_run: bool) -> None:
         raise SettingError(str(exc)) from None
     with ctx.db.write() as session:
         ws = ctx.workspace(session)
-    where = safe_url(cfg.url)
+    where = sync_mod.describe(cfg)
     with progress(f"sync from {where}", total=len(order)) as board:
         lines: dict[str, Bar] = {}
 
@@ -72,4 +71,5 @@ def sync_cmd(ctx: Ctx, kinds: tuple[str, ...], dry_run: bool) -> None:
         f"in {report.seconds:.1f} s",
         markup=False,
         highlight=False,
+        soft_wrap=True,
     )
