@@ -72,7 +72,7 @@ HUBSPOT_DDL = [
         _fivetran_deleted BOOLEAN)""",
     "DROP TABLE IF EXISTS hubspot.deal",
     """CREATE TABLE hubspot.deal (
-        deal_id BIGINT PRIMARY KEY, property_dealname VARCHAR, property_amount DOUBLE,
+        deal_id BIGINT PRIMARY KEY, property_dealname VARCHAR, property_amount DOUBLE PRECISION,
         property_closedate TIMESTAMP, deal_pipeline_stage_id VARCHAR, owner_id BIGINT,
         is_deleted BOOLEAN, _fivetran_deleted BOOLEAN)""",
     "DROP TABLE IF EXISTS hubspot.deal_company",

@@ -41,6 +41,7 @@ def salesforce_url() -> Iterator[str]:
     engine = create_engine(url, poolclass=NullPool)
     with engine.begin() as conn:
         build_salesforce(conn)
+        build_hubspot(conn)
     engine.dispose()
     yield url
     drop_database(PG_URL, url)
@@ -52,6 +53,7 @@ def hubspot_url(tmp_path: Path) -> str:
     engine = create_engine(url, poolclass=NullPool)
     with engine.begin() as conn:
         build_hubspot(conn)
+        build_salesforce(conn)
     engine.dispose()
     return url
 
@@ -122,6 +124,21 @@ def test_hubspot_from_duckdb(db: Database, ws: int, hubspot_url: str) -> None:
     assert initech.domain is None and initech.closed_won_on == dt.date(2026, 3, 31)
     assert mrr(db, "9100000001", "2026-07-01") == Decimal("12000.00")
     assert mrr(db, "9100000003", "2027-02-01") == Decimal("500.00")
+
+
+@pytest.mark.parametrize("warehouse", ["postgresql", "duckdb"])
+@pytest.mark.parametrize(("example", "people"), [("salesforce", 3), ("hubspot", 2)])
+def test_both_examples_run_on_both_warehouses(
+    db: Database, ws: int, request: pytest.FixtureRequest, warehouse: str, example: str, people: int
+) -> None:
+    url = request.getfixturevalue("salesforce_url" if warehouse == "postgresql" else "hubspot_url")
+    cfg = load_policies(EXAMPLES / f"sync-{example}.toml").sync.model_copy(update={"url": url})
+    report = sync_mod.sync(db, ws, cfg, dry_run=True)
+    assert [(r.kind, r.inserted) for r in report.results] == [
+        ("people", people),
+        ("accounts", 3),
+        ("revenue", 30),
+    ]
 
 
 def test_a_bad_row_rejects_the_whole_sync(db: Database, ws: int, salesforce_url: str) -> None:
