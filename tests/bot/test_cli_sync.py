@@ -182,3 +182,17 @@ def test_two_workers_sync_once(
     assert sorted(r is None for r in runs) == [False, True]
     assert rows(db, m.Account) == 3
     assert "sync" in {job.id for job in workers[0].scheduler(blocking=False).get_jobs()}
+
+
+def test_the_log_filter_knows_the_warehouse_password(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.logs import secret_values
+
+    policy = tmp_path / "policy.toml"
+    policy.write_text('[sync]\nurl = "postgresql://reader:${WH_PW}@wh.internal/analytics"\n')
+    monkeypatch.setenv("WH_PW", "Wh-Pa55word-long")
+    settings = build_settings(DATABASE_URL="sqlite:///x.db", RETENTION_BOT_CONFIG=str(policy))
+    assert "Wh-Pa55word-long" in secret_values(settings)
+    monkeypatch.delenv("WH_PW")
+    assert (
+        secret_values(build_settings(DATABASE_URL="sqlite:///x.db", RETENTION_BOT_CONFIG=str(policy))) == []
+    )
