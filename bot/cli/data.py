@@ -227,6 +227,7 @@ def demo_data(
         return
     started = time.perf_counter()
     days = demo_snapshot_days(cfg.as_of)
+    summary: list[str] = []
     with progress("demo data", total=len(KIND_ORDER) + len(days)) as bar:
         with ctx.db.write() as session:
             ws = ctx.workspace(session)
@@ -235,7 +236,7 @@ def demo_data(
                 items = _counted(enumerate(data.records(kind), start=1), bar, f"demo data: {kind}")
                 result = import_records(session, ws, kind, items, source=f"demo {kind}")
                 bar.advance()
-                out.print(
+                summary.append(
                     f"{kind:<12} {result.inserted:>9} inserted {result.updated:>7} updated "
                     f"{result.unchanged:>9} unchanged"
                 )
@@ -244,6 +245,8 @@ def demo_data(
             bar.update(description=f"demo data: health snapshot of {day}")
             health_mod.snapshot_day(ctx.db, ws, day, ctx.settings.policies.health)
             bar.advance()
+    for line in summary:  # after the progress bar, which would interleave with them on a terminal
+        out.print(line)
     as_of_flag = "" if cfg.as_of == ctx.now.date() else f" --as-of {cfg.as_of}"
     out.print(
         f"demo data for {accounts:,} accounts loaded in {time.perf_counter() - started:.1f} s "

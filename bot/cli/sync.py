@@ -47,7 +47,11 @@ def sync_cmd(ctx: Ctx, kinds: tuple[str, ...], dry_run: bool) -> None:
         def on_rows(kind: str, rows: int, finished: bool) -> None:
             if kind not in lines:
                 lines[kind] = board.add(kind)
-            lines[kind].update(description=f"{kind}: {rows:,} rows" + (" read, merged" if finished else ""))
+            lines[kind].update(
+                completed=rows,
+                total=rows if finished else None,
+                description=f"{kind}: read" if finished else f"{kind}: reading",
+            )
             if finished:
                 board.advance()
 
