@@ -16,6 +16,8 @@ from typing import Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from sqlalchemy import make_url
+from sqlalchemy.exc import ArgumentError
 
 from services.errors import ConfigError
 from storage.kinds import KINDS
@@ -228,6 +230,14 @@ class SyncConfig(_Strict):
                 raise ValueError(f'every = {self.every!r}: write an interval like "30m", "1h" or "1d"')
             if self.every_seconds < 300:
                 raise ValueError(f'every = {self.every!r}: at least 5 minutes apart ("5m")')
+        if self.url is not None:
+            try:  # the form only: ${NAME} stands for text read when the sync runs
+                make_url(_ENV_REF.sub("x", self.url))
+            except (ArgumentError, ValueError):  # the message would quote the URL, password and all
+                raise ValueError(
+                    "url: not a SQLAlchemy database URL; write it like "
+                    '"postgresql://USER:${PASSWORD}@HOST/DB" (docs/sync.md)'
+                ) from None
         if (self.every is not None or self.queries) and self.url is None:
             raise ValueError("url: required with queries or every (the warehouse's SQLAlchemy URL)")
         if self.every is not None and not self.queries:

@@ -271,6 +271,10 @@ def test_a_failed_interval_waits_for_the_next(db: Database, ws: int, hubspot_url
         ({"url": "duckdb://", "every": "1m", "queries": {"people": "SELECT 1"}}, "at least 5 minutes"),
         ({"queries": {"people": "SELECT 1"}}, "url: required"),
         ({"url": "duckdb://", "queries": {"people": "  "}}, "is empty"),
+        (
+            {"url": "warehouse at s3cret", "queries": {"people": "SELECT 1"}},
+            "url: not a SQLAlchemy database URL",
+        ),
     ],
 )
 def test_the_sync_section_is_checked(section: dict, message: str) -> None:

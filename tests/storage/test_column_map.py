@@ -100,6 +100,17 @@ def test_a_bad_date_is_named(db: Database, ws: int, tmp_path: Path) -> None:
     assert accounts(db) == {}
 
 
+def test_the_map_renames_json_lines_keys_too(db: Database, ws: int, tmp_path: Path) -> None:
+    cmap = accounts_map(EXAMPLES / "hubspot-companies.map.toml")
+    path = tmp_path / "companies.jsonl"
+    path.write_text(
+        '{"Record ID": "9100000001", "Company name": "Acme", "Segment": "Mid-Market", "City": "Ohio"}\n'
+    )
+    with db.write() as s:
+        assert import_file(s, ws, "accounts", path, column_map=cmap).inserted == 1
+    assert accounts(db)["9100000001"].segment == "mid-market"
+
+
 def test_headers_match_ignoring_case_spaces_and_underscores(db: Database, ws: int, tmp_path: Path) -> None:
     result = load(db, ws, "accounts", "External ID,NAME,segment\nA1,Acme,smb\n", tmp_path)
     assert result.inserted == 1
