@@ -230,8 +230,10 @@ class SyncConfig(_Strict):
                 raise ValueError(f'every = {self.every!r}: write an interval like "30m", "1h" or "1d"')
             if self.every_seconds < 300:
                 raise ValueError(f'every = {self.every!r}: at least 5 minutes apart ("5m")')
-        if self.url is not None:
-            try:  # the form only: ${NAME} stands for text read when the sync runs
+        # The form only, unless a variable holds the scheme (url = "${WAREHOUSE_URL}"): ${NAME}
+        # stands for text read when the sync runs.
+        if self.url is not None and (not _ENV_REF.match(self.url) or "://" in self.url):
+            try:
                 make_url(_ENV_REF.sub("x", self.url))
             except (ArgumentError, ValueError):  # the message would quote the URL, password and all
                 raise ValueError(

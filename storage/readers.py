@@ -128,6 +128,8 @@ def read_csv(
             yield start, None, RecordError(start, header.field, header.reason)
             return
         width = len(header)
+        plain = None not in header  # no column ignored by a map
+        fields = [name or "" for name in header]
         for row in reader:
             start, line = line + 1, reader.line_num
             if not row:
@@ -139,8 +141,10 @@ def read_csv(
                     RecordError(start, "line", f"has {len(row)} fields, the header has {width}"),
                 )
                 continue
-            # An empty cell means "not given": the field's default applies.
-            record = {k: v for k, v in zip(header, row, strict=True) if k is not None and v != ""}
+            if plain and "" not in row:  # the common case, kept fast
+                record: dict[str, Any] = dict(zip(fields, row, strict=True))
+            else:  # an empty cell means "not given" (the field's default); ignored columns left out
+                record = {k: v for k, v in zip(header, row, strict=True) if k is not None and v != ""}
             if column_map is not None:
                 try:
                     record = {k: column_map.value(k, v) for k, v in record.items()}

@@ -280,3 +280,15 @@ def test_a_failed_interval_waits_for_the_next(db: Database, ws: int, hubspot_url
 def test_the_sync_section_is_checked(section: dict, message: str) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
         Policies.model_validate({"sync": section})
+
+
+@pytest.mark.parametrize(
+    "url", ["${WAREHOUSE_URL}", "postgresql://reader:${PW}@${HOST}/db", "duckdb:///${DIR}/wh.duckdb"]
+)
+def test_urls_with_variables_are_accepted(url: str) -> None:
+    cfg = Policies.model_validate({"sync": {"url": url, "queries": {"people": "SELECT 1"}}}).sync
+    assert cfg.resolved_url({"WAREHOUSE_URL": "duckdb://", "PW": "p", "HOST": "h", "DIR": "/d"}) in (
+        "duckdb://",
+        "postgresql://reader:p@h/db",
+        "duckdb:////d/wh.duckdb",
+    )
