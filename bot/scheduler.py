@@ -112,6 +112,7 @@ class Worker:
             admins=settings.admin_user_ids,
         )
         self._sla_waiting = 0  # SLA pings waiting for a recipient, as last logged
+        self.last_sync: warehouse_sync.DueRun | None = None  # tick()'s warehouse sync, if it ran one
 
     def plan(self) -> PlanReport:
         report = plan(self.db, self.clock(), self.settings)
@@ -163,7 +164,7 @@ class Worker:
     def tick(self) -> tuple[PlanReport, DrainReport]:
         """Sync (when due), plan and sweep, then deliver what they queued at once (the jobs also run on
         their own)."""
-        self.sync()
+        self.last_sync = self.sync()
         planned = self.plan()
         self.sla()
         return planned, self.deliver()

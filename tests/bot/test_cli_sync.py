@@ -120,6 +120,14 @@ def test_the_password_stays_out_of_the_output(run, monkeypatch: pytest.MonkeyPat
     assert code == 2 and "environment variable(s) WAREHOUSE_URL not set" in err
 
 
+def test_worker_once_syncs_when_due(run, db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test-token")
+    code, out, err = run("worker", "--once")
+    assert code == 0, err
+    assert out.splitlines()[-1].startswith("warehouse sync ") and out.endswith(": 35 rows synced\n")
+    assert rows(db, m.Account) == 3
+
+
 def test_import_with_a_map(run, db: Database, tmp_path: Path) -> None:
     shutil.copy(EXAMPLES / "hubspot-companies-export.csv", tmp_path / "companies.csv")
     code, out, err = run(
