@@ -11,6 +11,7 @@ handlers that rewrites every record before it is written: Slack tokens, response
 from __future__ import annotations
 
 import logging
+import os
 import re
 from collections.abc import Iterable
 
@@ -64,9 +65,26 @@ class RedactSecrets(logging.Filter):
 
 
 def secret_values(settings: Settings) -> list[str]:
-    """The text of every secret setting (tokens, client and signing secrets, the encryption key)."""
+    """The text of every secret setting (tokens, client and signing secrets, the encryption key), and
+    the warehouse password of ``[sync] url`` (docs/sync.md)."""
     values = [getattr(settings, name) for name in type(settings).model_fields]
-    return [value.get_secret_value() for value in values if isinstance(value, SecretStr)]
+    secrets = [value.get_secret_value() for value in values if isinstance(value, SecretStr)]
+    return secrets + _warehouse_password(settings)
+
+
+def _warehouse_password(settings: Settings) -> list[str]:
+    from sqlalchemy import make_url
+
+    from services.errors import ConfigError
+
+    sync = settings.policies.sync
+    if sync.url is None:
+        return []
+    try:
+        password = make_url(sync.resolved_url(os.environ)).password
+    except (ConfigError, ValueError):  # not set yet, or not a URL: the sync says so when it runs
+        return []
+    return [str(password)] if password else []
 
 
 def redact_secrets(settings: Settings, logger: logging.Logger | None = None) -> RedactSecrets:

@@ -1,12 +1,13 @@
 """The scheduled work and its timing: APScheduler 3.11 ticks, the database decides.
 
-Three interval jobs, all idempotent and safe on any number of replicas: ``plan`` (every
+Interval jobs, all idempotent and safe on any number of replicas: ``plan`` (every
 ``TICK_SECONDS``: daily snapshots and win detection, shout-outs, due digests — ``plan`` below),
 ``sla`` (every ``SLA_SWEEP_SECONDS``: warnings, breaches, escalations and their pings) and
-``deliver`` (every ``DELIVER_SECONDS``: the outbox). The jobs live in APScheduler's memory store only
-as timers; what is due comes from subscriptions and the delivery ledger, so nothing is lost or
-repeated when the code or the process changes. ``serve`` runs them in a background thread unless
-``SCHEDULER=false``; ``retention-bot worker`` runs them alone.
+``deliver`` (every ``DELIVER_SECONDS``: the outbox), and with ``[sync] every`` set, ``sync`` (the
+warehouse sync, asked every tick, run once per interval: ``services.sync``). The jobs live in
+APScheduler's memory store only as timers; what is due comes from subscriptions and the delivery
+ledger, so nothing is lost or repeated when the code or the process changes. ``serve`` runs them
+in a background thread unless ``SCHEDULER=false``; ``retention-bot worker`` runs them alone.
 """
 
 from __future__ import annotations
@@ -29,7 +30,9 @@ from digests import shoutout
 from digests.jobs import enqueue_digests
 from digests.sla_pings import sweep_and_queue
 from services import handoffs, wins
+from services import sync as warehouse_sync
 from services.daily import run_daily
+from services.errors import ConfigError
 from services.sla import SweepReport
 from storage.db import Database
 from storage.workspaces import enabled_ids
@@ -109,6 +112,7 @@ class Worker:
             admins=settings.admin_user_ids,
         )
         self._sla_waiting = 0  # SLA pings waiting for a recipient, as last logged
+        self.last_sync: warehouse_sync.DueRun | None = None  # tick()'s warehouse sync, if it ran one
 
     def plan(self) -> PlanReport:
         report = plan(self.db, self.clock(), self.settings)
@@ -142,8 +146,25 @@ class Worker:
             )
         return report
 
+    def sync(self) -> warehouse_sync.DueRun | None:
+        """The warehouse sync, when ``[sync] every`` is set and this interval's is not done yet (by any
+        replica); into the workspace the CLI uses (RETENTION_BOT_WORKSPACE)."""
+        cfg = self.settings.policies.sync
+        if not cfg.every:
+            return None
+        from services.tenancy import configured_workspace
+
+        try:
+            slug = configured_workspace(self.settings.workspace, oauth=self.settings.oauth)
+        except ConfigError as exc:
+            logger.error("warehouse sync: %s", exc)
+            return None
+        return warehouse_sync.run_due(self.db, slug, cfg, self.clock())
+
     def tick(self) -> tuple[PlanReport, DrainReport]:
-        """Plan and sweep, then deliver what they queued at once (the jobs also run on their own)."""
+        """Sync (when due), plan and sweep, then deliver what they queued at once (the jobs also run on
+        their own)."""
+        self.last_sync = self.sync()
         planned = self.plan()
         self.sla()
         return planned, self.deliver()
@@ -159,11 +180,13 @@ class Worker:
     def scheduler(self, *, blocking: bool) -> BaseScheduler:
         sched: BaseScheduler = (BlockingScheduler if blocking else BackgroundScheduler)(timezone=dt.UTC)
         first = utcnow()  # APScheduler's timers run on real time; the work reads self.clock
-        jobs = [
+        jobs: list[tuple[str, Callable[[], object], int, dt.datetime | None]] = [
             ("plan", self.plan_and_deliver, self.settings.tick_seconds, first),
             ("sla", self.sweep_and_deliver, self.settings.sla_sweep_seconds, first),
             ("deliver", self.deliver, self.settings.deliver_seconds, None),
         ]
+        if self.settings.policies.sync.every:  # due once per interval; asked every tick
+            jobs.append(("sync", self.sync, self.settings.tick_seconds, first))
         for job_id, work, seconds, start in jobs:
             sched.add_job(
                 work,

@@ -7,15 +7,20 @@ every field has a documented default.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import tomllib
+from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from sqlalchemy import make_url
+from sqlalchemy.exc import ArgumentError
 
 from services.errors import ConfigError
+from storage.kinds import KINDS
 
 HEALTH_COMPONENTS = ("usage", "adoption", "support", "engagement", "sentiment", "commercial")
 
@@ -228,6 +233,72 @@ class Tolerance(_Strict):
     score_points: Decimal = Field(Decimal("2"), ge=0, le=100)  # points of a 0–100 score (health index)
     money_percent: Decimal = Field(Decimal("10"), ge=0, le=100)  # % of the target, for money
     days_percent: Decimal = Field(Decimal("10"), ge=0, le=100)  # % of the target, for days
+# --- warehouse sync (docs/sync.md) ---
+
+_EVERY = re.compile(r"^\s*(\d+)\s*(m|min|h|d)\s*$")
+_EVERY_UNITS = {"m": 60, "min": 60, "h": 3600, "d": 86400}
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class SyncConfig(_Strict):
+    """``[sync]``: one SQL query per import kind, read from a warehouse by its SQLAlchemy URL.
+
+    ``url`` may name environment variables as ``${NAME}`` (all of it, or just the password), so the
+    secret stays out of the file; they are read when a sync runs. ``every`` (``"30m"``, ``"1h"``,
+    ``"1d"``) makes the worker run it once per interval."""
+
+    url: str | None = Field(None, min_length=1)
+    every: str | None = None
+    queries: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _valid(self) -> Self:
+        unknown = sorted(set(self.queries) - set(KINDS))
+        if unknown:
+            raise ValueError(f"queries: unknown kind(s) {unknown}; the kinds are {sorted(KINDS)}")
+        empty = sorted(kind for kind, sql in self.queries.items() if not sql.strip())
+        if empty:
+            raise ValueError(f"queries: the query of {empty} is empty")
+        if self.every is not None:
+            match = _EVERY.match(self.every)
+            if not match or int(match.group(1)) == 0:
+                raise ValueError(f'every = {self.every!r}: write an interval like "30m", "1h" or "1d"')
+            if self.every_seconds < 300:
+                raise ValueError(f'every = {self.every!r}: at least 5 minutes apart ("5m")')
+        # The form only, unless a variable holds the scheme (url = "${WAREHOUSE_URL}"): ${NAME}
+        # stands for text read when the sync runs.
+        if self.url is not None and (not _ENV_REF.match(self.url) or "://" in self.url):
+            try:
+                make_url(_ENV_REF.sub("x", self.url))
+            except (ArgumentError, ValueError):  # the message would quote the URL, password and all
+                raise ValueError(
+                    "url: not a SQLAlchemy database URL; write it like "
+                    '"postgresql://USER:${PASSWORD}@HOST/DB" (docs/sync.md)'
+                ) from None
+        if (self.every is not None or self.queries) and self.url is None:
+            raise ValueError("url: required with queries or every (the warehouse's SQLAlchemy URL)")
+        if self.every is not None and not self.queries:
+            raise ValueError("queries: every needs at least one query under [sync.queries]")
+        return self
+
+    @property
+    def every_seconds(self) -> int:
+        match = _EVERY.match(self.every or "")
+        return int(match.group(1)) * _EVERY_UNITS[match.group(2)] if match else 0
+
+    def resolved_url(self, environ: Mapping[str, str]) -> str:
+        """``url`` with each ``${NAME}`` replaced by that environment variable; ConfigError if unset."""
+        if self.url is None:
+            raise ConfigError(
+                "config [sync] url: not set; name the warehouse's SQLAlchemy URL (docs/sync.md)"
+            )
+        missing = [name for name in _ENV_REF.findall(self.url) if not environ.get(name)]
+        if missing:
+            raise ConfigError(
+                f"config [sync] url: environment variable(s) {', '.join(missing)} not set "
+                "(the url names them as ${NAME})"
+            )
+        return _ENV_REF.sub(lambda m: environ[m.group(1)], self.url)
 
 
 class Policies(_Strict):
@@ -251,6 +322,7 @@ class Policies(_Strict):
             if key not in KPIS:
                 raise ValueError(f"unknown KPI {key!r} under [kpis]; the KPIs are: {', '.join(KPIS)}")
         return self
+    sync: SyncConfig = SyncConfig()
 
 
 def load_policies(path: Path) -> Policies:

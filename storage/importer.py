@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 
 from storage import models as m
 from storage.bulk import ANALYZE_AFTER, StageWriter, refresh_statistics, rows_written
+from storage.column_map import ColumnMap
 from storage.errors import MAX_LISTED_ERRORS, ImportFailed, RecordError, validation_errors
 from storage.kinds import KINDS, BatchContext, Kind, Ref
 from storage.readers import DEFAULT_ENCODING, RawRecord, detect_format, open_records
@@ -97,14 +98,28 @@ def import_file(
     on_progress: Callable[[int], None] | None = None,
     on_phase: Callable[[str], None] | None = None,
     encoding: str = DEFAULT_ENCODING,
+    column_map: ColumnMap | None = None,
 ) -> ImportResult:
+    """``column_map``: a map file's column renames (``storage.column_map``)."""
     kind = KINDS[kind_name]
     fmt = fmt or detect_format(path)
-    required = {name for name, f in kind.model.model_fields.items() if f.is_required()}
-    items = open_records(path, fmt, kind.fields, on_progress, required=required, encoding=encoding)
+    items = open_records(
+        path,
+        fmt,
+        kind.fields,
+        on_progress,
+        required=required_fields(kind_name),
+        encoding=encoding,
+        column_map=column_map,
+    )
     return import_records(
         session, workspace_id, kind_name, items, source=str(path), on_phase=on_phase, strict=fmt == "jsonl"
     )
+
+
+def required_fields(kind_name: str) -> set[str]:
+    """The fields every record of the kind must give (a file's header must have their columns)."""
+    return {name for name, f in KINDS[kind_name].model.model_fields.items() if f.is_required()}
 
 
 def _run(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from storage.models import JobRun
@@ -20,4 +21,28 @@ def claim_job_run(session: Session, ws: int, job: str, subject: str, now: dt.dat
             [{"workspace_id": ws, "job": job, "subject": subject, "started_at": now, "finished_at": now}],
             ["workspace_id", "job", "subject"],
         )
+    )
+
+
+# --- warehouse sync: claimed before the work, finished after it ---
+
+
+def start_job_run(session: Session, ws: int, job: str, subject: str, now: dt.datetime) -> bool:
+    """Claim ``job`` for ``subject`` with no finish time yet; the caller commits the claim before the
+    work (so other replicas skip at once) and calls ``finish_job_run`` when the work succeeded."""
+    return bool(
+        insert_ignore(
+            session,
+            JobRun,
+            [{"workspace_id": ws, "job": job, "subject": subject, "started_at": now, "finished_at": None}],
+            ["workspace_id", "job", "subject"],
+        )
+    )
+
+
+def finish_job_run(session: Session, ws: int, job: str, subject: str, now: dt.datetime) -> None:
+    session.execute(
+        update(JobRun)
+        .where(JobRun.workspace_id == ws, JobRun.job == job, JobRun.subject == subject)
+        .values(finished_at=now)
     )

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
+from storage.column_map import BadValue, ColumnMap, closest, header_key
 from storage.errors import RecordError, UnreadableFile
 
 FORMATS = ("csv", "jsonl")
@@ -63,16 +64,38 @@ def parse_json(text: str | bytes) -> Any:
         raise TooDeep(NESTING) from None
 
 
-def _header(row: list[str], allowed: set[str], required: set[str]) -> list[str] | RecordError:
-    """The field names of the header's columns: case-insensitive, surrounding spaces ignored."""
-    by_name = {name.lower(): name for name in allowed}
-    names = [by_name.get(cell.strip().lower()) for cell in row]
-    unknown = [cell.strip() for cell, name in zip(row, names, strict=True) if name is None]
+def match_header(
+    row: list[str], allowed: set[str], required: set[str], column_map: ColumnMap | None = None
+) -> list[str | None] | RecordError:
+    """The field name of each column (None: a column the map ignores). Names are compared with case,
+    spaces, underscores and hyphens ignored (``Account ID`` is ``account_id``); a map file's
+    ``[columns]`` rename first. An unknown column is named with the field it most likely meant."""
+    by_name = {header_key(name): name for name in allowed}
+    names: list[str | None] = []
+    unknown: list[str] = []
+    for cell in row:
+        key = header_key(str(cell))
+        if column_map is not None and key in column_map.ignore:
+            names.append(None)
+        elif column_map is not None and key in column_map.columns:
+            names.append(column_map.columns[key])
+        elif key in by_name:
+            names.append(by_name[key])
+        else:
+            names.append(None)
+            unknown.append(str(cell).strip())
     if unknown:
         listed = ", ".join(map(repr, unknown))
-        return RecordError(
-            1, "header", f"unknown column(s) {listed}; the columns are {', '.join(sorted(allowed))}"
-        )
+        hints = [f"{u!r} → {hint!r}" for u in unknown if (hint := closest(u, sorted(allowed)))]
+        reason = f"unknown column(s) {listed}"
+        if hints:
+            reason += f"; did you mean {', '.join(hints)}?"
+        reason += f"; the columns are {', '.join(sorted(allowed))}"
+        if column_map is not None:
+            reason += f" (rename a column in [columns] of {column_map.source}, or list it under ignore)"
+        else:
+            reason += " (a CRM export? rename its columns with a map file, --map: docs/import.md)"
+        return RecordError(1, "header", reason)
     known = [name for name in names if name is not None]
     twice = sorted({name for name in known if known.count(name) > 1})
     if twice:
@@ -82,10 +105,12 @@ def _header(row: list[str], allowed: set[str], required: set[str]) -> list[str] 
         return RecordError(
             1, "header", f"missing required column(s) {', '.join(map(repr, missing))}; add them to the header"
         )
-    return known
+    return names
 
 
-def read_csv(fh: TextIO, allowed: set[str], required: set[str] | None = None) -> Iterator[RawRecord]:
+def read_csv(
+    fh: TextIO, allowed: set[str], required: set[str] | None = None, column_map: ColumnMap | None = None
+) -> Iterator[RawRecord]:
     """Yield (line, record, None) or (line, None, error); empty cells are left out (the field's default)."""
     reader = csv.reader(fh)
     line = 0
@@ -98,11 +123,13 @@ def read_csv(fh: TextIO, allowed: set[str], required: set[str] | None = None) ->
             raise UnreadableFile(
                 f"{getattr(fh, 'name', 'the file')}: the file is empty: no header, no records"
             )
-        header = _header(row, allowed, required or set())
+        header = match_header(row, allowed, required or set(), column_map)
         if isinstance(header, RecordError):
             yield start, None, RecordError(start, header.field, header.reason)
             return
         width = len(header)
+        plain = None not in header  # no column ignored by a map
+        fields = [name or "" for name in header]
         for row in reader:
             start, line = line + 1, reader.line_num
             if not row:
@@ -114,9 +141,16 @@ def read_csv(fh: TextIO, allowed: set[str], required: set[str] | None = None) ->
                     RecordError(start, "line", f"has {len(row)} fields, the header has {width}"),
                 )
                 continue
-            record = dict(zip(header, row, strict=True))
-            if "" in row:  # an empty cell means "not given": the field's default applies
-                record = {k: v for k, v in record.items() if v != ""}
+            if plain and "" not in row:  # the common case, kept fast
+                record: dict[str, Any] = dict(zip(fields, row, strict=True))
+            else:  # an empty cell means "not given" (the field's default); ignored columns left out
+                record = {k: v for k, v in zip(header, row, strict=True) if k is not None and v != ""}
+            if column_map is not None:
+                try:
+                    record = {k: column_map.value(k, v) for k, v in record.items()}
+                except BadValue as exc:
+                    yield start, None, RecordError(start, exc.field, exc.reason)
+                    continue
             yield start, record, None
     except csv.Error as exc:
         yield line + 1, None, RecordError(line + 1, "line", _csv_reason(exc))
@@ -131,7 +165,19 @@ def _csv_reason(exc: csv.Error) -> str:
     return f"not valid CSV ({exc}); check the quoting on this line"
 
 
-def read_jsonl(fh: TextIO) -> Iterator[RawRecord]:
+def _renamed(value: dict[str, Any], column_map: ColumnMap) -> dict[str, Any]:
+    """A JSON record's keys through a map file (keys it does not name stay as they are)."""
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        folded = header_key(key)
+        if folded in column_map.ignore:
+            continue
+        name = column_map.columns.get(folded, key)
+        out[name] = column_map.value(name, item)
+    return out
+
+
+def read_jsonl(fh: TextIO, column_map: ColumnMap | None = None) -> Iterator[RawRecord]:
     blank = True
     for number, text in enumerate(fh, start=1):
         if not text.strip():
@@ -156,6 +202,12 @@ def read_jsonl(fh: TextIO) -> Iterator[RawRecord]:
         if deep is not None:
             yield number, None, RecordError(number, deep, NESTING)
             continue
+        if column_map is not None:
+            try:
+                value = _renamed(value, column_map)
+            except BadValue as exc:
+                yield number, None, RecordError(number, exc.field, exc.reason)
+                continue
         yield number, value, None
     if blank:
         raise UnreadableFile(f"{getattr(fh, 'name', 'the file')}: the file is empty: no records")
@@ -169,13 +221,15 @@ def open_records(
     *,
     required: set[str] | None = None,
     encoding: str = DEFAULT_ENCODING,
+    column_map: ColumnMap | None = None,
 ) -> Iterator[RawRecord]:
     """Open ``path`` and stream its records; ``on_progress`` gets the byte offset now and then.
+    ``column_map``: a map file's renames (``storage.column_map``).
 
     ``encoding`` is any Python codec name; text that is not in it raises ``UnreadableFile`` naming the
     line and byte, since nothing after that point can be trusted."""
     with path.open("r", encoding=encoding, newline="") as fh:
-        inner = read_csv(fh, allowed, required) if fmt == "csv" else read_jsonl(fh)
+        inner = read_csv(fh, allowed, required, column_map) if fmt == "csv" else read_jsonl(fh, column_map)
         try:
             for count, item in enumerate(inner, start=1):
                 if on_progress is not None and count % 20_000 == 0:

@@ -160,5 +160,6 @@ def main() -> None:
 
 # The command groups register themselves on ``cli`` when imported.
 from bot.cli import admin, data, goals, reports, run, sla  # noqa: E402
+from bot.cli import sync as sync_cli  # noqa: E402
 
-__all__ = ["admin", "cli", "data", "goals", "main", "reports", "run", "sla"]
+__all__ = ["admin", "cli", "data", "goals", "main", "reports", "run", "sla", "sync_cli"]

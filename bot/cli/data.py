@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import datetime as dt
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +20,15 @@ from bot.cli import (
     out,
     pass_ctx,
 )
+from bot.cli.progress import Bar, progress, shows_progress
 from services import goals
 from services import health as health_mod
+from storage.column_map import BadColumnMap, date_fields_of, load_column_map
 from storage.demo import KIND_ORDER, DemoConfig, DemoData, write_files
 from storage.errors import ImportFailed
 from storage.importer import KINDS, import_file, import_records
 from storage.periods import PERIOD_KINDS, Period
-from storage.readers import DEFAULT_ENCODING
+from storage.readers import DEFAULT_ENCODING, RawRecord
 
 
 def demo_snapshot_days(as_of: dt.date) -> list[dt.date]:
@@ -73,7 +76,7 @@ def db_current(ctx: Ctx) -> None:
 
 def _import_progress(path: Path) -> tuple[Progress | None, Any, Any]:
     """A progress bar on a terminal for files large enough to wait for; then the merge phase by name."""
-    if not err.is_terminal or path.stat().st_size < 5_000_000:
+    if not shows_progress(err) or path.stat().st_size < 5_000_000:
         return None, None, None
     progress = Progress(
         "[progress.description]{task.description}",
@@ -123,12 +126,29 @@ KINDS_HELP = "\b\nKinds, in the order to import them:\n" + "\n".join(
     callback=_encoding,
     help="The file's text encoding, e.g. cp1252 for a CSV saved by Excel on Windows. Default: UTF-8.",
 )
+@click.option(
+    "--map",
+    "map_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A TOML file renaming the file's columns to the kind's fields, e.g. a CRM export's "
+    '("Account ID" = "external_id"); see docs/import.md and docs/examples/*.map.toml.',
+)
 @pass_ctx
-def import_cmd(ctx: Ctx, kind: str, file: Path, fmt_: str | None, encoding: str) -> None:
+def import_cmd(
+    ctx: Ctx, kind: str, file: Path, fmt_: str | None, encoding: str, map_file: Path | None
+) -> None:
     """Import FILE (CSV or JSON Lines) of KIND; all or nothing, and re-importing changes nothing.
 
     Columns of each kind: docs/import.md. Import people, then accounts, then the rest.
     """
+    column_map = None
+    if map_file is not None:
+        try:
+            column_map = load_column_map(
+                map_file, kind, KINDS[kind].fields, date_fields_of(KINDS[kind].model)
+            )
+        except BadColumnMap as exc:
+            raise BadInput(f"{exc}; nothing was imported") from None
     started = time.perf_counter()
     progress, on_progress, on_phase = _import_progress(file)
     try:
@@ -145,6 +165,7 @@ def import_cmd(ctx: Ctx, kind: str, file: Path, fmt_: str | None, encoding: str)
                 on_progress=on_progress,
                 on_phase=on_phase,
                 encoding=encoding,
+                column_map=column_map,
             )
     except ImportFailed as exc:
         for line in exc.lines():
@@ -165,6 +186,14 @@ def import_cmd(ctx: Ctx, kind: str, file: Path, fmt_: str | None, encoding: str)
 
 
 # --- demo data -----------------------------------------------------------------------------------
+
+
+def _counted(records: Iterator[tuple[int, dict[str, Any]]], bar: Bar, label: str) -> Iterator[RawRecord]:
+    """The demo's records as the importer takes them, counted on the progress line."""
+    for i, rec in records:
+        if i % 10_000 == 0:
+            bar.update(description=f"{label}, {i:,} records")
+        yield i, rec, None
 
 
 @cli.command("demo-data")
@@ -198,18 +227,27 @@ def demo_data(
         out.print(f"import them in this order: {' '.join(KIND_ORDER)}")
         return
     started = time.perf_counter()
-    with ctx.db.write() as session:
-        ws = ctx.workspace(session)
-        for kind in KIND_ORDER:
-            items = ((i, rec, None) for i, rec in enumerate(data.records(kind), start=1))
-            result = import_records(session, ws, kind, items, source=f"demo {kind}")
-            out.print(
-                f"{kind:<12} {result.inserted:>9} inserted {result.updated:>7} updated "
-                f"{result.unchanged:>9} unchanged"
-            )
-    # The days the scheduled snapshot job would have covered that scorecards and trends read.
-    for day in demo_snapshot_days(cfg.as_of):
-        health_mod.snapshot_day(ctx.db, ws, day, ctx.settings.policies.health)
+    days = demo_snapshot_days(cfg.as_of)
+    summary: list[str] = []
+    with progress("demo data", total=len(KIND_ORDER) + len(days)) as bar:
+        with ctx.db.write() as session:
+            ws = ctx.workspace(session)
+            for kind in KIND_ORDER:
+                bar.update(description=f"demo data: {kind}")
+                items = _counted(enumerate(data.records(kind), start=1), bar, f"demo data: {kind}")
+                result = import_records(session, ws, kind, items, source=f"demo {kind}")
+                bar.advance()
+                summary.append(
+                    f"{kind:<12} {result.inserted:>9} inserted {result.updated:>7} updated "
+                    f"{result.unchanged:>9} unchanged"
+                )
+        # The days the scheduled snapshot job would have covered that scorecards and trends read.
+        for day in days:
+            bar.update(description=f"demo data: health snapshot of {day}")
+            health_mod.snapshot_day(ctx.db, ws, day, ctx.settings.policies.health)
+            bar.advance()
+    for line in summary:  # after the progress bar, which would interleave with them on a terminal
+        out.print(line)
     n = goals.seed_demo_targets(ctx.db, ws, policies=ctx.settings.policies, as_of=cfg.as_of, now=ctx.now)
     out.print(f"targets      {n:>9} set (some met, some missed: `retention-bot kpis`)")
     as_of_flag = "" if cfg.as_of == ctx.now.date() else f" --as-of {cfg.as_of}"

@@ -18,6 +18,7 @@ from bot.cli import (
     out,
     pass_ctx,
 )
+from bot.cli.progress import progress
 from services import accounts, teams
 from services import health as health_mod
 from services import scorecard as scorecards
@@ -149,5 +150,6 @@ def health_snapshot(ctx: Ctx, day: dt.date | None) -> None:
     target = day or ctx.now.date()
     with ctx.db.write() as session:
         ws = ctx.workspace(session)
-    n = health_mod.snapshot_day(ctx.db, ws, target, ctx.settings.policies.health)
+    with progress(f"scoring every account for {target}"):
+        n = health_mod.snapshot_day(ctx.db, ws, target, ctx.settings.policies.health)
     out.print(f"health snapshot for {target}: {n} accounts scored")

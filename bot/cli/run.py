@@ -109,6 +109,10 @@ def worker(ctx: Ctx, once: bool) -> None:
     if once:
         planned, delivered = runner.tick()
         out.print(f"planned: {planned}\ndelivered: {delivered}", markup=False, highlight=False)
+        synced = runner.last_sync
+        if synced is not None:  # [sync] every is set and this interval's sync was not done yet
+            done = f"{synced.report.rows:,} rows synced" if synced.report else f"failed: {synced.error}"
+            out.print(f"warehouse sync {synced.subject}: {done}", markup=False, highlight=False)
         return
     err.print(
         f"retention-bot worker: planning every {ctx.settings.tick_seconds}s, "
