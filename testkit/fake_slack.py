@@ -338,6 +338,13 @@ def _json(value: Any) -> Any:
 
 def _handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        # HTTP/1.1: connections stay open between requests (keep-alive), as Slack's do; every answer
+        # carries its Content-Length.
+        protocol_version = "HTTP/1.1"
+        # The answer's headers and body go out as two writes: without TCP_NODELAY, Nagle's algorithm
+        # holds the body back until the client's delayed ACK (40 ms) on a reused connection.
+        disable_nagle_algorithm = True
+
         def log_message(self, *_: Any) -> None:  # keep test output quiet
             return
 
