@@ -14,12 +14,14 @@ import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from digests.digest import DigestError, DigestMessage, context, render
 from digests.notices import claim_unbuildable
 from digests.schedule import DIGEST, Due, claim, due
+from services.charts import chart_facts
 from services.digest import weekly
 from services.policies import Policies
 from storage.db import Database
@@ -28,9 +30,16 @@ logger = logging.getLogger(__name__)
 
 
 def enqueue_digests(
-    db: Database, now: dt.datetime, *, policies: Policies, templates: Path | None, admins: Sequence[str]
+    db: Database,
+    now: dt.datetime,
+    *,
+    policies: Policies,
+    templates: Path | None,
+    admins: Sequence[str],
+    charts: bool = True,
 ) -> int:
-    """Build and claim every digest that is due now; returns how many this call claimed."""
+    """Build and claim every digest that is due now; returns how many this call claimed. With
+    ``charts``, each digest's thread also gets its charts (``digests.charts``), when there is data."""
     with db.read() as session:
         items = due(session, now)
     groups: dict[tuple[int, str | None, dt.date], list[Due]] = defaultdict(list)
@@ -42,10 +51,22 @@ def enqueue_digests(
             message: DigestMessage | str = _build(db, ws, segment, as_of, now, policies, templates)
         except DigestError as exc:
             message = str(exc)
+        facts = _charts(db, ws, segment, as_of) if charts and isinstance(message, DigestMessage) else None
         with db.write() as session:
             for item in group:
-                claimed += _claim(session, item, message, now, admins)
+                claimed += _claim(session, item, message, now, admins, facts)
     return claimed
+
+
+def _charts(db: Database, ws: int, segment: str | None, as_of: dt.date) -> dict[str, Any] | None:
+    """The charts' facts (drawn at upload, once per process), or None when there is nothing to draw.
+    A failure here never holds the digest back: it goes without charts."""
+    try:
+        facts = chart_facts(db, ws, as_of=as_of, segment=segment)
+    except Exception:
+        logger.exception("the digest's charts for workspace %s could not be computed; sent without", ws)
+        return None
+    return None if facts.empty else facts.to_json()
 
 
 def _build(
@@ -65,10 +86,15 @@ def _build(
 
 
 def _claim(
-    session: Session, item: Due, message: DigestMessage | str, now: dt.datetime, admins: Sequence[str]
+    session: Session,
+    item: Due,
+    message: DigestMessage | str,
+    now: dt.datetime,
+    admins: Sequence[str],
+    charts: dict[str, Any] | None = None,
 ) -> bool:
     if isinstance(message, DigestMessage):
-        return claim(session, item, now, message)
+        return claim(session, item, now, message, charts)
     claim_unbuildable(
         session,
         item.workspace_id,

@@ -70,9 +70,11 @@ def enqueue(
     thread: dict[str, Any] | None = None,
     state: str = PENDING,
     error: str | None = None,
+    files: dict[str, Any] | None = None,
 ) -> int | None:
     """Claim (kind, subject) and store its message, plus an optional thread reply (kind + "_thread")
-    sent after it. Returns the message's id, or None when it was claimed before (nothing written)."""
+    sent after it, and optional files uploaded into its thread (kind + "_files", see
+    ``bot.outbox``). Returns the message's id, or None when it was claimed before (nothing written)."""
     row = {
         "workspace_id": ws,
         "kind": kind,
@@ -98,6 +100,13 @@ def enqueue(
             session,
             Delivery,
             [{**row, "kind": f"{kind}_thread", "payload": thread, "parent_id": parent}],
+            KEY,
+        )
+    if files is not None:
+        insert_ignore(
+            session,
+            Delivery,
+            [{**row, "kind": f"{kind}_files", "payload": files, "parent_id": parent}],
             KEY,
         )
     return parent
