@@ -30,9 +30,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import drop_postgres, fresh_postgres, fresh_sqlite, machine
 from slack_sdk import WebClient
 
+from bench.common import drop_postgres, fresh_postgres, fresh_sqlite, machine
 from bot.scheduler import Worker
 from bot.settings import Settings, build_settings
 from bot.slack_api import make_client
@@ -160,7 +160,8 @@ def main() -> None:
         for transport, got in times.items():
             if got:
                 print(
-                    f"  {label:<10} {transport:<9} median {statistics.median(got):.2f} s, max {max(got):.2f} s "
+                    f"  {label:<10} {transport:<9} median {statistics.median(got):.2f} s, "
+                    f"max {max(got):.2f} s "
                     f"-> {max(got) / FLOOR_SECONDS:.2f}× the {FLOOR_SECONDS:.0f} s floor at worst"
                 )
     parent.send("stop")

@@ -101,7 +101,7 @@ class KeepAliveWebClient(WebClient):
 
     def _perform_urllib_http_request_internal(self, url: str, req: Request) -> dict[str, Any]:
         if self.proxy is not None:
-            return super()._perform_urllib_http_request_internal(url, req)  # type: ignore[no-any-return]
+            return super()._perform_urllib_http_request_internal(url, req)
         data = req.data if isinstance(req.data, bytes) else None
         status, reason, headers, body = self.request(url, data, dict(req.header_items()))
         if status >= 400:

@@ -149,7 +149,9 @@ def _bands_png(facts: ChartFacts) -> bytes:
 def _cohorts_png(facts: ChartFacts) -> bytes:
     plt = _pyplot()
     width = max(len(c.logo) for c in facts.cohorts)
-    grid = [[c.logo[k] * 100 if k < len(c.logo) else float("nan") for k in range(width)] for c in facts.cohorts]
+    grid = [
+        [c.logo[k] * 100 if k < len(c.logo) else float("nan") for k in range(width)] for c in facts.cohorts
+    ]
     fig, ax = plt.subplots(figsize=(max(6, 0.7 * width + 3), max(3, 0.45 * len(grid) + 1.5)))
     try:
         image = ax.imshow(grid, cmap="RdYlGn", vmin=0, vmax=100, aspect="auto")

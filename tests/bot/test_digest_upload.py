@@ -37,7 +37,12 @@ def setup(db: Database, ws: int, fake: FakeSlack, tmp_path: Path) -> tuple[Worke
     load_accounts_and_revenue(db, ws, tmp_path)
     with db.write() as s:
         subs.subscribe(
-            s, ws, "C1", parse_schedule(["mon", "09:00", "UTC"], []), by=None, now=MONDAY - dt.timedelta(days=6)
+            s,
+            ws,
+            "C1",
+            parse_schedule(["mon", "09:00", "UTC"], []),
+            by=None,
+            now=MONDAY - dt.timedelta(days=6),
         )
     settings = build_settings(
         DATABASE_URL=db.url,
@@ -98,7 +103,10 @@ def test_the_charts_go_into_the_digests_thread_once(
     [
         ("getUploadURL", lambda f: f.fail("files.getUploadURLExternal", "fatal_error", status=500)),
         ("after getUploadURL (the upload)", lambda f: f.fail("upload", status=500)),
-        ("after upload (complete, not shared)", lambda f: f.fail("files.completeUploadExternal", "fatal_error")),
+        (
+            "after upload (complete, not shared)",
+            lambda f: f.fail("files.completeUploadExternal", "fatal_error"),
+        ),
     ],
 )
 def test_a_failure_before_the_files_are_shared_is_retried_from_the_start(
@@ -123,7 +131,8 @@ def test_a_failure_after_complete_shared_them_is_found_in_the_thread_not_uploade
     fake.fail("files.completeUploadExternal", "fatal_error", status=500, posted=True)
     worker.tick()
     row = files_row(db)
-    assert row.state == dl.POSTED and row.slack_ts == [p for p in fake.posts("C1") if p.get("files")][0]["ts"]
+    shared = next(p for p in fake.posts("C1") if p.get("files"))
+    assert row.state == dl.POSTED and row.slack_ts == shared["ts"]
     clock.now += dt.timedelta(hours=1)
     worker.tick()
     assert_charts_once(fake)

@@ -28,8 +28,7 @@ def test_nrr_grr_bands_and_cohorts_from_stored_data(db: Database, ws: int, tmp_p
     )
     facts = chart_facts(db, ws, as_of=MONDAY, nrr_target=1.1)
     assert facts.period == "2026-W47"
-    assert [p.month for p in facts.months][0] == dt.date(2025, 11, 1)
-    assert [p.month for p in facts.months][-1] == dt.date(2026, 10, 1)
+    assert (facts.months[0].month, facts.months[-1].month) == (dt.date(2025, 11, 1), dt.date(2026, 10, 1))
     nrr = [round(p.nrr or 0, 4) for p in facts.months]
     grr = [round(p.grr or 0, 4) for p in facts.months]
     assert nrr == [1.0, 1.0] + [round(200 / 300, 4)] * 4 + [round(250 / 300, 4)] * 6
