@@ -158,12 +158,13 @@ def chart_facts_in(
     caller's transaction. Targets (fractions, 1.1 = 110%) draw a dashed line when given."""
     period = Period.latest("week", as_of)
     last_month = period.revenue_month
-    cohorts = metrics.cohorts(session, ws, last_month, segment)[-COHORTS:]
+    cohorts = [c for c in metrics.cohorts(session, ws, last_month, segment) if c.points][-COHORTS:]
     return ChartFacts(
         period=period_key(as_of),
         label=period.label,
         months=_retention(session, ws, last_month, segment),
         weeks=_bands(session, ws, period.last_day, segment),
+        # (a cohort that started in the current quarter has no quarter end yet: nothing to show)
         cohorts=[CohortRow(c.quarter, c.size, [p.logo for p in c.points]) for c in cohorts],
         nrr_target=nrr_target,
         grr_target=grr_target,
