@@ -18,7 +18,10 @@ AS_OF = "2026-11-23"
 
 
 def test_mrkdwn_reads_as_plain_words() -> None:
-    text = "*Shared wins* :trophy:\n• *Acme &amp; Co* _renewal_: see <https://x.io/a|the deal> ~old~ `/wins` <@U1>"
+    text = (
+        "*Shared wins* :trophy:\n• *Acme &amp; Co* _renewal_: see <https://x.io/a|the deal> "
+        "~old~ `/wins` <@U1>"
+    )
     assert (
         mrkdwn_plain(text)
         == "Shared wins 🏆\n• Acme & Co renewal: see the deal (https://x.io/a) old /wins @U1"
