@@ -30,10 +30,11 @@ def sparkline(scores: Sequence[float | None], width: int = 30) -> str:
     return "".join(out)
 
 
-def spark_words(scores: Sequence[float | None], days: int) -> str:
-    """The sparkline with its span and its first and latest score: "▃▄▅▆ 90 days: 42 → 71"."""
-    line = sparkline(scores)
+def spark_words(scores: Sequence[float | None], width: int = 30) -> str:
+    """The sparkline with its span and its first and latest stored score: "▃▄▅▆  90 days: 42 → 71"
+    ("" when no day has a score)."""
+    line = sparkline(scores, width)
     known = [s for s in scores if s is not None]
     if not line:
         return ""
-    return f"{line}  {days} days: {known[0]:.0f} → {known[-1]:.0f}"
+    return f"{line}  {len(scores)} days: {known[0]:.0f} → {known[-1]:.0f}"

@@ -17,6 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from blocks import format as fmt
+from blocks.spark import spark_words
 from services.accounts import AccountCard
 from services.errors import NoSingleAccount, UnknownSegment
 from services.scorecard import Kpi, Scorecard
@@ -94,6 +95,7 @@ def health_card(card: AccountCard, now: dt.datetime, currency: str) -> Renderabl
     lines = [
         f"[bold]{escape(a.name)}[/bold]  {escape(a.external_id)}  {escape(a.domain or '')}",
         f"health [{style}]{score}[/{style}]{trend}",
+        *([f"health trend: {spark}"] if (spark := spark_words(card.history)) else []),
         f"ARR {fmt.money(card.arr, currency)} · stage {card.stage} · segment {escape(a.segment)}"
         + (f" · renews {a.renewal_on}" if a.renewal_on else ""),
     ]

@@ -195,3 +195,17 @@ def health_history_in(
     first = today - dt.timedelta(days=days - 1)
     scores = store.score_history(session, ws, account_id, first, today)
     return [scores.get(first + dt.timedelta(days=k)) for k in range(days)]
+
+
+def health_histories_in(
+    session: Session, ws: int, external_ids: list[str], *, today: dt.date | None, days: int = SPARK_DAYS
+) -> dict[str, list[float | None]]:
+    """``health_history_in`` for several accounts (by CRM id) in one query; {} without ``today``."""
+    if today is None or not external_ids:
+        return {}
+    first = today - dt.timedelta(days=days - 1)
+    scores = store.score_histories(session, ws, external_ids, first, today)
+    return {
+        ext: [scores.get(ext, {}).get(first + dt.timedelta(days=k)) for k in range(days)]
+        for ext in external_ids
+    }

@@ -43,3 +43,25 @@ def score_history(
         )
     )
     return {day: float(score) for day, score in rows}
+
+
+def score_histories(
+    session: Session, ws: int, external_ids: list[str], first: dt.date, last: dt.date
+) -> dict[str, dict[dt.date, float]]:
+    """Stored health scores on each snapshot day in [first, last] of the accounts with these CRM ids."""
+    hs, acc = m.HealthSnapshot.__table__, m.Account.__table__
+    rows = session.execute(
+        select(acc.c.external_id, hs.c.day, hs.c.score)
+        .join(acc, acc.c.id == hs.c.account_id)
+        .where(
+            acc.c.workspace_id == ws,
+            acc.c.external_id.in_(external_ids),
+            hs.c.workspace_id == ws,
+            hs.c.day >= first,
+            hs.c.day <= last,
+        )
+    )
+    out: dict[str, dict[dt.date, float]] = {}
+    for ext, day, score in rows:
+        out.setdefault(ext, {})[day] = float(score)
+    return out

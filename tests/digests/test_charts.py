@@ -85,4 +85,5 @@ def test_sparkline_on_the_fixed_health_scale() -> None:
     days: list[float | None] = [20.0] * 30 + [None] * 3 + [90.0] * 57
     line = sparkline(days)
     assert len(line) == 30 and line == "▂" * 10 + " " + "█" * 19
-    assert spark_words(days, 90) == line + "  90 days: 20 → 90"
+    assert spark_words(days) == line + "  90 days: 20 → 90"
+    assert spark_words([None] * 90) == ""
