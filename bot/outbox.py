@@ -104,12 +104,18 @@ class _Writer:
     def __init__(self, db: Database, clock: Callable[[], dt.datetime]) -> None:
         self.db = db
         self.clock = clock
-        self.queue: SimpleQueue[Callable[[Session, dt.datetime], None] | None] = SimpleQueue()
+        # A write, or (id, ts) of a message posted: those are recorded together, in one statement.
+        self.queue: SimpleQueue[Callable[[Session, dt.datetime], None] | tuple[int, str | None] | None] = (
+            SimpleQueue()
+        )
         self.thread = threading.Thread(target=self._run, name="outbox-writer", daemon=True)
         self.thread.start()
 
     def put(self, write: Callable[[Session, dt.datetime], None]) -> None:
         self.queue.put(write)
+
+    def posted(self, delivery_id: int, ts: str | None) -> None:
+        self.queue.put((delivery_id, ts))
 
     def close(self) -> None:
         self.queue.put(None)
@@ -122,16 +128,18 @@ class _Writer:
             while not self.queue.empty():
                 batch.append(self.queue.get())
             done = None in batch
-            writes = [w for w in batch if w is not None]
-            if not writes:
+            posted = [w for w in batch if isinstance(w, tuple)]
+            writes = [w for w in batch if w is not None and not isinstance(w, tuple)]
+            if not writes and not posted:
                 continue
             try:
                 with self.db.write() as session:
                     now = self.clock()
+                    dl.finish_posted(session, posted, now)
                     for write in writes:
                         write(session, now)
             except Exception:  # the rows stay leased; the lease runs out and they are looked for
-                logger.exception("could not record %d delivery outcomes", len(writes))
+                logger.exception("could not record %d delivery outcomes", len(writes) + len(posted))
 
 
 def _conversation(client: WebClient, channel_id: str) -> str:
@@ -225,7 +233,10 @@ class Outbox:
             nonlocal in_flight
             try:
                 outcome = self._send(item, item.parent_ts or posted.get(item.parent_id or -1))
-                writer.put(lambda session, now: self._record(session, item, outcome, now))
+                if outcome.state == dl.POSTED:
+                    writer.posted(item.id, outcome.ts)
+                else:
+                    writer.put(lambda session, now: self._record(session, item, outcome, now))
             except Exception:  # a bug or the database: leave the row leased; its lease runs out
                 logger.exception("delivery %s (%s %s) failed unexpectedly", item.id, item.kind, item.subject)
                 outcome = Outcome(dl.UNCERTAIN, error="internal")

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, bindparam, delete, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from storage.bulk import insert_ignore_many
@@ -317,6 +317,22 @@ def finish(
         )
         .execution_options(synchronize_session=False)
     )
+
+
+def finish_posted(session: Session, posted: Sequence[tuple[int, str | None]], now: dt.datetime) -> None:
+    """``finish(…, POSTED, ts=…)`` for many rows — (id, Slack ts) each — as one statement executed for
+    them all (executemany), not one compiled ORM UPDATE per message of a fan-out."""
+    if not posted:
+        return
+    table = Delivery.__table__
+    statement = (
+        update(table)  # type: ignore[arg-type]
+        .where(table.c.id == bindparam("b_id"), table.c.state == SENDING)
+        .values(
+            state=POSTED, slack_ts=bindparam("b_ts"), last_error=None, next_attempt_at=None, updated_at=now
+        )
+    )
+    session.execute(statement, [{"b_id": i, "b_ts": ts} for i, ts in posted])
 
 
 def recent(
