@@ -8,10 +8,10 @@ draws (and uploads) the same pictures.
 
 from __future__ import annotations
 
-import functools
 import io
 import json
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -205,15 +205,24 @@ def draw(facts: ChartFacts) -> list[Chart]:
     return out
 
 
-@functools.lru_cache(maxsize=8)
-def _draw_cached(facts_json: str) -> tuple[Chart, ...]:
-    return tuple(draw(ChartFacts.from_json(json.loads(facts_json))))
+_drawn: OrderedDict[str, tuple[Chart, ...]] = OrderedDict()
+_drawn_lock = threading.Lock()
+DRAWN_KEPT = 8  # digests' charts kept drawn (a fan-out is one digest per segment)
 
 
 def draw_from_ledger(facts: dict[str, Any]) -> list[Chart]:
     """The charts of a ledger row's facts, drawn once per process for a fan-out of one digest to
-    many channels (the same facts), not once per channel."""
-    return list(_draw_cached(json.dumps(facts, sort_keys=True)))
+    many channels (the same facts), not once per channel: senders asking at once wait for the one
+    drawing."""
+    key = json.dumps(facts, sort_keys=True)
+    with _drawn_lock:
+        charts = _drawn.get(key)
+        if charts is None:
+            charts = tuple(draw(ChartFacts.from_json(facts)))
+            _drawn[key] = charts
+            while len(_drawn) > DRAWN_KEPT:
+                _drawn.popitem(last=False)
+        return list(charts)
 
 
 def filenames(facts: dict[str, Any]) -> list[str]:
