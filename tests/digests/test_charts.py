@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import struct
+from pathlib import Path
 
 from blocks.spark import spark_words, sparkline, tick
 from digests.charts import MAX_ALT, draw, draw_from_ledger, filenames
@@ -87,3 +88,14 @@ def test_sparkline_on_the_fixed_health_scale() -> None:
     assert len(line) == 30 and line == "▂" * 10 + " " + "█" * 19
     assert spark_words(days) == line + "  90 days: 20 → 90"
     assert spark_words([None] * 90) == ""
+
+
+def test_matplotlib_is_imported_only_to_draw() -> None:
+    """Commands stay fast to start: loading the CLI, the outbox and the chart module imports no matplotlib."""
+    import subprocess
+    import sys
+
+    code = "import sys, bot.cli, bot.outbox, digests.charts; print('matplotlib' in sys.modules)"
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root)
+    assert done.stdout.strip() == "False"
