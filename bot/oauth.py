@@ -22,8 +22,16 @@ TOKEN_FIELDS = ("bot_token", "bot_refresh_token", "user_token", "user_refresh_to
 # back its own messages — after a Slack error that may hide a post (fatal_error, a 5xx, a dropped
 # connection) the outbox looks for the message before it ever sends it again (bot.outbox): in channels
 # (channels:history, groups:history) and in DMs, whose conversation id conversations.open gives
-# (im:write) and whose history needs im:history.
-BOT_SCOPES = ("commands", "chat:write", "channels:history", "groups:history", "im:write", "im:history")
+# (im:write) and whose history needs im:history. files:write: the digest's charts, uploaded into its thread.
+BOT_SCOPES = (
+    "commands",
+    "chat:write",
+    "channels:history",
+    "groups:history",
+    "im:write",
+    "im:history",
+    "files:write",
+)
 
 
 class EncryptedToken(TypeDecorator[str]):

@@ -16,6 +16,14 @@ limit), a thread reply right after its message. Outcomes, by what Slack said:
 - a connection that never reached Slack, or a missing token: retried later with backoff.
 
 A sender that dies mid-lease is recovered the same way: the next lease of the row looks before it posts.
+
+Files (a digest's charts, kind ``digest_files``) go into their message's thread with Slack's upload
+flow, the calls slack_sdk's ``files_upload_v2`` makes: ``files.getUploadURLExternal`` per file, the
+bytes POSTed to the URL it returns, then one ``files.completeUploadExternal`` that shares them all in
+the thread. Only that last call makes anything visible, so it is the commit point: a failure before
+it is retried from the start (an upload never completed is discarded by Slack); a failure in it that
+may have shared the files (``fatal_error``, a 5xx, a dropped answer, an expired lease) is looked for
+in the thread by the files' names, which are unique there, before anything is uploaded again.
 """
 
 from __future__ import annotations
@@ -39,7 +47,9 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
 from blocks.slack_errors import DEAD_TOKEN_ERRORS, ERROR_ADVICE, error_name
+from bot.keepalive import KeepAliveWebClient
 from bot.tokens import NoToken
+from digests.charts import draw_from_ledger, filenames
 from digests.notices import is_person, place, tell_admins, unreachable
 from services.tenancy import disable_workspace
 from storage import deliveries as dl
@@ -57,6 +67,8 @@ BACKOFF_SECONDS = (30, 120, 600, 1800, 3600)
 LEASE = dt.timedelta(minutes=5)
 LONGEST_IN_MEMORY_WAIT = 60.0  # a longer Retry-After goes back to the ledger instead of a thread
 LOOK_BACK_PAGES = 5
+FILES = "_files"  # the kind's suffix of files uploaded into a message's thread
+CHARTS_COMMENT = "This week in pictures: NRR and GRR, accounts by health band, logo retention by cohort."
 
 
 @dataclass(frozen=True)
@@ -92,12 +104,18 @@ class _Writer:
     def __init__(self, db: Database, clock: Callable[[], dt.datetime]) -> None:
         self.db = db
         self.clock = clock
-        self.queue: SimpleQueue[Callable[[Session, dt.datetime], None] | None] = SimpleQueue()
+        # A write, or (id, ts) of a message posted: those are recorded together, in one statement.
+        self.queue: SimpleQueue[Callable[[Session, dt.datetime], None] | tuple[int, str | None] | None] = (
+            SimpleQueue()
+        )
         self.thread = threading.Thread(target=self._run, name="outbox-writer", daemon=True)
         self.thread.start()
 
     def put(self, write: Callable[[Session, dt.datetime], None]) -> None:
         self.queue.put(write)
+
+    def posted(self, delivery_id: int, ts: str | None) -> None:
+        self.queue.put((delivery_id, ts))
 
     def close(self) -> None:
         self.queue.put(None)
@@ -110,16 +128,18 @@ class _Writer:
             while not self.queue.empty():
                 batch.append(self.queue.get())
             done = None in batch
-            writes = [w for w in batch if w is not None]
-            if not writes:
+            posted = [w for w in batch if isinstance(w, tuple)]
+            writes = [w for w in batch if w is not None and not isinstance(w, tuple)]
+            if not writes and not posted:
                 continue
             try:
                 with self.db.write() as session:
                     now = self.clock()
+                    dl.finish_posted(session, posted, now)
                     for write in writes:
                         write(session, now)
             except Exception:  # the rows stay leased; the lease runs out and they are looked for
-                logger.exception("could not record %d delivery outcomes", len(writes))
+                logger.exception("could not record %d delivery outcomes", len(writes) + len(posted))
 
 
 def _conversation(client: WebClient, channel_id: str) -> str:
@@ -130,6 +150,20 @@ def _conversation(client: WebClient, channel_id: str) -> str:
     if not is_person(channel_id):
         return channel_id
     return str(client.conversations_open(users=channel_id)["channel"]["id"])
+
+
+def _retry_after(exc: SlackApiError) -> float:
+    return float(exc.response.headers.get("Retry-After", 1) or 1)
+
+
+def _upload(client: WebClient, url: str, data: bytes) -> int:
+    """POST a file's bytes to its upload URL; the HTTP status (slack_sdk's own way without the pool)."""
+    if isinstance(client, KeepAliveWebClient):
+        return client.upload(url, data)
+    result = client._upload_file(  # what files_upload_v2 calls
+        url=url, data=data, logger=client.logger, timeout=client.timeout, proxy=client.proxy, ssl=client.ssl
+    )
+    return int(result.status)
 
 
 def _backoff(attempts: int) -> dt.timedelta:
@@ -199,7 +233,10 @@ class Outbox:
             nonlocal in_flight
             try:
                 outcome = self._send(item, item.parent_ts or posted.get(item.parent_id or -1))
-                writer.put(lambda session, now: self._record(session, item, outcome, now))
+                if outcome.state == dl.POSTED:
+                    writer.posted(item.id, outcome.ts)
+                else:
+                    writer.put(lambda session, now: self._record(session, item, outcome, now))
             except Exception:  # a bug or the database: leave the row leased; its lease runs out
                 logger.exception("delivery %s (%s %s) failed unexpectedly", item.id, item.kind, item.subject)
                 outcome = Outcome(dl.UNCERTAIN, error="internal")
@@ -269,6 +306,8 @@ class Outbox:
             client = self.clients(item.workspace_id)
         except NoToken as exc:
             return Outcome(dl.RETRY, error=f"no token: {exc}")
+        if item.kind.endswith(FILES):
+            return self._send_files(client, item, thread_ts)
         if item.recovering:
             found = self._look_back(client, item, thread_ts)
             if found:
@@ -302,16 +341,91 @@ class Outbox:
         except OSError as exc:  # timeouts, resets: the request may have reached Slack
             return self._maybe_posted(client, item, thread_ts, f"connection: {exc.__class__.__name__}")
 
-    def _maybe_posted(self, client: WebClient, item: dl.Outgoing, thread_ts: str | None, why: str) -> Outcome:
-        found = self._look_back(client, item, thread_ts)
+    # -- files into a thread ------------------------------------------------------------------------
+
+    def _send_files(self, client: WebClient, item: dl.Outgoing, thread_ts: str | None) -> Outcome:
+        """Upload a digest's charts into its thread (see the module's docstring for the commit point)."""
+        if not thread_ts:
+            return Outcome(dl.RETRY, error="its message has no ts yet")
+        facts = item.args.get("charts") or {}
+        try:
+            names = filenames(facts)
+        except (KeyError, TypeError, ValueError) as exc:
+            return Outcome(dl.FAILED, error=f"charts_unreadable: {exc}")
+        if item.recovering:
+            found = self._look_back(client, item, thread_ts, names)
+            if found:
+                return Outcome(dl.POSTED, ts=found)
+            if found is None:
+                return Outcome(dl.UNCERTAIN, error="lease_expired")
+        try:
+            charts = draw_from_ledger(facts)
+        except Exception as exc:  # matplotlib or the data: nothing was sent, and retrying will not help
+            logger.exception("delivery %s: the charts could not be drawn", item.id)
+            return Outcome(dl.FAILED, error=f"charts_not_drawn: {exc.__class__.__name__}")
+        if not charts:
+            return Outcome(dl.POSTED)  # nothing to draw: nothing to upload
+        uploaded: list[dict[str, str | None]] = []
+        try:  # steps 1 and 2: nothing is visible yet, so any failure here is safe to retry from the start
+            for chart in charts:
+                ticket = client.files_getUploadURLExternal(
+                    filename=chart.filename, length=len(chart.png), alt_txt=chart.alt
+                )
+                status = _upload(client, str(ticket["upload_url"]), chart.png)
+                if status != 200:
+                    return Outcome(dl.RETRY, error=f"upload answered HTTP {status}")
+                uploaded.append({"id": str(ticket["file_id"]), "title": chart.title})
+        except SlackApiError as exc:
+            name, status = error_name(exc), exc.response.status_code
+            if status == 429 or name == "ratelimited":
+                return Outcome(RATELIMITED, error="ratelimited", wait=_retry_after(exc))
+            if name == "fatal_error" or status >= 500:
+                return Outcome(dl.RETRY, error=name)
+            return Outcome(dl.FAILED, error=name)
+        except OSError as exc:  # URLError included: an upload URL or a ticket lost is simply redone
+            return Outcome(dl.RETRY, error=f"upload: {getattr(exc, 'reason', exc)}")
+        try:  # step 3, the commit point: the files are shared in the thread
+            client.files_completeUploadExternal(
+                files=uploaded,
+                channel_id=item.channel_id,
+                thread_ts=thread_ts,
+                initial_comment=str(item.args.get("comment") or CHARTS_COMMENT),
+            )
+            return Outcome(dl.POSTED)
+        except SlackApiError as exc:
+            name, status = error_name(exc), exc.response.status_code
+            if status == 429 or name == "ratelimited":
+                return Outcome(RATELIMITED, error="ratelimited", wait=_retry_after(exc))
+            if name == "fatal_error" or status >= 500:
+                return self._maybe_posted(client, item, thread_ts, name, names)
+            return Outcome(dl.FAILED, error=name)
+        except URLError as exc:
+            if isinstance(exc.reason, ConnectionRefusedError):
+                return Outcome(dl.RETRY, error="connection refused")
+            return self._maybe_posted(client, item, thread_ts, f"connection: {exc.reason}", names)
+        except OSError as exc:
+            return self._maybe_posted(client, item, thread_ts, f"connection: {exc.__class__.__name__}", names)
+
+    def _maybe_posted(
+        self,
+        client: WebClient,
+        item: dl.Outgoing,
+        thread_ts: str | None,
+        why: str,
+        files: list[str] | None = None,
+    ) -> Outcome:
+        found = self._look_back(client, item, thread_ts, files)
         if found:
             return Outcome(dl.POSTED, ts=found)
         if found == "":
             return Outcome(dl.RETRY, error=why)  # looked, and it is not there: safe to send again
         return Outcome(dl.UNCERTAIN, error=why)
 
-    def _look_back(self, client: WebClient, item: dl.Outgoing, thread_ts: str | None) -> str | None:
-        """The ts of this message if Slack has it; "" if Slack surely does not; None if we cannot tell."""
+    def _look_back(
+        self, client: WebClient, item: dl.Outgoing, thread_ts: str | None, files: list[str] | None = None
+    ) -> str | None:
+        """The ts of this message if Slack has it; "" if Slack surely does not; None if we cannot tell.
+        With ``files``: the message in the thread that shares files of these names."""
         oldest = f"{(item.created_at - dt.timedelta(minutes=1)).timestamp():.6f}"
         cursor = None
         try:
@@ -331,6 +445,10 @@ class Outbox:
                 else:
                     response = client.conversations_history(**common)
                 for msg in response.get("messages") or []:
+                    if files is not None:
+                        if set(files) & {str(f.get("name")) for f in msg.get("files") or []}:
+                            return str(msg["ts"])
+                        continue
                     meta = msg.get("metadata") or {}
                     payload = meta.get("event_payload") or {}
                     if meta.get("event_type") == EVENT_TYPE and payload.get("delivery") == item.key:

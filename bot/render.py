@@ -7,6 +7,7 @@ Text from the database is escaped for rich markup, so a name like "[bold]" print
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from rich import box
@@ -17,6 +18,7 @@ from rich.text import Text
 
 from blocks import format as fmt
 from blocks import goals as goal_words
+from blocks.spark import spark_words
 from blocks.teams import team_handoff_words, team_health_words
 from services.accounts import AccountCard
 from services.errors import NoSingleAccount, UnknownSegment
@@ -109,6 +111,7 @@ def health_card(card: AccountCard, now: dt.datetime, currency: str) -> Renderabl
     lines = [
         f"[bold]{escape(a.name)}[/bold]  {escape(a.external_id)}  {escape(a.domain or '')}",
         f"health [{style}]{score}[/{style}]{trend}",
+        *([f"health trend: {spark}"] if (spark := spark_words(card.history)) else []),
         f"ARR {fmt.money(card.arr, currency)} · stage {card.stage} · segment {escape(a.segment)}"
         + (f" · renews {a.renewal_on}" if a.renewal_on else ""),
     ]
@@ -241,3 +244,111 @@ def team_view(view: TeamView, now: dt.datetime) -> RenderableType:
     for day, account, kind, text in part.win_lines:
         lines.append(Text(f"  {day:%b %d} {account} {kind}: {text}"))
     return Group(*lines)
+# --- the digest as a person reads it -------------------------------------------------------------
+
+EMOJI = {":trophy:": "🏆", ":tada:": "🎉", ":warning:": "⚠️", ":chart_with_upwards_trend:": "📈"}
+_LINK = re.compile(r"<([^<>|]+)(?:\|([^<>]*))?>")
+_MARKS = [
+    re.compile(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])"),
+    re.compile(r"(?<![\w_])_(?=\S)([^_\n]+?)(?<=\S)_(?![\w_])"),
+    re.compile(r"(?<![\w~])~(?=\S)([^~\n]+?)(?<=\S)~(?![\w~])"),
+    re.compile(r"`([^`\n]+)`"),
+]
+
+
+def _link(match: re.Match[str]) -> str:
+    target, label = match.group(1), match.group(2)
+    if target.startswith(("@", "#")):
+        return f"{target[0]}{label or target[1:]}"
+    if target.startswith("!"):
+        return "@" + (label or target[1:].split("^")[0])
+    return f"{label} ({target})" if label and label != target else target
+
+
+def mrkdwn_plain(text: str) -> str:
+    """Slack mrkdwn as plain text: links as "label (url)", mentions as @name, bold, italics, strikes and
+    code without their marks, the three entities decoded, a few emoji codes as emoji."""
+    out = _LINK.sub(_link, text)
+    for mark in _MARKS:
+        out = mark.sub(r"\1", out)
+    for code, emoji in EMOJI.items():
+        out = out.replace(code, emoji)
+    return out.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def _cell(cell: dict[str, Any]) -> str:
+    if cell.get("type") == "raw_text":
+        return str(cell.get("text", ""))
+    texts = []
+    for element in cell.get("elements") or []:  # rich_text: sections of text runs
+        for run in element.get("elements") or []:
+            texts.append(str(run.get("text") or run.get("url") or ""))
+    return "".join(texts)
+
+
+def _table(block: dict[str, Any]) -> list[str]:
+    rows = [[mrkdwn_plain(_cell(c)) for c in row] for row in block.get("rows") or []]
+    if not rows:
+        return []
+    settings = block.get("column_settings") or []
+    width = max(len(r) for r in rows)
+    sizes = [max((len(r[k]) if k < len(r) else 0) for r in rows) for k in range(width)]
+    right = [k < len(settings) and (settings[k] or {}).get("align") == "right" for k in range(width)]
+
+    def line(row: list[str]) -> str:
+        cells = [
+            (row[k] if k < len(row) else "").rjust(sizes[k])
+            if right[k]
+            else (row[k] if k < len(row) else "").ljust(sizes[k])
+            for k in range(width)
+        ]
+        return "  ".join(cells).rstrip()
+
+    rule = "  ".join("-" * s for s in sizes)
+    return [line(rows[0]), rule, *(line(r) for r in rows[1:])]
+
+
+def blocks_text(blocks: list[dict[str, Any]]) -> list[str]:
+    """Block Kit blocks as terminal lines: headers underlined, tables aligned, sections and context
+    in plain words, dividers as rules."""
+    lines: list[str] = []
+    for block in blocks:
+        kind = block.get("type")
+        if kind == "header":
+            title = mrkdwn_plain(str((block.get("text") or {}).get("text", "")))
+            lines += [title, "=" * len(title)]
+        elif kind == "section":
+            text = block.get("text") or {}
+            if text:
+                lines += mrkdwn_plain(str(text.get("text", ""))).splitlines()
+            for f in block.get("fields") or []:
+                lines.append("  " + mrkdwn_plain(str(f.get("text", ""))))
+        elif kind == "context":
+            words = [
+                mrkdwn_plain(str(e.get("text", e.get("alt_text", "")))) for e in block.get("elements") or []
+            ]
+            lines.append("  " + " · ".join(w for w in words if w))
+        elif kind == "table":
+            lines += _table(block)
+        elif kind == "divider":
+            lines.append("─" * 40)
+        elif kind == "image":
+            lines.append(f"[image: {block.get('alt_text', '')}]")
+        elif kind == "actions":
+            labels = [str((e.get("text") or {}).get("text", "")) for e in block.get("elements") or []]
+            lines.append("  ".join(f"[ {label} ]" for label in labels))
+        else:
+            lines.append(f"[{kind} block]")
+        lines.append("")
+    return lines
+
+
+def digest_text(blocks: list[dict[str, Any]], thread_blocks: list[dict[str, Any]], charts: list[str]) -> str:
+    """The weekly digest as a person reads it in Slack: the message, then its thread reply (and the
+    charts that follow it there, by title)."""
+    lines = blocks_text(blocks)
+    lines += ["── in the thread ──", ""]
+    lines += blocks_text(thread_blocks)
+    if charts:
+        lines += ["── charts in the thread ──", *(f"  • {title}" for title in charts), ""]
+    return "\n".join(lines).rstrip() + "\n"

@@ -83,7 +83,12 @@ def plan(db: Database, now: dt.datetime, settings: Settings) -> PlanReport:
             logger.exception("scheduled work for workspace %s failed; the next tick tries again", ws)
     try:
         report.digests += enqueue_digests(
-            db, now, policies=policies, templates=settings.digest_templates, admins=settings.admin_user_ids
+            db,
+            now,
+            policies=policies,
+            templates=settings.digest_templates,
+            admins=settings.admin_user_ids,
+            charts=settings.digest_charts,
         )
     except Exception:
         logger.exception("planning the digests failed; the next tick tries again")

@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     token_encryption_key: SecretStr | None = Field(None, validation_alias="TOKEN_ENCRYPTION_KEY")
     # A directory whose digest.json.j2 / digest_detail.json.j2 override the packaged digest templates.
     digest_templates: Path | None = Field(None, validation_alias="DIGEST_TEMPLATES")
+    # The digest's charts, uploaded into its thread (needs the files:write scope).
+    digest_charts: bool = Field(True, validation_alias="DIGEST_CHARTS")
     admin_user_ids: Annotated[list[str], NoDecode] = Field(
         default_factory=list, validation_alias="ADMIN_USER_IDS"
     )

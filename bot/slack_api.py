@@ -10,6 +10,7 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
+from bot.keepalive import KeepAliveWebClient
 from bot.settings import Settings
 
 
@@ -29,11 +30,13 @@ class ServerErrorRetryHandler(RetryHandler):
 
 def make_client(settings: Settings, token: str | None = None, *, outbox: bool = False) -> WebClient:
     """The Web API client. ``outbox=True``: no automatic retries at all, because a retried
-    chat.postMessage can post twice (no idempotency key); the outbox decides (``bot.outbox``)."""
-    client = WebClient(token=token, base_url=settings.slack_api_url, timeout=10)
+    chat.postMessage can post twice (no idempotency key); the outbox decides (``bot.outbox``). The
+    outbox's client reuses its connections (``bot.keepalive``): a fan-out sends thousands of calls."""
     if outbox:
-        client.retry_handlers = []
-        return client
+        pooled = KeepAliveWebClient(token=token, base_url=settings.slack_api_url, timeout=10)
+        pooled.retry_handlers = []
+        return pooled
+    client = WebClient(token=token, base_url=settings.slack_api_url, timeout=10)
     backoff = BackoffRetryIntervalCalculator(backoff_factor=0.5)
     client.retry_handlers = [
         ConnectionErrorRetryHandler(max_retry_count=2, interval_calculator=backoff),

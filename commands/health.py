@@ -30,13 +30,13 @@ def health_reply(ctx: Context, cmd: SlashCommand) -> Reply:
     now = ctx.clock()
     ws = ctx.workspace(cmd.team_id, cmd.enterprise_id)
     if not query:
-        mine = accounts.my_accounts(ctx.db, ws, cmd.user_id, limit=replies.MAX_LIST)
+        mine = accounts.my_accounts(ctx.db, ws, cmd.user_id, limit=replies.MAX_LIST, today=now.date())
         if mine is None:
             return replies.error_reply(
                 "I don't know which accounts are yours: your Slack user isn't in the people list yet.",
                 "Ask RevOps to import people with your slack_user_id, or look one up: `/health ACCOUNT`.",
             )
-        return replies.my_accounts(mine.rows, mine.total)
+        return replies.my_accounts(mine.rows, mine.total, mine.histories)
     try:
         card = accounts.card(ctx.db, ws, query, now=now, policy=ctx.policies.health)
     except NoSingleAccount as refusal:

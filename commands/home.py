@@ -37,7 +37,7 @@ def home_view(data: Home, now: dt.datetime) -> dict[str, Any]:
             )
         )
     else:
-        blocks += replies.my_accounts(data.mine.rows, data.mine.total)["blocks"]
+        blocks += replies.my_accounts(data.mine.rows, data.mine.total, data.mine.histories)["blocks"]
         mine = handoff_rows(data.handoffs, now)
         blocks += replies.handoffs("Your open handoffs", mine, "none open")["blocks"]
     score = replies.scorecard(data.scorecard, shared_by=None)["blocks"]

@@ -11,6 +11,7 @@ from typing import Any
 from blocks import format as fmt
 from blocks import goals as goal_words
 from blocks import kit
+from blocks.spark import spark_words, sparkline
 from blocks.text import (
     MAX_MESSAGE_TEXT,
     clip,
@@ -27,6 +28,7 @@ from storage.targets import TargetChange
 
 BAND_EMOJI = {"green": ":large_green_circle:", "yellow": ":large_yellow_circle:", "red": ":red_circle:"}
 MAX_LIST = 15
+HOME_SPARK_WIDTH = 15  # characters for 90 days on a list line: each is the mean of six days
 
 
 def text_reply(text: str) -> Reply:
@@ -66,6 +68,9 @@ def health_card(
     else:
         trend = "" if h.trend is None else f"  {fmt.arrow(h.trend)} {abs(h.trend):.0f} in 30 days"
         score = f"{BAND_EMOJI.get(h.now.band or '', '')} *Health {h.now.score:.0f}* ({h.now.band}){trend}"
+    spark = spark_words(card.history)
+    if spark:
+        score += f"\n`{spark}`"
     facts = [
         f"*ARR*\n{fmt.money(card.arr, currency)}",
         f"*Stage*\n{card.stage.replace('_', ' ')}",
@@ -165,8 +170,14 @@ def not_found(query: str) -> Reply:
     )
 
 
-def my_accounts(rows: list[tuple[str, str, float | None, str | None]], total: int) -> Reply:
-    """``rows``: (name, external id, score, band), worst first."""
+def my_accounts(
+    rows: list[tuple[str, str, float | None, str | None]],
+    total: int,
+    histories: dict[str, list[float | None]] | None = None,
+) -> Reply:
+    """``rows``: (name, external id, score, band), worst first; ``histories``: each one's daily health
+    scores (90 days), drawn as a sparkline."""
+    histories = histories or {}
     if not rows:
         return text_reply(
             "You own no accounts yet (as AE, CSM, support lead or exec sponsor). "
@@ -175,6 +186,7 @@ def my_accounts(rows: list[tuple[str, str, float | None, str | None]], total: in
     lines = [
         f"{BAND_EMOJI.get(band or '', ':white_circle:')} {'n/a' if score is None else f'{score:.0f}'}  "
         f"{slack_escape(name)} ({slack_escape(ext)})"
+        + (f"  `{line}`" if (line := sparkline(histories.get(ext, []), HOME_SPARK_WIDTH)) else "")
         for name, ext, score, band in rows
     ]
     more = f"\n…and {total - len(rows)} more" if total > len(rows) else ""

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -132,9 +133,16 @@ def due(session: Session, now: dt.datetime) -> list[Due]:
     return [c for c in candidates if (c.workspace_id, c.subject) not in taken]
 
 
-def claim(session: Session, item: Due, now: dt.datetime, message: DigestMessage) -> bool:
-    """Take the digest for this channel and period and put its message (and thread reply) in the
-    outbox; False when another worker (or run) already did."""
+def claim(
+    session: Session,
+    item: Due,
+    now: dt.datetime,
+    message: DigestMessage,
+    charts: dict[str, Any] | None = None,
+) -> bool:
+    """Take the digest for this channel and period and put its message (and thread reply, and the
+    charts' facts when there are any: uploaded into the thread) in the outbox; False when another
+    worker (or run) already did."""
     return (
         deliveries.enqueue(
             session,
@@ -144,6 +152,7 @@ def claim(session: Session, item: Due, now: dt.datetime, message: DigestMessage)
             channel_id=item.channel_id,
             args=message.post_args(item.channel_id),
             thread=message.thread_args(item.channel_id),
+            files=None if charts is None else {"channel": item.channel_id, "charts": charts},
             now=now,
         )
         is not None

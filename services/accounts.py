@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
+from services.charts import health_histories_in, health_history_in
 from services.errors import AlreadyShared, NoSingleAccount
 from services.health import AccountHealth, account_health
 from services.policies import HealthPolicy
@@ -92,6 +93,8 @@ class AccountCard:
     handoffs: list[OpenHandoff] = field(default_factory=list)
     wins: list[RecentWin] = field(default_factory=list)
     typo_of: str | None = None  # what was typed, when the account was taken from a typo of its name
+    # Stored health score of each of the last 90 days up to today, oldest first (None: no snapshot).
+    history: list[float | None] = field(default_factory=list)
 
     @property
     def arr(self) -> Decimal:
@@ -155,6 +158,7 @@ def account_card(
         today=today,
     )
     card = AccountCard(acc, stage, mrr, account_health(conn, ws, account_id, today, policy))
+    card.history = health_history_in(session, ws, account_id, today=today)
     for role in vocab.OWNER_ROLES:
         name = getattr(row, f"{role}_name")
         if name is not None:
@@ -224,14 +228,20 @@ def share_card(
 class MyAccounts:
     rows: list[tuple[str, str, float | None, str | None]]  # (name, external id, score, band), worst first
     total: int
+    # External id → stored health score of each of the last 90 days (oldest first; None: no snapshot).
+    histories: dict[str, list[float | None]] = field(default_factory=dict)
 
 
-def my_accounts(db: Database, ws: int, slack_user: str, limit: int) -> MyAccounts | None:
-    """The accounts the person ``slack_user`` owns in any role, worst latest health first; None when
-    their Slack user is not in the people list."""
+def my_accounts(
+    db: Database, ws: int, slack_user: str, limit: int, *, today: dt.date | None = None
+) -> MyAccounts | None:
+    """The accounts the person ``slack_user`` owns in any role, worst latest health first, with each
+    one's 90-day health history up to ``today`` (none without it); None when their Slack user is not
+    in the people list."""
     with db.read() as session:
         me = person_by_slack_id(session, ws, slack_user)
         if me is None:
             return None
         rows, total = accounts.owned_accounts(session, ws, me.id, limit)
-    return MyAccounts(rows, total)
+        histories = health_histories_in(session, ws, [ext for _, ext, _, _ in rows], today=today)
+    return MyAccounts(rows, total, histories)

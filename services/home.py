@@ -34,7 +34,7 @@ class Home:
 def home(db: Database, ws: int, slack_user: str, *, now: dt.datetime, policies: Policies, limit: int) -> Home:
     """The Home tab's data for ``slack_user``: their accounts (at most ``limit``, worst health first)
     and open handoffs, and the scorecard of the week of ``now``."""
-    mine = accounts.my_accounts(db, ws, slack_user, limit)
+    mine = accounts.my_accounts(db, ws, slack_user, limit, today=now.date())
     theirs: list[OpenHandoffRow] = []
     if mine is not None:
         try:

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, bindparam, delete, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from storage.bulk import insert_ignore_many
@@ -70,9 +70,11 @@ def enqueue(
     thread: dict[str, Any] | None = None,
     state: str = PENDING,
     error: str | None = None,
+    files: dict[str, Any] | None = None,
 ) -> int | None:
     """Claim (kind, subject) and store its message, plus an optional thread reply (kind + "_thread")
-    sent after it. Returns the message's id, or None when it was claimed before (nothing written)."""
+    sent after it, and optional files uploaded into its thread (kind + "_files", see
+    ``bot.outbox``). Returns the message's id, or None when it was claimed before (nothing written)."""
     row = {
         "workspace_id": ws,
         "kind": kind,
@@ -98,6 +100,13 @@ def enqueue(
             session,
             Delivery,
             [{**row, "kind": f"{kind}_thread", "payload": thread, "parent_id": parent}],
+            KEY,
+        )
+    if files is not None:
+        insert_ignore(
+            session,
+            Delivery,
+            [{**row, "kind": f"{kind}_files", "payload": files, "parent_id": parent}],
             KEY,
         )
     return parent
@@ -308,6 +317,22 @@ def finish(
         )
         .execution_options(synchronize_session=False)
     )
+
+
+def finish_posted(session: Session, posted: Sequence[tuple[int, str | None]], now: dt.datetime) -> None:
+    """``finish(…, POSTED, ts=…)`` for many rows — (id, Slack ts) each — as one statement executed for
+    them all (executemany), not one compiled ORM UPDATE per message of a fan-out."""
+    if not posted:
+        return
+    table = Delivery.__table__
+    statement = (
+        update(table)  # type: ignore[arg-type]
+        .where(table.c.id == bindparam("b_id"), table.c.state == SENDING)
+        .values(
+            state=POSTED, slack_ts=bindparam("b_ts"), last_error=None, next_attempt_at=None, updated_at=now
+        )
+    )
+    session.execute(statement, [{"b_id": i, "b_ts": ts} for i, ts in posted])
 
 
 def recent(

@@ -11,6 +11,12 @@ A message posted to a user id lands in the DM conversation with that person, as 
 what ``conversations.open(users=U…)`` answers (here ``D`` + the user id), chat.postMessage answers
 that channel, and ``conversations.history`` / ``conversations.replies`` on a user id answer
 ``channel_not_found``. ``posts("U…")`` reads that person's DM.
+
+Files go through Slack's upload flow: ``files.getUploadURLExternal`` hands out an upload URL served by
+this fake (``/upload/<file id>``, which checks the length it was promised; ``fail("upload")`` makes it
+answer HTTP 500), and ``files.completeUploadExternal`` shares uploaded files into a channel or thread
+as one message whose ``files`` name them, as Slack shows it in ``conversations.replies``. ``files``
+keeps every file with its bytes, title and alt text.
 """
 
 from __future__ import annotations
@@ -39,6 +45,8 @@ REQUIRED = {
     "users.lookupByEmail": ("email",),
     "conversations.history": ("channel",),
     "conversations.replies": ("channel", "ts"),
+    "files.getUploadURLExternal": ("filename", "length"),
+    "files.completeUploadExternal": ("files",),
 }
 
 
@@ -76,6 +84,8 @@ class FakeSlack:
         self._last_post: dict[str, float] = {}
         self._validated: dict[tuple[str, str | None], list[str]] = {}
         self.rate_limited = 0
+        self.files: dict[str, dict[str, Any]] = {}  # file id → name, length, alt, title, data, shared
+        self._file_ids = itertools.count(1)
         self._server = _Server(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -195,7 +205,9 @@ class FakeSlack:
         if failure is None and method == "chat.postMessage":
             failure = self._channel_failure(str(args.get("channel", "")))
         if failure is not None:
-            if failure.posted:
+            if failure.posted and method == "files.completeUploadExternal":
+                self._complete_upload(args)
+            elif failure.posted:
                 self._post(args)
             self._record(method, args, False, failure.error or str(failure.status))
             headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
@@ -253,6 +265,7 @@ class FakeSlack:
                 "text": args.get("text"),
                 "thread_ts": args.get("thread_ts"),
                 "metadata": _json(args["metadata"]) if args.get("metadata") else None,
+                "files": args.get("_files"),
                 "at": time.monotonic(),
             }
             msg["channel"] = _conversation(str(args["channel"]))
@@ -270,6 +283,7 @@ class FakeSlack:
         out = [
             {"type": "message", "ts": m["ts"], "text": m["text"], "bot_id": "BBOT"}
             | ({"metadata": m["metadata"]} if with_meta and m["metadata"] else {})
+            | ({"files": m["files"]} if m.get("files") else {})
             for m in reversed(msgs)
         ]
         return {"ok": True, "messages": out, "has_more": False}
@@ -304,6 +318,10 @@ class FakeSlack:
             return {"ok": True, "channel": msg["channel"], "ts": msg["ts"]}
         if method == "chat.update":
             return {"ok": True, "channel": args["channel"], "ts": args["ts"]}
+        if method == "files.getUploadURLExternal":
+            return self._upload_url(args)
+        if method == "files.completeUploadExternal":
+            return self._complete_upload(args)
         if method in ("conversations.history", "conversations.replies"):
             return self._history(args, method == "conversations.replies")
         if method == "conversations.open":
@@ -312,6 +330,68 @@ class FakeSlack:
             user = self.users.get(args["user"])
             return {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}
         return {"ok": True}
+
+    # -- files ---------------------------------------------------------------------------------------
+
+    def _upload_url(self, args: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            file_id = f"F{next(self._file_ids):08d}"
+            self.files[file_id] = {
+                "id": file_id,
+                "name": args["filename"],
+                "length": int(args["length"]),
+                "alt_txt": args.get("alt_txt"),
+                "title": None,
+                "data": None,
+                "shared": [],
+            }
+        return {"ok": True, "upload_url": f"{self.base}/upload/{file_id}", "file_id": file_id}
+
+    def upload(self, file_id: str, data: bytes) -> tuple[int, str]:
+        """The upload URL: takes the bytes of a file whose URL was handed out, of the promised length."""
+        with self._lock:
+            failure = self._failures["upload"].popleft() if self._failures["upload"] else None
+            known = self.files.get(file_id)
+        if failure is not None:
+            self._record("upload", {"file": file_id, "length": len(data)}, False, str(failure.status))
+            return failure.status, "upload failed"
+        if known is None or known["length"] != len(data):
+            self._record("upload", {"file": file_id, "length": len(data)}, False, "bad upload")
+            return 400, "bad upload"
+        with self._lock:
+            known["data"] = data
+        self._record("upload", {"file": file_id, "length": len(data)}, True)
+        return 200, f"OK - {len(data)}"
+
+    def _complete_upload(self, args: dict[str, Any]) -> dict[str, Any]:
+        listed = _json(args["files"])
+        with self._lock:
+            found = [self.files.get(str(f.get("id"))) for f in listed]
+        if not listed or any(f is None or f["data"] is None for f in found):
+            return {"ok": False, "error": "file_not_found"}
+        shared = []
+        for f, asked in zip(found, listed, strict=True):
+            assert f is not None
+            f["title"] = asked.get("title") or f["name"]
+            shared.append({"id": f["id"], "name": f["name"], "title": f["title"], "alt_txt": f["alt_txt"]})
+        channel = args.get("channel_id")
+        if channel:
+            msg = self._post(
+                {
+                    "channel": channel,
+                    "text": args.get("initial_comment") or "",
+                    "thread_ts": args.get("thread_ts"),
+                    "_files": shared,
+                }
+            )
+            for f in found:
+                assert f is not None
+                f["shared"].append((msg["channel"], msg["ts"]))
+        return {"ok": True, "files": [{"id": f["id"], "title": f["title"]} for f in shared]}
+
+    def shared_files(self, channel: str) -> list[dict[str, Any]]:
+        """Files shared in ``channel`` (any thread), in order, one entry per share."""
+        return [f for msg in self.posts(channel) for f in (msg.get("files") or [])]
 
     def response(self, key: str, body: dict[str, Any]) -> tuple[int, str]:
         problems = message_problems(body.get("blocks"), body.get("text"))
@@ -338,11 +418,23 @@ def _json(value: Any) -> Any:
 
 def _handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        # HTTP/1.1: connections stay open between requests (keep-alive), as Slack's do; every answer
+        # carries its Content-Length.
+        protocol_version = "HTTP/1.1"
+        # The answer's headers and body go out as two writes: without TCP_NODELAY, Nagle's algorithm
+        # holds the body back until the client's delayed ACK (40 ms) on a reused connection.
+        disable_nagle_algorithm = True
+
         def log_message(self, *_: Any) -> None:  # keep test output quiet
             return
 
         def do_POST(self) -> None:
-            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if self.path.startswith("/upload/"):
+                status, text = fake.upload(self.path.removeprefix("/upload/"), body)
+                self._send(status, {}, text.encode(), "text/plain")
+                return
+            raw = body.decode()
             if self.headers.get("Content-Type", "").startswith("application/json"):
                 args = json.loads(raw or "{}")
             else:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
+from typing import Any
 
 import click
 
@@ -83,10 +85,22 @@ def digest() -> None:
 @click.option(
     "--json", "as_json", is_flag=True, help="Print the chat.postMessage arguments (message and thread)."
 )
+@click.option(
+    "--charts",
+    "charts_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Also write the charts the thread gets, as PNG files in this directory.",
+)
 @pass_ctx
-def digest_preview(ctx: Ctx, channel: str | None, as_of: dt.date | None, as_json: bool) -> None:
-    """Print exactly what the digest would post: the message and its thread reply."""
+def digest_preview(
+    ctx: Ctx, channel: str | None, as_of: dt.date | None, as_json: bool, charts_dir: Path | None
+) -> None:
+    """Show the digest as it would be posted: the message, its thread reply and its charts (in words;
+    --json: the exact chat.postMessage arguments; --charts DIR: the pictures)."""
+    from bot.render import digest_text
     from digests.digest import DigestError, context, render
+    from digests.jobs import monthly_targets
+    from services.charts import chart_facts
     from services.digest import weekly
 
     day = as_of or ctx.now.date()
@@ -116,6 +130,11 @@ def digest_preview(ctx: Ctx, channel: str | None, as_of: dt.date | None, as_json
     except DigestError as exc:
         raise click.ClickException(str(exc)) from None
     target = channel or "CHANNEL_ID"
+    nrr_target, grr_target = monthly_targets(ctx.db, ws, segment, ctx.settings.policies, ctx.now)
+    charts = _charts(
+        chart_facts(ctx.db, ws, as_of=day, segment=segment, nrr_target=nrr_target, grr_target=grr_target),
+        charts_dir,
+    )
     if as_json:
         payload = {
             "message": message.post_args(target),
@@ -123,13 +142,50 @@ def digest_preview(ctx: Ctx, channel: str | None, as_of: dt.date | None, as_json
         }
         click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
     else:
-        click.echo(json.dumps(message.blocks, indent=2, ensure_ascii=False))
-        click.echo(f"\n# fallback text: {message.text}\n# thread reply:")
-        click.echo(json.dumps(message.thread_blocks, indent=2, ensure_ascii=False))
+        click.echo(digest_text(message.blocks, message.thread_blocks, charts), nl=False)
     for problem in message.problems:
         err.print(f"warning: Slack would reject this: {problem}", markup=False)
     if message.problems:
         raise click.ClickException("the digest breaks Slack's limits (see the warnings above)")
+
+
+def _charts(facts: Any, charts_dir: Path | None) -> list[str]:
+    """The charts' titles; with a directory, the PNGs written there (said on stderr, so --json output
+    stays one JSON document)."""
+    from digests.charts import draw
+
+    if facts.empty:
+        if charts_dir is not None:
+            err.print("no charts: no revenue, health snapshots or cohorts yet", markup=False)
+        return []
+    if charts_dir is None:
+        return [title for title in _titles(facts)]
+    try:
+        charts_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise click.ClickException(f"cannot write charts to {charts_dir}: {exc.strerror}") from None
+    drawn = draw(facts)
+    for chart in drawn:
+        path = charts_dir / chart.filename
+        path.write_bytes(chart.png)
+        err.print(
+            f"wrote {path} ({len(chart.png) // 1024} KB): {chart.alt}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+    return [chart.title for chart in drawn]
+
+
+def _titles(facts: Any) -> list[str]:
+    titles = []
+    if facts.has_retention:
+        titles.append("NRR and GRR, 12 months")
+    if facts.has_bands:
+        titles.append("Accounts by health band, 12 weeks")
+    if facts.has_cohorts:
+        titles.append("Logo retention by start quarter")
+    return titles
 
 
 # --- the delivery ledger --------------------------------------------------------------------------
