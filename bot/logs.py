@@ -74,6 +74,7 @@ def secret_values(settings: Settings) -> list[str]:
 
 def _warehouse_password(settings: Settings) -> list[str]:
     from sqlalchemy import make_url
+    from sqlalchemy.exc import ArgumentError
 
     from services.errors import ConfigError
 
@@ -81,9 +82,13 @@ def _warehouse_password(settings: Settings) -> list[str]:
     if sync.url is None:
         return []
     try:
-        password = make_url(sync.resolved_url(os.environ)).password
-    except (ConfigError, ValueError):  # not set yet, or not a URL: the sync says so when it runs
+        resolved = sync.resolved_url(os.environ)
+    except ConfigError:  # a variable not set yet: the sync says so when it runs
         return []
+    try:
+        password = make_url(resolved).password
+    except (ArgumentError, ValueError):  # not a URL (the sync says so): keep all of it out of the logs
+        return [resolved]
     return [str(password)] if password else []
 
 

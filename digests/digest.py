@@ -168,7 +168,12 @@ def context(facts: WeeklyFacts) -> dict[str, Any]:
         "breaches_text": _lines(breach_rows, TOP),
         "all_breaches_text": _lines(breach_rows, MAX_DETAIL, " — `/sla team` lists them"),
         "wins_text": _lines(win_rows, 8, total=win_total),
-        "all_wins_text": _lines(win_rows, MAX_DETAIL, " — `/wins last week` lists them", total=win_total),
+        "all_wins_text": _lines(
+            win_rows,
+            MAX_DETAIL,
+            " — `/wins last week` lists them" if period.kind == "week" else "",
+            total=win_total,
+        ),
         "contributions": ", ".join(f"{team} {n}" for team, n in teams),
         "notes_text": _lines(notes, MAX_DETAIL, ""),
         "fallback": "; ".join(

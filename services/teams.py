@@ -10,9 +10,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from services.errors import UnknownSegment
 from services.policies import Policies
 from services.scorecard import Kpi, Scorecard, build_scorecard
 from storage import vocab
+from storage.accounts import segments
 from storage.db import Database
 from storage.handoffs import OpenHandoffRow, open_handoffs
 from storage.periods import PeriodKind
@@ -94,6 +96,8 @@ def team_view(
     """``/scorecard team cs``: raises ``UnknownTeam``."""
     team = check_team(team)
     with db.read() as session:
+        if segment is not None and segment not in segments(session, ws):
+            raise UnknownSegment(segment, segments(session, ws))
         card = build_scorecard(
             session, ws, as_of=as_of, period_kind=period, policies=policies, segment=segment
         )

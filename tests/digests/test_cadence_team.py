@@ -194,3 +194,54 @@ def test_slack_team_view_optout_and_team_subscription(bot: Bot, data: Database) 
     assert "Quarterly, the first weekday of the quarter at 08:00 UTC, team cs" in sub.body["text"]
     refused = bot.command("/scorecard", "subscribe <#C0Q|council> monthly", user="UANA")
     assert "Only admins" in refused.body["text"]
+
+
+def test_a_changed_schedule_starts_at_its_next_occurrence(data: Database, ws: int) -> None:
+    from digests.schedule import due
+
+    subs.subscribe(data, ws, "C0CHANGE", ["mon", "09:00", "UTC"], by="UADMIN", now=at("2026-09-01 12:00"))
+    with data.read() as s:
+        assert [d.period for d in due(s, at("2026-11-20 12:00"))] == ["2026-W47"]
+    # Made quarterly on Nov 20: the quarter that ended in September is not posted seven weeks late.
+    subs.subscribe(
+        data, ws, "C0CHANGE", ["quarterly", "09:00", "UTC"], by="UADMIN", now=at("2026-11-20 12:00")
+    )
+    with data.read() as s:
+        assert due(s, at("2026-11-20 12:01")) == []
+        assert [d.period for d in due(s, at("2027-01-01 09:00"))] == ["2026-Q4"]
+    # The same schedule again (a segment changed) keeps its place: this week's digest is still due.
+    subs.subscribe(data, ws, "C0SAME", ["mon", "09:00", "UTC"], by="UADMIN", now=at("2026-11-01 12:00"))
+    subs.subscribe(
+        data, ws, "C0SAME", ["mon", "09:00", "UTC", "smb"], by="UADMIN", now=at("2026-11-23 09:30")
+    )
+    with data.read() as s:
+        assert "C0SAME:2026-W48" in [d.subject for d in due(s, at("2026-11-23 09:31"))]
+
+
+def test_team_view_refuses_an_unknown_segment(data: Database, ws: int) -> None:
+    from services.errors import UnknownSegment
+    from services.teams import team_view
+
+    settings = build_settings(DATABASE_URL=data.url)
+    with pytest.raises(UnknownSegment):
+        team_view(
+            data,
+            ws,
+            "cs",
+            as_of=dt.date(2026, 11, 23),
+            period="month",
+            policies=settings.policies,
+            now=at("2026-11-23 09:00"),
+            segment="nope",
+        )
+    view = team_view(
+        data,
+        ws,
+        "cs",
+        as_of=dt.date(2026, 11, 23),
+        period="month",
+        policies=settings.policies,
+        now=at("2026-11-23 09:00"),
+        segment="smb",
+    )
+    assert view.card.segment == "smb" and view.part.team == "cs"
