@@ -119,6 +119,8 @@ def cli(click_ctx: click.Context) -> None:
     """
     if click_ctx.invoked_subcommand is None or "--help" in sys.argv or "-h" in sys.argv:
         return
+    if click_ctx.invoked_subcommand == "doctor":  # it checks the settings and the database itself
+        return
     try:
         settings = build_settings()
     except ConfigError as exc:
@@ -159,6 +161,6 @@ def main() -> None:
 
 
 # The command groups register themselves on ``cli`` when imported.
-from bot.cli import admin, data, reports, run, sla  # noqa: E402
+from bot.cli import admin, data, doctor, people, reports, run, sla  # noqa: E402
 
-__all__ = ["admin", "cli", "data", "main", "reports", "run", "sla"]
+__all__ = ["admin", "cli", "data", "doctor", "main", "people", "reports", "run", "sla"]

@@ -161,6 +161,10 @@ def import_cmd(ctx: Ctx, kind: str, file: Path, fmt_: str | None, encoding: str)
         markup=False,
         highlight=False,
     )
+    if kind == "people":  # with a Slack token: people without a Slack id are looked up by e-mail
+        from bot.cli.people import link_after_import
+
+        link_after_import(ctx, ws)
 
 
 # --- demo data -----------------------------------------------------------------------------------
