@@ -258,7 +258,7 @@ def _channels(report: Report, client: WebClient, facts: SetupFacts) -> None:
                 name,
                 "fail",
                 f"{what}: the bot is not a member",
-                f"in <#{channel}> type `/invite @retention-bot`",
+                f"invite the bot: in channel {channel} type `/invite @retention-bot`",
             )
         elif paused:
             report.add(

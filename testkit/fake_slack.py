@@ -263,6 +263,12 @@ class FakeSlack:
         ):
             self._record(method, args, False, "channel_not_found")  # a user is not a conversation
             return 200, {}, {"ok": False, "error": "channel_not_found"}
+        if (
+            method in ("conversations.history", "conversations.replies")
+            and args.get("channel") in self.not_in
+        ):
+            self._record(method, args, False, "not_in_channel")  # a bot reads only where it is a member
+            return 200, {}, {"ok": False, "error": "not_in_channel"}
         if token not in self.tokens:
             self._record(method, args, False, "invalid_auth")
             return 200, {}, {"ok": False, "error": "invalid_auth" if token else "not_authed"}
