@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import click
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -21,6 +23,7 @@ def print_report(report: LinkReport, *, verbose: bool = True) -> None:
         f"{len(report.not_found)} without a Slack user for their e-mail",
         markup=False,
         highlight=False,
+        soft_wrap=True,
     )
     if not verbose:
         return
@@ -117,3 +120,55 @@ def link_slack(ctx: Ctx, pace: float) -> None:
         f"read {seen:,} Slack users in {directory.calls} call(s){waited}", markup=False, highlight=False
     )
     print_report(report)
+
+
+def give_portfolio(ctx: Ctx, ws: int, me: str, as_of: dt.date) -> None:
+    """`demo-data --me`: the person (an e-mail or a Slack id, the other asked of Slack when a token
+    is set) joins the people list and owns a portfolio (``storage.demo.ME_STEPS``)."""
+    from storage.demo import ME_STEPS
+    from storage.demo_me import MeError, adopt
+
+    email = slack_id = None
+    name = "You (demo)"
+    if me.startswith(("U", "W")) and "@" not in me:
+        slack_id = me
+    else:
+        email = me
+    client = client_for(ctx.settings, ctx.db, ws)
+    if client is not None:
+        directory = SlackDirectory(client)
+        try:
+            user = directory.user(slack_id) if slack_id else directory.lookup_email(me)
+        except SlackLookupError as exc:
+            err.print(f"could not ask Slack about {me} ({exc}); going on without it", markup=False)
+            user = None
+        if user is not None:
+            slack_id, name = user.id, user.name
+            email = email or user.email
+    email = email or f"{(slack_id or 'me').lower()}@demo.example"
+    with ctx.db.write() as session:
+        try:
+            person, lines = adopt(
+                session,
+                ws,
+                email=email,
+                slack_user_id=slack_id,
+                name=name,
+                now=ctx.now,
+                as_of=as_of,
+                steps=ME_STEPS,
+            )
+        except MeError as exc:
+            raise click.ClickException(f"--me: {exc}") from None
+    who = f"<@{person.slack_user_id}>" if person.slack_user_id else person.email
+    out.print(f"--me {who}: " + "; ".join(lines), markup=False, highlight=False, soft_wrap=True)
+    if person.slack_user_id is None:
+        out.print(
+            f"{person.email} has no Slack id yet: it is linked by e-mail the first time you run a command "
+            "(the app needs users:read.email), or run `retention-bot people link-slack`",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+    else:
+        out.print("In Slack, try: /health, /sla, /handoff list, and the bot's Home tab", markup=False)
