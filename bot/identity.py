@@ -252,3 +252,30 @@ class LazyLinker:
         if name:
             logger.info("linked Slack user %s to %s by e-mail", user_id, name)
         return name
+
+
+_background = threading.Lock()
+
+
+def link_in_background(settings: Settings, db: Database, ws: int) -> bool:
+    """After people arrive through the ingest API: link those without a Slack id on a thread of its
+    own, so the response does not wait for Slack (one such thread at a time). False: none started."""
+    client = client_for(settings, db, ws)
+    if client is None or not _background.acquire(blocking=False):
+        return False
+
+    def work() -> None:
+        try:
+            report = link_emails(db, ws, SlackDirectory(client))
+            logger.info(
+                "linked %d people to Slack users by e-mail (%d without one)",
+                len(report.linked),
+                len(report.not_found),
+            )
+        except Exception as exc:
+            logger.warning("could not link people to Slack users: %s", exc)
+        finally:
+            _background.release()
+
+    threading.Thread(target=work, name="link-slack", daemon=True).start()
+    return True

@@ -6,6 +6,7 @@ with no person records a win credited as themselves."""
 from __future__ import annotations
 
 import base64
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -278,3 +279,15 @@ def test_a_slack_user_with_no_person_records_a_win_credited_as_themselves(
     bot.command("/win", "A1 another one <@UBOSS|bea> --not-me", user="UNEW")
     with team.read() as s:
         assert len(s.scalars(select(m.WinCreditSlackUser)).all()) == 1
+
+
+def test_people_through_the_ingest_api_are_linked_in_the_background(
+    bot: Bot, team: Database, ws: int
+) -> None:
+    bot.fake.add_user("UNEWBIE", "newbie@x.io")
+    r = bot.ingest("people", [{"email": "newbie@x.io", "name": "New Bie", "team": "cs"}])
+    assert r.status == 200 and r.body["inserted"] == 1
+    deadline = time.monotonic() + 10
+    while slack_ids(team, ws).get("newbie@x.io") is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert slack_ids(team, ws)["newbie@x.io"] == "UNEWBIE"
