@@ -128,9 +128,11 @@ def cli(click_ctx: click.Context) -> None:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    from bot.logs import redact_secrets
+    from bot.logs import redact_secrets, use_json_lines
 
     redact_secrets(settings)  # no token, secret or response URL in any log line (bot.logs)
+    if settings.log_format == "json":
+        use_json_lines()
     for chatty in ("alembic", "apscheduler"):  # one line per migration step / per tick otherwise
         logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLogger().level))
     db = Database(settings.database_url)
