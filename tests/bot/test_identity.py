@@ -202,6 +202,11 @@ def test_import_of_people_links_them_by_email_and_a_reimport_keeps_the_links(
     assert slack_ids(db, ws)["ana@x.io"] == "UANA"
     asked = [c["args"]["email"] for c in fake.transcript if c["method"] == "users.lookupByEmail"]
     assert asked == ["cy@x.io"]  # only who is left
+    # A Slack id in the file still wins over the stored one: only an empty value keeps it.
+    (tmp_path / "fix.csv").write_text("email,name,team,slack_user_id\nana@x.io,Ana Lima,cs,UANA2\n")
+    code, out, _ = run("import", "people", "fix.csv")
+    assert code == 0 and "0 inserted, 1 updated, 0 unchanged" in out
+    assert slack_ids(db, ws)["ana@x.io"] == "UANA2"
 
 
 def test_import_of_people_without_a_token_asks_slack_nothing(
