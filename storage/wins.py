@@ -279,6 +279,7 @@ def shoutouts(session: Session, ws: int, win_ids: list[int]) -> list[WinShoutout
         .order_by(w.won_on, w.id)
     ).all()
     people: dict[int, list[tuple[str, str | None]]] = {i: [] for i in win_ids}
+    by_slack: dict[int, str] = {}
     teams: dict[int, list[str]] = {i: [] for i in win_ids}
     for win_id, name, slack_id, team in session.execute(
         select(m.WinCreditPerson.win_id, m.Person.name, m.Person.slack_user_id, m.Person.team)
@@ -294,12 +295,25 @@ def shoutouts(session: Session, ws: int, win_ids: list[int]) -> list[WinShoutout
         .order_by(m.WinCreditSlackUser.slack_user_id)
     ):
         people[win_id].append((slack_id, slack_id))  # not in the people list: mentioned by Slack id
+        # Only a /win's recorder is ever credited by Slack id: one the people list does not know.
+        by_slack.setdefault(win_id, slack_id)
     for win_id, team in session.execute(
         select(m.WinCreditTeam.win_id, m.WinCreditTeam.team).where(m.WinCreditTeam.win_id.in_(win_ids))
     ):
         teams[win_id].append(team)
     return [
-        WinShoutout(i, account, kind, text, amount, won_on, source, by, people[i], sorted(set(teams[i])))
+        WinShoutout(
+            i,
+            account,
+            kind,
+            text,
+            amount,
+            won_on,
+            source,
+            by or by_slack.get(i),
+            people[i],
+            sorted(set(teams[i])),
+        )
         for i, account, kind, text, amount, won_on, source, by in rows
     ]
 

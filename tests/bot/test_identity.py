@@ -279,7 +279,8 @@ def test_a_slack_user_with_no_person_records_a_win_credited_as_themselves(
         [],
     )
     with team.read() as s:  # the shout-out mentions them
-        assert shoutouts(s, ws, [win.id])[0].people == [("UNEW", "UNEW")]
+        shoutout = shoutouts(s, ws, [win.id])[0]
+        assert (shoutout.people, shoutout.recorded_by) == ([("UNEW", "UNEW")], "UNEW")
     # With a listed person named too, both are credited; --not-me leaves the recorder out.
     bot.command("/win", "A1 another one <@UBOSS|bea> --not-me", user="UNEW")
     with team.read() as s:
