@@ -213,3 +213,22 @@ def test_an_old_or_missing_sqlite_file_warns(
     old.dispose()
     _, checks, _ = doctor()
     assert checks["database"]["status"] == "warn" and "schema at 0006" in checks["database"]["detail"]
+
+
+def test_oauth_without_an_installation_says_how_to_install(
+    setup: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cryptography.fernet import Fernet
+
+    monkeypatch.delenv("SLACK_BOT_TOKEN")
+    monkeypatch.setenv("SLACK_CLIENT_ID", "123.456")
+    monkeypatch.setenv("SLACK_CLIENT_SECRET", "client-secret")
+    monkeypatch.setenv("TOKEN_ENCRYPTION_KEY", Fernet.generate_key().decode())
+    code, checks, _ = doctor()
+    assert code == 1 and checks["workspace"]["status"] == "fail"  # "test" names no Slack workspace
+    assert "slack-<TEAM_ID>" in checks["workspace"]["detail"]
+    monkeypatch.setenv("RETENTION_BOT_WORKSPACE", "slack-T0TEST")
+    code, checks, _ = doctor()
+    assert code == 1 and checks["slack token"]["status"] == "fail"
+    assert "no installation of the app" in checks["slack token"]["detail"]
+    assert "/slack/install" in checks["slack token"]["fix"]
