@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 from slack_bolt import App, BoltResponse
 
+from bot.identity import LazyLinker
 from bot.logs import demote_rejected_bodies
 from bot.oauth import oauth_settings
 from bot.scheduler import announce_wins
@@ -41,6 +42,7 @@ def create_app(
     # Twice the request threads: a command past its budget keeps its worker until it has answered
     # through response_url, and the next commands should not queue behind it.
     workers = 2 * settings.server_threads
+    clients = WorkspaceClients(settings, db)
     ctx = Context(
         db,
         clock,
@@ -49,7 +51,8 @@ def create_app(
         admin_user_ids=frozenset(settings.admin_user_ids),
         single_workspace=None if settings.oauth else settings.workspace,
         announce_wins=announce_wins(settings),
-        clients=WorkspaceClients(settings, db),
+        clients=clients,
+        identify=LazyLinker(db, clients),
     )
     common: dict[str, Any] = {
         "signing_secret": settings.slack_signing_secret.get_secret_value()

@@ -101,6 +101,10 @@ def ingest(
             "errors": errors,
             "detail": "nothing from this batch was written",
         }
+    if kind == "people":  # with a Slack token: people without a Slack id are looked up by e-mail
+        from bot.identity import link_in_background
+
+        link_in_background(settings, db, ws)
     return 200, {
         "kind": kind,
         "inserted": result.inserted,

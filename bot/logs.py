@@ -117,3 +117,33 @@ def demote_rejected_bodies() -> None:
     verification = logging.getLogger("slack_bolt.RequestVerification")
     if not any(isinstance(f, OnlyAtDebug) for f in verification.filters):
         verification.addFilter(OnlyAtDebug())
+
+
+class JsonLines(logging.Formatter):
+    """``LOG_FORMAT=json``: one JSON object per line (time in UTC, level, logger, message, and the
+    traceback when there is one), for a log shipper to parse. The message is the redacted one: the
+    redaction filter has rewritten the record before any formatter sees it."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        import datetime as dt
+        import json
+
+        line: dict[str, object] = {
+            "time": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            line["traceback"] = record.exc_text
+        if record.threadName and record.threadName != "MainThread":
+            line["thread"] = record.threadName
+        return json.dumps(line, ensure_ascii=False)
+
+
+def use_json_lines(logger: logging.Logger | None = None) -> None:
+    """Every handler of ``logger`` (the root logger) writes JSON lines."""
+    for handler in (logger or logging.getLogger()).handlers:
+        handler.setFormatter(JsonLines())

@@ -23,6 +23,7 @@ TOKEN_FIELDS = ("bot_token", "bot_refresh_token", "user_token", "user_refresh_to
 # connection) the outbox looks for the message before it ever sends it again (bot.outbox): in channels
 # (channels:history, groups:history) and in DMs, whose conversation id conversations.open gives
 # (im:write) and whose history needs im:history. files:write: the digest's charts, uploaded into its thread.
+# (im:write) and whose history needs im:history.
 BOT_SCOPES = (
     "commands",
     "chat:write",
@@ -31,6 +32,8 @@ BOT_SCOPES = (
     "im:write",
     "im:history",
     "files:write",
+    "users:read",
+    "users:read.email",
 )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import (
     Field,
@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     # The workspace the CLI works on; Slack requests name their own workspace.
     workspace: str = Field("default", validation_alias="RETENTION_BOT_WORKSPACE", min_length=1, max_length=64)
     log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
+    # "json": one JSON object per log line, for log shipping (docs/deploy.md); "text": plain lines.
+    log_format: Literal["text", "json"] = Field("text", validation_alias="LOG_FORMAT")
 
     # Slack (see docs/slack.md). Single workspace: a bot token; several: OAuth client id and secret.
     slack_bot_token: SecretStr | None = Field(None, validation_alias="SLACK_BOT_TOKEN")

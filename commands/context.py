@@ -140,7 +140,12 @@ def slash_command(app: App, ctx: Context, name: str, reply: Callable[[Context, S
 
     def listener(ack: Any, body: dict[str, Any], respond: Any) -> None:
         cmd = SlashCommand.model_validate(body)
-        ctx.answer(ack, respond, lambda: reply(ctx, cmd))
+
+        def work() -> Reply:
+            ctx.identify_user(cmd.team_id, cmd.enterprise_id, cmd.user_id)
+            return reply(ctx, cmd)
+
+        ctx.answer(ack, respond, work)
 
     app.command(name)(listener)
 
@@ -158,6 +163,9 @@ class Context:
     announce_wins: Announce  # queues wins' shout-outs in the caller's transaction (digests.shoutout)
     # A Web API client for a workspace, for calls outside Bolt's own reply paths (opening a dialog).
     clients: Callable[[int], Any] | None = None
+    # Links a Slack user the people list does not know to their person by e-mail (bot.identity.LazyLinker);
+    # called with (workspace, Slack user id) before a command reads the people list.
+    identify: Callable[[int, str], bool] | None = None
 
     _workspaces: dict[tuple[str | None, str | None], int] = field(default_factory=dict)
 
@@ -176,6 +184,17 @@ class Context:
                     now=self.clock(),
                 )
         return self._workspaces[key]
+
+    def identify_user(self, team_id: str | None, enterprise_id: str | None, user_id: str) -> None:
+        """Before a command reads the people list: link an unknown Slack user by e-mail if we can. A
+        request the workspace refuses is left for the command to refuse in its own words."""
+        if self.identify is None:
+            return
+        try:
+            ws = self.workspace(team_id, enterprise_id)
+        except Exception:
+            return
+        self.identify(ws, user_id)
 
     def is_admin(self, user_id: str) -> bool:
         return user_id in self.admin_user_ids

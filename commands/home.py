@@ -54,6 +54,7 @@ def register(app: App, ctx: Context) -> None:
         ws = ctx.workspace(team_id, enterprise_id)
         if not first_time(ctx.db, body.get("event_id"), team_id, ctx.clock()):
             return
+        ctx.identify_user(team_id, enterprise_id, event["user"])
         now = ctx.clock()
         view = home_view(home_of(ctx, ws, event["user"], now), now)
         try:

@@ -80,8 +80,10 @@ def record(
         credited = dict(people)
         if me is not None and not req.not_me:
             credited[recorder_slack] = me
+        # Someone the people list does not know yet is credited as themselves, by Slack id.
+        as_themselves = [recorder_slack] if me is None and not req.not_me else []
         teams = list(dict.fromkeys(req.teams + [p.team for p in credited.values()]))
-        if not credited and not teams:
+        if not credited and not teams and not as_themselves:
             raise NothingToCredit("a win needs at least one person or team to credit")
         new = store.record_win(
             session,
@@ -93,10 +95,11 @@ def record(
             recorded_by=me.id if me else None,
             people=[p.id for p in credited.values()],
             teams=teams,
+            slack_users=as_themselves,
         )
         if new:  # its shout-out goes into the outbox with it: both or neither
             announce(session, ws, _owed_shoutouts(session, ws, now, per_day=shoutouts_per_day), now)
-    return WinRecorded(match.name, req.text, list(credited), teams, new)
+    return WinRecorded(match.name, req.text, list(credited) + as_themselves, teams, new)
 
 
 def queue_owed(db: Database, ws: int, now: dt.datetime, *, per_day: int, announce: Announce) -> int:

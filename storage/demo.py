@@ -586,3 +586,11 @@ def write_files(data: DemoData, out: Path) -> dict[str, Path]:
                     writer.writerow([_cell(rec.get(f)) for f in fields])
         paths[kind] = path
     return paths
+
+
+# --- demo-data --me: what the person trying the demo owns (storage/demo_me.py) --------------------
+# Each step adds one part of a portfolio for that person, in one transaction, and says what it added.
+# A part of the product with something to show them in Slack appends its step here.
+from storage.demo_me import MeStep, open_handoffs, own_accounts  # noqa: E402
+
+ME_STEPS: list[MeStep] = [own_accounts, open_handoffs]

@@ -291,14 +291,16 @@ def _merge(ctx: BatchContext, value_cols: list[str]) -> ImportResult:
 
     direct = [ref.column for ref in kind.refs if not ref.late]
     compared = [c for c in direct + value_cols if c not in kind.key and c not in kind.insert_only]
-    differs_terms: list[ColumnElement[bool]] = [t.c[c].is_distinct_from(res.c[c]) for c in compared]
+    # The value each compared column gets: the record's, or for a kept column left empty, the stored one.
+    value = {c: func.coalesce(res.c[c], t.c[c]) if c in kind.keep_when_empty else res.c[c] for c in compared}
+    differs_terms: list[ColumnElement[bool]] = [t.c[c].is_distinct_from(value[c]) for c in compared]
     for ref in kind.refs:
         if ref.late:
             resolved_id = _late_id(ref, ws, res)
             differs_terms.append(t.c[ref.column].is_distinct_from(resolved_id))
             differs_terms.append(and_(res.c[ref.field].is_not(None), resolved_id.is_(None)))
     differs = or_(*differs_terms) if differs_terms else literal(False)
-    update_rows = update(t).where(matches(t), differs).values({c: res.c[c] for c in compared})
+    update_rows = update(t).where(matches(t), differs).values(value)
 
     total, new, changed = session.execute(
         select(

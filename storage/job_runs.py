@@ -46,3 +46,14 @@ def finish_job_run(session: Session, ws: int, job: str, subject: str, now: dt.da
         .where(JobRun.workspace_id == ws, JobRun.job == job, JobRun.subject == subject)
         .values(finished_at=now)
     )
+def last_run(session: Session, ws: int) -> tuple[str, dt.datetime] | None:
+    """The workspace's latest claimed job and when it started (the scheduler's last sign of life)."""
+    from sqlalchemy import select
+
+    row = session.execute(
+        select(JobRun.job, JobRun.started_at)
+        .where(JobRun.workspace_id == ws)
+        .order_by(JobRun.started_at.desc())
+        .limit(1)
+    ).first()
+    return None if row is None else (row[0], row[1])

@@ -119,6 +119,9 @@ class Kind:
     derived: tuple[str, ...] = ()  # value columns computed from the record by ``derive``
     derive: Callable[[Any], dict[str, Any]] | None = None
     insert_only: tuple[str, ...] = ()
+    # Columns an empty value does not clear: the stored value stays (a Slack id the bot linked by e-mail
+    # survives re-importing a CRM export that has no Slack ids).
+    keep_when_empty: tuple[str, ...] = ()
     extension: Callable[[], Extension] | None = None  # a fresh one per batch
 
     def stage_key(self) -> list[str]:
@@ -385,6 +388,7 @@ KINDS: dict[str, Kind] = {
             (_person_ref("manager_email", "manager_id", late=True),),
             ("email", "name", "team", "slack_user_id", "timezone"),
             "e-mail, name, team, Slack user id, manager, time zone",
+            keep_when_empty=("slack_user_id",),
         ),
         Kind(
             "accounts",

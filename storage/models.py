@@ -609,3 +609,16 @@ class KpiTargetChange(Base):
     new_value: Mapped[Decimal | None] = mapped_column(Millionths)
     changed_by: Mapped[str] = mapped_column(String(64))  # a Slack user id, "cli:<user>", "policy file"
     changed_at: Mapped[dt.datetime]
+# --- Slack identities ------------------------------------------------------------------------------
+
+
+class WinCreditSlackUser(Base):
+    """A win credited to a Slack user who is not in the people list (``/win`` by someone RevOps has not
+    imported yet): they are credited as themselves, by Slack id, and mentioned in the shout-out."""
+
+    __tablename__ = "win_credit_slack_users"
+    __table_args__ = (UniqueConstraint("win_id", "slack_user_id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = _ws()
+    win_id: Mapped[int] = mapped_column(ForeignKey("wins.id", ondelete="CASCADE"))
+    slack_user_id: Mapped[str] = mapped_column(String(32))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -278,6 +279,7 @@ def shoutouts(session: Session, ws: int, win_ids: list[int]) -> list[WinShoutout
         .order_by(w.won_on, w.id)
     ).all()
     people: dict[int, list[tuple[str, str | None]]] = {i: [] for i in win_ids}
+    by_slack: dict[int, str] = {}
     teams: dict[int, list[str]] = {i: [] for i in win_ids}
     for win_id, name, slack_id, team in session.execute(
         select(m.WinCreditPerson.win_id, m.Person.name, m.Person.slack_user_id, m.Person.team)
@@ -287,12 +289,31 @@ def shoutouts(session: Session, ws: int, win_ids: list[int]) -> list[WinShoutout
     ):
         people[win_id].append((name, slack_id))
         teams[win_id].append(team)
+    for win_id, slack_id in session.execute(
+        select(m.WinCreditSlackUser.win_id, m.WinCreditSlackUser.slack_user_id)
+        .where(m.WinCreditSlackUser.win_id.in_(win_ids))
+        .order_by(m.WinCreditSlackUser.slack_user_id)
+    ):
+        people[win_id].append((slack_id, slack_id))  # not in the people list: mentioned by Slack id
+        # Only a /win's recorder is ever credited by Slack id: one the people list does not know.
+        by_slack.setdefault(win_id, slack_id)
     for win_id, team in session.execute(
         select(m.WinCreditTeam.win_id, m.WinCreditTeam.team).where(m.WinCreditTeam.win_id.in_(win_ids))
     ):
         teams[win_id].append(team)
     return [
-        WinShoutout(i, account, kind, text, amount, won_on, source, by, people[i], sorted(set(teams[i])))
+        WinShoutout(
+            i,
+            account,
+            kind,
+            text,
+            amount,
+            won_on,
+            source,
+            by or by_slack.get(i),
+            people[i],
+            sorted(set(teams[i])),
+        )
         for i, account, kind, text, amount, won_on, source, by in rows
     ]
 
@@ -311,8 +332,10 @@ def record_win(
     kind: str = "other",
     amount: Decimal | None = None,
     source: str = "slack",
+    slack_users: Sequence[str] = (),
 ) -> bool:
-    """Record a win once (``external_id`` is the unique claim); False if it already was."""
+    """Record a win once (``external_id`` is the unique claim); False if it already was. ``slack_users``
+    are credited by Slack id: people who are not in the people list (yet), credited as themselves."""
     claimed = insert_ignore(
         session,
         m.Win,
@@ -340,6 +363,10 @@ def record_win(
         m.WinCreditPerson(workspace_id=ws, win_id=win_id, person_id=p) for p in dict.fromkeys(people)
     )
     session.add_all(m.WinCreditTeam(workspace_id=ws, win_id=win_id, team=t) for t in dict.fromkeys(teams))
+    session.add_all(
+        m.WinCreditSlackUser(workspace_id=ws, win_id=win_id, slack_user_id=u)
+        for u in dict.fromkeys(slack_users)
+    )
     return True
 
 

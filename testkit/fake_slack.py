@@ -7,6 +7,12 @@ as Slack's ``fatal_error`` may), can enforce chat.postMessage's 1 message per se
 each channel's messages with their metadata for ``conversations.history`` / ``conversations.replies``,
 and records a transcript that tests assert on as a whole.
 
+Slack identities: ``add_user`` makes workspace members that ``users.info``, ``users.lookupByEmail``
+and ``users.list`` (cursor pagination) answer, e-mails only with the ``users:read.email`` scope;
+``auth.test`` reports ``scopes`` in its ``x-oauth-scopes`` header; ``conversations.info`` says whether
+the bot is a member (``not_in``); ``method_interval`` is a rate-limit mode (429 + Retry-After for a
+method called sooner than its interval, e.g. users.list's Tier 2).
+
 A message posted to a user id lands in the DM conversation with that person, as in Slack: its id is
 what ``conversations.open(users=U…)`` answers (here ``D`` + the user id), chat.postMessage answers
 that channel, and ``conversations.history`` / ``conversations.replies`` on a user id answer
@@ -47,7 +53,21 @@ REQUIRED = {
     "conversations.replies": ("channel", "ts"),
     "files.getUploadURLExternal": ("filename", "length"),
     "files.completeUploadExternal": ("files",),
+    "conversations.info": ("channel",),
 }
+
+# The scopes auth.test reports by default (its ``x-oauth-scopes`` header): everything the app asks for.
+ALL_SCOPES = (
+    "commands",
+    "chat:write",
+    "channels:history",
+    "groups:history",
+    "im:write",
+    "im:history",
+    "users:read",
+    "users:read.email",
+    "files:write",
+)
 
 
 @dataclass
@@ -75,6 +95,13 @@ class FakeSlack:
     client_id: str = "123.456"
     client_secret: str = "client-secret"
     grants: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # The bot token's scopes, as auth.test reports them in its x-oauth-scopes header.
+    scopes: tuple[str, ...] = ALL_SCOPES
+    # Channels that do not exist (conversations.info answers channel_not_found).
+    unknown_channels: set[str] = field(default_factory=set)
+    # Rate-limit mode: seconds a method needs between two calls (users.list is Tier 2: 3 s); a call
+    # sooner answers HTTP 429 with Retry-After and is counted in ``rate_limited``.
+    method_interval: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._failures: dict[str, deque[Failure]] = defaultdict(deque)
@@ -82,6 +109,7 @@ class FakeSlack:
         self._ts = itertools.count(1)
         self.messages: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self._last_post: dict[str, float] = {}
+        self._last_call: dict[str, float] = {}
         self._validated: dict[tuple[str, str | None], list[str]] = {}
         self.rate_limited = 0
         self.files: dict[str, dict[str, Any]] = {}  # file id → name, length, alt, title, data, shared
@@ -166,6 +194,29 @@ class FakeSlack:
         self._record("oauth.v2.access", args, grant is not None, None if grant else "invalid_code")
         return grant or {"ok": False, "error": "invalid_code"}
 
+    def add_user(
+        self,
+        user_id: str,
+        email: str | None,
+        *,
+        name: str | None = None,
+        deleted: bool = False,
+        is_bot: bool = False,
+    ) -> None:
+        """A member of the workspace, as users.info / users.lookupByEmail / users.list show them (an
+        e-mail only with the users:read.email scope, as in Slack)."""
+        profile: dict[str, Any] = {"real_name": name or user_id}
+        if email is not None:
+            profile["email"] = email
+        self.users[user_id] = {
+            "id": user_id,
+            "team_id": self.team_id,
+            "name": (name or user_id).lower().replace(" ", "."),
+            "deleted": deleted,
+            "is_bot": is_bot,
+            "profile": profile,
+        }
+
     def calls(self, method: str) -> list[dict[str, Any]]:
         with self._lock:
             return [c["args"] for c in self.transcript if c["method"] == method and c["ok"]]
@@ -180,6 +231,7 @@ class FakeSlack:
             self.transcript.clear()
             self.messages.clear()
             self._last_post.clear()
+            self._last_call.clear()
             self.rate_limited = 0
 
     def posts(self, channel: str | None = None) -> list[dict[str, Any]]:
@@ -204,6 +256,8 @@ class FakeSlack:
             return 200, {}, self._oauth_access(token, args)
         if failure is None and method == "chat.postMessage":
             failure = self._channel_failure(str(args.get("channel", "")))
+        if failure is None and method in self.method_interval:
+            failure = self._method_failure(method)
         if failure is not None:
             if failure.posted and method == "files.completeUploadExternal":
                 self._complete_upload(args)
@@ -221,6 +275,12 @@ class FakeSlack:
         ):
             self._record(method, args, False, "channel_not_found")  # a user is not a conversation
             return 200, {}, {"ok": False, "error": "channel_not_found"}
+        if (
+            method in ("conversations.history", "conversations.replies")
+            and args.get("channel") in self.not_in
+        ):
+            self._record(method, args, False, "not_in_channel")  # a bot reads only where it is a member
+            return 200, {}, {"ok": False, "error": "not_in_channel"}
         if token not in self.tokens:
             self._record(method, args, False, "invalid_auth")
             return 200, {}, {"ok": False, "error": "invalid_auth" if token else "not_authed"}
@@ -236,8 +296,21 @@ class FakeSlack:
         if problems:
             self._record(method, args, False, "invalid_blocks")
             return 200, {}, {"ok": False, "error": "invalid_blocks", "errors": problems}
-        self._record(method, args, True)
-        return 200, {}, self._result(method, args)
+        result = self._result(method, args)
+        self._record(method, args, bool(result.get("ok")), result.get("error"))
+        headers = {"x-oauth-scopes": ",".join(self.scopes)} if method == "auth.test" else {}
+        return 200, headers, result
+
+    def _method_failure(self, method: str) -> Failure | None:
+        with self._lock:
+            now = time.monotonic()
+            last = self._last_call.get(method)
+            interval = self.method_interval[method]
+            if last is not None and now - last < interval - 0.02:
+                self.rate_limited += 1
+                return Failure(status=429, retry_after=max(1, round(interval - (now - last))))
+            self._last_call[method] = now
+        return None
 
     def _channel_failure(self, channel: str) -> Failure | None:
         if channel in self.not_in:
@@ -328,7 +401,32 @@ class FakeSlack:
             return {"ok": True, "channel": {"id": _conversation(str(args["users"]).split(",")[0])}}
         if method == "users.info":
             user = self.users.get(args["user"])
-            return {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}
+            return (
+                {"ok": True, "user": self._visible(user)}
+                if user
+                else {"ok": False, "error": "user_not_found"}
+            )
+        if method == "users.lookupByEmail":
+            wanted = str(args["email"]).lower()
+            for user in list(self.users.values()):
+                email = user["profile"].get("email")
+                if email and email.lower() == wanted and not user["deleted"]:
+                    return {"ok": True, "user": self._visible(user)}
+            return {"ok": False, "error": "users_not_found"}
+        if method == "users.list":
+            return self._users_page(args)
+        if method == "conversations.info":
+            channel = str(args["channel"])
+            if channel in self.unknown_channels:
+                return {"ok": False, "error": "channel_not_found"}
+            return {
+                "ok": True,
+                "channel": {
+                    "id": channel,
+                    "is_member": channel not in self.not_in,
+                    "is_archived": channel in self.archived,
+                },
+            }
         return {"ok": True}
 
     # -- files ---------------------------------------------------------------------------------------
@@ -392,6 +490,26 @@ class FakeSlack:
     def shared_files(self, channel: str) -> list[dict[str, Any]]:
         """Files shared in ``channel`` (any thread), in order, one entry per share."""
         return [f for msg in self.posts(channel) for f in (msg.get("files") or [])]
+    def _visible(self, user: dict[str, Any]) -> dict[str, Any]:
+        """A user as the token may see them: no e-mail without users:read.email."""
+        if "users:read.email" in self.scopes:
+            return user
+        return {**user, "profile": {k: v for k, v in user["profile"].items() if k != "email"}}
+
+    def _users_page(self, args: dict[str, Any]) -> dict[str, Any]:
+        """users.list with cursor pagination: ``limit`` (default 100, at most 1000) per page; the cursor
+        is opaque to callers (here the offset, base64-encoded)."""
+        limit = min(int(args.get("limit") or 100), 1000)
+        cursor = str(args.get("cursor") or "")
+        try:
+            start = int(base64.b64decode(cursor).decode().removeprefix("offset:")) if cursor else 0
+        except ValueError:
+            return {"ok": False, "error": "invalid_cursor"}
+        ids = sorted(self.users)
+        page = [self._visible(self.users[i]) for i in ids[start : start + limit]]
+        more = start + limit < len(ids)
+        next_cursor = base64.b64encode(f"offset:{start + limit}".encode()).decode() if more else ""
+        return {"ok": True, "members": page, "response_metadata": {"next_cursor": next_cursor}}
 
     def response(self, key: str, body: dict[str, Any]) -> tuple[int, str]:
         problems = message_problems(body.get("blocks"), body.get("text"))

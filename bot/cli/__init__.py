@@ -119,6 +119,8 @@ def cli(click_ctx: click.Context) -> None:
     """
     if click_ctx.invoked_subcommand is None or "--help" in sys.argv or "-h" in sys.argv:
         return
+    if click_ctx.invoked_subcommand == "doctor":  # it checks the settings and the database itself
+        return
     try:
         settings = build_settings()
     except ConfigError as exc:
@@ -126,9 +128,11 @@ def cli(click_ctx: click.Context) -> None:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    from bot.logs import redact_secrets
+    from bot.logs import redact_secrets, use_json_lines
 
     redact_secrets(settings)  # no token, secret or response URL in any log line (bot.logs)
+    if settings.log_format == "json":
+        use_json_lines()
     for chatty in ("alembic", "apscheduler"):  # one line per migration step / per tick otherwise
         logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLogger().level))
     db = Database(settings.database_url)
@@ -159,7 +163,7 @@ def main() -> None:
 
 
 # The command groups register themselves on ``cli`` when imported.
-from bot.cli import admin, data, goals, reports, run, sla  # noqa: E402
+from bot.cli import admin, data, doctor, goals, people, reports, run, sla  # noqa: E402
 from bot.cli import sync as sync_cli  # noqa: E402
 
-__all__ = ["admin", "cli", "data", "goals", "main", "reports", "run", "sla", "sync_cli"]
+__all__ = ["admin", "cli", "data", "doctor", "goals", "main", "people", "reports", "run", "sla", "sync_cli"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import datetime as dt
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -183,9 +184,25 @@ def import_cmd(
         markup=False,
         highlight=False,
     )
+    if kind == "people":  # with a Slack token: people without a Slack id are looked up by e-mail
+        from bot.cli.people import link_after_import
+
+        link_after_import(ctx, ws)
 
 
 # --- demo data -----------------------------------------------------------------------------------
+
+
+def _me(value: str | None) -> str | None:
+    """--me: an e-mail (any case) or a Slack user id."""
+    if value is None:
+        return None
+    value = value.strip()
+    if re.fullmatch(r"[UW][A-Z0-9]{2,31}", value):
+        return value
+    if re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
+        return value.lower()
+    raise click.BadParameter(f"{value!r} is neither an e-mail address nor a Slack user id like U0123ABCD")
 
 
 def _counted(records: Iterator[tuple[int, dict[str, Any]]], bar: Bar, label: str) -> Iterator[RawRecord]:
@@ -208,6 +225,11 @@ def _counted(records: Iterator[tuple[int, dict[str, Any]]], bar: Bar, label: str
     type=click.Path(file_okay=False, path_type=Path),
     help="Write importable files here instead of loading the database.",
 )
+@click.option(
+    "--me",
+    callback=lambda _c, _p, value: _me(value),
+    help="Your e-mail or Slack user id (U…): you own a portfolio, to try the bot in Slack with.",
+)
 @pass_ctx
 def demo_data(
     ctx: Ctx,
@@ -217,10 +239,17 @@ def demo_data(
     usage_days: int,
     as_of: dt.date | None,
     out_dir: Path | None,
+    me: str | None,
 ) -> None:
-    """Make a realistic, deterministic demo dataset (same seed and as-of date → same data)."""
+    """Make a realistic, deterministic demo dataset (same seed and as-of date → same data).
+
+    With --me, you are in the people list and own accounts in every health band and open handoffs
+    (one overdue), so /health, /sla, /handoff list and App Home show them in Slack.
+    """
     cfg = DemoConfig(accounts, months, seed, as_of or ctx.now.date(), usage_days)
     data = DemoData(cfg)
+    if out_dir is not None and me is not None:
+        raise click.UsageError("--me loads the database: leave out --out")
     if out_dir is not None:
         for kind, path in write_files(data, out_dir).items():
             out.print(f"{kind:<12} {path}")
@@ -250,6 +279,10 @@ def demo_data(
         out.print(line)
     n = goals.seed_demo_targets(ctx.db, ws, policies=ctx.settings.policies, as_of=cfg.as_of, now=ctx.now)
     out.print(f"targets      {n:>9} set (some met, some missed: `retention-bot kpis`)")
+    if me is not None:
+        from bot.cli.people import give_portfolio
+
+        give_portfolio(ctx, ws, me, cfg.as_of)
     as_of_flag = "" if cfg.as_of == ctx.now.date() else f" --as-of {cfg.as_of}"
     out.print(
         f"demo data for {accounts:,} accounts loaded in {time.perf_counter() - started:.1f} s "
