@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from services.errors import ConfigError
 
@@ -215,10 +215,10 @@ class KpiGoal(_Strict):
     targets: dict[TargetKind, Decimal] = Field(default_factory=dict)  # every segment
     segments: dict[str, dict[TargetKind, Decimal]] = Field(default_factory=dict)  # one segment's own
 
-    @model_validator(mode="after")
-    def _teams(self) -> Self:
-        _known_teams(self.owners or [])
-        return self
+    @field_validator("owners")
+    @classmethod
+    def _teams(cls, owners: list[str] | None) -> list[str] | None:
+        return None if owners is None else _known_teams(owners)
 
 
 class Tolerance(_Strict):
