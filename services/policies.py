@@ -10,7 +10,7 @@ import datetime as dt
 import tomllib
 from decimal import Decimal
 from pathlib import Path
-from typing import Literal, Self
+from typing import Annotated, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -197,6 +197,7 @@ class SlaConfig(_Strict):
 
 TEAMS = ("leadership", "revops", "sales", "marketing", "cs", "support", "product", "engineering", "finance")
 TargetKind = Literal["week", "month", "quarter"]
+TargetValue = Annotated[Decimal, Field(ge=0, decimal_places=6)]  # kept exactly (storage: millionths)
 
 
 def _known_teams(teams: list[str]) -> list[str]:
@@ -212,8 +213,8 @@ class KpiGoal(_Strict):
 
     owners: list[str] | None = Field(None, min_length=1)  # None: the defaults (services.scorecard.KPIS)
     capability: str | None = Field(None, min_length=1, max_length=60)
-    targets: dict[TargetKind, Decimal] = Field(default_factory=dict)  # every segment
-    segments: dict[str, dict[TargetKind, Decimal]] = Field(default_factory=dict)  # one segment's own
+    targets: dict[TargetKind, TargetValue] = Field(default_factory=dict)  # every segment
+    segments: dict[str, dict[TargetKind, TargetValue]] = Field(default_factory=dict)  # one segment's own
 
     @field_validator("owners")
     @classmethod

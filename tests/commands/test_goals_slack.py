@@ -31,7 +31,9 @@ def data(db: Database, ws: int, tmp_path: Path) -> Database:
 
 @pytest.fixture
 def bot(data: Database, fake: FakeSlack) -> Iterator[Bot]:
-    b = Bot(data, fake)
+    # A generous answer budget: on a loaded machine a reply must still come in the response, which is
+    # what these tests read (the response_url path is tested in test_slack.py).
+    b = Bot(data, fake, answer_budget=20)
     yield b
     b.close()
 
