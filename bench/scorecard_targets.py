@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import drop_postgres, fresh_postgres, machine
 from bench.scorecard_health import AS_OF, load
 from services import scorecard as scorecard_module
+from services.goals import targets_in
 from services.policies import KpiGoal, Policies
 from services.scorecard import KPIS, build_scorecard
 from storage import targets as store
@@ -89,36 +90,42 @@ def measure(label: str, url: str, changes: int, repeat: int) -> None:
             build_scorecard(s, ws, as_of=AS_OF, period_kind="month", policies=pol)
 
     with_goals = scorecard_module._with_goals
-    results: dict[str, list[float]] = {}
-    for name in ("without targets", "with targets", "without targets ", "with targets "):
-        if name.startswith("without"):
-            scorecard_module._with_goals = lambda session, ws, kpis, *rest: kpis  # type: ignore[assignment]
-        else:
-            scorecard_module._with_goals = with_goals
+
+    def without_goals(session, ws, kpis, *rest):  # type: ignore[no-untyped-def]
+        return kpis
+
+    def card_without() -> None:
+        scorecard_module._with_goals = without_goals  # type: ignore[assignment]
         try:
-            card()  # warm the caches once
-            results[name] = timed(card, repeat)
+            card()
         finally:
             scorecard_module._with_goals = with_goals
-    # Interleaved twice (A B A B) so a neighbour's load on the shared machine hits both alike.
-    base = results["without targets"] + results["without targets "]
-    goal = results["with targets"] + results["with targets "]
+
+    card()  # warm the caches once
+    card_without()
+    # Alternated run by run (A B A B …) so a neighbour's load on the shared machine hits both alike.
+    base: list[float] = []
+    goal: list[float] = []
+    for _ in range(repeat):
+        base += timed(card_without, 1)
+        goal += timed(card, 1)
     b, g = statistics.median(base), statistics.median(goal)
     for name, runs, mid in (("without targets", base, b), ("with targets   ", goal, g)):
         print(
             f"  {label:<10} month scorecard {name}: median {mid * 1000:6.0f} ms, "
-            f"max {max(runs) * 1000:6.0f} ms"
+            f"min {min(runs) * 1000:6.0f} ms, max {max(runs) * 1000:6.0f} ms"
         )
     print(
-        f"  {label:<10} with ÷ without: {g / b:.2f}× ({2 * repeat} runs each, interleaved; "
-        f"{max(recorded, changes):,} target changes in the history)"
+        f"  {label:<10} with ÷ without: {g / b:.2f}× by the medians, {min(goal) / min(base):.2f}× by the "
+        f"minimums ({repeat} runs each, alternated; {max(recorded, changes):,} target changes in the history)"
     )
-    with db.read() as s:
-        t = time.perf_counter()
-        from services.goals import targets_in
 
-        targets_in(s, ws, NOW, pol)
-        print(f"  {label:<10} the targets in force alone     : {(time.perf_counter() - t) * 1000:6.1f} ms")
+    def in_force() -> None:
+        with db.read() as s:
+            targets_in(s, ws, NOW, pol)
+
+    alone = timed(in_force, repeat)
+    print(f"  {label:<10} the targets in force alone: median {statistics.median(alone) * 1000:6.1f} ms")
     db.dispose()
 
 
@@ -127,7 +134,7 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=10_000)
     parser.add_argument("--months", type=int, default=24)
     parser.add_argument("--changes", type=int, default=2_000, help="target changes in the history")
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/rb-bench-targets"))
     parser.add_argument("--keep-postgres", action="store_true")
     parser.add_argument("--skip-postgres", action="store_true")

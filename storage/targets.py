@@ -60,8 +60,12 @@ def in_force_changes(
         .where(t.workspace_id == ws, t.layer == layer, t.changed_at <= at)
         .subquery()
     )
-    rows = session.scalars(select(t).join(latest, latest.c.id == t.id).where(latest.c.rank == 1)).all()
-    return {(r.kpi, r.period_kind, r.segment): _change(r) for r in rows if r.new_value is not None}
+    rows = session.execute(
+        select(t.kpi, t.period_kind, t.segment, t.layer, t.old_value, t.new_value, t.changed_by, t.changed_at)
+        .join(latest, latest.c.id == t.id)
+        .where(latest.c.rank == 1, t.new_value.is_not(None))
+    ).all()
+    return {(r[0], r[1], r[2]): TargetChange(*r) for r in rows}
 
 
 def in_force(session: Session, ws: int, at: dt.datetime, layer: Layer) -> dict[TargetKey, Decimal]:
