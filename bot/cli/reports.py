@@ -51,7 +51,10 @@ def scorecard(ctx: Ctx, as_of: dt.date | None, period: str, segment: str | None,
     if as_json:
         click.echo(json.dumps(card.to_json(), indent=2))
     else:
-        out.print(render.scorecard(card))
+        table = render.scorecard(card)
+        # Rich squeezes columns to the terminal; a wide line is better than a KPI name cut away.
+        needed = Console(width=10_000).measure(table).maximum
+        (out if needed <= out.width else Console(width=min(needed, 200))).print(table)
 
 
 @cli.command()
