@@ -30,9 +30,24 @@ class WeeklyFacts:
 
 
 def _weekly(
-    session: Session, ws: int, *, as_of: dt.date, now: dt.datetime, policies: Policies, segment: str | None
+    session: Session,
+    ws: int,
+    *,
+    as_of: dt.date,
+    now: dt.datetime,
+    policies: Policies,
+    segment: str | None,
+    targets_at: dt.datetime | None = None,
 ) -> WeeklyFacts:
-    card = build_scorecard(session, ws, as_of=as_of, period_kind="week", policies=policies, segment=segment)
+    card = build_scorecard(
+        session,
+        ws,
+        as_of=as_of,
+        period_kind="week",
+        policies=policies,
+        segment=segment,
+        targets_at=targets_at,
+    )
     period = card.period
     wins = wins_between(session, ws, period.start, period.end)
     win_total = (
@@ -57,7 +72,11 @@ def weekly(
     now: dt.datetime,
     policies: Policies,
     segment: str | None = None,
+    targets_at: dt.datetime | None = None,
 ) -> WeeklyFacts:
-    """Everything the weekly digest shows for the week of ``as_of``, optionally for one segment."""
+    """Everything the weekly digest shows for the week of ``as_of``, optionally for one segment;
+    ``targets_at``: with the targets in force then (a past digest rebuilt as it was)."""
     with db.read() as session:
-        return _weekly(session, ws, as_of=as_of, now=now, policies=policies, segment=segment)
+        return _weekly(
+            session, ws, as_of=as_of, now=now, policies=policies, segment=segment, targets_at=targets_at
+        )

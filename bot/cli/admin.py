@@ -10,6 +10,7 @@ import click
 from blocks.format import schedule_words
 from bot.cli import (
     AS_OF,
+    TARGETS_AS_OF,
     Ctx,
     _channel,
     cli,
@@ -82,8 +83,11 @@ def digest() -> None:
 @click.option(
     "--json", "as_json", is_flag=True, help="Print the chat.postMessage arguments (message and thread)."
 )
+@TARGETS_AS_OF
 @pass_ctx
-def digest_preview(ctx: Ctx, channel: str | None, as_of: dt.date | None, as_json: bool) -> None:
+def digest_preview(
+    ctx: Ctx, channel: str | None, as_of: dt.date | None, as_json: bool, targets_at: dt.datetime | None
+) -> None:
     """Print exactly what the digest would post: the message and its thread reply."""
     from digests.digest import DigestError, context, render
     from services.digest import weekly
@@ -99,7 +103,15 @@ def digest_preview(ctx: Ctx, channel: str | None, as_of: dt.date | None, as_json
             raise click.ClickException(
                 f"{channel} has no digest subscription: retention-bot subscriptions list"
             ) from None
-    facts = weekly(ctx.db, ws, as_of=day, now=ctx.now, policies=ctx.settings.policies, segment=segment)
+    facts = weekly(
+        ctx.db,
+        ws,
+        as_of=day,
+        now=ctx.now,
+        policies=ctx.settings.policies,
+        segment=segment,
+        targets_at=targets_at,
+    )
     try:
         message = render(context(facts), ctx.settings.digest_templates)
     except DigestError as exc:

@@ -11,6 +11,7 @@ from rich.console import Console
 from bot import render
 from bot.cli import (
     AS_OF,
+    TARGETS_AS_OF,
     Ctx,
     _date,
     cli,
@@ -32,8 +33,16 @@ from storage.periods import PERIOD_KINDS
 @click.option("--period", type=click.Choice(PERIOD_KINDS), default="week", show_default=True)
 @click.option("--segment", help="Only accounts of this segment.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
+@TARGETS_AS_OF
 @pass_ctx
-def scorecard(ctx: Ctx, as_of: dt.date | None, period: str, segment: str | None, as_json: bool) -> None:
+def scorecard(
+    ctx: Ctx,
+    as_of: dt.date | None,
+    period: str,
+    segment: str | None,
+    as_json: bool,
+    targets_at: dt.datetime | None,
+) -> None:
     """The shared scorecard: each KPI, its previous-period value, the change and its owner teams."""
     with ctx.db.read() as session:
         ws = ctx.existing_workspace(session)
@@ -45,6 +54,7 @@ def scorecard(ctx: Ctx, as_of: dt.date | None, period: str, segment: str | None,
             period=period,  # type: ignore[arg-type]
             policies=ctx.settings.policies,
             segment=segment,
+            targets_at=targets_at,
         )
     except UnknownSegment as refusal:
         raise click.ClickException(render.unknown_segment(refusal)) from None

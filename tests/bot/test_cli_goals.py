@@ -75,3 +75,18 @@ def test_a_policy_file_naming_an_unknown_team_stops_with_one_line(
     monkeypatch.setenv("RETENTION_BOT_CONFIG", str(tmp_path / "policy.toml"))
     code, _, err = run("kpis")
     assert code == 2 and "unknown team 'legal'" in err and "kpis.nrr.owners" in err
+
+
+def test_a_past_scorecard_and_digest_show_the_targets_of_their_time(run) -> None:
+    code, _, _ = run("demo-data", "--accounts", "20", "--as-of", AS_OF, "--usage-days", "5")
+    assert code == 0
+    run("kpis", "target", "nrr", "150%", "--period", "week")
+    code, out, _ = run("scorecard", "--as-of", AS_OF, "--json")
+    assert json.loads(out)["kpis"]["nrr"]["target"]["value"] == pytest.approx(1.5)
+    code, out, _ = run("scorecard", "--as-of", AS_OF, "--json", "--targets-as-of", "2020-01-01")
+    assert code == 0 and json.loads(out)["kpis"]["nrr"]["target"] is None  # nothing was set then
+    code, out, _ = run("digest", "preview", "--as-of", AS_OF, "--json", "--targets-as-of", "2020-01-01T00:00")
+    rows = next(b for b in json.loads(out)["message"]["blocks"] if b["type"] == "table")["rows"]
+    assert all(row[2]["text"].startswith("⚪") for row in rows[1:])
+    code, _, err = run("scorecard", "--targets-as-of", "yesterday")
+    assert code == 2 and "not a time like" in err

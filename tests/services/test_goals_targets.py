@@ -211,3 +211,15 @@ def test_owner_matrix_follows_the_policy_file(db: Database, ws: int) -> None:
         ("quarter", "ent", D("1.2"), "policy"),
     ]
     assert rows["logo_churn"].direction == "lower" and rows["logo_churn"].targets == []
+
+
+def test_the_daily_run_records_policy_file_targets_once(db: Database, ws: int) -> None:
+    from services.daily import run_daily
+
+    policies = Policies(kpis={"grr": KpiGoal(targets={"month": D("0.9")})})
+    run_daily(db, ws, T1, policies)
+    run_daily(db, ws, T1 + dt.timedelta(minutes=1), policies)  # the next tick: nothing new
+    changes = goals.history(db, ws)
+    assert [(c.kpi, c.period_kind, c.layer, c.new, c.at) for c in changes] == [
+        ("grr", "month", "policy", D("0.9"), T1)
+    ]
