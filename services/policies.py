@@ -245,6 +245,8 @@ class Policies(_Strict):
 
     @model_validator(mode="after")
     def _known_kpis(self) -> Self:
+        if not self.kpis:
+            return self
         # Imported here: services.scorecard imports this module for ``Policies``.
         from services.scorecard import KPIS
 
