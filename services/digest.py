@@ -46,9 +46,16 @@ def _weekly(
     segment: str | None,
     period_kind: PeriodKind = "week",
     team: str | None = None,
+    targets_at: dt.datetime | None = None,
 ) -> WeeklyFacts:
     card = build_scorecard(
-        session, ws, as_of=as_of, period_kind=period_kind, policies=policies, segment=segment
+        session,
+        ws,
+        as_of=as_of,
+        period_kind=period_kind,
+        policies=policies,
+        segment=segment,
+        targets_at=targets_at,
     )
     period = card.period
     wins = wins_between(session, ws, period.start, period.end)
@@ -78,9 +85,11 @@ def weekly(
     segment: str | None = None,
     period_kind: PeriodKind = "week",
     team: str | None = None,
+    targets_at: dt.datetime | None = None,
 ) -> WeeklyFacts:
     """Everything the digest shows for the week (or month, or quarter) of ``as_of``, optionally for one
-    segment, led by one team's part."""
+    segment, led by one team's part; ``targets_at``: with the targets in force then (a past digest
+    rebuilt as it was)."""
     with db.read() as session:
         return _weekly(
             session,
@@ -91,4 +100,5 @@ def weekly(
             segment=segment,
             period_kind=period_kind,
             team=team,
+            targets_at=targets_at,
         )

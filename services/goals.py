@@ -423,9 +423,7 @@ def demo_target(value: Decimal | float, unit: str, way: Direction, wanted: Statu
     return max(target.quantize(Decimal("1") if unit == "money" else Decimal("0.1")), Decimal(0))
 
 
-def seed_demo_targets(
-    db: Database, ws: int, *, policies: Policies, as_of: dt.date, now: dt.datetime
-) -> int:
+def seed_demo_targets(db: Database, ws: int, *, policies: Policies, as_of: dt.date, now: dt.datetime) -> int:
     """Targets for the demo data, so a new user sees every status: the KPIs in scorecard order are
     on track, at risk, off track and without a target in turn, for each period kind, all set by
     ``demo-data``. A target someone else set is left alone. The number of targets recorded."""

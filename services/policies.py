@@ -12,10 +12,10 @@ import tomllib
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
-from typing import Literal, Self
+from typing import Annotated, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from sqlalchemy import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -202,6 +202,7 @@ class SlaConfig(_Strict):
 
 TEAMS = ("leadership", "revops", "sales", "marketing", "cs", "support", "product", "engineering", "finance")
 TargetKind = Literal["week", "month", "quarter"]
+TargetValue = Annotated[Decimal, Field(ge=0, decimal_places=6)]  # kept exactly (storage: millionths)
 
 
 def _known_teams(teams: list[str]) -> list[str]:
@@ -217,13 +218,13 @@ class KpiGoal(_Strict):
 
     owners: list[str] | None = Field(None, min_length=1)  # None: the defaults (services.scorecard.KPIS)
     capability: str | None = Field(None, min_length=1, max_length=60)
-    targets: dict[TargetKind, Decimal] = Field(default_factory=dict)  # every segment
-    segments: dict[str, dict[TargetKind, Decimal]] = Field(default_factory=dict)  # one segment's own
+    targets: dict[TargetKind, TargetValue] = Field(default_factory=dict)  # every segment
+    segments: dict[str, dict[TargetKind, TargetValue]] = Field(default_factory=dict)  # one segment's own
 
-    @model_validator(mode="after")
-    def _teams(self) -> Self:
-        _known_teams(self.owners or [])
-        return self
+    @field_validator("owners")
+    @classmethod
+    def _teams(cls, owners: list[str] | None) -> list[str] | None:
+        return None if owners is None else _known_teams(owners)
 
 
 class Tolerance(_Strict):
@@ -315,6 +316,8 @@ class Policies(_Strict):
 
     @model_validator(mode="after")
     def _known_kpis(self) -> Self:
+        if not self.kpis:
+            return self
         # Imported here: services.scorecard imports this module for ``Policies``.
         from services.scorecard import KPIS
 

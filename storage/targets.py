@@ -7,7 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from storage import models as m
@@ -47,15 +47,25 @@ def in_force_changes(
     """The targets of ``layer`` in force at ``at``, each as the change that set it: the latest
     change of each key up to ``at`` (a key whose latest change cleared it is left out)."""
     t = m.KpiTargetChange
-    rows = session.scalars(
-        select(t)
+    latest = (
+        select(
+            t.id,
+            func.row_number()
+            .over(
+                partition_by=(t.kpi, t.period_kind, t.segment),
+                order_by=(t.changed_at.desc(), t.id.desc()),
+            )
+            .label("rank"),
+        )
         .where(t.workspace_id == ws, t.layer == layer, t.changed_at <= at)
-        .order_by(t.changed_at, t.id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(t.kpi, t.period_kind, t.segment, t.layer, t.old_value, t.new_value, t.changed_by, t.changed_at)
+        .join(latest, latest.c.id == t.id)
+        .where(latest.c.rank == 1, t.new_value.is_not(None))
     ).all()
-    out: dict[TargetKey, TargetChange] = {}
-    for row in rows:  # later rows overwrite earlier ones
-        out[(row.kpi, row.period_kind, row.segment)] = _change(row)
-    return {k: c for k, c in out.items() if c.new is not None}
+    return {(r[0], r[1], r[2]): TargetChange(*r) for r in rows}
 
 
 def in_force(session: Session, ws: int, at: dt.datetime, layer: Layer) -> dict[TargetKey, Decimal]:
@@ -75,10 +85,23 @@ def record(
 ) -> TargetChange | None:
     """Record that ``key``'s target in ``layer`` became ``new`` (None: cleared), with the value it
     had; nothing when it already was that (a retried request changes nothing)."""
-    old = in_force(session, ws, at, layer).get(key)
+    kpi, kind, segment = key
+    t = m.KpiTargetChange
+    old = session.scalar(
+        select(t.new_value)
+        .where(
+            t.workspace_id == ws,
+            t.layer == layer,
+            t.kpi == kpi,
+            t.period_kind == kind,
+            t.segment.is_(None) if segment is None else t.segment == segment,
+            t.changed_at <= at,
+        )
+        .order_by(t.changed_at.desc(), t.id.desc())
+        .limit(1)
+    )
     if old == new:
         return None
-    kpi, kind, segment = key
     row = m.KpiTargetChange(
         workspace_id=ws,
         kpi=kpi,

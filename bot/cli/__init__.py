@@ -103,6 +103,25 @@ def _date(_: Any, __: Any, value: str | None) -> dt.date | None:
     return day
 
 
+def _moment(_: Any, __: Any, value: str | None) -> dt.datetime | None:
+    """An ISO date or date and time; UTC unless it names its offset."""
+    if value is None:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a time like 2026-11-23T09:00 (UTC) or a date") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+TARGETS_AS_OF = click.option(
+    "--targets-as-of",
+    "targets_at",
+    callback=_moment,
+    help="Show the KPI targets in force at this time (ISO date or time, UTC), as a scorecard built "
+    "then showed them. Default: the targets in force now.",
+)
+
 AS_OF = click.option(
     "--as-of", callback=_date, help="Date to report as of (YYYY-MM-DD, UTC). Default: today."
 )

@@ -12,6 +12,7 @@ import click
 from blocks.format import schedule_words
 from bot.cli import (
     AS_OF,
+    TARGETS_AS_OF,
     Ctx,
     _channel,
     cli,
@@ -91,9 +92,15 @@ def digest() -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Also write the charts the thread gets, as PNG files in this directory.",
 )
+@TARGETS_AS_OF
 @pass_ctx
 def digest_preview(
-    ctx: Ctx, channel: str | None, as_of: dt.date | None, as_json: bool, charts_dir: Path | None
+    ctx: Ctx,
+    channel: str | None,
+    as_of: dt.date | None,
+    as_json: bool,
+    charts_dir: Path | None,
+    targets_at: dt.datetime | None,
 ) -> None:
     """Show the digest as it would be posted: the message, its thread reply and its charts (in words;
     --json: the exact chat.postMessage arguments; --charts DIR: the pictures)."""
@@ -124,6 +131,7 @@ def digest_preview(
         segment=segment,
         period_kind=cadence,  # type: ignore[arg-type]
         team=team,
+        targets_at=targets_at,
     )
     try:
         message = render(context(facts), ctx.settings.digest_templates)

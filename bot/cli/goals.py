@@ -7,6 +7,7 @@ import getpass
 import json
 
 import click
+from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
@@ -82,7 +83,9 @@ def kpis(click_ctx: click.Context, as_json: bool) -> None:
             escape(targets) or "—",
         )
         last = r.capability
-    out.print(table)
+    # Rich wraps cells that do not fit; a wide line is easier to read (and to grep) than a folded one.
+    needed = Console(width=10_000).measure(table).maximum
+    (out if needed <= out.width else Console(width=needed)).print(table)
 
 
 @kpis.command("target")

@@ -11,6 +11,7 @@ from rich.console import Console, RenderableType
 from bot import render
 from bot.cli import (
     AS_OF,
+    TARGETS_AS_OF,
     Ctx,
     _date,
     cli,
@@ -41,9 +42,16 @@ def print_wide(renderable: RenderableType) -> None:
 @click.option("--segment", help="Only accounts of this segment.")
 @click.option("--team", help="One team's part: the KPIs it owns, its accounts' health, handoffs, wins.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
+@TARGETS_AS_OF
 @pass_ctx
 def scorecard(
-    ctx: Ctx, as_of: dt.date | None, period: str, segment: str | None, team: str | None, as_json: bool
+    ctx: Ctx,
+    as_of: dt.date | None,
+    period: str,
+    segment: str | None,
+    team: str | None,
+    as_json: bool,
+    targets_at: dt.datetime | None,
 ) -> None:
     """The shared scorecard: each KPI, its previous-period value, the change and its owner teams."""
     with ctx.db.read() as session:
@@ -59,6 +67,7 @@ def scorecard(
             period=period,  # type: ignore[arg-type]
             policies=ctx.settings.policies,
             segment=segment,
+            targets_at=targets_at,
         )
     except UnknownSegment as refusal:
         raise click.ClickException(render.unknown_segment(refusal)) from None
