@@ -25,7 +25,7 @@ from slack_sdk import WebClient
 from bot.outbox import DrainReport, Outbox
 from bot.settings import Settings
 from bot.tokens import WorkspaceClients
-from digests import shoutout
+from digests import rollups, shoutout
 from digests.jobs import enqueue_digests
 from digests.sla_pings import sweep_and_queue
 from services import handoffs, wins
@@ -48,6 +48,7 @@ class PlanReport:
     shoutouts: int = 0
     digests: int = 0
     handoffs_opened: int = 0  # sales→CS handoffs started by a CRM closed/won
+    rollups: int = 0  # managers' daily roll-ups of their team's breaches
 
 
 def announce_wins(settings: Settings) -> wins.Announce:
@@ -76,6 +77,7 @@ def plan(db: Database, now: dt.datetime, settings: Settings) -> PlanReport:
                 db, ws, now, per_day=policies.wins.detected_shoutouts_per_day, announce=announce
             )
             report.handoffs_opened += handoffs.open_for_closed_won(db, ws, policies.sla, now)
+            report.rollups += rollups.queue(db, ws, now, policies.sla)
         except Exception:
             logger.exception("scheduled work for workspace %s failed; the next tick tries again", ws)
     try:
@@ -112,7 +114,7 @@ class Worker:
 
     def plan(self) -> PlanReport:
         report = plan(self.db, self.clock(), self.settings)
-        if report.digests or report.shoutouts or report.wins_detected or report.snapshots:
+        if report.digests or report.shoutouts or report.wins_detected or report.snapshots or report.rollups:
             logger.info("planned: %s", report)
         return report
 

@@ -167,6 +167,11 @@ class SlaConfig(_Strict):
     policies: list[SlaPolicy] = Field(default_factory=list)
     # Where escalations go when a person has no manager or has left Slack (never silence).
     escalation_channel: str | None = Field(None, pattern=r"^[CG][A-Z0-9]{2,31}$")
+    # A manager's copy of their team's breaches comes as ONE daily roll-up DM (services/rollups.py),
+    # at ``rollup_hour`` in the manager's time zone, instead of one DM per breach; false: one DM per
+    # breach, as before. Escalation steps (nobody acknowledged) are always sent at once.
+    manager_rollup: bool = True
+    rollup_hour: int = Field(9, ge=0, le=23)
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:

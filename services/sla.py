@@ -359,7 +359,7 @@ def sweep(
             fact = report.facts[event.handoff_id]
             targets = _targets(event, fact, config, admins)
             if not targets:
-                why = why_nobody(event, fact)
+                why = why_nobody(event, fact, config.manager_rollup)
                 logger.debug(
                     "SLA %s of handoff %s waits for a recipient: %s", event.kind, fact.external_id, why
                 )
@@ -386,11 +386,15 @@ def sweep(
 WHO = {"owner": "the owner", "manager": "the owner's manager", "managers_manager": "the manager's manager"}
 
 
-def recipients(event: Event, facts: PingFacts, escalation_channel: str | None) -> list[tuple[str, str]]:
-    """(role, Slack id) pairs for an event: the owner at a warning; owner and manager at a breach; the
-    step's target at an escalation. Anyone missing (no manager, no Slack id) falls back to the
-    escalation channel — never silence; [] only when not even a channel is configured."""
-    if event.kind == "warning":
+def recipients(
+    event: Event, facts: PingFacts, escalation_channel: str | None, *, manager_rollup: bool = False
+) -> list[tuple[str, str]]:
+    """(role, Slack id) pairs for an event: the owner at a warning; owner and manager at a breach (the
+    owner alone under ``manager_rollup``: the manager reads it in their daily roll-up,
+    ``services.rollups``); the step's target at an escalation. Anyone missing (no manager, no Slack id)
+    falls back to the escalation channel — never silence; [] only when not even a channel is
+    configured."""
+    if event.kind == "warning" or (event.kind == "breach" and manager_rollup):
         wanted = [("owner", facts.owner_slack)]
     elif event.kind == "breach":
         wanted = [("owner", facts.owner_slack), ("manager", facts.manager_slack)]
@@ -413,7 +417,9 @@ def _targets(
     event: Event, fact: PingFacts, config: SlaConfig, admins: Collection[str]
 ) -> list[tuple[str, str]]:
     """Whom an event's pings go to: its recipients, else the admins; [] when nobody can be told."""
-    return recipients(event, fact, config.escalation_channel) or [("admin", admin) for admin in admins]
+    return recipients(event, fact, config.escalation_channel, manager_rollup=config.manager_rollup) or [
+        ("admin", admin) for admin in admins
+    ]
 
 
 def _waiting_subject(event: Event) -> str:
@@ -440,14 +446,15 @@ def _deliveries(
     return rows
 
 
-def why_nobody(event: Event, fact: PingFacts) -> str:
+def why_nobody(event: Event, fact: PingFacts, manager_rollup: bool = False) -> str:
     """Why nobody can be told of an event, for the sweep's report and the ledger."""
     if event.kind == "escalation" and event.target == "channel":
         missing = "the escalation step names no channel"
     elif fact.owner is None:
         missing = "the handoff has no owner"
     else:
-        roles = ["owner"] if event.kind == "warning" else ["owner", "manager"]
+        alone = event.kind == "warning" or manager_rollup
+        roles = ["owner"] if alone else ["owner", "manager"]
         if event.kind == "escalation":
             roles = [event.target]
         missing = "no Slack id for " + " or ".join(WHO.get(r, r) for r in roles)
@@ -484,7 +491,7 @@ def _owed_now(session: Session, now: dt.datetime, config: SlaConfig, admins: Col
         elif targets := _targets(event, fact, config, admins):
             out.ready.append((row_id, event, fact, targets))
         else:
-            out.still.append((row_id, why_nobody(event, fact), why))
+            out.still.append((row_id, why_nobody(event, fact, config.manager_rollup), why))
     return out
 
 

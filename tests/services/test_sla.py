@@ -30,9 +30,12 @@ ACCOUNTS = """
     A1,Acme <!channel>,smb,own@x.io
     A2,Solo Inc,smb,solo@x.io
 """
+# One DM per breach to the manager too (``manager_rollup = false``); the default roll-up mode is
+# ROLLED_UP below (and tests/digests/test_rollups.py).
 CONFIG = SlaConfig.model_validate(
     {
         "escalation_channel": "CESC",
+        "manager_rollup": False,
         "policies": [
             {
                 "kind": "sales_to_cs",
@@ -47,6 +50,8 @@ CONFIG = SlaConfig.model_validate(
         ],
     }
 )
+
+ROLLED_UP = CONFIG.model_copy(update={"manager_rollup": True})
 
 
 @pytest.fixture
@@ -258,3 +263,16 @@ def test_a_crm_closed_won_opens_the_sales_to_cs_handoff_once(data: Database, ws:
         owner = s.get(m.Person, handoff.owner_id)
     assert (handoff.external_id, handoff.kind, owner.email) == ("closed-won:A3", "sales_to_cs", "own@x.io")
     assert handoff.effective_due_at == T0 + dt.timedelta(hours=8)
+
+
+def test_under_the_rollup_a_breach_pings_the_owner_and_escalations_stay_immediate(
+    data: Database, ws: int
+) -> None:
+    """The manager's copy of a breach goes to their daily roll-up; each escalation step (nobody
+    acknowledged: someone must act) is still sent at once, and a missing manager is still the channel."""
+    open_one(data, ws)
+    open_one(data, ws, account="A2", ext="H2")
+    sweep_and_queue(data, T0 + dt.timedelta(hours=8), ROLLED_UP, ADMINS)
+    assert pings(data) == [("breach:0:UOWN", "UOWN"), ("breach:0:USOLO", "USOLO")]
+    sweep_and_queue(data, T0 + dt.timedelta(hours=10), ROLLED_UP, ADMINS)
+    assert pings(data)[2:] == [("escalation:1:UMGR", "UMGR"), ("escalation:1:CESC", "CESC")]
