@@ -1,6 +1,7 @@
 """The SLA pings: a warning to the owner, a breach to the owner (and their manager, unless the
-manager gets the daily roll-up, ``digests.rollups``), an escalation to the next step — each with the account, the handoff, how late it is, and the buttons that act on it
-(``blocks.pings``). Builders take computed facts; the sweep (``services.sla``) decides and queues."""
+manager gets the daily roll-up, ``digests.rollups``), an escalation to the next step — each with the
+account, the handoff, how late it is, and the buttons that act on it (``blocks.pings``).
+Builders take computed facts; the sweep (``services.sla``) decides and queues."""
 
 from __future__ import annotations
 
