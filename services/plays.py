@@ -15,7 +15,6 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services import accounts
@@ -208,6 +207,14 @@ def views(
 ) -> list[PlayView]:
     """The plays with these ids (for a `Notify` hook building its messages inside the transaction)."""
     return [_view(session, ws, r, policies, now) for r in store.plays_by_ids(session, ws, play_ids)]
+
+
+def views_of(
+    db: Database, ws: int, play_ids: list[int], policies: Policies, now: dt.datetime
+) -> list[PlayView]:
+    """`views` in a read session of its own."""
+    with db.read() as session:
+        return views(session, ws, play_ids, policies, now)
 
 
 def mine(db: Database, ws: int, user_id: str, policies: Policies, now: dt.datetime) -> list[PlayView] | None:
@@ -530,11 +537,7 @@ def evaluate_in(
     The unique key makes it safe to run twice, or on two workers at once (one play)."""
     result = Evaluation(day, {}, {}, [], 0, store.wake_snoozed(session, ws, now))
     managers = store.team_managers(session, ws)
-    people_tz = dict(
-        session.execute(select(m.Person.id, m.Person.timezone).where(m.Person.workspace_id == ws))
-        .tuples()
-        .all()
-    )
+    people_tz = store.person_timezones(session, ws)
     # renewal plays read "a save play is open": they go after the save plays of this run.
     ordered = sorted(
         (p for p in policies.plays if p.enabled and p.trigger), key=lambda p: p.trigger == "renewal_at_risk"

@@ -448,8 +448,6 @@ def owners(session: Session, ws: int, account_ids: Sequence[int], column: Any) -
         out.update(
             session.execute(
                 select(m.Account.id, column).where(m.Account.workspace_id == ws, m.Account.id.in_(chunk))
-            )
-            .tuples()
-            .all()
+            ).all()
         )
     return out

@@ -306,3 +306,8 @@ def team_managers(session: Session, ws: int) -> dict[str, int]:
         if team not in best or (-n, manager) < (-best[team][1], best[team][0]):
             best[team] = (manager, n)
     return {role: best[team][0] for role, team in ROLE_TEAMS.items() if team in best}
+
+
+def person_timezones(session: Session, ws: int) -> dict[int, str]:
+    rows = session.execute(select(m.Person.id, m.Person.timezone).where(m.Person.workspace_id == ws)).all()
+    return {pid: tz for pid, tz in rows}

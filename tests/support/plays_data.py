@@ -30,11 +30,12 @@ def person(
 
 
 def account(session: Session, ws: int, ext: str, **kw: object) -> int:
+    name = str(kw.pop("name", f"Account {ext}"))
     a = m.Account(
         workspace_id=ws,
         external_id=ext,
-        name=str(kw.pop("name", f"Account {ext}")),
-        name_key=str(kw.get("name", f"account {ext}")).lower(),
+        name=name,
+        name_key=name.lower(),
         segment=str(kw.pop("segment", "smb")),
         **kw,
     )
