@@ -20,6 +20,7 @@ from bot.tokens import WorkspaceClients
 from commands import register
 from commands.answer import ANSWER_BUDGET_SECONDS, Answerer
 from commands.context import Context
+from digests import plays as play_messages
 from services.tenancy import ForeignTeam
 from storage.db import Database
 
@@ -50,6 +51,8 @@ def create_app(
         single_workspace=None if settings.oauth else settings.workspace,
         announce_wins=announce_wins(settings),
         clients=WorkspaceClients(settings, db),
+        play_notify=play_messages.notifier(settings.policies),
+        play_reassign_notify=play_messages.reassign_notifier(settings.policies),
     )
     common: dict[str, Any] = {
         "signing_secret": settings.slack_signing_secret.get_secret_value()

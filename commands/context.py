@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, StrictInt, ValidationError, field_va
 from slack_bolt import App
 
 from commands.answer import Answerer, Reply
+from services.plays import Notify, no_notify
 from services.policies import Policies
 from services.tenancy import workspace_for_team
 from services.wins import Announce
@@ -158,6 +159,9 @@ class Context:
     announce_wins: Announce  # queues wins' shout-outs in the caller's transaction (digests.shoutout)
     # A Web API client for a workspace, for calls outside Bolt's own reply paths (opening a dialog).
     clients: Callable[[int], Any] | None = None
+    # Queue the messages of plays opened by hand / reassigned, in the caller's transaction (digests.plays).
+    play_notify: Notify = no_notify
+    play_reassign_notify: Notify = no_notify
 
     _workspaces: dict[tuple[str | None, str | None], int] = field(default_factory=dict)
 
