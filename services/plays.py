@@ -511,7 +511,9 @@ def fire(session: Session, ws: int, day: dt.date, play: PlayDef, policies: Polic
         case "nps_detractor":
             return triggers.nps_detractor(session, ws, day, seg, max_score=p.max_score, days=p.days)
         case "no_exec_touchpoint":
-            return triggers.no_exec_touchpoint(session, ws, day, seg, days=p.days, kinds=p.kinds)
+            return triggers.no_exec_touchpoint(
+                session, ws, day, seg, days=p.days, kinds=p.kinds, sponsored_only=p.sponsored_only
+            )
         case "renewal_at_risk":
             save_keys = [d.key for d in policies.plays if d.kind == "save"]
             return triggers.renewal_at_risk(
