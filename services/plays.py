@@ -22,11 +22,13 @@ from services.errors import Refusal
 from services.policies import PlayDef, Policies, SlaPolicy
 from services.sla import calendar_of
 from storage import models as m
+from storage import play_report, sla_clock
 from storage import play_triggers as triggers
 from storage import plays as store
-from storage import sla_clock
 from storage.db import Database
 from storage.people import person_by_slack_id
+from storage.periods import Period, PeriodKind
+from storage.play_report import Coverage, PlayOutcome
 from storage.plays import NewPlay, PlayEventRow, PlayRow
 
 Outcome = Literal["saved", "expanded", "churned", "no_action"]
@@ -509,7 +511,9 @@ def fire(session: Session, ws: int, day: dt.date, play: PlayDef, policies: Polic
         case "nps_detractor":
             return triggers.nps_detractor(session, ws, day, seg, max_score=p.max_score, days=p.days)
         case "no_exec_touchpoint":
-            return triggers.no_exec_touchpoint(session, ws, day, seg, days=p.days, kinds=p.kinds)
+            return triggers.no_exec_touchpoint(
+                session, ws, day, seg, days=p.days, kinds=p.kinds, sponsored_only=p.sponsored_only
+            )
         case "renewal_at_risk":
             save_keys = [d.key for d in policies.plays if d.kind == "save"]
             return triggers.renewal_at_risk(
@@ -583,3 +587,49 @@ def evaluate(
     """`evaluate_in` in its own write transaction (the plays and their messages, or nothing)."""
     with db.write() as session:
         return evaluate_in(session, ws, day, now=now, policies=policies, notify=notify)
+
+
+# --- outcomes -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlaysReport:
+    """The ROI table of a period: per play its outcomes, and churn risk coverage at the period's last
+    day and at the as-of date."""
+
+    period: Period
+    as_of: dt.date
+    lines: list[tuple[str, PlayOutcome]]  # (title, outcome), in the policy's order, then unknown keys
+    coverage_end: Coverage
+    coverage_now: Coverage
+
+    def to_json(self, currency: str) -> dict[str, Any]:
+        def cov(c: Coverage) -> dict[str, Any]:
+            return {"at_risk": c.at_risk, "covered": c.covered, "value": c.value}
+
+        return {
+            "period": {
+                "kind": self.period.kind,
+                "label": self.period.label,
+                "start": self.period.start.isoformat(),
+                "last_day": self.period.last_day.isoformat(),
+            },
+            "as_of": self.as_of.isoformat(),
+            "currency": currency,
+            "coverage_at_period_end": cov(self.coverage_end),
+            "coverage_as_of": cov(self.coverage_now),
+            "plays": [{"title": title, **line.to_json()} for title, line in self.lines],
+        }
+
+
+def report(db: Database, ws: int, kind: PeriodKind, as_of: dt.date, policies: Policies) -> PlaysReport:
+    """Play outcomes for the latest complete ``kind`` period before ``as_of`` (METRICS.md)."""
+    period = Period.latest(kind, as_of)
+    with db.read() as session:
+        got = play_report.outcomes(session, ws, period.start, period.end, as_of)
+        cov_end = play_report.coverage(session, ws, period.last_day)
+        cov_now = play_report.coverage(session, ws, as_of)
+    lines = [(p.title, got.plays.get(p.key) or PlayOutcome(p.key)) for p in policies.plays]
+    known = {p.key for p in policies.plays}
+    lines += [(key, line) for key, line in sorted(got.plays.items()) if key not in known]
+    return PlaysReport(period, as_of, lines, cov_end, cov_now)

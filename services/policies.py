@@ -246,6 +246,7 @@ class NpsDetractorParams(_Params):
 
 class NoExecTouchpointParams(_Params):
     days: int = Field(90, ge=1, le=3650)
+    sponsored_only: bool = True  # only accounts that have an executive sponsor
     kinds: list[TouchKind] = Field(
         default_factory=lambda: list[TouchKind](["ebr", "exec_meeting"]), min_length=1
     )

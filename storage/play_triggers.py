@@ -226,10 +226,18 @@ def _paying(ws: int, day: dt.date) -> Any:
 
 
 def no_exec_touchpoint(
-    session: Session, ws: int, day: dt.date, segments: Sequence[str], *, days: int, kinds: Sequence[str]
+    session: Session,
+    ws: int,
+    day: dt.date,
+    segments: Sequence[str],
+    *,
+    days: int,
+    kinds: Sequence[str],
+    sponsored_only: bool = True,
 ) -> list[Fired]:
     """A paying account (MRR > 0 in the latest complete month), won at least ``days`` days before D (or
-    with no won date), with no touchpoint of these kinds in the ``days`` days ending D."""
+    with no won date), with an executive sponsor (when ``sponsored_only``), and no touchpoint of these
+    kinds in the ``days`` days ending D."""
     tp = m.Touchpoint
     last = (
         select(tp.account_id, func.max(tp.occurred_at).label("last"))
@@ -250,6 +258,7 @@ def no_exec_touchpoint(
             m.Account.id.in_(_paying(ws, day)),
             or_(m.Account.closed_won_on.is_(None), m.Account.closed_won_on <= day - dt.timedelta(days=days)),
             or_(last.c.last.is_(None), last.c.last < cutoff),
+            m.Account.exec_sponsor_id.is_not(None) if sponsored_only else literal(True),
         )
     ).all()
     return [Fired(a, {"last_exec_touchpoint": _iso(t), "days": days, "kinds": list(kinds)}) for a, t in rows]

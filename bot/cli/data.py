@@ -209,9 +209,17 @@ def demo_data(
     # The days the scheduled snapshot job would have covered that scorecards and trends read.
     for day in demo_snapshot_days(cfg.as_of):
         health_mod.snapshot_day(ctx.db, ws, day, ctx.settings.policies.health)
+    # The plays the data calls for as of the demo's day, so a new user sees plays open at once.
+    from bot.scheduler import notify_plays
+    from services import plays as plays_mod
+
+    opened = plays_mod.evaluate(
+        ctx.db, ws, cfg.as_of, now=ctx.now, policies=ctx.settings.policies, notify=notify_plays(ctx.settings)
+    )
     as_of_flag = "" if cfg.as_of == ctx.now.date() else f" --as-of {cfg.as_of}"
     out.print(
         f"demo data for {accounts:,} accounts loaded in {time.perf_counter() - started:.1f} s "
         f"(as of {cfg.as_of}, seed {seed}). Next: retention-bot scorecard{as_of_flag}, "
-        f"retention-bot health ACC-000001, retention-bot cohorts"
+        f"retention-bot health ACC-000001, retention-bot cohorts, retention-bot plays report; "
+        f"{opened.total_opened} plays opened ({', '.join(f'{k} {n}' for k, n in opened.opened.items() if n)})"
     )

@@ -115,7 +115,8 @@ def test_nps_detractor(db: Database, ws: int) -> None:
 def test_no_exec_touchpoint(db: Database, ws: int) -> None:
     oct1 = dt.date(2026, 10, 1)  # the latest complete month at D
     with db.write() as s:
-        quiet = d.account(s, ws, "QUIET", closed_won_on=dt.date(2025, 1, 1))
+        exec_ = d.person(s, ws, "Exec", "leadership", "UEXEC")
+        quiet = d.account(s, ws, "QUIET", closed_won_on=dt.date(2025, 1, 1), exec_sponsor_id=exec_)
         recent = d.account(s, ws, "RECENT", closed_won_on=dt.date(2025, 1, 1))
         qbr = d.account(s, ws, "QBRONLY", closed_won_on=dt.date(2025, 1, 1))
         new = d.account(s, ws, "NEW", closed_won_on=D - days(89))
@@ -127,8 +128,13 @@ def test_no_exec_touchpoint(db: Database, ws: int) -> None:
         d.touch(s, ws, recent, D - days(89), "exec_meeting")
         d.touch(s, ws, qbr, D - days(3), "qbr")
     with db.read() as s:
-        got = _ext(s, t.no_exec_touchpoint(s, ws, D, [], days=90, kinds=["ebr", "exec_meeting"]))
+        got = _ext(
+            s,
+            t.no_exec_touchpoint(s, ws, D, [], days=90, kinds=["ebr", "exec_meeting"], sponsored_only=False),
+        )
+        sponsored = _ext(s, t.no_exec_touchpoint(s, ws, D, [], days=90, kinds=["ebr", "exec_meeting"]))
     assert set(got) == {"QUIET", "QBRONLY"}
+    assert set(sponsored) == {"QUIET"}  # the only one with an executive sponsor
     assert got["QUIET"]["last_exec_touchpoint"].startswith((D - days(90)).isoformat())
     assert got["QBRONLY"]["last_exec_touchpoint"] is None
 
