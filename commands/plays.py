@@ -297,9 +297,15 @@ def open_dialog(ctx: Context, press: ButtonPress, client: Any, trigger_id: str, 
     action, build = MODALS[press.action_id]
     try:
         view = play_actions.checked(
-            ctx.db, ws, button.p, user_id=press.user_id, admins=ctx.admin_user_ids,
-            action=action, policies=ctx.policies, now=ctx.clock(),
-        )  # fmt: skip
+            ctx.db,
+            ws,
+            button.p,
+            user_id=press.user_id,
+            admins=ctx.admin_user_ids,
+            action=action,
+            policies=ctx.policies,
+            now=ctx.clock(),
+        )
     except (plays.PlayNotAllowed, plays.PlayIsClosed, plays.PlayNotFound) as exc:
         refuse(respond, exc)
         return
@@ -327,8 +333,11 @@ def submit(ctx: Context, body: dict[str, Any], view: dict[str, Any]) -> dict[str
     who = ViewSubmission.from_body(body)
     ws = ctx.workspace(who.team_id, who.enterprise_id)
     common: dict[str, Any] = {
-        "user_id": who.user_id, "admins": ctx.admin_user_ids, "policies": ctx.policies, "now": ctx.clock(),
-    }  # fmt: skip
+        "user_id": who.user_id,
+        "admins": ctx.admin_user_ids,
+        "policies": ctx.policies,
+        "now": ctx.clock(),
+    }
     callback = view.get("callback_id")
     field = {DONE_DIALOG: "outcome", SNOOZE_DIALOG: "days", REASSIGN_DIALOG: "to"}.get(
         str(callback), "outcome"

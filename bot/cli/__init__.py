@@ -159,6 +159,6 @@ def main() -> None:
 
 
 # The command groups register themselves on ``cli`` when imported.
-from bot.cli import admin, data, plays, reports, run, sla  # noqa: E402
+from bot.cli import admin, data, plays, renewals, reports, run, sla  # noqa: E402
 
-__all__ = ["admin", "cli", "data", "main", "plays", "reports", "run", "sla"]
+__all__ = ["admin", "cli", "data", "main", "plays", "renewals", "reports", "run", "sla"]
