@@ -2,8 +2,10 @@
 (``services.risk``), health, open plays and owners — worst first — for ``/renewals`` and
 ``retention-bot renewals``.
 
-Worst first: by risk tier (high, medium, low), then health score (lowest first; no score after the
-scored ones of its tier), then ARR (largest first), then the renewal date (soonest first).
+ARR is twelve times the MRR of the latest complete month (as ``/health`` shows it), or of the latest
+month before it that has a snapshot. Worst first: by risk tier (high, medium, low), then health score
+(lowest first; no score after the scored ones of its tier), then ARR (largest first), then the
+renewal date (soonest first).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from services.errors import Refusal
 from services.policies import Policies
 from storage import renewals as store
 from storage.db import Database
+from storage.periods import latest_complete_month
 
 MAX_DAYS = 730
 TIER_ORDER = {"high": 0, "medium": 1, "low": 2}
@@ -91,7 +94,8 @@ def upcoming(db: Database, ws: int, *, days: int, today: dt.date, policies: Poli
     """The accounts renewing from ``today`` to ``today + days`` (inclusive), worst first."""
     check_days(days)
     with db.read() as session:
-        rows = store.renewing(session, ws, today, today + dt.timedelta(days=days))
+        month = latest_complete_month(today)  # ARR as /health shows it: the latest complete month
+        rows = store.renewing(session, ws, today, today + dt.timedelta(days=days), month)
         ids = [r.account_id for r in rows]
         tiers = risk.risk_tiers(session, ws, today, policies, ids) if ids else {}
         open_plays = store.open_plays(session, ws, ids) if ids else []

@@ -43,12 +43,13 @@ class OpenPlayRow:
     owner_slack: str | None
 
 
-def renewing(session: Session, ws: int, first: dt.date, last: dt.date) -> list[RenewingRow]:
+def renewing(
+    session: Session, ws: int, first: dt.date, last: dt.date, month: dt.date
+) -> list[RenewingRow]:
     """The accounts whose renewal date is in [first, last], by renewal date. MRR: the latest month on
-    or before ``first``'s month; health: the latest snapshot on or before ``first`` (≤ 35 days old)."""
+    or before ``month``; health: the latest snapshot on or before ``first`` (≤ 35 days old)."""
     a, mrr, h = m.Account, m.MrrSnapshot, m.HealthSnapshot
     csm, ae = aliased(m.Person), aliased(m.Person)
-    month = first.replace(day=1)
     last_mrr = (
         select(mrr.account_id, func.max(mrr.month).label("month"))
         .where(mrr.workspace_id == ws, mrr.month <= month)

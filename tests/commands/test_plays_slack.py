@@ -254,3 +254,21 @@ def test_plays_lists_mine_team_and_an_account(bot: Bot, db: Database, ws: int) -
     assert "There is no play `nosuchplay`" in bad["text"] and "`red`, `call`" in bad["text"]
     help_text = bot.command("/plays", "help").body["text"]
     assert "/plays open ACCOUNT KEY" in help_text
+
+
+def test_app_home_and_health_show_the_open_plays(bot: Bot, db: Database, ws: int) -> None:
+    evaluate(bot, db, ws)
+    bot.command("/plays", "open A1 call", user="UANA")
+    card = bot.command("/health", "A1", user="UEVE").body
+    body = json.dumps(card["blocks"], ensure_ascii=False)
+    assert "*Open plays*" in body and "• Health fell into red (<@UANA>, open, due in 2d)" in body
+    assert "• Save call (<@UANA>, open" in body
+    assert "*Open plays*" not in json.dumps(bot.command("/health", "Calm Co").body["blocks"])
+
+    assert bot.event({"type": "app_home_opened", "user": "UANA", "tab": "home"}, "EvPlays").status == 200
+    (call,) = bot.fake.calls("views.publish")
+    view = json.loads(call["view"]) if isinstance(call["view"], str) else call["view"]
+    home = json.dumps(view["blocks"], ensure_ascii=False)
+    assert "*Your open plays* (21)" in home and home.count("Health fell into red") == 20
+    assert "Save call" in home and "Beta" not in home  # Cid's play is not Ana's
+    assert len(view["blocks"]) <= 100

@@ -1,5 +1,5 @@
-"""Renewals coming up, worst first: the window's bounds, ARR from the latest MRR month (not a future
-one), the risk tier (services.risk), health, open plays and owners; and the same list through
+"""Renewals coming up, worst first: the window's bounds, ARR from the latest complete MRR month (as
+/health shows it), the risk tier (services.risk), health, open plays and owners; and the same list through
 `/renewals` (a private reply, escaped names) and `retention-bot renewals --json`."""
 
 from __future__ import annotations
@@ -44,14 +44,14 @@ def data(db: Database, ws: int) -> Database:
         ) -> int:
             a = d.account(s, ws, ext, name=name, renewal_on=renews, csm_id=ana, ae_id=bob)
             if mrr is not None:
-                d.mrr(s, ws, a, dt.date(2026, 11, 1), mrr)
+                d.mrr(s, ws, a, dt.date(2026, 10, 1), mrr)  # the latest complete month
             if health is not None:
                 d.health(s, ws, a, SNAP, *health)
             return a
 
         r1 = acc("R1", "Red <!channel> Rocket", dt.date(2027, 1, 10), "1000", (30, "red"))
-        d.mrr(s, ws, r1, dt.date(2026, 10, 1), "500")  # older
-        d.mrr(s, ws, r1, dt.date(2026, 12, 1), "9999")  # a future month: not today's ARR
+        d.mrr(s, ws, r1, dt.date(2026, 9, 1), "500")  # older
+        d.mrr(s, ws, r1, dt.date(2026, 11, 1), "9999")  # this month, not complete: not its ARR yet
         r2 = acc("R2", "Flagged", dt.date(2026, 12, 1), "2000", (80, "green"))
         d.flag(s, ws, r2, dt.date(2026, 11, 1))  # open risk flag: high
         acc("R3", "Yellow", dt.date(2026, 12, 20), "500", (55, "yellow"))
