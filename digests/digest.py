@@ -87,6 +87,32 @@ def late_line(late: LateHandoff, now: dt.datetime) -> str:
     )
 
 
+OUTCOME_WORDS = (
+    ("saved", "saved"),
+    ("expanded", "expanded"),
+    ("churned", "churned"),
+    ("no_action", "no action"),
+)
+
+
+def plays_words(facts: WeeklyFacts) -> tuple[str, str]:
+    """The week's plays in one line ("" when none opened or closed), and its saves by name."""
+    week = facts.plays
+    if not week.opened and not week.closed_total:
+        return "", ""
+    how = ", ".join(
+        f"{week.closed.get(key, 0)} {words}" for key, words in OUTCOME_WORDS if week.closed.get(key)
+    )
+    line = f"{week.opened} opened, {week.closed_total} closed" + (f" ({how})" if how else "")
+    saves = [
+        f"• :tada: *{clip(slack_escape(account), 120)}* saved — "
+        f"{slack_escape(facts.play_titles.get(key, key))}{f' ({slack_escape(by)})' if by else ''}"
+        for account, key, by in week.saves
+    ]
+    more = week.closed.get("saved", 0) - len(saves)
+    return line, "\n".join(saves) + (f"\n…and {more} more" if more > 0 else "")
+
+
 def context(facts: WeeklyFacts) -> dict[str, Any]:
     """Everything the templates show, as mrkdwn written from computed facts (templates never query)."""
     card, segment = facts.card, facts.card.segment
@@ -107,7 +133,10 @@ def context(facts: WeeklyFacts) -> dict[str, Any]:
         else f"n/a ({slack_escape(sla.current.reason)})"
     )
     notes = [f"• *{k.label}*: {slack_escape(k.current.reason)}" for k in card.kpis if k.current.reason]
+    plays_line, saves_text = plays_words(facts)
     return {
+        "plays_line": plays_line,
+        "plays_saves_text": saves_text,
         "period": card.period.label,
         "period_range": f"{period.start:%b %d} – {period.last_day:%b %d}",
         "segment": segment,

@@ -1,10 +1,10 @@
-"""The weekly digest's facts: the week's scorecard, wins, health movers and late handoffs, computed
+"""The weekly digest's facts: the week's scorecard, wins, health movers, late handoffs and plays, computed
 in one read transaction and returned as plain data (``digests.digest`` writes the words)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
@@ -13,6 +13,7 @@ from services.policies import Policies
 from services.scorecard import Scorecard, build_scorecard
 from storage.db import Database
 from storage.handoffs import LateHandoff, late_handoffs
+from storage.play_week import PlayWeek, week
 from storage.wins import WINS_LIMIT, count_wins_between, team_contributions, wins_between
 
 MAX_DETAIL = 25  # movers listed at most (the thread shows 25)
@@ -27,6 +28,8 @@ class WeeklyFacts:
     movers: list[Mover]
     late: list[LateHandoff]
     now: dt.datetime  # what "overdue by" is measured against
+    plays: PlayWeek = field(default_factory=PlayWeek)  # plays opened, closed and saved in the week
+    play_titles: dict[str, str] = field(default_factory=dict)  # the play definitions' titles by key
 
 
 def _weekly(
@@ -46,6 +49,8 @@ def _weekly(
         movers=movers(session, ws, period.last_day, policies.health, limit=MAX_DETAIL),
         late=late_handoffs(session, ws, period.start_utc, period.end_utc),
         now=now,
+        plays=week(session, ws, period.start_utc, period.end_utc, segment),
+        play_titles={p.key: p.title for p in policies.plays},
     )
 
 
