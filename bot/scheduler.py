@@ -86,7 +86,7 @@ def plan(db: Database, now: dt.datetime, settings: Settings) -> PlanReport:
                 db, ws, now, per_day=policies.wins.detected_shoutouts_per_day, announce=announce
             )
             report.handoffs_opened += handoffs.open_for_closed_won(db, ws, policies.sla, now)
-            report.rollups += rollups.queue(db, ws, now, policies.sla)
+            report.rollups += rollups.queue(db, ws, now, policies)
         except Exception:
             logger.exception("scheduled work for workspace %s failed; the next tick tries again", ws)
     try:

@@ -1,6 +1,7 @@
 """Managers' daily roll-ups instead of storms: each manager gets ONE DM a day listing their team's new
-SLA breaches, instead of one DM per breach (a sweep of 20,000 breaches used to queue 20,000 more
-DMs for a few managers, at Slack's one message per second per conversation: hours).
+SLA breaches and the team's plays that are overdue, instead of one DM per breach (a sweep of 20,000
+breaches used to queue 20,000 more DMs for a few managers, at Slack's one message per second per
+conversation: hours).
 
 What stays immediate and what is rolled up (``[sla] manager_rollup``, on by default):
 
@@ -12,7 +13,10 @@ A manager's roll-up for local day D is due from ``[sla] rollup_hour`` on D in th
 and lists the breaches recorded since their previous roll-up's time (the 24 hours before, normally),
 so each breach is in exactly one roll-up. It is claimed in the delivery ledger under
 (workspace, ``sla_rollup``, "<manager id>:<D>"): any number of ticks, replicas or restarts send it once.
-A day without a new breach sends nothing (the next roll-up starts at the last one sent: the quiet
+The overdue plays are those past their due time at the roll-up (open or accepted; snoozed ones are
+not), owned by a direct report: listed every day while they stay overdue — a play's owner gets its
+own message when it opens, and its manager hears of it here only once it is late. A day without a
+new breach or an overdue play sends nothing (the next roll-up starts at the last one sent: the quiet
 days in between had nothing to list), and days the worker was down are caught up by the next roll-up,
 up to a week back. Only direct reports count as the team (as in ``/sla team``).
 
@@ -32,7 +36,7 @@ from services.policies import SlaConfig
 from storage import deliveries
 from storage import rollups as store
 from storage.db import Database
-from storage.rollups import Manager, TeamBreach
+from storage.rollups import Manager, TeamBreach, TeamOverduePlay
 
 ROLLUP = "sla_rollup"  # the delivery kind of a manager's daily roll-up
 
@@ -47,6 +51,8 @@ class Rollup:
     since: dt.datetime
     until: dt.datetime
     breaches: list[TeamBreach] = field(default_factory=list)
+    overdue: list[TeamOverduePlay] = field(default_factory=list)  # the team's plays past due now
+    play_titles: dict[str, str] = field(default_factory=dict)
 
     @property
     def subject(self) -> str:
@@ -82,9 +88,11 @@ def window(
     return local.date(), since.astimezone(dt.UTC), until.astimezone(dt.UTC)
 
 
-def due(db: Database, ws: int, now: dt.datetime, config: SlaConfig) -> list[Rollup]:
-    """The roll-ups due at ``now`` and not yet claimed, with their breaches; those with nothing to
-    say are left out."""
+def due(
+    db: Database, ws: int, now: dt.datetime, config: SlaConfig, play_titles: dict[str, str] | None = None
+) -> list[Rollup]:
+    """The roll-ups due at ``now`` and not yet claimed, with the team's new breaches and the plays
+    overdue now; those with nothing to say are left out."""
     if not config.manager_rollup:
         return []
     with db.read() as session:
@@ -102,23 +110,41 @@ def due(db: Database, ws: int, now: dt.datetime, config: SlaConfig) -> list[Roll
             return []
         since = min(r.since for r in wanted)
         until = max(r.until for r in wanted)
-        rows = store.team_breaches(session, ws, [r.manager.id for r in wanted], since, until)
+        ids = [r.manager.id for r in wanted]
+        rows = store.team_breaches(session, ws, ids, since, until)
+        late = store.team_overdue_plays(session, ws, ids, now)
     by_manager: dict[int, list[TeamBreach]] = {}
     for row in rows:
         by_manager.setdefault(row.manager_id, []).append(row)
+    overdue: dict[int, list[TeamOverduePlay]] = {}
+    for play in late:
+        overdue.setdefault(play.manager_id, []).append(play)
     out = []
     for rollup in wanted:
-        rows = by_manager.get(rollup.manager.id, [])
-        mine = [b for b in rows if rollup.since <= b.breached_at < rollup.until]
-        if mine:
-            out.append(Rollup(ws, rollup.manager, rollup.day, rollup.since, rollup.until, mine))
+        mine = [
+            b for b in by_manager.get(rollup.manager.id, []) if rollup.since <= b.breached_at < rollup.until
+        ]
+        plays = overdue.get(rollup.manager.id, [])
+        if mine or plays:
+            out.append(
+                Rollup(
+                    ws, rollup.manager, rollup.day, rollup.since, rollup.until, mine, plays, play_titles or {}
+                )
+            )
     return out
 
 
-def queue(db: Database, ws: int, now: dt.datetime, config: SlaConfig, build: Build) -> int:
+def queue(
+    db: Database,
+    ws: int,
+    now: dt.datetime,
+    config: SlaConfig,
+    build: Build,
+    play_titles: dict[str, str] | None = None,
+) -> int:
     """Queue every manager roll-up that is due (``due``) in the delivery ledger; returns how many this
     call claimed (a second call, a second worker: 0)."""
-    rollups = due(db, ws, now, config)
+    rollups = due(db, ws, now, config, play_titles)
     if not rollups:
         return 0
     rows = []

@@ -107,3 +107,51 @@ def team_breaches(
         )
         out += [TeamBreach(**row._mapping) for row in rows]
     return out
+
+
+@dataclass(frozen=True)
+class TeamOverduePlay:
+    play_id: int
+    manager_id: int
+    play_key: str
+    account: str
+    owner: str
+    owner_slack: str | None
+    due: dt.datetime
+    state: str
+
+
+def team_overdue_plays(
+    session: Session, ws: int, manager_ids: Sequence[int], now: dt.datetime
+) -> list[TeamOverduePlay]:
+    """The plays past their due time at ``now`` — open or accepted, not snoozed or closed — owned by
+    a direct report of one of ``manager_ids``, the most overdue first."""
+    if not manager_ids:
+        return []
+    p, owner = m.Play, aliased(m.Person)
+    ids = sorted(set(manager_ids))
+    out: list[TeamOverduePlay] = []
+    for chunk in range(0, len(ids), 5000):
+        rows = session.execute(
+            select(
+                p.id.label("play_id"),
+                owner.manager_id.label("manager_id"),
+                p.play_key.label("play_key"),
+                m.Account.name.label("account"),
+                owner.name.label("owner"),
+                owner.slack_user_id.label("owner_slack"),
+                p.due_at.label("due"),
+                p.state.label("state"),
+            )
+            .join(m.Account, m.Account.id == p.account_id)
+            .join(owner, owner.id == p.owner_id)
+            .where(
+                p.workspace_id == ws,
+                p.state.in_(("open", "accepted")),
+                p.due_at < now,
+                owner.manager_id.in_(ids[chunk : chunk + 5000]),
+            )
+            .order_by(p.due_at, p.id)
+        )
+        out += [TeamOverduePlay(**row._mapping) for row in rows]
+    return out

@@ -245,3 +245,40 @@ def test_rollup_off_sends_one_dm_per_breach_as_before(
     worker.plan()
     worker.deliver()
     assert len(fake.posts("UBOSS")) == 3 and rollup_rows(db) == []
+
+
+PLAYS_POLICY = """
+[[plays]]
+key = "call"
+title = "Save call <!here>"
+owner = "csm"
+due_hours = 24
+"""
+
+
+def test_overdue_plays_are_in_the_rollup_and_snoozed_ones_are_not(
+    setup, db: Database, ws: int, fake: FakeSlack, tmp_path: Path
+) -> None:
+    from services import plays
+
+    make, clock = setup
+    config = tmp_path / "plays.toml"
+    config.write_text(PLAYS_POLICY, encoding="utf-8")
+    worker = make(RETENTION_BOT_CONFIG=str(config))
+    policies = worker.settings.policies
+    kw = {"user_id": "UANA", "admins": (), "policies": policies, "notify": plays.no_notify}
+    opened = ROLLUP_TIME - dt.timedelta(days=3)
+    plays.open_play(db, ws, "A1", "call", now=opened, **kw)  # Ana's, due 2 days ago
+    snoozed = plays.open_play(db, ws, "A2", "call", now=opened, **kw).view.row.id  # Bob's, snoozed
+    until = ROLLUP_TIME + dt.timedelta(days=1)
+    plays.snooze(db, ws, snoozed, until, user_id="UBOB", admins=(), policies=policies, now=opened)
+    plays.open_play(db, ws, "A3", "call", now=ROLLUP_TIME - dt.timedelta(hours=2), **kw)  # Cy's: not late
+    clock.now = ROLLUP_TIME
+    worker.plan()
+    worker.deliver()
+    [message] = dms(fake, "UBOSS")
+    body = json.dumps(message["blocks"], ensure_ascii=False)
+    assert message["text"] == "Your team's roll-up: 0 new SLA breaches, 1 overdue play"
+    assert "*Overdue plays* (1)" in body and "Save call &lt;!here&gt;" in body and "<!here>" not in body
+    assert "owner <@UANA>, open" in body and "2 d late" in body and "Globex" not in body
+    assert dms(fake, "UNY") == []  # Cy's play is not late yet
