@@ -14,13 +14,13 @@ import datetime as dt
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from services import accounts
 from services.errors import Refusal
-from services.policies import PlayDef, Policies, SlaPolicy
-from services.sla import calendar_of
+from services.policies import WEEKDAY_NAMES, PlayDef, Policies
 from storage import models as m
 from storage import play_report, sla_clock
 from storage import play_triggers as triggers
@@ -154,9 +154,16 @@ def may(
 def due_at(policies: Policies, play: PlayDef, opened: dt.datetime, owner_tz: str | None) -> dt.datetime:
     """When a play opened at ``opened`` is due: calendar hours, or business hours on the SLA calendar."""
     cal = None
-    if play.clock == "business":
-        as_sla = SlaPolicy(kind="play", hours=1, clock="business", calendar=play.calendar)
-        cal = calendar_of(policies.sla, as_sla, owner_tz)
+    business = policies.play_calendar(play) if play.clock == "business" else None
+    if business is not None:
+        zone = (owner_tz or "UTC") if business.timezone == "owner" else business.timezone
+        cal = sla_clock.WorkCalendar(
+            ZoneInfo(zone),
+            frozenset(WEEKDAY_NAMES.index(day) for day in business.weekdays),
+            business.opens,
+            business.closes,
+            frozenset(business.holidays),
+        )
     return sla_clock.add(opened, dt.timedelta(hours=play.due_hours), cal)
 
 

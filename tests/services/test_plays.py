@@ -264,3 +264,9 @@ def test_play_definitions_are_validated() -> None:
     with pytest.raises(ValueError, match="two plays with key x"):
         Policies.model_validate({"plays": [{"key": "x", "title": "X"}, {"key": "x", "title": "Y"}]})
     assert isinstance(Policies().plays[0], PlayDef) and len({p.trigger for p in Policies().plays}) == 9
+
+
+def test_the_default_calendar_needs_no_definition() -> None:
+    only_ny = Policies.model_validate({"sla": {"calendars": {"ny": {"timezone": "America/New_York"}}}})
+    red = only_ny.play("health_red")
+    assert red is not None and red.clock == "business" and only_ny.play_calendar(red) is not None
