@@ -309,8 +309,8 @@ def open_play(
     admin. The cooldown does not apply to a person's decision; the one-open-play rule does: if the
     play is open already, that one comes back with ``new`` False."""
     play_def = policies.play(key)
-    if play_def is None:
-        raise UnknownPlayKey(key, [p.key for p in policies.plays])
+    if play_def is None or not play_def.enabled:
+        raise UnknownPlayKey(key, [p.key for p in policies.plays if p.enabled])
     with db.write() as session:
         refusal = may(session, ws, None, user_id, admins, "open")
         if refusal is not None:
@@ -553,11 +553,13 @@ def evaluate_in(
     ordered = sorted(
         (p for p in policies.plays if p.enabled and p.trigger), key=lambda p: p.trigger == "renewal_at_risk"
     )
+    blocked = triggers.blocked(
+        session, ws, {p.key: now - dt.timedelta(days=p.cooldown_days) for p in ordered}
+    )
     for play in ordered:
         fired = fire(session, ws, day, play, policies)
         result.fired[play.key] = len(fired)
-        blocked = triggers.blocked(session, ws, play.key, now - dt.timedelta(days=play.cooldown_days))
-        todo = [f for f in fired if f.account_id not in blocked]
+        todo = [f for f in fired if f.account_id not in blocked[play.key]]
         role_owner = triggers.owners(
             session, ws, [f.account_id for f in todo], store.ROLE_COLUMNS[play.owner]
         )
