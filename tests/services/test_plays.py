@@ -270,3 +270,27 @@ def test_the_default_calendar_needs_no_definition() -> None:
     only_ny = Policies.model_validate({"sla": {"calendars": {"ny": {"timezone": "America/New_York"}}}})
     red = only_ny.play("health_red")
     assert red is not None and red.clock == "business" and only_ny.play_calendar(red) is not None
+
+
+def test_the_daily_run_evaluates_once_a_day_after_the_snapshot(db: Database, ws: int, world: World) -> None:
+    from services.daily import run_daily
+
+    told: list[int] = []
+
+    def notify(session: Session, w: int, ids: list[int], now: dt.datetime) -> int:
+        told.extend(ids)
+        return len(ids)
+
+    first = run_daily(db, ws, NOW, POLICIES, notify)  # NOW is the morning after D
+    assert first.snapshots > 0  # D's snapshot was (re)computed from the data first …
+    with db.read() as s:
+        red = s.scalar(
+            select(func.count())
+            .select_from(m.HealthSnapshot)
+            .where(m.HealthSnapshot.day == D, m.HealthSnapshot.band == "red")
+        )
+        red_plays = s.scalar(select(func.count()).select_from(m.Play).where(m.Play.play_key == "red"))
+    assert red_plays == red  # … and the health trigger read that snapshot
+    assert first.plays_opened == red + 1 and len(told) == red + 1  # + Gamma's tickets
+    again = run_daily(db, ws, NOW + days(hours=2), POLICIES, notify)
+    assert again.plays_opened == 0 and len(told) == red + 1
