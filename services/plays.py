@@ -257,6 +257,12 @@ def for_account(
         return match.name, [_view(session, ws, r, policies, now) for r in rows]
 
 
+def overdue(session: Session, ws: int, now: dt.datetime) -> list[PlayRow]:
+    """Plays past their due time and not closed, most overdue first (for the managers' roll-up:
+    group them by ``owner_id`` and the owner's manager)."""
+    return store.overdue_plays(session, ws, now)
+
+
 def open_for_account(session: Session, ws: int, account_id: int) -> list[PlayRow]:
     """The plays of the account that are not closed (for /health and the renewals list)."""
     return store.list_plays(session, ws, account_id=account_id)

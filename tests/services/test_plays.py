@@ -294,3 +294,16 @@ def test_the_daily_run_evaluates_once_a_day_after_the_snapshot(db: Database, ws:
     assert first.plays_opened == red + 1 and len(told) == red + 1  # + Gamma's tickets
     again = run_daily(db, ws, NOW + days(hours=2), POLICIES, notify)
     assert again.plays_opened == 0 and len(told) == red + 1
+
+
+def test_overdue_lists_the_late_open_plays(db: Database, ws: int, world: World) -> None:
+    ev = plays.evaluate(db, ws, D, now=NOW, policies=POLICIES, notify=plays.no_notify)
+    views = plays.views_of(db, ws, ev.play_ids, POLICIES, NOW)
+    pid = next(v.row.id for v in views if v.row.account_id == world.a)
+    plays.close(db, ws, pid, "no_action", None, user_id="UANA", admins=(), policies=POLICIES, now=NOW)
+    with db.read() as s:
+        assert plays.overdue(s, ws, NOW + days(hours=23)) == []  # red plays are due in 24 h
+        late = plays.overdue(s, ws, NOW + days(hours=25))
+        later = plays.overdue(s, ws, NOW + days(hours=73))  # the tickets play: 72 h (the default)
+    assert [(r.account_id, r.play_key) for r in late] == [(world.b, "red")]
+    assert [(r.account_id, r.play_key) for r in later] == [(world.b, "red"), (world.c, "tickets")]
