@@ -14,13 +14,13 @@ import datetime as dt
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from services import accounts
 from services.errors import Refusal
-from services.policies import PlayDef, Policies, SlaPolicy
-from services.sla import calendar_of
+from services.policies import WEEKDAY_NAMES, PlayDef, Policies
 from storage import models as m
 from storage import play_report, sla_clock
 from storage import play_triggers as triggers
@@ -154,9 +154,16 @@ def may(
 def due_at(policies: Policies, play: PlayDef, opened: dt.datetime, owner_tz: str | None) -> dt.datetime:
     """When a play opened at ``opened`` is due: calendar hours, or business hours on the SLA calendar."""
     cal = None
-    if play.clock == "business":
-        as_sla = SlaPolicy(kind="play", hours=1, clock="business", calendar=play.calendar)
-        cal = calendar_of(policies.sla, as_sla, owner_tz)
+    business = policies.play_calendar(play) if play.clock == "business" else None
+    if business is not None:
+        zone = (owner_tz or "UTC") if business.timezone == "owner" else business.timezone
+        cal = sla_clock.WorkCalendar(
+            ZoneInfo(zone),
+            frozenset(WEEKDAY_NAMES.index(day) for day in business.weekdays),
+            business.opens,
+            business.closes,
+            frozenset(business.holidays),
+        )
     return sla_clock.add(opened, dt.timedelta(hours=play.due_hours), cal)
 
 
@@ -250,6 +257,12 @@ def for_account(
         return match.name, [_view(session, ws, r, policies, now) for r in rows]
 
 
+def overdue(session: Session, ws: int, now: dt.datetime) -> list[PlayRow]:
+    """Plays past their due time and not closed, most overdue first (for the managers' roll-up:
+    group them by ``owner_id`` and the owner's manager)."""
+    return store.overdue_plays(session, ws, now)
+
+
 def open_for_account(session: Session, ws: int, account_id: int) -> list[PlayRow]:
     """The plays of the account that are not closed (for /health and the renewals list)."""
     return store.list_plays(session, ws, account_id=account_id)
@@ -302,8 +315,8 @@ def open_play(
     admin. The cooldown does not apply to a person's decision; the one-open-play rule does: if the
     play is open already, that one comes back with ``new`` False."""
     play_def = policies.play(key)
-    if play_def is None:
-        raise UnknownPlayKey(key, [p.key for p in policies.plays])
+    if play_def is None or not play_def.enabled:
+        raise UnknownPlayKey(key, [p.key for p in policies.plays if p.enabled])
     with db.write() as session:
         refusal = may(session, ws, None, user_id, admins, "open")
         if refusal is not None:
@@ -546,11 +559,13 @@ def evaluate_in(
     ordered = sorted(
         (p for p in policies.plays if p.enabled and p.trigger), key=lambda p: p.trigger == "renewal_at_risk"
     )
+    blocked = triggers.blocked(
+        session, ws, {p.key: now - dt.timedelta(days=p.cooldown_days) for p in ordered}
+    )
     for play in ordered:
         fired = fire(session, ws, day, play, policies)
         result.fired[play.key] = len(fired)
-        blocked = triggers.blocked(session, ws, play.key, now - dt.timedelta(days=play.cooldown_days))
-        todo = [f for f in fired if f.account_id not in blocked]
+        todo = [f for f in fired if f.account_id not in blocked[play.key]]
         role_owner = triggers.owners(
             session, ws, [f.account_id for f in todo], store.ROLE_COLUMNS[play.owner]
         )

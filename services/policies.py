@@ -452,11 +452,19 @@ class Policies(_Strict):
             if play.key in seen:
                 raise ValueError(f"two plays with key {play.key}")
             seen.add(play.key)
-            if play.clock == "business" and play.calendar not in self.sla.calendars:
+            if play.clock == "business" and self.play_calendar(play) is None:
                 raise ValueError(
                     f"play {play.key}: calendar {play.calendar!r} is not defined under [sla.calendars]"
                 )
         return self
+
+    def play_calendar(self, play: PlayDef) -> BusinessCalendar | None:
+        """The business calendar of a play's due time: one of [sla.calendars]; "default" is the
+        built-in Mon–Fri 09:00–17:00 UTC when the file does not define it."""
+        found = self.sla.calendars.get(play.calendar)
+        if found is None and play.calendar == "default":
+            return BusinessCalendar()
+        return found
 
     def play(self, key: str) -> PlayDef | None:
         return next((p for p in self.plays if p.key == key), None)

@@ -36,6 +36,7 @@ KIND_ORDER = (
     "risk_flags",
     "handoffs",
     "wins",
+    "plays",
 )
 
 _FIRST = (
@@ -531,6 +532,49 @@ class DemoData:
             "outcome": outcome,
             "resolved_on": resolved_on,
         }
+
+    def _plays(self, s: Story) -> Iterator[dict[str, Any]]:
+        """Save calls run in the CRM for each risk flag (closed with the flag's outcome), and an
+        expansion play before some expansions: the plays report has a history on day one."""
+        rng = s.sub_rng("plays")
+        for flag in self._risk_flags(s):
+            opened = dt.datetime.combine(flag["flagged_on"], dt.time(rng.randrange(9, 17)), dt.UTC)
+            resolved = flag["resolved_on"]
+            yield {
+                "external_id": f"CRM-{s.index + 1:06d}-save",
+                "account": s.external_id,
+                "play": "save_call",
+                "owner_email": s.owner("cs"),
+                "owner_role": "csm",
+                "opened_at": opened.isoformat(),
+                "due_at": (opened + dt.timedelta(days=2)).isoformat(),
+                "closed_at": None
+                if resolved is None
+                else dt.datetime.combine(resolved, dt.time(16), dt.UTC).isoformat(),
+                "outcome": None if resolved is None else flag["outcome"],
+                "note": None,
+            }
+        months = sorted(s.mrr)
+        for prev, cur in itertools.pairwise(months):
+            before, after = s.mrr[prev], s.mrr[cur]
+            if before > 0 and after > before and rng.random() < 0.3:
+                opened = dt.datetime.combine(
+                    prev + dt.timedelta(days=rng.randrange(0, 20)), dt.time(10), dt.UTC
+                )
+                yield {
+                    "external_id": f"CRM-{s.index + 1:06d}-{cur:%Y%m}",
+                    "account": s.external_id,
+                    "play": "seats_full",
+                    "owner_email": s.owner("sales"),
+                    "owner_role": "ae",
+                    "opened_at": opened.isoformat(),
+                    "due_at": (opened + dt.timedelta(days=5)).isoformat(),
+                    "closed_at": dt.datetime.combine(
+                        cur + dt.timedelta(days=3), dt.time(15), dt.UTC
+                    ).isoformat(),
+                    "outcome": "expanded",
+                    "note": f"{s.name} took more seats",
+                }
 
     def _handoffs(self, s: Story) -> Iterator[dict[str, Any]]:
         rng = s.sub_rng("handoffs")

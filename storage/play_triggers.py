@@ -433,19 +433,25 @@ def seats_full(
     ]
 
 
-def blocked(session: Session, ws: int, play_key: str, closed_since: dt.datetime) -> set[int]:
-    """Accounts where ``play_key`` may not open now: one is not closed, or one closed after ``closed_since``
-    (its cooldown)."""
+def blocked(session: Session, ws: int, closed_since: dict[str, dt.datetime]) -> dict[str, set[int]]:
+    """Per play key, the accounts where it may not open now: one is not closed, or one closed after
+    ``closed_since[key]`` (its cooldown). One query for every key."""
     p = m.Play
-    return set(
-        session.scalars(
-            select(p.account_id).where(
-                p.workspace_id == ws,
-                p.play_key == play_key,
-                or_(p.open_key.is_not(None), p.closed_at > closed_since),
-            )
-        ).all()
-    )
+    out: dict[str, set[int]] = {key: set() for key in closed_since}
+    if not closed_since:
+        return out
+    earliest = min(closed_since.values())
+    rows = session.execute(
+        select(p.account_id, p.play_key, p.closed_at).where(
+            p.workspace_id == ws,
+            p.play_key.in_(list(closed_since)),
+            or_(p.open_key.is_not(None), p.closed_at > earliest),
+        )
+    ).all()
+    for account, key, closed_at in rows:
+        if closed_at is None or closed_at > closed_since[key]:
+            out[key].add(account)
+    return out
 
 
 def owners(session: Session, ws: int, account_ids: Sequence[int], column: Any) -> dict[int, int | None]:

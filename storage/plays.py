@@ -311,3 +311,15 @@ def team_managers(session: Session, ws: int) -> dict[str, int]:
 def person_timezones(session: Session, ws: int) -> dict[int, str]:
     rows = session.execute(select(m.Person.id, m.Person.timezone).where(m.Person.workspace_id == ws)).all()
     return {pid: tz for pid, tz in rows}
+
+
+def overdue_plays(session: Session, ws: int, now: dt.datetime, limit: int = 5000) -> list[PlayRow]:
+    """Plays not closed whose due time has passed (snoozed ones too: snoozing does not move the due
+    time), the most overdue first."""
+    stmt = (
+        _listed()
+        .where(m.Play.workspace_id == ws, m.Play.state.in_(OPEN_STATES), m.Play.due_at < now)
+        .order_by(m.Play.due_at, m.Play.id)
+        .limit(limit)
+    )
+    return [PlayRow(*r) for r in session.execute(stmt).all()]

@@ -178,6 +178,12 @@ def import_cmd(ctx: Ctx, kind: str, file: Path, fmt_: str | None, encoding: str)
     type=click.Path(file_okay=False, path_type=Path),
     help="Write importable files here instead of loading the database.",
 )
+@click.option(
+    "--plays/--no-plays",
+    default=True,
+    show_default=True,
+    help="Evaluate the play triggers as of the demo's day, so plays are open at once.",
+)
 @pass_ctx
 def demo_data(
     ctx: Ctx,
@@ -187,6 +193,7 @@ def demo_data(
     usage_days: int,
     as_of: dt.date | None,
     out_dir: Path | None,
+    plays: bool = True,
 ) -> None:
     """Make a realistic, deterministic demo dataset (same seed and as-of date → same data)."""
     cfg = DemoConfig(accounts, months, seed, as_of or ctx.now.date(), usage_days)
@@ -213,13 +220,26 @@ def demo_data(
     from bot.scheduler import notify_plays
     from services import plays as plays_mod
 
-    opened = plays_mod.evaluate(
-        ctx.db, ws, cfg.as_of, now=ctx.now, policies=ctx.settings.policies, notify=notify_plays(ctx.settings)
+    opened = (
+        plays_mod.evaluate(
+            ctx.db,
+            ws,
+            cfg.as_of,
+            now=ctx.now,
+            policies=ctx.settings.policies,
+            notify=notify_plays(ctx.settings),
+        )
+        if plays
+        else None
     )
     as_of_flag = "" if cfg.as_of == ctx.now.date() else f" --as-of {cfg.as_of}"
     out.print(
         f"demo data for {accounts:,} accounts loaded in {time.perf_counter() - started:.1f} s "
         f"(as of {cfg.as_of}, seed {seed}). Next: retention-bot scorecard{as_of_flag}, "
-        f"retention-bot health ACC-000001, retention-bot cohorts, retention-bot plays report; "
-        f"{opened.total_opened} plays opened ({', '.join(f'{k} {n}' for k, n in opened.opened.items() if n)})"
+        f"retention-bot health ACC-000001, retention-bot cohorts, retention-bot plays report"
+        + (f"; {opened.total_opened} plays opened ({_by_play(opened.opened)})" if opened else "")
     )
+
+
+def _by_play(counts: dict[str, int]) -> str:
+    return ", ".join(f"{key} {n}" for key, n in counts.items() if n) or "no signals"

@@ -23,7 +23,8 @@ def plays_cmd() -> None:
 def _due(play: PlayDef, policies: Policies) -> str:
     hours = f"{play.due_hours:g} h"
     if play.clock == "business":
-        cal = policies.sla.calendars[play.calendar]
+        cal = policies.play_calendar(play)
+        assert cal is not None  # validated with the policies
         return f"{hours} business ({play.calendar}: {', '.join(cal.weekdays)} {cal.hours})"
     return hours
 

@@ -264,3 +264,46 @@ def test_play_definitions_are_validated() -> None:
     with pytest.raises(ValueError, match="two plays with key x"):
         Policies.model_validate({"plays": [{"key": "x", "title": "X"}, {"key": "x", "title": "Y"}]})
     assert isinstance(Policies().plays[0], PlayDef) and len({p.trigger for p in Policies().plays}) == 9
+
+
+def test_the_default_calendar_needs_no_definition() -> None:
+    only_ny = Policies.model_validate({"sla": {"calendars": {"ny": {"timezone": "America/New_York"}}}})
+    red = only_ny.play("health_red")
+    assert red is not None and red.clock == "business" and only_ny.play_calendar(red) is not None
+
+
+def test_the_daily_run_evaluates_once_a_day_after_the_snapshot(db: Database, ws: int, world: World) -> None:
+    from services.daily import run_daily
+
+    told: list[int] = []
+
+    def notify(session: Session, w: int, ids: list[int], now: dt.datetime) -> int:
+        told.extend(ids)
+        return len(ids)
+
+    first = run_daily(db, ws, NOW, POLICIES, notify)  # NOW is the morning after D
+    assert first.snapshots > 0  # D's snapshot was (re)computed from the data first …
+    with db.read() as s:
+        red = s.scalar(
+            select(func.count())
+            .select_from(m.HealthSnapshot)
+            .where(m.HealthSnapshot.day == D, m.HealthSnapshot.band == "red")
+        )
+        red_plays = s.scalar(select(func.count()).select_from(m.Play).where(m.Play.play_key == "red"))
+    assert red_plays == red  # … and the health trigger read that snapshot
+    assert first.plays_opened == red + 1 and len(told) == red + 1  # + Gamma's tickets
+    again = run_daily(db, ws, NOW + days(hours=2), POLICIES, notify)
+    assert again.plays_opened == 0 and len(told) == red + 1
+
+
+def test_overdue_lists_the_late_open_plays(db: Database, ws: int, world: World) -> None:
+    ev = plays.evaluate(db, ws, D, now=NOW, policies=POLICIES, notify=plays.no_notify)
+    views = plays.views_of(db, ws, ev.play_ids, POLICIES, NOW)
+    pid = next(v.row.id for v in views if v.row.account_id == world.a)
+    plays.close(db, ws, pid, "no_action", None, user_id="UANA", admins=(), policies=POLICIES, now=NOW)
+    with db.read() as s:
+        assert plays.overdue(s, ws, NOW + days(hours=23)) == []  # red plays are due in 24 h
+        late = plays.overdue(s, ws, NOW + days(hours=25))
+        later = plays.overdue(s, ws, NOW + days(hours=73))  # the tickets play: 72 h (the default)
+    assert [(r.account_id, r.play_key) for r in late] == [(world.b, "red")]
+    assert [(r.account_id, r.play_key) for r in later] == [(world.b, "red"), (world.c, "tickets")]
