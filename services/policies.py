@@ -172,6 +172,9 @@ class SlaConfig(_Strict):
     # breach, as before. Escalation steps (nobody acknowledged) are always sent at once.
     manager_rollup: bool = True
     rollup_hour: int = Field(9, ge=0, le=23)
+    # More pings than this for one recipient in one sweep (a storm) come as ONE message listing them
+    # (services/sla.py); 0: never batch.
+    batch_over: int = Field(10, ge=0)
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
