@@ -2,7 +2,9 @@
 managers. With one DM per breach to each manager (``manager_rollup = false``, the old behaviour) the
 sweep queues 40,000 DMs, 400 to each manager's one conversation: at Slack's one message per second
 per conversation that is 400 s of sending to each manager, whatever the parallelism. With the
-roll-up it queues 20,000 (20 per owner) and, at the roll-up hour, 50 roll-ups (one per manager).
+roll-up the managers get nothing from the sweep and, at the roll-up hour, 50 roll-ups (one per
+manager); each owner's 20 breaches come as one message (``[sla] batch_over`` = 10), so the sweep
+queues 1,000 messages.
 
 Printed: DMs queued by the sweep, the longest queue to one conversation (the Slack time lower bound
 at 1 message/s), the time to build and queue the 50 roll-ups, and a second roll-up run (nothing new).
@@ -34,15 +36,23 @@ from storage.db import Database
 ROLLUP_AT = dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.UTC)  # the next morning, rollup_hour = 9 (UTC)
 
 
+MODES = (("old: one DM each", False, 0), ("roll-up", True, 0), ("roll-up+batch", True, 10))
+
+
+MODES_INDEX = {mode: i for i, (mode, _, _) in enumerate(MODES)}
+
+
 def measure(label: str, make_url: object, breaching: int) -> None:
-    for rollup in (False, True):
-        url = make_url(rollup)  # type: ignore[operator]
+    for mode, rollup, batch_over in MODES:
+        url = make_url(mode)  # type: ignore[operator]
         if url is None:
             return
         db = Database(url)
         db.upgrade()
         load(db, breaching, breaching)
-        policies = Policies(sla=CONFIG.model_copy(update={"manager_rollup": rollup}))
+        policies = Policies(
+            sla=CONFIG.model_copy(update={"manager_rollup": rollup, "batch_over": batch_over})
+        )
         t = time.perf_counter()
         report = sweep_and_queue(db, NOW + dt.timedelta(seconds=1), policies.sla, ())
         swept = time.perf_counter() - t
@@ -57,7 +67,7 @@ def measure(label: str, make_url: object, breaching: int) -> None:
             )
             ws = s.scalar(select(m.Workspace.id))
         line = (
-            f"  {label:<10} manager_rollup={str(rollup).lower():<5}: sweep {swept:.2f} s, "
+            f"  {label:<10} {mode:<16}: sweep {swept:.2f} s, "
             f"{report.count('breach'):,} breaches, {queued:,} DMs queued, at most {longest:,} to one "
             f"conversation (≥ {longest:,} s of Slack sending)"
         )
@@ -89,8 +99,8 @@ def main() -> None:
     args = parser.parse_args()
     print(f"Roll-up bench: {args.breaching:,} breaches at once, 1,000 owners, 50 managers; {machine()}")
     workdir = Path(tempfile.mkdtemp(prefix="rb-rollup-"))
-    measure("SQLite", lambda r: fresh_sqlite(workdir, f"rollup{int(r)}"), args.breaching)
-    measure("PostgreSQL", lambda r: fresh_postgres(f"rollup{int(r)}"), args.breaching)
+    measure("SQLite", lambda mode: fresh_sqlite(workdir, f"rollup{MODES_INDEX[mode]}"), args.breaching)
+    measure("PostgreSQL", lambda mode: fresh_postgres(f"rollup{MODES_INDEX[mode]}"), args.breaching)
 
 
 if __name__ == "__main__":
