@@ -122,8 +122,10 @@ def build(url: str, accounts: int, months: int, as_of: dt.date) -> None:
                 "INSERT INTO health_snapshots (workspace_id, account_id, day, score, band, components) "
                 f"SELECT :ws, a.id, {day(str(k))}, sc, CASE WHEN sc < 40 THEN 'red' WHEN sc >= 70 THEN 'green' "
                 f"ELSE 'yellow' END, {json_empty} "
-                "FROM (SELECT n.i AS i, CASE WHEN n.i % 12 = 0 THEN (n.i * 37) % 40 "
-                f"ELSE 40 + (n.i * 37 + {-k} * (n.i % 3)) % 60 END + 0.5 AS sc FROM bench_nums n) x "
+                # 4 % red; 3 % fell 20 points in 30 days; the rest between 40 and 100
+                "FROM (SELECT n.i AS i, CASE WHEN n.i % 25 = 0 THEN (n.i * 37) % 40 "
+                f"ELSE 40 + (n.i * 37) % 40 + CASE WHEN n.i % 31 = 5 THEN {-k} * 2 / 3 ELSE 0 END "
+                "END + 0.5 AS sc FROM bench_nums n) x "
                 "JOIN accounts a ON a.workspace_id = :ws AND a.external_id = 'ACC-' || x.i"
             )
         # tickets: three per account over six months; spikes of three high ones for i % 29 = 7
