@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, exists, func, literal, select, update
 from sqlalchemy.orm import Session, aliased
 
 from storage import models as m
@@ -69,24 +69,26 @@ def insert_plays(session: Session, ws: int, plays: Sequence[NewPlay], now: dt.da
         .on_conflict_do_nothing(index_elements=["workspace_id", "account_id", "open_key"])
         .returning(m.Play.id, m.Play.account_id, m.Play.play_key)
     )
-    actor = {(p.account_id, p.play_key): p.opened_by_id for p in plays}
     ids: list[int] = []
-    events: list[dict[str, Any]] = []
     conn = session.connection()
     for start in range(0, len(rows), 2000):
-        for play_id, account_id, key in conn.execute(stmt, rows[start : start + 2000]).all():
-            ids.append(play_id)
-            events.append(
-                {
-                    "workspace_id": ws,
-                    "play_id": play_id,
-                    "kind": "opened",
-                    "at": now,
-                    "actor_id": actor.get((account_id, key)),
-                }
+        ids.extend(r[0] for r in conn.execute(stmt, rows[start : start + 2000]).all())
+    if ids:
+        # The "opened" events, set-based from the rows just written (a parameter set per event cost
+        # more than the query).
+        p, e = m.table(m.Play), m.table(m.PlayEvent)
+        new_rows = (
+            select(p.c.workspace_id, p.c.id, literal("opened"), p.c.opened_at, p.c.opened_by_id)
+            .where(
+                p.c.workspace_id == ws,
+                p.c.id.between(min(ids), max(ids)),
+                p.c.opened_at == now,
+                p.c.source != "import",
+                ~exists().where(e.c.play_id == p.c.id),
             )
-    for start in range(0, len(events), 5000):
-        conn.execute(m.table(m.PlayEvent).insert(), events[start : start + 5000])
+            .order_by(p.c.id)
+        )
+        conn.execute(e.insert().from_select(["workspace_id", "play_id", "kind", "at", "actor_id"], new_rows))
     return ids
 
 
