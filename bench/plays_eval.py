@@ -338,6 +338,7 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/rb-bench"))
     parser.add_argument("--keep-postgres", action="store_true")
     parser.add_argument("--only", choices=("sqlite", "postgresql"))
+    parser.add_argument("--postgres-url", help="measure again on a database kept by --keep-postgres")
     parser.add_argument("--demo", action="store_true", help="load the demo data through the importer instead")
     args = parser.parse_args()
     loader = load_demo if args.demo else load
@@ -349,7 +350,9 @@ def main() -> None:
         if not path.exists():
             print(f"  loading SQLite dataset ({path}) … {loader(url, args.accounts, args.months):.0f} s")
         measure("SQLite", url)
-    if args.only != "sqlite":
+    if args.only != "sqlite" and args.postgres_url:
+        measure("PostgreSQL", args.postgres_url)
+    elif args.only != "sqlite":
         pg = fresh_postgres("plays")
         if pg:
             print(f"  loading PostgreSQL dataset … {loader(pg, args.accounts, args.months):.0f} s")
