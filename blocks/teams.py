@@ -28,9 +28,17 @@ def team_health_words(part: TeamPart) -> str:
 
 
 def team_handoff_words(part: TeamPart) -> str:
-    if part.open_total == 0:
-        return "Open handoffs: none"
-    return f"Open handoffs: {part.open_total}, {part.overdue} overdue"
+    handoffs = (
+        "Open handoffs: none"
+        if part.open_total == 0
+        else f"Open handoffs: {part.open_total}, {part.overdue} overdue"
+    )
+    plays = (
+        "open plays: none"
+        if part.plays_open == 0
+        else f"open plays: {part.plays_open}, {part.plays_overdue} overdue (`/plays team`)"
+    )
+    return f"{handoffs} · {plays}"
 
 
 def kpi_line(k: Kpi, currency: str, team: str, *, weekly: bool = False) -> str:

@@ -21,6 +21,7 @@ from bot.tokens import WorkspaceClients
 from commands import register
 from commands.answer import ANSWER_BUDGET_SECONDS, Answerer
 from commands.context import Context
+from digests import plays as play_messages
 from services.tenancy import ForeignTeam
 from storage.db import Database
 
@@ -53,12 +54,14 @@ def create_app(
         announce_wins=announce_wins(settings),
         clients=clients,
         identify=LazyLinker(db, clients),
+        play_notify=play_messages.notifier(settings.policies),
+        play_reassign_notify=play_messages.reassign_notifier(settings.policies),
     )
     common: dict[str, Any] = {
         "signing_secret": settings.slack_signing_secret.get_secret_value()
         if settings.slack_signing_secret
         else None,
-        "process_before_response": True,   # listeners answer in the request (commands.answer: < 3 s)
+        "process_before_response": True,  # listeners answer in the request (commands.answer: < 3 s)
         "name": "retention-bot",
     }
     if settings.oauth:

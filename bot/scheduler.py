@@ -26,10 +26,11 @@ from slack_sdk import WebClient
 from bot.outbox import DrainReport, Outbox
 from bot.settings import Settings
 from bot.tokens import WorkspaceClients
-from digests import shoutout
+from digests import plays as play_messages
+from digests import rollups, shoutout
 from digests.jobs import enqueue_digests
 from digests.sla_pings import sweep_and_queue
-from services import handoffs, wins
+from services import handoffs, plays, wins
 from services import sync as warehouse_sync
 from services.daily import run_daily
 from services.errors import ConfigError
@@ -51,6 +52,8 @@ class PlanReport:
     shoutouts: int = 0
     digests: int = 0
     handoffs_opened: int = 0  # sales→CS handoffs started by a CRM closed/won
+    plays_opened: int = 0
+    rollups: int = 0  # managers' daily roll-ups of their team's breaches
 
 
 def announce_wins(settings: Settings) -> wins.Announce:
@@ -63,6 +66,12 @@ def announce_wins(settings: Settings) -> wins.Announce:
     )
 
 
+def notify_plays(settings: Settings) -> plays.Notify:
+    """The plays' owner messages: ``services.plays``' hook into the Slack layer (``digests.plays``:
+    one message per owner per evaluation, a roll-up when it opened several)."""
+    return play_messages.notifier(settings.policies)
+
+
 def plan(db: Database, now: dt.datetime, settings: Settings) -> PlanReport:
     """One tick's planning for every enabled workspace; one workspace's failure never stops the others."""
     report = PlanReport()
@@ -72,13 +81,15 @@ def plan(db: Database, now: dt.datetime, settings: Settings) -> PlanReport:
         workspaces = enabled_ids(session)
     for ws in workspaces:
         try:
-            daily = run_daily(db, ws, now, policies)
+            daily = run_daily(db, ws, now, policies, notify_plays(settings))
             report.snapshots += daily.snapshots
+            report.plays_opened += daily.plays_opened
             report.wins_detected += daily.wins_detected
             report.shoutouts += wins.queue_owed(
                 db, ws, now, per_day=policies.wins.detected_shoutouts_per_day, announce=announce
             )
             report.handoffs_opened += handoffs.open_for_closed_won(db, ws, policies.sla, now)
+            report.rollups += rollups.queue(db, ws, now, policies)
         except Exception:
             logger.exception("scheduled work for workspace %s failed; the next tick tries again", ws)
     try:
@@ -121,7 +132,14 @@ class Worker:
 
     def plan(self) -> PlanReport:
         report = plan(self.db, self.clock(), self.settings)
-        if report.digests or report.shoutouts or report.wins_detected or report.snapshots:
+        if (
+            report.digests
+            or report.shoutouts
+            or report.wins_detected
+            or report.snapshots
+            or report.plays_opened
+            or report.rollups
+        ):
             logger.info("planned: %s", report)
         return report
 

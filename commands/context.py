@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, StrictInt, ValidationError, field_va
 from slack_bolt import App
 
 from commands.answer import Answerer, Reply
+from services.plays import Notify, no_notify
 from services.policies import Policies
 from services.tenancy import workspace_for_team
 from services.wins import Announce
@@ -166,6 +167,9 @@ class Context:
     # Links a Slack user the people list does not know to their person by e-mail (bot.identity.LazyLinker);
     # called with (workspace, Slack user id) before a command reads the people list.
     identify: Callable[[int, str], bool] | None = None
+    # Queue the messages of plays opened by hand / reassigned, in the caller's transaction (digests.plays).
+    play_notify: Notify = no_notify
+    play_reassign_notify: Notify = no_notify
 
     _workspaces: dict[tuple[str | None, str | None], int] = field(default_factory=dict)
 

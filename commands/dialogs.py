@@ -26,6 +26,7 @@ class Answer(_Model):
     value: str | None = None
     selected_date: dt.date | None = None
     selected_option: _Option | None = None
+    selected_user: str | None = None
 
 
 class _State(_Model):

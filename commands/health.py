@@ -41,7 +41,8 @@ def health_reply(ctx: Context, cmd: SlashCommand) -> Reply:
         card = accounts.card(ctx.db, ws, query, now=now, policy=ctx.policies.health)
     except NoSingleAccount as refusal:
         return replies.no_single_account(refusal)
-    return replies.health_card(card, now, ctx.policies.currency, typo_of=card.typo_of)
+    titles = {p.key: p.title for p in ctx.policies.plays}
+    return replies.health_card(card, now, ctx.policies.currency, typo_of=card.typo_of, play_titles=titles)
 
 
 def register(app: App, ctx: Context) -> None:

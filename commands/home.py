@@ -1,5 +1,5 @@
 """App Home (``app_home_opened`` → ``views.publish``): my accounts with health, my open handoffs and
-the latest scorecard. Slack retries events; each ``event_id`` is handled once."""
+plays, and the latest scorecard. Slack retries events; each ``event_id`` is handled once."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from slack_bolt import App
 from slack_sdk.errors import SlackApiError
 
 from blocks import kit
+from blocks.plays import play_lines
 from blocks.slack_errors import DEAD_TOKEN_ERRORS, advice, error_name
 from blocks.text import MAX_VIEW_BLOCKS
 from commands import replies
@@ -27,6 +28,15 @@ def home_of(ctx: Context, ws: int, user_id: str, now: dt.datetime) -> Home:
     return home(ctx.db, ws, user_id, now=now, policies=ctx.policies, limit=replies.MAX_LIST)
 
 
+def home_plays(data: Home, now: dt.datetime) -> list[dict[str, Any]]:
+    """My open plays, due first (at most 30 listed; `/plays` has them all)."""
+    overdue = sum(1 for v in data.plays if v.overdue)
+    head = f"*Your open plays* ({len(data.plays)}{f', {overdue} overdue' if overdue else ''})"
+    if not data.plays:
+        return [kit.section(f"{head}: none open")]
+    return [kit.section(head), *(kit.section(c) for c in play_lines(data.plays, now, owner=False, limit=30))]
+
+
 def home_view(data: Home, now: dt.datetime) -> dict[str, Any]:
     blocks: list[dict[str, Any]] = [kit.header("Retention — your part in it")]
     if data.mine is None:
@@ -40,6 +50,7 @@ def home_view(data: Home, now: dt.datetime) -> dict[str, Any]:
         blocks += replies.my_accounts(data.mine.rows, data.mine.total, data.mine.histories)["blocks"]
         mine = handoff_rows(data.handoffs, now)
         blocks += replies.handoffs("Your open handoffs", mine, "none open")["blocks"]
+        blocks += home_plays(data, now)
     score = replies.scorecard(data.scorecard, shared_by=None)["blocks"]
     blocks += [b for b in score if b["type"] != "actions"]  # no "post" button on the Home tab
     return {"type": "home", "blocks": blocks[:MAX_VIEW_BLOCKS]}

@@ -6,6 +6,7 @@ dict (``text`` fallback + ``blocks``) out. They never query. All user and databa
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 from blocks import format as fmt
@@ -60,8 +61,10 @@ def health_card(
     *,
     shared_by: str | None = None,
     typo_of: str | None = None,
+    play_titles: Mapping[str, str] | None = None,
 ) -> Reply:
-    """``typo_of``: what the person typed, when the account was taken as the closest name to it."""
+    """``typo_of``: what the person typed, when the account was taken as the closest name to it;
+    ``play_titles``: the play definitions' titles by key (else the open plays show their keys)."""
     a, h = card.account, card.health
     if h.now.score is None:
         score = "Health: n/a (no data for any component yet)"
@@ -101,6 +104,16 @@ def health_card(
         ]
         more = f"\n…and {len(card.handoffs) - 5} more" if len(card.handoffs) > 5 else ""
         blocks.append(kit.section("*Open handoffs*\n" + "\n".join(rows) + more))
+    if card.plays:
+        rows = []
+        for p in card.plays[:5]:
+            who = f"<@{p.owner_slack}>" if p.owner_slack else slack_escape(p.owner_name or "no owner")
+            title = slack_escape((play_titles or {}).get(p.play_key, p.play_key))
+            due = "" if p.due_at is None else f", {fmt.due_words(p.due_at, p.state == 'snoozed', now)}"
+            rows.append(f"• {clip(title, 120)} ({who}, {p.state}{due})")
+        extra = len(card.plays) - 5
+        more = f"\n…and {extra} more: `/plays {slack_escape(a.external_id)}`" if extra > 0 else ""
+        blocks.append(kit.section("*Open plays*\n" + "\n".join(rows) + more))
     if card.wins:
         rows = [f"• {w.won_on} {w.kind}: {slack_escape(w.text)} — {', '.join(w.teams)}" for w in card.wins]
         blocks.append(kit.section("*Recent wins*\n" + "\n".join(rows)))

@@ -117,6 +117,32 @@ def team_text(part: TeamPart, currency: str, now: dt.datetime, *, weekly: bool =
 PREVIOUS = {"week": "the week before", "month": "the month before", "quarter": "the quarter before"}
 
 
+OUTCOME_WORDS = (
+    ("saved", "saved"),
+    ("expanded", "expanded"),
+    ("churned", "churned"),
+    ("no_action", "no action"),
+)
+
+
+def plays_words(facts: WeeklyFacts) -> tuple[str, str]:
+    """The week's plays in one line ("" when none opened or closed), and its saves by name."""
+    week = facts.plays
+    if not week.opened and not week.closed_total:
+        return "", ""
+    how = ", ".join(
+        f"{week.closed.get(key, 0)} {words}" for key, words in OUTCOME_WORDS if week.closed.get(key)
+    )
+    line = f"{week.opened} opened, {week.closed_total} closed" + (f" ({how})" if how else "")
+    saves = [
+        f"• :tada: *{clip(slack_escape(account), 120)}* saved — "
+        f"{slack_escape(facts.play_titles.get(key, key))}{f' ({slack_escape(by)})' if by else ''}"
+        for account, key, by in week.saves
+    ]
+    more = week.closed.get("saved", 0) - len(saves)
+    return line, "\n".join(saves) + (f"\n…and {more} more" if more > 0 else "")
+
+
 def context(facts: WeeklyFacts) -> dict[str, Any]:
     """Everything the templates show, as mrkdwn written from computed facts (templates never query)."""
     card, segment = facts.card, facts.card.segment
@@ -138,6 +164,7 @@ def context(facts: WeeklyFacts) -> dict[str, Any]:
     )
     notes = [f"• *{k.label}*: {slack_escape(k.current.reason)}" for k in card.kpis if k.current.reason]
     people_rows = [person_line(p) for p in facts.people]
+    plays_line, saves_text = plays_words(facts)
     return {
         "team_text": team_text(facts.team, card.currency, facts.now, weekly=period.kind == "week")
         if facts.team
@@ -145,6 +172,8 @@ def context(facts: WeeklyFacts) -> dict[str, Any]:
         "people_text": _lines(people_rows, MAX_DETAIL, ""),
         "previous": PREVIOUS[period.kind],
         "cadence": period.kind,
+        "plays_line": plays_line,
+        "plays_saves_text": saves_text,
         "period": card.period.label,
         "period_range": f"{period.start:%b %d} – {period.last_day:%b %d}",
         "segment": segment,

@@ -1,6 +1,7 @@
-"""The SLA pings: a warning to the owner, a breach to the owner and their manager, an escalation to
-the next step — each with the account, the handoff, how late it is, and the buttons that act on it
-(``blocks.pings``). Builders take computed facts; the sweep (``services.sla``) decides and queues."""
+"""The SLA pings: a warning to the owner, a breach to the owner (and their manager, unless the
+manager gets the daily roll-up, ``digests.rollups``), an escalation to the next step — each with the
+account, the handoff, how late it is, and the buttons that act on it (``blocks.pings``).
+Builders take computed facts; the sweep (``services.sla``) decides and queues."""
 
 from __future__ import annotations
 
@@ -72,9 +73,58 @@ def ping_args(event: Event, facts: PingFacts, roles: list[str], now: dt.datetime
     ]
 
 
+BATCH_LINES = 100  # ten sections of ten lines
+
+
+def batch_line(event: Event, facts: PingFacts, now: dt.datetime) -> str:
+    owner = f"<@{facts.owner_slack}>" if facts.owner_slack else slack_escape(facts.owner or "nobody")
+    if event.kind == "warning":
+        when = f"due {slack_date(facts.due)}: {duration_words(facts.due - now)} left"
+    else:
+        when = f"was due {slack_date(facts.due)}: *{duration_words(now - facts.due)} late*"
+    step = f" (step {event.step})" if event.kind == "escalation" else ""
+    return (
+        f"• {HEADLINE[event.kind]}{step} — *{clip(slack_escape(facts.account), 80)}*, "
+        f"{slack_escape(facts.kind)} handoff `{clip(slack_escape(facts.external_id), 40)}`, "
+        f"owner {owner}, {when}"
+    )
+
+
+def batch_args(items: list[tuple[Event, PingFacts]], now: dt.datetime) -> dict[str, Any]:
+    """One message for a storm: every ping a recipient would have got from one sweep, listed (the
+    worst first: escalations, breaches, warnings), instead of one DM each."""
+    order = {"escalation": 0, "breach": 1, "warning": 2}
+    items = sorted(items, key=lambda i: (order.get(i[0].kind, 3), i[1].due, i[1].handoff_id))
+    counts = {k: sum(1 for e, _ in items if e.kind == k) for k in ("escalation", "breach", "warning")}
+    words = {"escalation": "escalations", "breach": "breaches", "warning": "warnings"}
+    said = ", ".join(f"{n} {k if n == 1 else words[k]}" for k, n in counts.items() if n)
+    title = f"{len(items)} SLA alerts at once: {said}"
+    lines = [batch_line(e, f, now) for e, f in items[:BATCH_LINES]]
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": clip(title, 150)}},
+        {
+            "type": "context",
+            "elements": [
+                {
+                    "type": "mrkdwn",
+                    "text": "One message instead of one DM each. `/handoff done ID` finishes one; "
+                    "`/sla` (or `/sla team`) lists them with time left.",
+                }
+            ],
+        },
+    ]
+    for start in range(0, len(lines), 10):
+        text = "\n".join(lines[start : start + 10])
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": clip(text, 2900)}})
+    if len(items) > BATCH_LINES:
+        more = f"…and {len(items) - BATCH_LINES} more: `/sla` lists them."
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": more}]})
+    return {"text": title, "blocks": blocks, "unfurl_links": False}
+
+
 def sweep_and_queue(
     db: Database, now: dt.datetime, config: SlaConfig, admins: Collection[str]
 ) -> sla.SweepReport:
     """The SLA sweep with these pings: every warning, breach and escalation that is due is recorded and
     its pings queued in the delivery ledger, in one transaction (``services.sla.sweep``)."""
-    return sla.sweep(db, now, config, admins=admins, pings=ping_args)
+    return sla.sweep(db, now, config, admins=admins, pings=ping_args, batch=batch_args)

@@ -21,6 +21,7 @@ from storage.deliveries import claim_share
 from storage.lookup import Match, find_account
 from storage.people import person_by_slack_id
 from storage.periods import latest_complete_month
+from storage.plays import PlayRow, list_plays
 
 
 def _lookup(session: Session, ws: int, text: str) -> tuple[Match, bool]:
@@ -92,6 +93,7 @@ class AccountCard:
     owners: list[Owner] = field(default_factory=list)
     handoffs: list[OpenHandoff] = field(default_factory=list)
     wins: list[RecentWin] = field(default_factory=list)
+    plays: list[PlayRow] = field(default_factory=list)  # not closed, due first
     typo_of: str | None = None  # what was typed, when the account was taken from a typo of its name
     # Stored health score of each of the last 90 days up to today, oldest first (None: no snapshot).
     history: list[float | None] = field(default_factory=list)
@@ -175,6 +177,7 @@ def account_card(
     for w in facts.wins:
         teams, people = facts.credits[w.id]
         card.wins.append(RecentWin(w.won_on, w.kind, w.text, w.amount, teams, people))
+    card.plays = list_plays(session, ws, account_id=account_id)
     return card
 
 

@@ -1,13 +1,14 @@
 """The once-a-day work of a workspace, claimed in ``job_runs`` so any number of schedulers do it once:
 yesterday's health snapshot (the scorecard and the digest's movers read it) and the wins the data
-shows (``storage.wins.detect``)."""
+shows (``storage.wins.detect``), then the plays the data calls for (``services.plays.evaluate_in``) as
+of that day, after its snapshot (the health triggers read it)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
 
-from services import goals, health
+from services import goals, health, plays
 from services.policies import Policies
 from storage import wins
 from storage.db import Database
@@ -18,10 +19,14 @@ from storage.job_runs import claim_job_run
 class DailyCounts:
     snapshots: int = 0
     wins_detected: int = 0
+    plays_opened: int = 0
 
 
-def run_daily(db: Database, ws: int, now: dt.datetime, policies: Policies) -> DailyCounts:
-    """Each job in its own transaction with its claim: a failed one is tried again at the next tick."""
+def run_daily(
+    db: Database, ws: int, now: dt.datetime, policies: Policies, notify_plays: plays.Notify = plays.no_notify
+) -> DailyCounts:
+    """Each job in its own transaction with its claim: a failed one is tried again at the next tick.
+    ``notify_plays`` queues the owners' messages of the plays opened, in the evaluation's transaction."""
     counts = DailyCounts()
     day = (now - dt.timedelta(days=1)).date()
     with db.write() as session:
@@ -36,4 +41,9 @@ def run_daily(db: Database, ws: int, now: dt.datetime, policies: Policies) -> Da
     # The policy file's targets into their history when the file changed (nothing otherwise), so a
     # past digest can be rebuilt with the targets it showed (services.goals.targets_as_of).
     goals.sync_policy_targets(db, ws, policies, now)
+    with db.write() as session:
+        if claim_job_run(session, ws, "evaluate_plays", day.isoformat(), now):
+            counts.plays_opened += plays.evaluate_in(
+                session, ws, day, now=now, policies=policies, notify=notify_plays
+            ).total_opened
     return counts

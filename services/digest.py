@@ -1,4 +1,4 @@
-"""The weekly digest's facts: the week's scorecard, wins, health movers and late handoffs, computed
+"""The weekly digest's facts: the week's scorecard, wins, health movers, late handoffs and plays, computed
 in one read transaction and returned as plain data (``digests.digest`` writes the words)."""
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from services.teams import TeamPart, team_part
 from storage.db import Database
 from storage.handoffs import LateHandoff, late_handoffs
 from storage.periods import PeriodKind
+from storage.play_week import PlayWeek, week
 from storage.recognition import Credited, credited_people
 from storage.wins import WINS_LIMIT, count_wins_between, team_contributions, wins_between
 
@@ -34,6 +35,8 @@ class WeeklyFacts:
         default_factory=list
     )  # credited this period (wins, saves, on-time handoffs)
     team: TeamPart | None = None  # a team's digest leads with its part
+    plays: PlayWeek = field(default_factory=PlayWeek)  # plays opened, closed and saved in the week
+    play_titles: dict[str, str] = field(default_factory=dict)  # the play definitions' titles by key
 
 
 def _weekly(
@@ -72,6 +75,8 @@ def _weekly(
         now=now,
         people=credited_people(session, ws, period.start, period.end),
         team=team_part(session, ws, team, card, now) if team else None,
+        plays=week(session, ws, period.start_utc, period.end_utc, segment),
+        play_titles={p.key: p.title for p in policies.plays},
     )
 
 

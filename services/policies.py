@@ -12,7 +12,7 @@ import tomllib
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -172,6 +172,14 @@ class SlaConfig(_Strict):
     policies: list[SlaPolicy] = Field(default_factory=list)
     # Where escalations go when a person has no manager or has left Slack (never silence).
     escalation_channel: str | None = Field(None, pattern=r"^[CG][A-Z0-9]{2,31}$")
+    # A manager's copy of their team's breaches comes as ONE daily roll-up DM (services/rollups.py),
+    # at ``rollup_hour`` in the manager's time zone, instead of one DM per breach; false: one DM per
+    # breach, as before. Escalation steps (nobody acknowledged) are always sent at once.
+    manager_rollup: bool = True
+    rollup_hour: int = Field(9, ge=0, le=23)
+    # More pings than this for one recipient in one sweep (a storm) come as ONE message listing them
+    # (services/sla.py); 0: never batch.
+    batch_over: int = Field(10, ge=0)
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -302,6 +310,241 @@ class SyncConfig(_Strict):
         return _ENV_REF.sub(lambda m: environ[m.group(1)], self.url)
 
 
+# --- plays (docs/plays.md) ---------------------------------------------------------------------------
+
+PLAY_OWNER_ROLES = ("csm", "ae", "support_lead", "exec_sponsor")
+
+
+Priority = Literal["low", "normal", "high", "urgent"]
+TouchKind = Literal["qbr", "ebr", "exec_meeting", "meeting", "workshop", "call"]
+
+
+class _Params(_Strict):
+    pass
+
+
+class HealthDropParams(_Params):
+    """The health snapshot of the day is red (when ``red``), or ``points`` or more below the one
+    ``days`` days before."""
+
+    points: float = Field(15, gt=0, le=100)
+    days: int = Field(30, ge=1, le=365)
+    red: bool = True
+
+
+class UsageDropParams(_Params):
+    """Every one of the last ``window_days`` days has usage, and all of them are more than ``pct`` %
+    below the mean daily active users of the ``baseline_days`` before (at least ``min_baseline_days``
+    of them with usage)."""
+
+    pct: float = Field(30, gt=0, lt=100)
+    window_days: int = Field(14, ge=1, le=90)
+    baseline_days: int = Field(90, ge=7, le=365)
+    min_baseline_days: int = Field(30, ge=1, le=365)
+
+
+class TicketSpikeParams(_Params):
+    count: int = Field(3, ge=1, le=10_000)
+    days: int = Field(14, ge=1, le=365)
+    priorities: list[Priority] = Field(
+        default_factory=lambda: list[Priority](["high", "urgent"]), min_length=1
+    )
+
+
+class NpsDetractorParams(_Params):
+    max_score: int = Field(6, ge=0, le=10)
+    days: int = Field(7, ge=1, le=365)  # responses of the last N days (a missed day is still seen)
+
+
+class NoExecTouchpointParams(_Params):
+    days: int = Field(90, ge=1, le=3650)
+    sponsored_only: bool = True  # only accounts that have an executive sponsor
+    kinds: list[TouchKind] = Field(
+        default_factory=lambda: list[TouchKind](["ebr", "exec_meeting"]), min_length=1
+    )
+
+
+class RenewalAtRiskParams(_Params):
+    days_out: list[int] = Field(default_factory=lambda: [120, 90, 60, 30], min_length=1)
+    window_days: int = Field(7, ge=1, le=30)  # fires within this many days after crossing a mark
+    min_tier: Literal["medium", "high"] = "high"
+
+    @model_validator(mode="after")
+    def _positive(self) -> Self:
+        if any(d < 1 or d > 730 for d in self.days_out):
+            raise ValueError("days_out: each mark must be between 1 and 730 days")
+        return self
+
+
+class FirstValueParams(_Params):
+    days: int = Field(7, ge=1, le=365)
+
+
+class SeatsFullParams(_Params):
+    pct: float = Field(90, gt=0, le=1000)
+    days: int = Field(7, ge=1, le=90)  # the peak active users of the last N days against the seats
+
+
+TRIGGER_PARAMS: dict[str, type[_Params]] = {
+    "health_drop": HealthDropParams,
+    "usage_drop": UsageDropParams,
+    "ticket_spike": TicketSpikeParams,
+    "nps_detractor": NpsDetractorParams,
+    "no_exec_touchpoint": NoExecTouchpointParams,
+    "renewal_at_risk": RenewalAtRiskParams,
+    "first_value": FirstValueParams,
+    "seats_full": SeatsFullParams,
+}
+PLAY_TRIGGERS = tuple(TRIGGER_PARAMS)
+EXPAND_TRIGGERS = ("first_value", "seats_full")
+
+
+class PlayDef(_Strict):
+    """One play: what opens it (``trigger``; None: only by hand), who owns it, when it is due, its
+    steps and runbook, how long after closing it may open again, and the segments it applies to."""
+
+    key: str = Field(pattern=r"^[a-z0-9_]{1,48}$")
+    title: str = Field(min_length=1, max_length=120)
+    trigger: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    motion: Literal["save", "expand"] | None = None  # default: expand for first_value/seats_full
+    owner: Literal["csm", "ae", "support_lead", "exec_sponsor"] = "csm"
+    due_hours: float = Field(72, gt=0, le=24 * 365)
+    clock: Literal["calendar", "business"] = "calendar"
+    calendar: str = "default"
+    steps: list[str] = Field(default_factory=list)
+    runbook_url: str | None = Field(None, pattern=r"^https?://\S+$", max_length=2000)
+    cooldown_days: int = Field(30, ge=0, le=3650)
+    segments: list[str] = Field(default_factory=list)  # empty: every segment
+    enabled: bool = True
+
+    @model_validator(mode="after")
+    def _trigger_known(self) -> Self:
+        if self.trigger is None:
+            if self.params:
+                raise ValueError(f"play {self.key}: params without a trigger")
+            return self
+        if self.trigger not in TRIGGER_PARAMS:
+            known = list(PLAY_TRIGGERS)
+            raise ValueError(f"play {self.key}: unknown trigger {self.trigger!r}; known: {known}")
+        try:
+            TRIGGER_PARAMS[self.trigger].model_validate(self.params)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            where = ".".join(str(p) for p in err["loc"])
+            raise ValueError(f"play {self.key}: params.{where}: {err['msg']}") from None
+        return self
+
+    @property
+    def settings(self) -> Any:
+        """The trigger's parameters, parsed (defaults filled in)."""
+        return TRIGGER_PARAMS[self.trigger].model_validate(self.params) if self.trigger else None
+
+    @property
+    def kind(self) -> str:
+        """save or expand: how its outcomes are read."""
+        if self.motion:
+            return self.motion
+        return "expand" if self.trigger in EXPAND_TRIGGERS else "save"
+
+
+def _default_plays() -> list[PlayDef]:
+    return [
+        PlayDef(
+            key="health_red",
+            title="Health fell: find out why",
+            trigger="health_drop",
+            owner="csm",
+            due_hours=16,
+            clock="business",
+            steps=["Read the health drivers", "Call the champion", "Agree a recovery plan", "Log it"],
+            cooldown_days=30,
+        ),
+        PlayDef(
+            key="usage_drop",
+            title="Usage dropped against its baseline",
+            trigger="usage_drop",
+            owner="csm",
+            due_hours=24,
+            clock="business",
+            steps=["Check which features fell", "Ask the champion what changed", "Offer enablement"],
+            cooldown_days=30,
+        ),
+        PlayDef(
+            key="ticket_spike",
+            title="High-priority tickets are piling up",
+            trigger="ticket_spike",
+            owner="support_lead",
+            due_hours=8,
+            clock="business",
+            steps=["Review the open tickets", "Assign an escalation engineer", "Update the customer"],
+            cooldown_days=14,
+        ),
+        PlayDef(
+            key="nps_detractor",
+            title="Close the loop with a detractor",
+            trigger="nps_detractor",
+            owner="csm",
+            due_hours=48,
+            steps=["Read the comment", "Reply within two days", "Log what they need"],
+            cooldown_days=30,
+        ),
+        PlayDef(
+            key="exec_touchpoint",
+            title="No executive touchpoint in 90 days",
+            trigger="no_exec_touchpoint",
+            owner="exec_sponsor",
+            due_hours=24 * 14,
+            steps=["Propose an executive business review", "Prepare the value summary"],
+            cooldown_days=60,
+        ),
+        PlayDef(
+            key="renewal_at_risk",
+            title="Renewal coming up with the account at risk",
+            trigger="renewal_at_risk",
+            owner="ae",
+            due_hours=24 * 5,
+            steps=["Confirm the renewal date and decision maker", "Build the save plan with the CSM"],
+            cooldown_days=14,
+        ),
+        PlayDef(
+            key="first_value",
+            title="First value reached: plan the expansion",
+            trigger="first_value",
+            owner="ae",
+            due_hours=24 * 7,
+            steps=["Congratulate the champion", "Share the value summary", "Open the expansion talk"],
+            cooldown_days=365,
+        ),
+        PlayDef(
+            key="seats_full",
+            title="Seats nearly used up: offer more",
+            trigger="seats_full",
+            owner="ae",
+            due_hours=24 * 5,
+            steps=["Confirm who is waiting for a seat", "Send the expansion quote"],
+            cooldown_days=60,
+        ),
+        PlayDef(
+            key="save_call",
+            title="Save call (opened by hand)",
+            trigger=None,
+            owner="csm",
+            due_hours=24,
+            clock="business",
+            steps=["Write down what the customer said", "Agree the next step"],
+            cooldown_days=0,
+        ),
+    ]
+
+
+class PlaySettings(_Strict):
+    """``[play_settings]``: where a play goes when neither its owner role nor the team's manager
+    can own it."""
+
+    fallback_channel: str | None = Field(None, pattern=r"^[CG][A-Z0-9]{2,31}$")
+
+
 class Policies(_Strict):
     """Business policies, from the TOML config file; every field has a documented default."""
 
@@ -313,6 +556,9 @@ class Policies(_Strict):
     sla: SlaConfig = SlaConfig()
     kpis: dict[str, KpiGoal] = Field(default_factory=dict)
     tolerance: Tolerance = Tolerance()
+    sync: SyncConfig = SyncConfig()
+    plays: list[PlayDef] = Field(default_factory=_default_plays)
+    play_settings: PlaySettings = PlaySettings()
 
     @model_validator(mode="after")
     def _known_kpis(self) -> Self:
@@ -325,7 +571,30 @@ class Policies(_Strict):
             if key not in KPIS:
                 raise ValueError(f"unknown KPI {key!r} under [kpis]; the KPIs are: {', '.join(KPIS)}")
         return self
-    sync: SyncConfig = SyncConfig()
+
+    @model_validator(mode="after")
+    def _plays_consistent(self) -> Self:
+        seen: set[str] = set()
+        for play in self.plays:
+            if play.key in seen:
+                raise ValueError(f"two plays with key {play.key}")
+            seen.add(play.key)
+            if play.clock == "business" and self.play_calendar(play) is None:
+                raise ValueError(
+                    f"play {play.key}: calendar {play.calendar!r} is not defined under [sla.calendars]"
+                )
+        return self
+
+    def play_calendar(self, play: PlayDef) -> BusinessCalendar | None:
+        """The business calendar of a play's due time: one of [sla.calendars]; "default" is the
+        built-in Mon–Fri 09:00–17:00 UTC when the file does not define it."""
+        found = self.sla.calendars.get(play.calendar)
+        if found is None and play.calendar == "default":
+            return BusinessCalendar()
+        return found
+
+    def play(self, key: str) -> PlayDef | None:
+        return next((p for p in self.plays if p.key == key), None)
 
 
 def load_policies(path: Path) -> Policies:

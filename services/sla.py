@@ -284,7 +284,10 @@ class SweepReport:
 
 # The pings of one event: chat.postMessage arguments (no channel) per recipient role (digests builds them).
 Pings = Callable[[Event, PingFacts, list[str], dt.datetime], list[dict[str, Any]]]
+# One message listing many events for one recipient (a storm), as chat.postMessage arguments.
+Batch = Callable[[list[tuple[Event, PingFacts]], dt.datetime], dict[str, Any]]
 Delivery = tuple[int, str, str, str, dict[str, Any]]  # (workspace, kind, subject, channel, args)
+Planned = tuple[Delivery, Event, PingFacts]
 
 
 def _record(session: Session, now: dt.datetime, config: SlaConfig, *, limit: int = 200_000) -> SweepReport:
@@ -339,7 +342,13 @@ def _record(session: Session, now: dt.datetime, config: SlaConfig, *, limit: int
 
 
 def sweep(
-    db: Database, now: dt.datetime, config: SlaConfig, *, admins: Collection[str], pings: Pings
+    db: Database,
+    now: dt.datetime,
+    config: SlaConfig,
+    *,
+    admins: Collection[str],
+    pings: Pings,
+    batch: Batch | None = None,
 ) -> SweepReport:
     """Record every SLA warning, breach and escalation that is due, and queue its pings (built by
     ``pings``), in one transaction: an event and its pings exist together or not at all, and only the
@@ -348,25 +357,29 @@ def sweep(
     An event nobody can be told of (no Slack id, no escalation channel, no admins) is not lost: it
     waits in the delivery ledger, and a later sweep queues its pings once someone can be told — the
     person got a Slack id, a channel or an admin was configured — unless the handoff was done or
-    acknowledged meanwhile (``_owed_now``)."""
+    acknowledged meanwhile (``_owed_now``).
+
+    A storm is not hundreds of DMs: a recipient with more than ``config.batch_over`` pings in one
+    sweep gets ONE message listing them (built by ``batch``; ``_batched``)."""
     with db.read() as session:  # outside the write transaction: most sweeps find nothing changed
         owed = _owed_now(session, now, config, admins)
     with db.write() as session:
         report = _record(session, now, config)
-        rows: list[Delivery] = []
+        planned: list[Planned] = []
         waiting: list[tuple[int, str, str, dict[str, Any], str]] = []
         for event in report.recorded:
             fact = report.facts[event.handoff_id]
             targets = _targets(event, fact, config, admins)
             if not targets:
-                why = why_nobody(event, fact)
+                why = why_nobody(event, fact, config.manager_rollup)
                 logger.debug(
                     "SLA %s of handoff %s waits for a recipient: %s", event.kind, fact.external_id, why
                 )
                 waiting.append((event.workspace_id, SLA_PING, _waiting_subject(event), {}, why))
                 continue
-            rows += _deliveries(event, fact, targets, now, config.escalation_channel, pings)
-        rows += _hand_on(session, owed, now, config, report, pings)
+            planned += _deliveries(event, fact, targets, now, config.escalation_channel, pings)
+        planned += _hand_on(session, owed, now, config, report, pings)
+        rows = _batched(planned, now, config, batch)
         if rows:
             deliveries.enqueue_many(session, rows, now)
         if waiting:
@@ -386,11 +399,15 @@ def sweep(
 WHO = {"owner": "the owner", "manager": "the owner's manager", "managers_manager": "the manager's manager"}
 
 
-def recipients(event: Event, facts: PingFacts, escalation_channel: str | None) -> list[tuple[str, str]]:
-    """(role, Slack id) pairs for an event: the owner at a warning; owner and manager at a breach; the
-    step's target at an escalation. Anyone missing (no manager, no Slack id) falls back to the
-    escalation channel — never silence; [] only when not even a channel is configured."""
-    if event.kind == "warning":
+def recipients(
+    event: Event, facts: PingFacts, escalation_channel: str | None, *, manager_rollup: bool = False
+) -> list[tuple[str, str]]:
+    """(role, Slack id) pairs for an event: the owner at a warning; owner and manager at a breach (the
+    owner alone under ``manager_rollup``: the manager reads it in their daily roll-up,
+    ``services.rollups``); the step's target at an escalation. Anyone missing (no manager, no Slack id)
+    falls back to the escalation channel — never silence; [] only when not even a channel is
+    configured."""
+    if event.kind == "warning" or (event.kind == "breach" and manager_rollup):
         wanted = [("owner", facts.owner_slack)]
     elif event.kind == "breach":
         wanted = [("owner", facts.owner_slack), ("manager", facts.manager_slack)]
@@ -413,7 +430,9 @@ def _targets(
     event: Event, fact: PingFacts, config: SlaConfig, admins: Collection[str]
 ) -> list[tuple[str, str]]:
     """Whom an event's pings go to: its recipients, else the admins; [] when nobody can be told."""
-    return recipients(event, fact, config.escalation_channel) or [("admin", admin) for admin in admins]
+    return recipients(event, fact, config.escalation_channel, manager_rollup=config.manager_rollup) or [
+        ("admin", admin) for admin in admins
+    ]
 
 
 def _waiting_subject(event: Event) -> str:
@@ -428,26 +447,52 @@ def _deliveries(
     now: dt.datetime,
     escalation_channel: str | None,
     pings: Pings,
-) -> list[Delivery]:
+) -> list[Planned]:
     """The delivery rows of an event's pings, one per recipient (the subject names the recipient)."""
-    rows = []
+    rows: list[Planned] = []
     messages = pings(event, fact, [role for role, _ in targets], now)
     for (role, to), args in zip(targets, messages, strict=True):
         if role != "channel" and escalation_channel:
             args["_fallback"] = escalation_channel  # a person who left: the channel
         subject = f"{event.handoff_id}:{event.kind}:{event.step}:{to}"
-        rows.append((event.workspace_id, SLA_PING, subject, to, args))
+        rows.append(((event.workspace_id, SLA_PING, subject, to, args), event, fact))
     return rows
 
 
-def why_nobody(event: Event, fact: PingFacts) -> str:
+def _batched(
+    planned: list[Planned], now: dt.datetime, config: SlaConfig, batch: Batch | None
+) -> list[Delivery]:
+    """The sweep's deliveries, with each recipient who has more than ``batch_over`` of them given ONE
+    message listing them instead. Its subject is the first ping's ("batch:" before it): that event is
+    new in this sweep, so the key is this message's alone and a repeated sweep queues nothing."""
+    if batch is None or config.batch_over <= 0:
+        return [row for row, _, _ in planned]
+    groups: dict[tuple[int, str], list[Planned]] = {}
+    for item in planned:
+        row = item[0]
+        groups.setdefault((row[0], row[3]), []).append(item)
+    out: list[Delivery] = []
+    for (ws, to), items in groups.items():
+        if len(items) <= config.batch_over:
+            out += [row for row, _, _ in items]
+            continue
+        args = batch([(event, fact) for _, event, fact in items], now)
+        fallback = items[0][0][4].get("_fallback")
+        if fallback:
+            args["_fallback"] = fallback
+        out.append((ws, SLA_PING, f"batch:{items[0][0][2]}", to, args))
+    return out
+
+
+def why_nobody(event: Event, fact: PingFacts, manager_rollup: bool = False) -> str:
     """Why nobody can be told of an event, for the sweep's report and the ledger."""
     if event.kind == "escalation" and event.target == "channel":
         missing = "the escalation step names no channel"
     elif fact.owner is None:
         missing = "the handoff has no owner"
     else:
-        roles = ["owner"] if event.kind == "warning" else ["owner", "manager"]
+        alone = event.kind == "warning" or manager_rollup
+        roles = ["owner"] if alone else ["owner", "manager"]
         if event.kind == "escalation":
             roles = [event.target]
         missing = "no Slack id for " + " or ".join(WHO.get(r, r) for r in roles)
@@ -484,17 +529,17 @@ def _owed_now(session: Session, now: dt.datetime, config: SlaConfig, admins: Col
         elif targets := _targets(event, fact, config, admins):
             out.ready.append((row_id, event, fact, targets))
         else:
-            out.still.append((row_id, why_nobody(event, fact), why))
+            out.still.append((row_id, why_nobody(event, fact, config.manager_rollup), why))
     return out
 
 
 def _hand_on(
     session: Session, owed: Owed, now: dt.datetime, config: SlaConfig, report: SweepReport, pings: Pings
-) -> list[Delivery]:
+) -> list[Planned]:
     """The pings of the owed events someone can be told of now, for the rows this sweep claims (a
     sweeper racing for them claims none of them twice)."""
     taken = deliveries.claim_waiting(session, [row for row, *_ in owed.ready] + owed.dropped)
-    rows = []
+    rows: list[Planned] = []
     for row_id, event, fact, targets in owed.ready:
         if row_id in taken:
             rows += _deliveries(event, fact, targets, now, config.escalation_channel, pings)

@@ -18,6 +18,7 @@ from storage.accounts import segments
 from storage.db import Database
 from storage.handoffs import OpenHandoffRow, open_handoffs
 from storage.periods import PeriodKind
+from storage.plays import list_plays
 from storage.teams import TeamHealth, team_health, team_members
 from storage.wins import team_contributions, wins_between
 
@@ -50,12 +51,15 @@ class TeamPart:
     overdue: int
     wins: int  # shared wins credited to the team in the period
     win_lines: list[tuple[dt.date, str, str, str]]  # (date, account, kind, text), newest first
+    plays_open: int = 0  # open plays its people own
+    plays_overdue: int = 0
 
 
 def team_part(session: Session, ws: int, team: str, card: Scorecard, now: dt.datetime) -> TeamPart:
     """The team's part of an already built scorecard (its period and segment)."""
     members = team_members(session, ws, team)
     handoffs = open_handoffs(session, ws, owner_ids=members) if members else []
+    plays = list_plays(session, ws, owner_ids=members, limit=10_000) if members else []
     period = card.period
     wins = dict(team_contributions(session, ws, period.start, period.end)).get(team, 0)
     win_lines = [
@@ -73,7 +77,13 @@ def team_part(session: Session, ws: int, team: str, card: Scorecard, now: dt.dat
         overdue=sum(1 for h in handoffs if not h.paused and h.due_at <= now),
         wins=wins,
         win_lines=win_lines,
+        plays_open=len(plays),
+        plays_overdue=sum(1 for p in plays if p.due_at is not None and _aware(p.due_at) < now),
     )
+
+
+def _aware(when: dt.datetime) -> dt.datetime:
+    return when if when.tzinfo is not None else when.replace(tzinfo=dt.UTC)
 
 
 @dataclass(frozen=True)
@@ -115,5 +125,6 @@ def team_json(view: TeamView, now: dt.datetime) -> dict[str, Any]:
         "people": part.people,
         "health": {"bands": part.health.bands, "not_scored": part.health.no_score},
         "open_handoffs": {"total": part.open_total, "overdue": part.overdue, "as_of": now.isoformat()},
+        "open_plays": {"total": part.plays_open, "overdue": part.plays_overdue},
         "wins": part.wins,
     }

@@ -36,6 +36,7 @@ KIND_ORDER = (
     "risk_flags",
     "handoffs",
     "wins",
+    "plays",
 )
 
 _FIRST = (
@@ -160,6 +161,12 @@ _LAST_NAMES = (
     "Udo",
     "Vega",
 )
+
+
+# Every _SIGNAL_EVERY-th account (by index remainder) carries one recent signal (Story.signal).
+_SIGNAL_EVERY = 29
+_SIGNALS = {3: "usage_drop", 7: "ticket_spike", 11: "first_value", 13: "seats_full", 17: "detractor"}
+SIGNAL_DAYS = 14  # usage_drop: the last 14 days fall to 30 % of the account's usual use
 
 
 @dataclass(frozen=True)
@@ -297,6 +304,14 @@ class Story:
     def owner(self, team: str) -> str:
         return self.staff.owner(team, self.index)
 
+    @property
+    def signal(self) -> str | None:
+        """A few paying accounts carry a fresh signal at the as-of date, so that every play trigger
+        (docs/plays.md) has something to fire for on day one."""
+        if not self.paying_now:
+            return None
+        return _SIGNALS.get(self.index % _SIGNAL_EVERY)
+
     def sub_rng(self, kind: str) -> random.Random:
         return random.Random(f"{self.cfg.seed}:{self.index}:{kind}")
 
@@ -357,6 +372,10 @@ class DemoData:
             weekend = 0.35 if day.weekday() >= 5 else 1.0
             drift = 1.0 - (0.4 * (1 - s.health) * (self.cfg.usage_days - k) / self.cfg.usage_days)
             dau = int(seats * ratio * weekend * drift * rng.uniform(0.8, 1.2))
+            if s.signal == "usage_drop" and k < SIGNAL_DAYS:
+                dau = int(dau * 0.3)
+            elif s.signal == "seats_full" and k < 7:
+                dau = max(dau, -(-seats * 95 // 100))
             yield {
                 "account": s.external_id,
                 "day": day,
@@ -402,6 +421,18 @@ class DemoData:
                 "csat": csat,
             }
 
+        if s.signal == "ticket_spike":
+            for n in range(3):
+                opened = as_of - dt.timedelta(days=1 + 3 * n, hours=rng.randrange(1, 10))
+                yield {
+                    "external_id": f"T-{s.index + 1:06d}-spike{n}",
+                    "account": s.external_id,
+                    "opened_at": opened.isoformat(),
+                    "closed_at": None,
+                    "priority": "high" if n else "urgent",
+                    "csat": None,
+                }
+
     def _touchpoints(self, s: Story) -> Iterator[dict[str, Any]]:
         rng = s.sub_rng("touchpoints")
         every = {"enterprise": 30, "mid-market": 60, "smb": 120}[s.segment]
@@ -433,6 +464,16 @@ class DemoData:
                 "comment": None,
             }
 
+        if s.signal == "detractor":
+            yield {
+                "external_id": f"NPS-{s.index + 1:06d}-d",
+                "account": s.external_id,
+                "responded_at": _ts(self.cfg.as_of - dt.timedelta(days=2), rng),
+                "score": 3,
+                "respondent_email": None,
+                "comment": "Support takes too long and the reports are slow",
+            }
+
     def _milestones(self, s: Story) -> Iterator[dict[str, Any]]:
         rng = s.sub_rng("milestones")
         target_ttv = _TTV_TARGET_DAYS[s.segment]
@@ -442,6 +483,17 @@ class DemoData:
             "first_value": target_ttv,
             "adopted": target_ttv * 2,
         }
+        if s.signal == "first_value":  # reached first value three days ago
+            reached = {"kickoff": 40, "activation": 20, "first_value": 3}
+            for kind, back in reached.items():
+                target = s.closed_won_on + dt.timedelta(days=plan[kind])
+                yield {
+                    "account": s.external_id,
+                    "kind": kind,
+                    "target_on": target,
+                    "achieved_on": self.cfg.as_of - dt.timedelta(days=back),
+                }
+            return
         for kind, days in plan.items():
             target = s.closed_won_on + dt.timedelta(days=days)
             actual = s.closed_won_on + dt.timedelta(
@@ -480,6 +532,49 @@ class DemoData:
             "outcome": outcome,
             "resolved_on": resolved_on,
         }
+
+    def _plays(self, s: Story) -> Iterator[dict[str, Any]]:
+        """Save calls run in the CRM for each risk flag (closed with the flag's outcome), and an
+        expansion play before some expansions: the plays report has a history on day one."""
+        rng = s.sub_rng("plays")
+        for flag in self._risk_flags(s):
+            opened = dt.datetime.combine(flag["flagged_on"], dt.time(rng.randrange(9, 17)), dt.UTC)
+            resolved = flag["resolved_on"]
+            yield {
+                "external_id": f"CRM-{s.index + 1:06d}-save",
+                "account": s.external_id,
+                "play": "save_call",
+                "owner_email": s.owner("cs"),
+                "owner_role": "csm",
+                "opened_at": opened.isoformat(),
+                "due_at": (opened + dt.timedelta(days=2)).isoformat(),
+                "closed_at": None
+                if resolved is None
+                else dt.datetime.combine(resolved, dt.time(16), dt.UTC).isoformat(),
+                "outcome": None if resolved is None else flag["outcome"],
+                "note": None,
+            }
+        months = sorted(s.mrr)
+        for prev, cur in itertools.pairwise(months):
+            before, after = s.mrr[prev], s.mrr[cur]
+            if before > 0 and after > before and rng.random() < 0.3:
+                opened = dt.datetime.combine(
+                    prev + dt.timedelta(days=rng.randrange(0, 20)), dt.time(10), dt.UTC
+                )
+                yield {
+                    "external_id": f"CRM-{s.index + 1:06d}-{cur:%Y%m}",
+                    "account": s.external_id,
+                    "play": "seats_full",
+                    "owner_email": s.owner("sales"),
+                    "owner_role": "ae",
+                    "opened_at": opened.isoformat(),
+                    "due_at": (opened + dt.timedelta(days=5)).isoformat(),
+                    "closed_at": dt.datetime.combine(
+                        cur + dt.timedelta(days=3), dt.time(15), dt.UTC
+                    ).isoformat(),
+                    "outcome": "expanded",
+                    "note": f"{s.name} took more seats",
+                }
 
     def _handoffs(self, s: Story) -> Iterator[dict[str, Any]]:
         rng = s.sub_rng("handoffs")

@@ -365,6 +365,69 @@ class FeatureCatalogueUpdate(Extension):
         )
 
 
+class OnePlayOpen(Extension):
+    """An imported open play may not meet another play of the same account and key that is not
+    closed (one opened by a signal, by hand, or another line of the file): the import says which
+    lines, and nothing is written."""
+
+    def check(self, ctx: BatchContext) -> list[RecordError]:
+        s, p = ctx.stage, _t(m.Play)
+        a = A.alias("play_account")
+        open_rows = s.c.open_key.is_not(None)
+        clash = ctx.session.execute(
+            select(s.c.line, s.c.account, s.c.play_key, p.c.external_id)
+            .select_from(
+                s.join(a, and_(a.c.workspace_id == ctx.workspace_id, a.c.external_id == s.c.account)).join(
+                    p,
+                    and_(
+                        p.c.workspace_id == ctx.workspace_id,
+                        p.c.account_id == a.c.id,
+                        p.c.open_key == s.c.open_key,
+                    ),
+                )
+            )
+            .where(open_rows, p.c.external_id.is_distinct_from(s.c.external_id))
+            .order_by(s.c.line)
+            .limit(MAX_LISTED_ERRORS)
+        ).all()
+        errors = [
+            RecordError(
+                line,
+                "play",
+                f"account {account!r} already has an open {key} play"
+                + (
+                    f" ({other})"
+                    if other
+                    else " (opened in the bot: close it there, or import this one closed)"
+                ),
+            )
+            for line, account, key, other in clash
+        ]
+        twice = ctx.session.execute(
+            select(func.min(s.c.line), func.max(s.c.line), s.c.account, s.c.play_key)
+            .where(open_rows)
+            .group_by(s.c.account, s.c.play_key)
+            .having(func.count() > 1)
+            .order_by(func.min(s.c.line))
+            .limit(MAX_LISTED_ERRORS)
+        ).all()
+        errors += [
+            RecordError(last, "play", f"a second open {key} play for account {account!r} (line {first})")
+            for first, last, account, key in twice
+        ]
+        return errors
+
+
+def _play_columns(rec: r.PlayRecord) -> dict[str, Any]:
+    is_open = rec.closed_at is None
+    return {
+        "play_key": rec.play,
+        "open_key": rec.play if is_open else None,
+        "state": "open" if is_open else "closed",
+        "source": "import",
+    }
+
+
 def _name_key(rec: r.AccountRecord) -> dict[str, Any]:
     return {"name_key": rec.name.lower()}
 
@@ -506,6 +569,18 @@ KINDS: dict[str, Kind] = {
             ("external_id", "kind", "text", "amount", "won_on"),
             "shared wins with credited people and teams",
             extension=WinCredits,
+        ),
+        Kind(
+            "plays",
+            r.PlayRecord,
+            _t(m.Play),
+            ("workspace_id", "external_id"),
+            (_account_ref(), _person_ref("owner_email", "owner_id")),
+            ("external_id", "owner_role", "opened_at", "due_at", "closed_at", "outcome", "note"),
+            "plays run elsewhere (CRM tasks): open, or closed with their outcome",
+            derived=("play_key", "open_key", "state", "source"),
+            derive=_play_columns,
+            extension=OnePlayOpen,
         ),
     )
 }

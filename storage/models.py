@@ -622,3 +622,75 @@ class WinCreditSlackUser(Base):
     workspace_id: Mapped[int] = _ws()
     win_id: Mapped[int] = mapped_column(ForeignKey("wins.id", ondelete="CASCADE"))
     slack_user_id: Mapped[str] = mapped_column(String(32))
+
+
+# --- plays -----------------------------------------------------------------------------------------
+
+PLAY_STATES = ("open", "accepted", "snoozed", "closed")
+PLAY_OUTCOMES = ("saved", "expanded", "churned", "no_action")
+PLAY_SOURCES = ("signal", "hand", "import")
+
+
+class Play(Base):
+    """A play: an owned action on one account, opened by a signal, by hand or by an import.
+
+    ``open_key`` is the play key while the play is not closed and None once it is: the unique key
+    (workspace, account, open_key) allows at most one play per (account, play) that is not closed,
+    whichever worker or person opens it (NULLs never collide, so closed plays pile up freely).
+    ``signal`` is what opened it: {"trigger": …, "values": {…}} as the data stood then.
+    """
+
+    __tablename__ = "plays"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "account_id", "open_key"),
+        UniqueConstraint("workspace_id", "external_id"),
+        Index("ix_plays_workspace_state", "workspace_id", "state", "owner_id"),
+        Index("ix_plays_workspace_opened", "workspace_id", "opened_at"),
+        Index("ix_plays_workspace_closed", "workspace_id", "closed_at"),
+        Index("ix_plays_account_key", "account_id", "play_key", "closed_at"),
+        CheckConstraint("state IN ('open', 'accepted', 'snoozed', 'closed')", name="state_known"),
+        CheckConstraint(
+            "outcome IS NULL OR outcome IN ('saved', 'expanded', 'churned', 'no_action')",
+            name="outcome_known",
+        ),
+        CheckConstraint("source IN ('signal', 'hand', 'import')", name="source_known"),
+        CheckConstraint("(state = 'closed') = (closed_at IS NOT NULL)", name="closed_when_closed"),
+        CheckConstraint("(state = 'closed') = (open_key IS NULL)", name="open_key_while_open"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = _ws()
+    account_id: Mapped[int] = _account()
+    play_key: Mapped[str] = mapped_column(String(64))
+    open_key: Mapped[str | None] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(10), default="open")
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    owner_role: Mapped[str] = mapped_column(String(16))
+    # Where the play's message goes when nobody can own it (the policy's fallback channel).
+    owner_channel: Mapped[str | None] = mapped_column(String(32))
+    opened_at: Mapped[dt.datetime]
+    opened_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    due_at: Mapped[dt.datetime | None]
+    accepted_at: Mapped[dt.datetime | None]
+    accepted_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    snoozed_until: Mapped[dt.datetime | None]
+    closed_at: Mapped[dt.datetime | None]
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    outcome: Mapped[str | None] = mapped_column(String(10))
+    note: Mapped[str | None] = mapped_column(Text)
+    signal: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    source: Mapped[str] = mapped_column(String(8), default="signal")
+    external_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class PlayEvent(Base):
+    """Who did what to a play and when: opened, accepted, snoozed, woke, reassigned, closed."""
+
+    __tablename__ = "play_events"
+    __table_args__ = (Index("ix_play_events_play", "play_id", "at"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = _ws()
+    play_id: Mapped[int] = mapped_column(ForeignKey("plays.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    at: Mapped[dt.datetime]
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -316,3 +316,31 @@ class WinRecord(Record):
         if not self.credited_people and not self.credited_teams:
             raise ValueError("credited_people: credit at least one person or team")
         return self
+
+
+class PlayRecord(Record):
+    """A play run elsewhere (a CRM task): open while it has no ``closed_at``; closed ones name their
+    outcome. Re-importing the same ``external_id`` updates it (its state follows the file)."""
+
+    external_id: ExternalId
+    account: ExternalId
+    play: Annotated[str, Field(min_length=1, max_length=64), ONE_LINE, AfterValidator(_slug)]
+    owner_email: Email | None = None
+    owner_role: Literal[vocab.OWNER_ROLES] = "csm"  # type: ignore[valid-type]
+    opened_at: UTCTime
+    due_at: UTCTime | None = None
+    closed_at: UTCTime | None = None
+    outcome: Literal[m.PLAY_OUTCOMES] | None = None  # type: ignore[valid-type]
+    note: Annotated[str, Field(max_length=4000), FREE_TEXT] | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.closed_at is None and self.outcome is not None:
+            raise ValueError("outcome: an open play has no outcome (or set closed_at)")
+        if self.closed_at is not None and self.outcome is None:
+            raise ValueError(f"outcome: required when closed_at is set ({', '.join(m.PLAY_OUTCOMES)})")
+        if self.closed_at is not None and self.closed_at < self.opened_at:
+            raise ValueError("closed_at: before opened_at")
+        if self.due_at is not None and self.due_at < self.opened_at:
+            raise ValueError("due_at: before opened_at")
+        return self

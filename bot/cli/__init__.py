@@ -182,7 +182,21 @@ def main() -> None:
 
 
 # The command groups register themselves on ``cli`` when imported.
-from bot.cli import admin, data, doctor, goals, people, reports, run, sla  # noqa: E402
+from bot.cli import admin, data, doctor, goals, people, plays, renewals, reports, run, sla  # noqa: E402
 from bot.cli import sync as sync_cli  # noqa: E402
 
-__all__ = ["admin", "cli", "data", "doctor", "goals", "main", "people", "reports", "run", "sla", "sync_cli"]
+__all__ = [
+    "admin",
+    "cli",
+    "data",
+    "doctor",
+    "goals",
+    "main",
+    "people",
+    "plays",
+    "renewals",
+    "reports",
+    "run",
+    "sla",
+    "sync_cli",
+]

@@ -230,6 +230,12 @@ def _counted(records: Iterator[tuple[int, dict[str, Any]]], bar: Bar, label: str
     callback=lambda _c, _p, value: _me(value),
     help="Your e-mail or Slack user id (U…): you own a portfolio, to try the bot in Slack with.",
 )
+@click.option(
+    "--plays/--no-plays",
+    default=True,
+    show_default=True,
+    help="Evaluate the play triggers as of the demo's day, so plays are open at once.",
+)
 @pass_ctx
 def demo_data(
     ctx: Ctx,
@@ -240,6 +246,7 @@ def demo_data(
     as_of: dt.date | None,
     out_dir: Path | None,
     me: str | None,
+    plays: bool = True,
 ) -> None:
     """Make a realistic, deterministic demo dataset (same seed and as-of date → same data).
 
@@ -283,9 +290,30 @@ def demo_data(
         from bot.cli.people import give_portfolio
 
         give_portfolio(ctx, ws, me, cfg.as_of)
+    # The plays the data calls for as of the demo's day, so a new user sees plays open at once.
+    from bot.scheduler import notify_plays
+    from services import plays as plays_mod
+
+    opened = (
+        plays_mod.evaluate(
+            ctx.db,
+            ws,
+            cfg.as_of,
+            now=ctx.now,
+            policies=ctx.settings.policies,
+            notify=notify_plays(ctx.settings),
+        )
+        if plays
+        else None
+    )
     as_of_flag = "" if cfg.as_of == ctx.now.date() else f" --as-of {cfg.as_of}"
     out.print(
         f"demo data for {accounts:,} accounts loaded in {time.perf_counter() - started:.1f} s "
         f"(as of {cfg.as_of}, seed {seed}). Next: retention-bot scorecard{as_of_flag}, "
-        f"retention-bot health ACC-000001, retention-bot cohorts"
+        f"retention-bot health ACC-000001, retention-bot cohorts, retention-bot plays report"
+        + (f"; {opened.total_opened} plays opened ({_by_play(opened.opened)})" if opened else "")
     )
+
+
+def _by_play(counts: dict[str, int]) -> str:
+    return ", ".join(f"{key} {n}" for key, n in counts.items() if n) or "no signals"

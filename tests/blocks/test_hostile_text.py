@@ -205,6 +205,12 @@ def test_no_data_reaches_slack_raw_from_any_builder(bot: Bot, db: Database, ws: 
     payloads["/handoff resume"] = bot.command("/handoff", f"resume {H2}", user="UADMIN").body
     open_with_checklist(bot, "A1")  # owner: Ana, who has a Slack id
     open_with_checklist(bot, "acmelog.io")  # owner: Eve, who has none (named, not mentioned)
+    payloads["/renewals"] = bot.command("/renewals", "90").body
+    key = bot.settings.policies.plays[0].key  # a shipped play
+    payloads["/plays open"] = bot.command("/plays", f"open A1 {key}", user="UANA").body
+    assert "its owner has it in Slack" in payloads["/plays open"]["text"]  # the play's message is checked too
+    payloads["/plays account"] = bot.command("/plays", "acme.com").body
+    payloads["/plays team"] = bot.command("/plays", "team", user="UBOSS").body
     bot.event({"type": "app_home_opened", "user": "UANA", "tab": "home"}, "EvHome")
 
     # The worker at the digest's time, then the SLA sweep through warning, breach and escalations.

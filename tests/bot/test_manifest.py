@@ -27,7 +27,16 @@ def test_manifest_commands_match_the_listeners() -> None:
                 if isinstance(value, str) and value.startswith("/"):
                     listened.add(value)
     declared = {c["command"] for c in MANIFEST["features"]["slash_commands"]}
-    assert declared == listened == {"/health", "/scorecard", "/win", "/wins", "/handoff", "/sla"}
+    assert declared == listened == {
+        "/health",
+        "/scorecard",
+        "/win",
+        "/wins",
+        "/handoff",
+        "/sla",
+        "/plays",
+        "/renewals",
+    }
     assert all(c["should_escape"] for c in MANIFEST["features"]["slash_commands"])  # mentions arrive as <@U…>
 
 

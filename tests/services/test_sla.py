@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from blocks.text import message_problems
 from digests.sla_pings import sweep_and_queue
 from services import handoffs, sla
 from services.policies import SlaConfig
@@ -30,9 +31,13 @@ ACCOUNTS = """
     A1,Acme <!channel>,smb,own@x.io
     A2,Solo Inc,smb,solo@x.io
 """
+# One DM per breach to the manager too (``manager_rollup = false``) and no storm batching; the
+# default roll-up mode is ROLLED_UP below (and tests/digests/test_rollups.py).
 CONFIG = SlaConfig.model_validate(
     {
         "escalation_channel": "CESC",
+        "manager_rollup": False,
+        "batch_over": 0,  # one ping per event, however many (the storm batch: test_a_storm_is_one_message)
         "policies": [
             {
                 "kind": "sales_to_cs",
@@ -47,6 +52,8 @@ CONFIG = SlaConfig.model_validate(
         ],
     }
 )
+
+ROLLED_UP = CONFIG.model_copy(update={"manager_rollup": True})
 
 
 @pytest.fixture
@@ -258,3 +265,47 @@ def test_a_crm_closed_won_opens_the_sales_to_cs_handoff_once(data: Database, ws:
         owner = s.get(m.Person, handoff.owner_id)
     assert (handoff.external_id, handoff.kind, owner.email) == ("closed-won:A3", "sales_to_cs", "own@x.io")
     assert handoff.effective_due_at == T0 + dt.timedelta(hours=8)
+
+
+def test_under_the_rollup_a_breach_pings_the_owner_and_escalations_stay_immediate(
+    data: Database, ws: int
+) -> None:
+    """The manager's copy of a breach goes to their daily roll-up; each escalation step (nobody
+    acknowledged: someone must act) is still sent at once, and a missing manager is still the channel."""
+    open_one(data, ws)
+    open_one(data, ws, account="A2", ext="H2")
+    sweep_and_queue(data, T0 + dt.timedelta(hours=8), ROLLED_UP, ADMINS)
+    assert pings(data) == [("breach:0:UOWN", "UOWN"), ("breach:0:USOLO", "USOLO")]
+    sweep_and_queue(data, T0 + dt.timedelta(hours=10), ROLLED_UP, ADMINS)
+    assert pings(data)[2:] == [("escalation:1:UMGR", "UMGR"), ("escalation:1:CESC", "CESC")]
+
+
+def test_a_storm_is_one_message_per_recipient(data: Database, ws: int) -> None:
+    """More than ``batch_over`` pings for one person in one sweep come as one message listing them;
+    at the threshold each still comes alone; a repeated sweep adds nothing."""
+    storm = ROLLED_UP.model_copy(update={"batch_over": 10})
+    for i in range(12):
+        open_one(data, ws, ext=f"S{i}")
+    for i in range(10):
+        open_one(data, ws, account="A2", ext=f"T{i}")
+    at = T0 + dt.timedelta(hours=8)
+    sweep_and_queue(data, at, storm, ADMINS)
+    sweep_and_queue(data, at, storm, ADMINS)
+    with data.read() as s:
+        rows = s.execute(
+            select(m.Delivery.subject, m.Delivery.channel_id, m.Delivery.payload)
+            .where(m.Delivery.kind == "sla")
+            .order_by(m.Delivery.id)
+        ).all()
+    to_owner = [r for r in rows if r.channel_id == "UOWN"]
+    assert (
+        len(to_owner) == 1
+        and to_owner[0].subject.startswith("batch:")
+        and to_owner[0].subject.endswith(":UOWN")
+    )
+    payload = to_owner[0].payload
+    assert payload["text"] == "12 SLA alerts at once: 12 breaches" and payload["_fallback"] == "CESC"
+    assert message_problems(payload["blocks"], payload["text"]) == []
+    body = str(payload["blocks"])
+    assert all(f"`S{i}`" in body for i in range(12)) and "<!channel>" not in body
+    assert len([r for r in rows if r.channel_id == "USOLO"]) == 10  # ten: not a storm

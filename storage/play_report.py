@@ -1,0 +1,184 @@
+"""What plays achieved (METRICS.md "Churn risk coverage" and "Play outcomes"), read by a few grouped
+queries over the whole workspace. The definitions, with a worked example, are in docs/plays.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import and_, case, exists, func, or_, select
+from sqlalchemy.orm import Session
+
+from storage import models as m
+from storage.periods import add_months, latest_complete_month
+from storage.play_triggers import SNAPSHOT_DAYS
+
+ZERO = Decimal("0.00")
+SAVE_WINDOW_DAYS = 90  # a saved play's ARR counts if the account still pays this many days after opening
+EXPANSION_WINDOW_DAYS = 90  # expansion movements credited to a play: months starting in this window
+
+
+def _end_of(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """At-risk paying accounts as of a day, and those of them with an owned open play."""
+
+    at_risk: int
+    covered: int
+
+    @property
+    def value(self) -> float | None:
+        return None if self.at_risk == 0 else self.covered / self.at_risk
+
+
+def coverage(session: Session, ws: int, day: dt.date) -> Coverage:
+    """Churn risk coverage as of ``day``: paying = MRR > 0 in the latest complete month at the day;
+    at risk = the latest health snapshot on or before the day (at most 7 days old) is red, or a risk
+    flag is open that day; covered = a play with an owner was open at the end of the day."""
+    h = m.HealthSnapshot
+    latest = (
+        select(h.account_id, func.max(h.day).label("day"))
+        .where(h.workspace_id == ws, h.day <= day, h.day > day - dt.timedelta(days=SNAPSHOT_DAYS))
+        .group_by(h.account_id)
+        .subquery()
+    )
+    red = (
+        select(h.account_id)
+        .join(latest, and_(latest.c.account_id == h.account_id, latest.c.day == h.day))
+        .where(h.workspace_id == ws, h.band == "red")
+    )
+    f = m.RiskFlag
+    flagged = select(f.account_id).where(
+        f.workspace_id == ws, f.flagged_on <= day, or_(f.resolved_on.is_(None), f.resolved_on > day)
+    )
+    end = _end_of(day)
+    p = m.Play
+    owned_open = exists().where(
+        p.workspace_id == ws,
+        p.account_id == m.MrrSnapshot.account_id,
+        p.owner_id.is_not(None),
+        p.opened_at < end,
+        or_(p.closed_at.is_(None), p.closed_at >= end),
+    )
+    mr = m.MrrSnapshot
+    row = session.execute(
+        select(func.count(), func.coalesce(func.sum(case((owned_open, 1), else_=0)), 0)).where(
+            mr.workspace_id == ws,
+            mr.month == latest_complete_month(day),
+            mr.mrr > 0,
+            or_(mr.account_id.in_(red), mr.account_id.in_(flagged)),
+        )
+    ).one()
+    return Coverage(int(row[0]), int(row[1]))
+
+
+@dataclass
+class PlayOutcome:
+    """One play's line of the ROI table for a period."""
+
+    play_key: str
+    opened: int = 0
+    closed: int = 0
+    saved: int = 0
+    expanded: int = 0
+    churned: int = 0
+    no_action: int = 0
+    arr_saved: Decimal = Decimal("0.00")
+    arr_expanded: Decimal = Decimal("0.00")
+    saves_pending: int = 0  # closed as saved, 90 days after opening not reached yet: not in arr_saved
+
+    @property
+    def save_rate(self) -> float | None:
+        """saved ÷ (saved + churned) of the plays closed in the period; None: none of either."""
+        judged = self.saved + self.churned
+        return None if judged == 0 else self.saved / judged
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "play": self.play_key,
+            "opened": self.opened,
+            "closed": self.closed,
+            "saved": self.saved,
+            "expanded": self.expanded,
+            "churned": self.churned,
+            "no_action": self.no_action,
+            "save_rate": self.save_rate,
+            "arr_saved": str(self.arr_saved),
+            "arr_expanded": str(self.arr_expanded),
+            "saves_pending": self.saves_pending,
+        }
+
+
+@dataclass
+class Outcomes:
+    start: dt.date
+    end: dt.date  # the day after the last day
+    plays: dict[str, PlayOutcome] = field(default_factory=dict)
+
+    def line(self, key: str) -> PlayOutcome:
+        if key not in self.plays:
+            self.plays[key] = PlayOutcome(key)
+        return self.plays[key]
+
+
+def outcomes(session: Session, ws: int, start: dt.date, end: dt.date, as_of: dt.date) -> Outcomes:
+    """Per play: opened in [start, end), closed in it and how; ARR saved (12 × MRR of the latest complete
+    month when the play opened, for plays closed as saved in the period whose account still pays —
+    MRR > 0 in the latest complete month at opening + 90 days — counted once that day is on or before
+    ``as_of``); ARR expanded (12 × the expansion movements of the account in the months starting in
+    the 90 days after opening, for every play closed in the period)."""
+    result = Outcomes(start, end)
+    p = m.Play
+    s_utc, e_utc = _end_of(start - dt.timedelta(days=1)), _end_of(end - dt.timedelta(days=1))
+    for key, n in session.execute(
+        select(p.play_key, func.count())
+        .where(p.workspace_id == ws, p.opened_at >= s_utc, p.opened_at < e_utc)
+        .group_by(p.play_key)
+    ).all():
+        result.line(key).opened = int(n)
+    closed_in = and_(p.workspace_id == ws, p.closed_at >= s_utc, p.closed_at < e_utc)
+    for key, outcome, n in session.execute(
+        select(p.play_key, p.outcome, func.count()).where(closed_in).group_by(p.play_key, p.outcome)
+    ).all():
+        line = result.line(key)
+        line.closed += int(n)
+        if outcome in ("saved", "expanded", "churned", "no_action"):
+            setattr(line, outcome, getattr(line, outcome) + int(n))
+    closed = session.execute(select(p.account_id, p.play_key, p.opened_at, p.outcome).where(closed_in)).all()
+    if not closed:
+        return result
+    first = min(add_months(latest_complete_month(o.date()), -1) for _, _, o, _ in closed)
+    accounts = select(p.account_id).where(closed_in)
+    mrr: dict[int, dict[dt.date, Decimal]] = defaultdict(dict)
+    mr = m.MrrSnapshot
+    for account, month, amount in session.execute(
+        select(mr.account_id, mr.month, mr.mrr).where(
+            mr.workspace_id == ws, mr.month >= first, mr.account_id.in_(accounts)
+        )
+    ).all():
+        mrr[account][month] = amount
+    for account, key, opened_at, outcome in closed:
+        line = result.line(key)
+        months = mrr.get(account, {})
+        opened = opened_at.date()
+        if outcome == "saved":
+            mark = opened + dt.timedelta(days=SAVE_WINDOW_DAYS)
+            if mark > as_of:
+                line.saves_pending += 1
+            elif months.get(latest_complete_month(mark), ZERO) > 0:
+                line.arr_saved += 12 * months.get(latest_complete_month(opened), ZERO)
+        month = add_months(opened, 1)
+        last = opened + dt.timedelta(days=EXPANSION_WINDOW_DAYS)
+        while month <= last:
+            now_c, before = months.get(month, ZERO), months.get(add_months(month, -1), ZERO)
+            if now_c > before > 0:
+                line.arr_expanded += 12 * (now_c - before)
+            month = add_months(month, 1)
+    return result
