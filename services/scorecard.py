@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from services.errors import AlreadyShared, UnknownSegment
 from services.policies import Policies
-from storage import metrics
+from storage import metrics, revenue_facts
 from storage.accounts import segments
 from storage.db import Database
 from storage.deliveries import claim_share
@@ -208,7 +208,8 @@ def build_scorecard(
     period = Period.latest(period_kind, as_of)
     previous = period.previous()
     flows = {period.revenue_month: period.flow_months, previous.revenue_month: previous.flow_months}
-    facts = metrics.revenue_facts(session, ws, list(flows), flows, segment)
+    # Kept up to date at import (storage/revenue_facts.py): no scan of every account's months.
+    facts = revenue_facts.kpi_facts(session, ws, list(flows), flows, segment)
     has_revenue = metrics.has_revenue(session, ws)
     now = _period_values(session, ws, period, policies, segment, facts[period.revenue_month])
     before = _period_values(session, ws, previous, policies, segment, facts[previous.revenue_month])
