@@ -11,6 +11,7 @@ from typing import Any, Literal
 from sqlalchemy.orm import Session
 
 from services.errors import AlreadyShared, UnknownSegment
+from services.lifecycle import lifecycle_values
 from services.policies import Policies
 from storage import metrics, revenue_facts
 from storage.accounts import segments
@@ -34,6 +35,13 @@ KPIS: dict[str, tuple[str, Unit, tuple[str, ...]]] = {
     "health_index": ("Health index", "score", ("cs",)),
     "sla_adherence": ("Handoff SLA adherence", "ratio", ("sales", "cs", "support")),
     "clv": ("CLV", "money", ("finance", "revops")),
+    # Lifecycle KPIs (issue 13; services/lifecycle.py, storage/lifecycle_metrics.py).
+    "onboarding_time_days": ("Onboarding time (days)", "days", ("cs",)),
+    "first_value_on_time": ("First value on time", "ratio", ("cs", "product")),
+    "stage_conversion_onboarded": ("Closed/Won → Onboarded", "ratio", ("sales", "cs")),
+    "stage_conversion_adopted": ("Onboarded → Adopted", "ratio", ("cs", "product")),
+    "stage_conversion_champion": ("Adopted → Champion", "ratio", ("cs", "marketing")),
+    "churn_risk_coverage": ("Churn risk coverage", "ratio", ("cs", "support")),
 }
 
 
@@ -193,6 +201,7 @@ def _period_values(
     out["sla_adherence"] = _value(
         sla.value, "no handoff was due in the period", {"met": sla.met, "due": sla.due}
     )
+    out.update(lifecycle_values(session, ws, period, segment))
     return out
 
 

@@ -228,7 +228,6 @@ def has_facts(session: Session, ws: int) -> bool:
     return session.scalar(select(MONTHS.c.id).where(MONTHS.c.workspace_id == ws).limit(1)) is not None
 
 
-
 def kpi_facts(
     session: Session,
     ws: int,
@@ -252,7 +251,12 @@ def kpi_facts(
     for mm in months_m:
         f = facts[mm]
         result = metrics.RevenueFacts(
-            mm, f["nrr_base"], f["nrr_current"], f["grr_current"], mrr_total=f["mrr_total"], paying=f["paying"]
+            mm,
+            f["nrr_base"],
+            f["nrr_current"],
+            f["grr_current"],
+            mrr_total=f["mrr_total"],
+            paying=f["paying"],
         )
         for k in range(0, 7):
             mo = add_months(mm, -k)

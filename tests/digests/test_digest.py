@@ -47,7 +47,7 @@ def test_digest_from_demo_data_is_complete_and_valid(demo: tuple[Database, int])
     assert len(message.blocks) <= 50 and message_problems(message.blocks, message.text) == []
     (table,) = [b for b in message.blocks if b["type"] == "table"]
     assert [row[0]["text"] for row in table["rows"]][:3] == ["KPI", "NRR (12 mo)", "GRR (12 mo)"]
-    assert len(table["rows"]) == 12 and all(len(r) == 4 for r in table["rows"])
+    assert len(table["rows"]) == 18 and all(len(r) == 4 for r in table["rows"])
     text = json.dumps(message.blocks, ensure_ascii=False)
     assert "week 47 of 2026" in message.blocks[0]["text"]["text"]
     assert "Health movers" in text and "→" in text and "Handoff SLAs" in text and "Shared wins" in text

@@ -38,7 +38,10 @@ def upgrade() -> None:
         sa.Column("base_mrr", sa.BigInteger(), nullable=False),
         sa.Column("movement", sa.String(length=12), nullable=False),
         sa.ForeignKeyConstraint(
-            ["account_id"], ["accounts.id"], name=op.f("fk_mrr_movements_account_id_accounts"), ondelete="CASCADE"
+            ["account_id"],
+            ["accounts.id"],
+            name=op.f("fk_mrr_movements_account_id_accounts"),
+            ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
             ["workspace_id"],
