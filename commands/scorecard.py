@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from commands import replies
+from commands import cuts, replies
 from commands.answer import Reply
 from commands.context import Context, SlashCommand, slash_command
 from commands.subscriptions import subscription_reply
@@ -23,6 +23,7 @@ USAGE = [
         "/scorecard subscribe #channel [WEEKDAY] [HH:MM] [Area/City] [segment]",
         "weekly digest in a channel (admins; default Monday 09:00 in the workspace's time zone)",
     ),
+    cuts.USAGE,
     ("/scorecard subscriptions", "the channels that get the weekly digest"),
     ("/scorecard unsubscribe #channel", "stop a channel's digest (admins)"),
 ]
@@ -35,6 +36,8 @@ def scorecard_reply(ctx: Context, cmd: SlashCommand) -> Reply:
     words = cmd.text.lower().split()
     if words[:1] in (["help"], ["?"]):
         return replies.help_reply("/scorecard", USAGE)
+    if words[:1] == ["by"]:
+        return cuts.cut_reply(ctx, cmd, words[1:])
     period = next((w for w in words if w in PERIOD_KINDS), "week")
     rest = [w for w in words if w not in PERIOD_KINDS]
     if len(rest) > 1:

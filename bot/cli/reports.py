@@ -8,7 +8,7 @@ import json
 import click
 from rich.console import Console
 
-from bot import render
+from bot import render, render_cuts
 from bot.cli import (
     AS_OF,
     Ctx,
@@ -19,6 +19,7 @@ from bot.cli import (
     pass_ctx,
 )
 from services import accounts
+from services import cuts as scorecard_cuts
 from services import health as health_mod
 from services import scorecard as scorecards
 from services.errors import NoSingleAccount, UnknownSegment
@@ -32,11 +33,41 @@ from storage.periods import PERIOD_KINDS
 @click.option("--period", type=click.Choice(PERIOD_KINDS), default="week", show_default=True)
 @click.option("--segment", help="Only accounts of this segment.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
+@click.option(
+    "--by",
+    "by",
+    type=click.Choice(scorecard_cuts.CUTS),
+    help="One row per source, campaign, AE, CSM or segment: churn, NRR, GRR, TTV, first value on time.",
+)
 @pass_ctx
-def scorecard(ctx: Ctx, as_of: dt.date | None, period: str, segment: str | None, as_json: bool) -> None:
+def scorecard(
+    ctx: Ctx, as_of: dt.date | None, period: str, segment: str | None, as_json: bool, by: str | None
+) -> None:
     """The shared scorecard: each KPI, its previous-period value, the change and its owner teams."""
     with ctx.db.read() as session:
         ws = ctx.existing_workspace(session)
+    if by is not None:
+        if segment is not None:
+            raise click.ClickException(
+                "--by and --segment do not go together: --by segment cuts by every segment"
+            )
+        cut = scorecard_cuts.cut(
+            ctx.db,
+            ws,
+            by=by,  # type: ignore[arg-type]
+            as_of=as_of or ctx.now.date(),
+            period=period,  # type: ignore[arg-type]
+        )
+        if as_json:
+            click.echo(json.dumps(cut.to_json(), indent=2))
+        else:
+            table = render_cuts.cut_table(cut)
+            # Rich squeezes columns that do not fit; a wide line is better than a cut-off number.
+            needed = Console(width=10_000).measure(table).maximum
+            (out if needed <= out.width else Console(width=needed)).print(table)
+            for line in render_cuts.cut_notes(cut):
+                out.print(line, markup=False, highlight=False)
+        return
     try:
         card = scorecards.scorecard(
             ctx.db,
