@@ -4,15 +4,17 @@ in one read transaction and returned as plain data (``digests.digest`` writes th
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
 from services.health import Mover, movers
 from services.policies import Policies
 from services.scorecard import Scorecard, build_scorecard
+from storage import metrics
 from storage.db import Database
 from storage.handoffs import LateHandoff, late_handoffs
+from storage.periods import latest_complete_month
 from storage.wins import WINS_LIMIT, count_wins_between, team_contributions, wins_between
 
 MAX_DETAIL = 25  # movers listed at most (the thread shows 25)
@@ -27,6 +29,9 @@ class WeeklyFacts:
     movers: list[Mover]
     late: list[LateHandoff]
     now: dt.datetime  # what "overdue by" is measured against
+    # Cohort retention through the latest complete month (the thread reply's last section).
+    cohorts: list[metrics.Cohort] = field(default_factory=list)
+    cohort_month: dt.date | None = None
 
 
 def _weekly(
@@ -45,6 +50,8 @@ def _weekly(
         teams=team_contributions(session, ws, period.start, period.end),
         movers=movers(session, ws, period.last_day, policies.health, limit=MAX_DETAIL),
         late=late_handoffs(session, ws, period.start_utc, period.end_utc),
+        cohorts=metrics.cohorts(session, ws, latest_complete_month(as_of), segment),
+        cohort_month=latest_complete_month(as_of),
         now=now,
     )
 

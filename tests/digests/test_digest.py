@@ -53,6 +53,7 @@ def test_digest_from_demo_data_is_complete_and_valid(demo: tuple[Database, int])
     assert "Health movers" in text and "→" in text and "Handoff SLAs" in text and "Shared wins" in text
     assert "Retention scorecard" in message.text
     assert "All SLA breaches" in json.dumps(message.thread_blocks)
+    assert "Cohort retention" in json.dumps(message.thread_blocks)
 
 
 def test_user_text_is_escaped_and_long_lists_say_how_many_more(db: Database, ws: int, tmp_path: Path) -> None:
