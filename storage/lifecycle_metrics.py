@@ -20,6 +20,7 @@ MRR = m.table(m.MrrSnapshot)
 RF = m.table(m.RiskFlag)
 HS = m.table(m.HealthSnapshot)
 WIN = m.table(m.Win)
+NPS = m.table(m.NpsResponse)
 
 # The lifecycle stages whose conversion is measured, in order, and the event that marks entering each.
 STAGES = ("closed_won", "onboarded", "adopted", "champion")
@@ -118,34 +119,57 @@ class StageStep:
         return f"{STAGE_LABELS[self.stage]} → {STAGE_LABELS[self.next_stage]}"
 
 
-def stage_dates(session: Session, ws: int, segment: str | None = None) -> list[list[dt.date | None]]:
-    """Each account's date of entering each stage of ``STAGES`` (None: not entered, or not known).
+PROMOTER = 9  # an NPS response of 9 or 10 (as the account card's promoter)
 
-    Closed/Won: the account's closed/won date. Onboarded: its first-value milestone achieved (onboarding
-    ends when the customer first gets value). Adopted: its adopted milestone achieved. Champion: its
-    first advocacy win (a reference, case study or referral). A stage reached without its own event
-    (adopted with no first-value date) is taken as entered no later than the next stage's date, so the
-    dates never run backwards and a skipped stage counts as passed through on the day it was skipped."""
-    fv, ad = MS.alias("fv"), MS.alias("ad")
-    champion = (
-        select(func.min(WIN.c.won_on))
-        .where(WIN.c.account_id == ACC.c.id, WIN.c.kind == "advocacy")
-        .correlate(ACC)
-        .scalar_subquery()
-    )
+
+def stage_dates(session: Session, ws: int, segment: str | None = None) -> list[list[dt.date | None]]:
+    """Each account's date of entering each stage of ``STAGES`` (None: not entered, or not known), by the
+    rules the account card uses to derive its stage (services.accounts.derive_stage):
+
+    - Closed/Won: the account's closed/won date;
+    - Onboarded: its kickoff milestone achieved;
+    - Adopted: its first-value or adopted milestone achieved, whichever came first;
+    - Champion: once Adopted, its first advocacy win (a reference, case study) or first promoter NPS
+      response (9 or 10), whichever came first, on or after the day it was adopted.
+
+    A stage reached without its own event (adopted with no kickoff date) is taken as entered on the next
+    stage's date, so the dates never run backwards: a skipped stage is passed through on that day."""
+    fv, ad, ko = MS.alias("fv"), MS.alias("ad"), MS.alias("ko")
     rows = session.execute(
-        select(ACC.c.closed_won_on, fv.c.achieved_on, ad.c.achieved_on, champion)
+        select(ACC.c.id, ACC.c.closed_won_on, ko.c.achieved_on, fv.c.achieved_on, ad.c.achieved_on)
         .select_from(ACC)
+        .outerjoin(ko, and_(ko.c.account_id == ACC.c.id, ko.c.kind == "kickoff"))
         .outerjoin(fv, and_(fv.c.account_id == ACC.c.id, fv.c.kind == "first_value"))
         .outerjoin(ad, and_(ad.c.account_id == ACC.c.id, ad.c.kind == "adopted"))
         .where(ACC.c.workspace_id == ws, *_segment(segment))
     ).all()
+    # Champion events, each account's in date order: advocacy wins and promoter NPS responses.
+    events: dict[int, list[dt.date]] = {}
+    scope = [] if segment is None else [ACC.c.segment == segment]
+    advocacy = (
+        select(WIN.c.account_id, WIN.c.won_on)
+        .join(ACC, ACC.c.id == WIN.c.account_id)
+        .where(WIN.c.workspace_id == ws, WIN.c.kind == "advocacy", *scope)
+    )
+    promoters = (
+        select(NPS.c.account_id, NPS.c.responded_at)
+        .join(ACC, ACC.c.id == NPS.c.account_id)
+        .where(NPS.c.workspace_id == ws, NPS.c.score >= PROMOTER, *scope)
+    )
+    for account_id, day in session.execute(advocacy).all():
+        events.setdefault(account_id, []).append(day)
+    for account_id, at in session.execute(promoters).all():
+        events.setdefault(account_id, []).append(at.date() if isinstance(at, dt.datetime) else at)
     out = []
-    for row in rows:
-        dates: list[dt.date | None] = list(row)
+    for account_id, won, kickoff, first_value, adopted_on in rows:
+        adopted = min((d for d in (first_value, adopted_on) if d is not None), default=None)
+        champion = None
+        if adopted is not None:
+            champion = min((d for d in events.get(account_id, ()) if d >= adopted), default=None)
+        dates: list[dt.date | None] = [won, kickoff, adopted, champion]
         for i in range(len(dates) - 2, -1, -1):  # never later than the next stage's date
-            later = dates[i + 1]
-            if later is not None and (dates[i] is None or dates[i] > later):  # type: ignore[operator]
+            later, own = dates[i + 1], dates[i]
+            if later is not None and (own is None or own > later):
                 dates[i] = later
         out.append(dates)
     return out

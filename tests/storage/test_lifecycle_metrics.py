@@ -1,15 +1,16 @@
 """The lifecycle KPIs of docs/metrics.md on a small hand-computed dataset, on SQLite and PostgreSQL.
 
 As of 2026-11-23 the month is October 2026 (start Oct 1, end Nov 1; coverage is taken on Oct 31).
-Stage entry dates (Closed/Won, Onboarded = first value achieved, Adopted, Champion = first advocacy win):
+Stage entry dates (Closed/Won; Onboarded = kickoff; Adopted = first value or adopted, the earlier;
+Champion = once adopted, the first advocacy win or promoter NPS response); (…) = taken from the next stage:
 
-  A  2026-09-01  2026-10-08  2026-10-20  —            kickoff Oct 5;  first value due Oct 10, on time
-  B  2026-09-20  2026-10-20  —           —            kickoff Oct 1;  first value due Oct 15, late
-  C  2026-08-01  —           —           —            kickoff Aug 10; first value due Oct 31, missed
-  D  2026-10-10  —           —           —            kickoff Oct 30; first value due Nov 15
-  E  2025-06-01  2025-09-01  2026-01-10  2026-10-12
-  F  2026-05-01  2026-07-01  —           —            first value due Jun 15, late
-  G  2026-06-01  (2026-10-03) 2026-10-03 —            adopted without a first-value date
+  A  2026-09-01  2026-10-05    2026-10-08    2026-10-25 (NPS 9)  first value due Oct 10, on time
+  B  2026-09-20  2026-10-01    2026-10-20    —                   first value due Oct 15, late
+  C  2026-08-01  2026-08-10    —             —                   first value due Oct 31, missed
+  D  2026-10-10  2026-10-30    —             —                   first value due Nov 15
+  E  2025-06-01  (2025-09-01)  2025-09-01    2026-10-12 (advocacy win)
+  F  2026-05-01  (2026-07-01)  2026-07-01    2026-11-05 (NPS 9; its NPS 10 in June was before adoption)
+  G  2026-06-01  (2026-10-03)  2026-10-03    —                   adopted without a kickoff date
 """
 
 from __future__ import annotations
@@ -95,6 +96,19 @@ def dataset(db: Database, ws: int, tmp_path: Path) -> Database:
     load(
         db,
         ws,
+        "nps",
+        """
+        external_id,account,responded_at,score
+        n1,A,2026-10-25T10:00:00Z,9
+        n2,F,2026-06-20T10:00:00Z,10
+        n3,F,2026-11-05T10:00:00Z,9
+        n4,B,2026-10-25T10:00:00Z,8
+    """,
+        tmp_path,
+    )
+    load(
+        db,
+        ws,
         "risk_flags",
         """
         external_id,account,flagged_on,reason,owner_email,outcome,resolved_on
@@ -164,25 +178,30 @@ def test_first_value_on_time(dataset: Database, ws: int) -> None:
 def test_stage_conversion_and_median_days_in_stage(dataset: Database, ws: int) -> None:
     sc = card(dataset, ws)
     won = sc.kpi("stage_conversion_onboarded").current
-    # Closed/Won on Oct 1: A B C G (D was won in October; E and F were onboarded before). A, B and G
-    # (onboarded Oct 3 by its adoption) moved on: 3 / 4. Days in Closed/Won of those: A 37, B 30, G 124.
-    assert won.value == pytest.approx(3 / 4)
-    assert won.detail == {"in_stage_at_start": 4, "converted": 3, "left_stage": 3, "median_days_in_stage": 37}
+    # Closed/Won on Oct 1: A, B (kickoff Oct 1 is in the period) and G; all three onboarded in October.
+    # Left Closed/Won in October: B 11 days, D 20, A 34, G 124 → median 27.
+    assert won.value == 1
+    assert won.detail == {"in_stage_at_start": 3, "converted": 3, "left_stage": 4, "median_days_in_stage": 27}
     onboarded = sc.kpi("stage_conversion_adopted").current
-    # Onboarded on Oct 1: F only, not adopted: 0 / 1. Left Onboarded in October: A 12 days, G 0 → median 6.
+    # Onboarded on Oct 1: C only, not adopted: 0 / 1. Left Onboarded in October: G 0, A 3, B 19 days.
     assert onboarded.value == 0
     assert onboarded.detail == {
         "in_stage_at_start": 1,
         "converted": 0,
-        "left_stage": 2,
-        "median_days_in_stage": 6,
+        "left_stage": 3,
+        "median_days_in_stage": 3,
     }
     adopted = sc.kpi("stage_conversion_champion").current
-    # Adopted on Oct 1: E, champion on Oct 12 (its first advocacy win): 1 / 1, 275 days adopted.
-    assert adopted.value == 1
-    assert (
-        adopted.detail["median_days_in_stage"] == (dt.date(2026, 10, 12) - dt.date(2026, 1, 10)).days == 275
-    )
+    # Adopted on Oct 1: E (champion Oct 12) and F (champion only in November): 1 / 2. Left Adopted in
+    # October: A after 17 days, E after 406 → median 211.5.
+    assert adopted.value == 0.5
+    assert adopted.detail == {
+        "in_stage_at_start": 2,
+        "converted": 1,
+        "left_stage": 2,
+        "median_days_in_stage": (17 + (dt.date(2026, 10, 12) - dt.date(2025, 9, 1)).days) / 2,
+    }
+    assert (dt.date(2026, 10, 12) - dt.date(2025, 9, 1)).days == 406
 
 
 def test_stage_conversion_in_a_segment(dataset: Database, ws: int) -> None:
