@@ -51,23 +51,52 @@ def one_year_after(day: dt.date) -> dt.date:
         return day.replace(year=day.year + 1, day=28)
 
 
+def add_facts(into: dict[str, int], mrr: int, prev: int, base: int, movement: str) -> None:
+    """Add one account-month fact row to the month's sums (as ``revenue_facts.sums`` adds them in SQL)."""
+    if not into:
+        into.update(dict.fromkeys(revenue_facts.FACT_COLUMNS, 0))
+    if mrr > 0:
+        into["paying"] += 1
+        into["mrr_total"] += mrr
+    if prev > 0:
+        into["paying_before"] += 1
+    if movement in ("churn", "new", "reactivation"):
+        into["churned" if movement == "churn" else movement] += 1
+    elif movement == "expansion":
+        into["expansion"] += mrr - prev
+    elif movement == "contraction":
+        into["contraction"] += prev - mrr
+    if base > 0:
+        into["nrr_base"] += base
+        into["nrr_current"] += mrr
+        into["grr_current"] += min(mrr, base)
+
+
 def cut_facts(
     session: Session, ws: int, by: CutBy, month: dt.date, start: dt.date, end: dt.date
 ) -> list[CutFacts]:
     """One ``CutFacts`` per value of ``by`` among the workspace's accounts; revenue facts of ``month``
-    (M), time to value and first value on time over [``start``, ``end``)."""
+    (M), time to value and first value on time over [``start``, ``end``).
+
+    One pass over the accounts (their group, closed/won date) and one over the month's fact rows (the
+    covering index), summed here by group: a join and a GROUP BY over every account cost more."""
     group = _group_column(by)
     rows: dict[Any, CutFacts] = {}
+    group_of: dict[int, Any] = {}
+    won_on: dict[int, dt.date] = {}
 
     def row(key: Any) -> CutFacts:
         if key not in rows:
-            rows[key] = CutFacts(key, None)
+            rows[key] = CutFacts(key, key)
         return rows[key]
 
-    for key, n in session.execute(
-        select(group, func.count()).where(ACC.c.workspace_id == ws).group_by(group)
+    for account_id, key, won in session.execute(
+        select(ACC.c.id, group, ACC.c.closed_won_on).where(ACC.c.workspace_id == ws)
     ).all():
-        row(key).accounts = int(n)
+        group_of[account_id] = key
+        row(key).accounts += 1
+        if won is not None:
+            won_on[account_id] = won
     if by in ("ae", "csm"):
         ids = [k for k in rows if k is not None]
         names = (
@@ -77,13 +106,13 @@ def cut_facts(
         )
         for key, facts in rows.items():
             facts.label = None if key is None else names.get(key, f"person {key}")
-    else:
-        for key, facts in rows.items():
-            facts.label = key
 
-    joined = MOV.join(ACC, ACC.c.id == MOV.c.account_id)
-    for key, month_facts in revenue_facts.grouped_month_facts(session, ws, month, group, joined).items():
-        row(key).revenue = month_facts
+    for account_id, mrr, prev, base, movement in session.execute(
+        select(MOV.c.account_id, MOV.c.mrr, MOV.c.prev_mrr, MOV.c.base_mrr, MOV.c.movement).where(
+            MOV.c.workspace_id == ws, MOV.c.month == month
+        )
+    ).all():
+        add_facts(row(group_of.get(account_id)).revenue, int(mrr), int(prev), int(base), movement)
 
     for key, achieved, won in session.execute(
         select(group, MS.c.achieved_on, ACC.c.closed_won_on)
@@ -118,16 +147,14 @@ def cut_facts(
     churns: dict[int, list[dt.date]] = defaultdict(list)
     for account_id, churn_month in revenue_facts.churn_months(session, ws, month):
         churns[account_id].append(churn_month)
-    for account_id, key, won in session.execute(
-        select(ACC.c.id, group, ACC.c.closed_won_on).where(
-            ACC.c.workspace_id == ws, ACC.c.closed_won_on.is_not(None)
-        )
-    ).all():
-        window_end = one_year_after(won)
-        if window_end >= month_end:
+    # one_year_after(won) < month_end ⇔ won < month_end one year earlier (month_end is a 1st).
+    complete_before = month_end.replace(year=month_end.year - 1)
+    for account_id, won in won_on.items():
+        if won >= complete_before:
             continue
-        facts = row(key)
+        facts = rows[group_of[account_id]]
         facts.early_base += 1
-        if any(won < lost <= window_end for lost in churns.get(account_id, ())):
+        lost = churns.get(account_id)
+        if lost and any(won < day <= one_year_after(won) for day in lost):
             facts.early_lost += 1
     return list(rows.values())

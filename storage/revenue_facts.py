@@ -201,20 +201,6 @@ def month_facts(
     return out
 
 
-def grouped_month_facts(
-    session: Session, ws: int, month: dt.date, group: Any, join: Any
-) -> dict[Any, dict[str, int]]:
-    """The facts of ``month`` per value of ``group`` (a column of ``join``, which joins the facts to
-    what they are grouped by)."""
-    rows = session.execute(
-        select(group, *sums(MOV))
-        .select_from(join)
-        .where(MOV.c.workspace_id == ws, MOV.c.month == month)
-        .group_by(group)
-    ).all()
-    return {row[0]: {n: int(v or 0) for n, v in zip(FACT_COLUMNS, row[1:], strict=True)} for row in rows}
-
-
 def churn_months(session: Session, ws: int, until: dt.date) -> Any:
     """(account_id, month) of every churn movement up to ``until``, through the movement index."""
     return session.execute(

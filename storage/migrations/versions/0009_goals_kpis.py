@@ -52,9 +52,15 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_mrr_movements")),
         sa.UniqueConstraint("account_id", "month", name=op.f("uq_mrr_movements_account_id_month")),
     )
-    op.create_index("ix_mrr_movements_workspace_month", "mrr_movements", ["workspace_id", "month"])
     op.create_index(
-        "ix_mrr_movements_workspace_movement", "mrr_movements", ["workspace_id", "movement", "month"]
+        "ix_mrr_movements_workspace_month",
+        "mrr_movements",
+        ["workspace_id", "month", "account_id", "mrr", "prev_mrr", "base_mrr", "movement"],
+    )
+    op.create_index(
+        "ix_mrr_movements_workspace_movement",
+        "mrr_movements",
+        ["workspace_id", "movement", "month", "account_id"],
     )
     counts = [
         "paying",
