@@ -104,3 +104,37 @@ def test_the_migration_backfill_rebuilds_every_fact(dataset: Database, ws: int) 
 )
 def test_movement_kinds(mrr: int, prev: int, paid_before: bool, expected: str) -> None:
     assert revenue_facts.movement(mrr, prev, paid_before) == expected
+
+
+def test_the_upgrade_computes_facts_for_revenue_stored_before_it(tmp_path: Path) -> None:
+    from sqlalchemy import text
+
+    from tests.support import NOW
+
+    db = Database(f"sqlite:///{tmp_path / 'old.db'}")
+    db.upgrade("0007")
+    with db.engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO workspaces (slug, name, timezone, created_at) VALUES ('w', 'w', 'UTC', :t)"),
+            {"t": NOW.replace(tzinfo=None)},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO accounts (workspace_id, external_id, name, name_key, segment) "
+                "VALUES (1, 'A', 'A', 'a', 'smb')"
+            )
+        )
+        for month, cents in (("2025-10-01", 10_000), ("2026-09-01", 10_000), ("2026-10-01", 15_000)):
+            conn.execute(
+                text(
+                    "INSERT INTO mrr_snapshots (workspace_id, account_id, month, mrr) VALUES (1, 1, :m, :c)"
+                ),
+                {"m": month, "c": cents},
+            )
+    db.upgrade()
+    with db.read() as s:
+        october = s.scalars(select(RevenueMonth).where(RevenueMonth.month == OCT)).one()
+        assert (october.nrr_base, october.nrr_current, october.expansion) == (10_000, 15_000, 5_000)
+        scanned = metrics.revenue_facts(s, 1, [OCT], {OCT: [OCT]})
+        assert revenue_facts.kpi_facts(s, 1, [OCT], {OCT: [OCT]}) == scanned
+    db.dispose()
