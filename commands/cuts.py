@@ -7,6 +7,7 @@ from typing import Any
 
 from blocks import cuts as words
 from blocks import kit
+from blocks.text import clip, slack_escape
 from commands import replies
 from commands.answer import Reply
 from commands.context import Context, SlashCommand
@@ -34,7 +35,8 @@ def cut_blocks(cut: cuts.Cut) -> Reply:
     notes.append(words.footer(cut))
     blocks.append(kit.context("\n".join(notes)))
     first = cut.rows[0]
-    fallback = f"{words.title(cut)}: {len(cut.rows)} rows, largest {first.value} ({first.accounts} accounts)"
+    largest = slack_escape(clip(first.value, 64))
+    fallback = f"{words.title(cut)}: {len(cut.rows)} rows, largest {largest} ({first.accounts} accounts)"
     return {"text": fallback, "blocks": blocks}
 
 

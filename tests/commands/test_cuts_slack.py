@@ -63,6 +63,7 @@ def test_hostile_source_stays_raw_text_and_bad_cuts_are_refused(bot: Bot) -> Non
     cells = [row[0] for b in r.body["blocks"] if b["type"] == "table" for row in b["rows"]]
     assert all(c["type"] == "raw_text" for c in cells)  # shown as typed, never parsed as mrkdwn
     assert "<!channel>" not in r.body["text"]
+
     bad = bot.command("/scorecard", "by colour")
     assert "I can cut the scorecard by source, campaign, ae, csm, segment" in bad.body["text"]
     assert "by source" in json.dumps(bot.command("/scorecard", "help").body)
@@ -86,3 +87,18 @@ def test_cli_scorecard_by_source_table_and_json(
     assert len(data_json["rows"]) == 18 and data_json["rows"][0]["nrr"] == pytest.approx(1210 / 1200)
     refused = runner.invoke(cli, [*args, "--segment", "smb"])
     assert refused.exit_code != 0 and "--by and --segment" in refused.output
+
+
+def test_a_hostile_largest_group_is_escaped_in_the_fallback_text() -> None:
+    import datetime as dt
+
+    from commands.cuts import cut_blocks
+    from services.cuts import Cut, CutRow
+    from storage.periods import Period
+
+    row = CutRow("<!channel> & co", 12, 10, 0.1, 1.0, 0.9, 30, 3, 0.5, 2, 0.2, 1, 5)
+    reply = cut_blocks(
+        Cut("source", dt.date(2026, 11, 23), Period.latest("month", dt.date(2026, 11, 23)), [row])
+    )
+    assert "&lt;!channel&gt; &amp; co" in reply["text"] and "<!channel>" not in reply["text"]
+    assert message_problems(reply["blocks"], reply["text"]) == []
