@@ -133,7 +133,17 @@ def stage_dates(session: Session, ws: int, segment: str | None = None) -> list[l
       response (9 or 10), whichever came first, on or after the day it was adopted.
 
     A stage reached without its own event (adopted with no kickoff date) is taken as entered on the next
-    stage's date, so the dates never run backwards: a skipped stage is passed through on that day."""
+    stage's date, so the dates never run backwards: a skipped stage is passed through on that day.
+
+    Kept in ``session.info`` for the session's life: a scorecard asks for its period and the previous one."""
+    key = ("lifecycle_stage_dates", ws, segment)
+    if key not in session.info:
+        session.info[key] = _stage_dates(session, ws, segment)
+    cached: list[list[dt.date | None]] = session.info[key]
+    return cached
+
+
+def _stage_dates(session: Session, ws: int, segment: str | None) -> list[list[dt.date | None]]:
     fv, ad, ko = MS.alias("fv"), MS.alias("ad"), MS.alias("ko")
     rows = session.execute(
         select(ACC.c.id, ACC.c.closed_won_on, ko.c.achieved_on, fv.c.achieved_on, ad.c.achieved_on)
