@@ -32,7 +32,7 @@ from storage import metrics, revenue_facts
 from storage.db import Database
 from storage.demo import DemoConfig, DemoData
 from storage.importer import import_records
-from storage.models import MrrSnapshot
+from storage.models import Account, MrrSnapshot
 from storage.periods import add_months
 from storage.workspaces import ensure_workspace, find_workspace
 
@@ -123,8 +123,16 @@ def measure(label: str, url: str) -> None:
             return three(revenue_facts.kpi_facts(s, ws, [M], {M: [M]})[M])
 
     def kept_segment() -> Any:
+        # The scorecard's segment path: M, and the six months before it for CLV's churn rate.
         with db.read() as s:
             return three(revenue_facts.kpi_facts(s, ws, [M], {M: [M]}, "smb")[M])
+
+    def kept_segment_month() -> Any:
+        # What DuckDB's query computes: NRR, GRR and logo churn of M alone, for one segment.
+        acc = Account.__table__
+        smb = select(acc.c.id).where(acc.c.workspace_id == ws, acc.c.segment == "smb")
+        with db.read() as s:
+            return revenue_facts.month_facts(s, ws, [M], smb)[M]
 
     def scanned() -> Any:
         with db.read() as s:
@@ -132,6 +140,7 @@ def measure(label: str, url: str) -> None:
 
     kept_s, kept_values = timed(kept)
     seg_s, _ = timed(kept_segment)
+    seg_month_s, _ = timed(kept_segment_month)
     scan_s, scan_values = timed(scanned, 5)
     by_source_s, report = timed(lambda: cuts.cut(db, ws, by="source", as_of=AS_OF, period="month"), 5)
     assert kept_values == scan_values, (kept_values, scan_values)
@@ -147,14 +156,15 @@ def measure(label: str, url: str) -> None:
     print(
         f"  {label:<10} project, kept facts (whole workspace) : {kept_s * 1000:8.2f} ms  (median of {RUNS})"
     )
-    print(f"  {label:<10} project, kept facts (segment smb)     : {seg_s * 1000:8.2f} ms")
+    print(f"  {label:<10} project, kept facts (segment smb, M alone): {seg_month_s * 1000:8.2f} ms")
+    print(f"  {label:<10} project, kept facts (segment smb, M−6…M) : {seg_s * 1000:8.2f} ms")
     print(f"  {label:<10} project, scan of every account (before): {scan_s * 1000:8.2f} ms  (median of 5)")
     print(
         f"  {label:<10} DuckDB in memory, same MRR rows         : {duck_s * 1000:8.2f} ms  (median of {RUNS})"
     )
     print(
         f"  {label:<10} ratio project ÷ DuckDB: {kept_s / duck_s:.2f}× whole workspace, "
-        f"{seg_s / duck_s:.2f}× segment (goal ≤ 3×); before: {scan_s / duck_s:.1f}×"
+        f"{seg_month_s / duck_s:.2f}× one segment's month (goal ≤ 3×); before: {scan_s / duck_s:.1f}×"
     )
     print(
         f"  {label:<10} scorecard --by source: {by_source_s * 1000:8.0f} ms "

@@ -51,52 +51,33 @@ def one_year_after(day: dt.date) -> dt.date:
         return day.replace(year=day.year + 1, day=28)
 
 
-def add_facts(into: dict[str, int], mrr: int, prev: int, base: int, movement: str) -> None:
-    """Add one account-month fact row to the month's sums (as ``revenue_facts.sums`` adds them in SQL)."""
-    if not into:
-        into.update(dict.fromkeys(revenue_facts.FACT_COLUMNS, 0))
-    if mrr > 0:
-        into["paying"] += 1
-        into["mrr_total"] += mrr
-    if prev > 0:
-        into["paying_before"] += 1
-    if movement in ("churn", "new", "reactivation"):
-        into["churned" if movement == "churn" else movement] += 1
-    elif movement == "expansion":
-        into["expansion"] += mrr - prev
-    elif movement == "contraction":
-        into["contraction"] += prev - mrr
-    if base > 0:
-        into["nrr_base"] += base
-        into["nrr_current"] += mrr
-        into["grr_current"] += min(mrr, base)
-
-
 def cut_facts(
     session: Session, ws: int, by: CutBy, month: dt.date, start: dt.date, end: dt.date
 ) -> list[CutFacts]:
     """One ``CutFacts`` per value of ``by`` among the workspace's accounts; revenue facts of ``month``
     (M), time to value and first value on time over [``start``, ``end``).
 
-    One pass over the accounts (their group, closed/won date) and one over the month's fact rows (the
-    covering index), summed here by group: a join and a GROUP BY over every account cost more."""
+    Everything is summed per group in the database; only the churned accounts' dates come back."""
     group = _group_column(by)
     rows: dict[Any, CutFacts] = {}
-    group_of: dict[int, Any] = {}
-    won_on: dict[int, dt.date] = {}
 
     def row(key: Any) -> CutFacts:
         if key not in rows:
             rows[key] = CutFacts(key, key)
         return rows[key]
 
-    for account_id, key, won in session.execute(
-        select(ACC.c.id, group, ACC.c.closed_won_on).where(ACC.c.workspace_id == ws)
+    # Early churn counts accounts whose 12 months after closed/won ended by the end of M: one year after
+    # closed/won is before the 1st of M+1 ⇔ closed/won is before that 1st one year earlier.
+    month_end = add_months(month, 1)
+    complete_before = month_end.replace(year=month_end.year - 1)
+    matured = ACC.c.closed_won_on < complete_before
+    for key, n, base in session.execute(
+        select(group, func.count(), func.count().filter(matured))
+        .where(ACC.c.workspace_id == ws)
+        .group_by(group)
     ).all():
-        group_of[account_id] = key
-        row(key).accounts += 1
-        if won is not None:
-            won_on[account_id] = won
+        facts = row(key)
+        facts.accounts, facts.early_base = int(n), int(base or 0)
     if by in ("ae", "csm"):
         ids = [k for k in rows if k is not None]
         names = (
@@ -107,12 +88,28 @@ def cut_facts(
         for key, facts in rows.items():
             facts.label = None if key is None else names.get(key, f"person {key}")
 
-    for account_id, mrr, prev, base, movement in session.execute(
-        select(MOV.c.account_id, MOV.c.mrr, MOV.c.prev_mrr, MOV.c.base_mrr, MOV.c.movement).where(
-            MOV.c.workspace_id == ws, MOV.c.month == month
-        )
+    # The month's facts summed per group in the database (the covering index, joined to accounts).
+    joined = MOV.join(ACC, ACC.c.id == MOV.c.account_id)
+    for key, *sums in session.execute(
+        select(group, *revenue_facts.sums(MOV))
+        .select_from(joined)
+        .where(MOV.c.workspace_id == ws, MOV.c.month == month)
+        .group_by(group)
     ).all():
-        add_facts(row(group_of.get(account_id)).revenue, int(mrr), int(prev), int(base), movement)
+        row(key).revenue = {n: int(v or 0) for n, v in zip(revenue_facts.FACT_COLUMNS, sums, strict=True)}
+
+    # Lost within 12 months: a churn movement after closed/won and at most a year after it, of the
+    # matured accounts (the churn index, then each account's closed/won date).
+    lost_early: dict[Any, set[int]] = defaultdict(set)
+    for key, account_id, won, lost in session.execute(
+        select(group, ACC.c.id, ACC.c.closed_won_on, MOV.c.month)
+        .select_from(joined)
+        .where(MOV.c.workspace_id == ws, MOV.c.movement == "churn", MOV.c.month <= month, matured)
+    ).all():
+        if won < lost <= one_year_after(won):
+            lost_early[key].add(account_id)
+    for key, lost_ids in lost_early.items():
+        row(key).early_lost = len(lost_ids)
 
     for key, achieved, won in session.execute(
         select(group, MS.c.achieved_on, ACC.c.closed_won_on)
@@ -141,20 +138,4 @@ def cut_facts(
     ).all():
         row(key).fv_due, row(key).fv_on_time = int(due), int(met or 0)
 
-    # Early churn: accounts lost (a churn movement: paying → 0) within 12 months of closed/won, over the
-    # accounts whose 12 months have ended by the end of M.
-    month_end = add_months(month, 1)
-    churns: dict[int, list[dt.date]] = defaultdict(list)
-    for account_id, churn_month in revenue_facts.churn_months(session, ws, month):
-        churns[account_id].append(churn_month)
-    # one_year_after(won) < month_end ⇔ won < month_end one year earlier (month_end is a 1st).
-    complete_before = month_end.replace(year=month_end.year - 1)
-    for account_id, won in won_on.items():
-        if won >= complete_before:
-            continue
-        facts = rows[group_of[account_id]]
-        facts.early_base += 1
-        lost = churns.get(account_id)
-        if lost and any(won < day <= one_year_after(won) for day in lost):
-            facts.early_lost += 1
     return list(rows.values())
