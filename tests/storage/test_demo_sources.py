@@ -3,6 +3,7 @@ new user sees the cuts and the stage conversion do something."""
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from decimal import Decimal
 
@@ -20,7 +21,7 @@ def test_sources_and_campaigns_churn_differently() -> None:
         series[rec["account"]].append(rec["mrr"])
     churned: dict[str, list[bool]] = defaultdict(list)
     for account, mrr in series.items():
-        lost = any(a > 0 and b == 0 for a, b in zip(mrr, mrr[1:], strict=False))
+        lost = any(a > 0 and b == 0 for a, b in itertools.pairwise(mrr))
         churned[source[account]].append(lost)
     rate = {s: sum(v) / len(v) for s, v in churned.items()}
     assert rate["paid-ads"] > 1.5 * rate["partner"], rate  # bad-fit deals for the cuts to find
