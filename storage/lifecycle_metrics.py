@@ -161,10 +161,19 @@ def _stage_dates(session: Session, ws: int, segment: str | None) -> list[list[dt
         .join(ACC, ACC.c.id == WIN.c.account_id)
         .where(WIN.c.workspace_id == ws, WIN.c.kind == "advocacy", *scope)
     )
+    # Only accounts with a first-value or adopted date can be champions.
+    adopted_ids = select(MS.c.account_id).where(
+        MS.c.workspace_id == ws, MS.c.kind.in_(("first_value", "adopted")), MS.c.achieved_on.is_not(None)
+    )
     promoters = (
         select(NPS.c.account_id, NPS.c.responded_at)
         .join(ACC, ACC.c.id == NPS.c.account_id)
-        .where(NPS.c.workspace_id == ws, NPS.c.score >= PROMOTER, *scope)
+        .where(
+            NPS.c.workspace_id == ws,
+            NPS.c.score >= PROMOTER,
+            NPS.c.account_id.in_(adopted_ids),
+            *scope,
+        )
     )
     for account_id, day in session.execute(advocacy).all():
         events.setdefault(account_id, []).append(day)
@@ -172,16 +181,17 @@ def _stage_dates(session: Session, ws: int, segment: str | None) -> list[list[dt
         events.setdefault(account_id, []).append(at.date() if isinstance(at, dt.datetime) else at)
     out = []
     for account_id, won, kickoff, first_value, adopted_on in rows:
-        adopted = min((d for d in (first_value, adopted_on) if d is not None), default=None)
+        if first_value is not None and (adopted_on is None or first_value <= adopted_on):
+            adopted = first_value
+        else:
+            adopted = adopted_on
         champion = None
-        if adopted is not None:
-            champion = min((d for d in events.get(account_id, ()) if d >= adopted), default=None)
-        dates: list[dt.date | None] = [won, kickoff, adopted, champion]
-        for i in range(len(dates) - 2, -1, -1):  # never later than the next stage's date
-            later, own = dates[i + 1], dates[i]
-            if later is not None and (own is None or own > later):
-                dates[i] = later
-        out.append(dates)
+        if adopted is not None and account_id in events:
+            champion = min((d for d in events[account_id] if d >= adopted), default=None)
+        # Never later than the next stage's date (Champion is never before Adopted, by construction).
+        onboarded = kickoff if kickoff is not None and (adopted is None or kickoff <= adopted) else adopted
+        closed_won = won if won is not None and (onboarded is None or won <= onboarded) else onboarded
+        out.append([closed_won, onboarded, adopted, champion])
     return out
 
 
