@@ -122,8 +122,72 @@ class StageStep:
 PROMOTER = 9  # an NPS response of 9 or 10 (as the account card's promoter)
 
 
-def stage_dates(session: Session, ws: int, segment: str | None = None) -> list[list[dt.date | None]]:
-    """Each account's date of entering each stage of ``STAGES`` (None: not entered, or not known), by the
+def _least(a: Any, b: Any) -> Any:
+    """The earlier of two dates, either of which may be NULL."""
+    return case((a.is_(None), b), (b.is_(None), a), (a <= b, a), else_=b)
+
+
+def _entry_dates(base: Any = ACC) -> tuple[Any, Any, Any, Any]:
+    """(FROM clause, Closed/Won, Onboarded, Adopted entry-date expressions) per account of ``base`` (the
+    accounts table, or a join that has it); see ``stage_conversion`` for the rules."""
+    fv, ad, ko = MS.alias("fv"), MS.alias("ad"), MS.alias("ko")
+    adopted = _least(fv.c.achieved_on, ad.c.achieved_on)
+    onboarded = _least(ko.c.achieved_on, adopted)
+    closed_won = _least(ACC.c.closed_won_on, onboarded)
+    joined = (
+        base.outerjoin(ko, and_(ko.c.account_id == ACC.c.id, ko.c.kind == "kickoff"))
+        .outerjoin(fv, and_(fv.c.account_id == ACC.c.id, fv.c.kind == "first_value"))
+        .outerjoin(ad, and_(ad.c.account_id == ACC.c.id, ad.c.kind == "adopted"))
+    )
+    return joined, closed_won, onboarded, adopted
+
+
+def champions(session: Session, ws: int, segment: str | None = None) -> dict[int, tuple[dt.date, dt.date]]:
+    """Adopted accounts that became champions: account id → (adopted, champion) dates. Champion: the first
+    advocacy win or promoter NPS response (9 or 10) on or after the day the account was adopted. Few
+    accounts have such events, so they are matched here; kept in ``session.info`` for the session."""
+    key = ("lifecycle_champions", ws, segment)
+    if key in session.info:
+        cached: dict[int, tuple[dt.date, dt.date]] = session.info[key]
+        return cached
+    scope = [ACC.c.workspace_id == ws, *_segment(segment)]
+    # Driven by the events (few), then each one's account and milestones; only events on or after
+    # adoption (a response's time compares with a date as that day's midnight on both databases).
+    wins = WIN.join(ACC, ACC.c.id == WIN.c.account_id)
+    joined, _, _, adopted = _entry_dates(wins)
+    advocacy = (
+        select(ACC.c.id, adopted, WIN.c.won_on)
+        .select_from(joined)
+        .where(WIN.c.workspace_id == ws, WIN.c.kind == "advocacy")
+    )
+    responses = NPS.join(ACC, ACC.c.id == NPS.c.account_id)
+    joined, _, _, adopted_too = _entry_dates(responses)
+    promoters = (
+        select(ACC.c.id, adopted_too, NPS.c.responded_at)
+        .select_from(joined)
+        .where(NPS.c.workspace_id == ws, NPS.c.score >= PROMOTER)
+    )
+    out: dict[int, tuple[dt.date, dt.date]] = {}
+    for query, at, since in ((advocacy, WIN.c.won_on, adopted), (promoters, NPS.c.responded_at, adopted_too)):
+        for account_id, adopted_on, when in session.execute(query.where(*scope, at >= since)).all():
+            day = when.date() if isinstance(when, dt.datetime) else when
+            if day < adopted_on:  # the same day's response, read back as a day: still on or after
+                continue
+            known = out.get(account_id)
+            if known is None or day < known[1]:
+                out[account_id] = (adopted_on, day)
+    session.info[key] = out
+    return out
+
+
+def stage_conversion(
+    session: Session, ws: int, start: dt.date, end: dt.date, segment: str | None = None
+) -> list[StageStep]:
+    """For each adjacent pair of ``STAGES``: accounts in stage s at ``start`` (entered s before it, not yet
+    s+1) that entered s+1 in [start, end) ÷ accounts in s at ``start``; and the median days spent in s
+    by the accounts that left s in [start, end).
+
+    Each account's date of entering each stage of ``STAGES`` (None: not entered, or not known), by the
     rules the account card uses to derive its stage (services.accounts.derive_stage):
 
     - Closed/Won: the account's closed/won date;
@@ -135,86 +199,55 @@ def stage_dates(session: Session, ws: int, segment: str | None = None) -> list[l
     A stage reached without its own event (adopted with no kickoff date) is taken as entered on the next
     stage's date, so the dates never run backwards: a skipped stage is passed through on that day.
 
-    Kept in ``session.info`` for the session's life: a scorecard asks for its period and the previous one."""
-    key = ("lifecycle_stage_dates", ws, segment)
-    if key not in session.info:
-        session.info[key] = _stage_dates(session, ws, segment)
-    cached: list[list[dt.date | None]] = session.info[key]
-    return cached
-
-
-def _stage_dates(session: Session, ws: int, segment: str | None) -> list[list[dt.date | None]]:
-    fv, ad, ko = MS.alias("fv"), MS.alias("ad"), MS.alias("ko")
-    rows = session.execute(
-        select(ACC.c.id, ACC.c.closed_won_on, ko.c.achieved_on, fv.c.achieved_on, ad.c.achieved_on)
-        .select_from(ACC)
-        .outerjoin(ko, and_(ko.c.account_id == ACC.c.id, ko.c.kind == "kickoff"))
-        .outerjoin(fv, and_(fv.c.account_id == ACC.c.id, fv.c.kind == "first_value"))
-        .outerjoin(ad, and_(ad.c.account_id == ACC.c.id, ad.c.kind == "adopted"))
-        .where(ACC.c.workspace_id == ws, *_segment(segment))
-    ).all()
-    # Champion events, each account's in date order: advocacy wins and promoter NPS responses.
-    events: dict[int, list[dt.date]] = {}
-    scope = [] if segment is None else [ACC.c.segment == segment]
-    advocacy = (
-        select(WIN.c.account_id, WIN.c.won_on)
-        .join(ACC, ACC.c.id == WIN.c.account_id)
-        .where(WIN.c.workspace_id == ws, WIN.c.kind == "advocacy", *scope)
+    Closed/Won, Onboarded and Adopted are counted in the database (one statement); only the accounts
+    that left a stage in the period come back, for the medians; champions are matched in ``champions``."""
+    joined, e0_expr, e1_expr, e2_expr = _entry_dates()
+    scope = [ACC.c.workspace_id == ws, *_segment(segment)]
+    # Each account's three dates computed once (a materialised CTE), then counted.
+    dates = (
+        select(e0_expr.label("e0"), e1_expr.label("e1"), e2_expr.label("e2"))
+        .select_from(joined)
+        .where(*scope)
+        .cte("stage_dates")
+        .prefix_with("MATERIALIZED")
     )
-    # Only accounts with a first-value or adopted date can be champions.
-    adopted_ids = select(MS.c.account_id).where(
-        MS.c.workspace_id == ws, MS.c.kind.in_(("first_value", "adopted")), MS.c.achieved_on.is_not(None)
-    )
-    promoters = (
-        select(NPS.c.account_id, NPS.c.responded_at)
-        .join(ACC, ACC.c.id == NPS.c.account_id)
-        .where(
-            NPS.c.workspace_id == ws,
-            NPS.c.score >= PROMOTER,
-            NPS.c.account_id.in_(adopted_ids),
-            *scope,
-        )
-    )
-    for account_id, day in session.execute(advocacy).all():
-        events.setdefault(account_id, []).append(day)
-    for account_id, at in session.execute(promoters).all():
-        events.setdefault(account_id, []).append(at.date() if isinstance(at, dt.datetime) else at)
-    out = []
-    for account_id, won, kickoff, first_value, adopted_on in rows:
-        if first_value is not None and (adopted_on is None or first_value <= adopted_on):
-            adopted = first_value
-        else:
-            adopted = adopted_on
-        champion = None
-        if adopted is not None and account_id in events:
-            champion = min((d for d in events[account_id] if d >= adopted), default=None)
-        # Never later than the next stage's date (Champion is never before Adopted, by construction).
-        onboarded = kickoff if kickoff is not None and (adopted is None or kickoff <= adopted) else adopted
-        closed_won = won if won is not None and (onboarded is None or won <= onboarded) else onboarded
-        out.append([closed_won, onboarded, adopted, champion])
-    return out
-
-
-def stage_conversion(
-    session: Session, ws: int, start: dt.date, end: dt.date, segment: str | None = None
-) -> list[StageStep]:
-    """For each adjacent pair of ``STAGES``: accounts in stage s at ``start`` (entered s before it, not yet
-    s+1) that entered s+1 in [start, end) ÷ accounts in s at ``start``; and the median days spent in s
-    by the accounts that left s in [start, end)."""
-    accounts = stage_dates(session, ws, segment)
-    steps = []
-    for i in range(len(STAGES) - 1):
-        at_start = converted = 0
-        days: list[int] = []
-        for dates in accounts:
-            entered, left = dates[i], dates[i + 1]
-            if entered is not None and entered < start and (left is None or left >= start):
-                at_start += 1
-                if left is not None and left < end:
-                    converted += 1
-            if entered is not None and left is not None and start <= left < end:
-                days.append((left - entered).days)
-        steps.append(StageStep(STAGES[i], STAGES[i + 1], at_start, converted, len(days), _median(days)))
+    e0, e1, e2 = dates.c.e0, dates.c.e1, dates.c.e2
+    counts: list[Any] = []
+    for entered, left in ((e0, e1), (e1, e2)):
+        counts.append(func.count().filter(and_(entered < start, or_(left.is_(None), left >= start))))
+        counts.append(func.count().filter(and_(entered < start, left >= start, left < end)))
+    counts.append(func.count().filter(e2 < start))
+    totals = [int(v or 0) for v in session.execute(select(*counts).select_from(dates)).one()]
+    days: list[list[int]] = [[], [], []]
+    for won, onboarded, adopted in session.execute(
+        select(e0_expr, e1_expr, e2_expr)
+        .select_from(joined)
+        .where(*scope, or_(and_(e1_expr >= start, e1_expr < end), and_(e2_expr >= start, e2_expr < end)))
+    ).all():
+        for i, (entered, left) in enumerate(((won, onboarded), (onboarded, adopted))):
+            if left is not None and entered is not None and start <= left < end:
+                days[i].append((left - entered).days)
+    adopted_before = totals[4]
+    champ_at_start = champ_converted = 0
+    for adopted_on, champion in champions(session, ws, segment).values():
+        if adopted_on < start and champion < start:
+            champ_at_start += 1  # a champion already: not in Adopted at the start
+        elif adopted_on < start and champion < end:
+            champ_converted += 1
+        if start <= champion < end:
+            days[2].append((champion - adopted_on).days)
+    steps = [
+        StageStep(STAGES[0], STAGES[1], totals[0], totals[1], len(days[0]), _median(days[0])),
+        StageStep(STAGES[1], STAGES[2], totals[2], totals[3], len(days[1]), _median(days[1])),
+        StageStep(
+            STAGES[2],
+            STAGES[3],
+            adopted_before - champ_at_start,
+            champ_converted,
+            len(days[2]),
+            _median(days[2]),
+        ),
+    ]
     return steps
 
 
