@@ -8,7 +8,7 @@ import statistics
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BigInteger, and_, case, func, or_, select, type_coerce
+from sqlalchemy import BigInteger, Date, Integer, and_, case, func, null, or_, select, type_coerce, union_all
 from sqlalchemy.orm import Session
 
 from storage import models as m
@@ -217,13 +217,19 @@ def stage_conversion(
         counts.append(func.count().filter(and_(entered < start, or_(left.is_(None), left >= start))))
         counts.append(func.count().filter(and_(entered < start, left >= start, left < end)))
     counts.append(func.count().filter(e2 < start))
-    totals = [int(v or 0) for v in session.execute(select(*counts).select_from(dates)).one()]
+    # One statement, so the dates are materialised once: the counts row (no dates), then the accounts
+    # that left a stage in the period (no counts), for the medians.
+    none_date, none_count = null().cast(Date), null().cast(Integer)
+    summary = select(*[c.label(f"c{i}") for i, c in enumerate(counts)], none_date, none_date, none_date)
+    moved = or_(and_(e1 >= start, e1 < end), and_(e2 >= start, e2 < end))
+    detail = select(*[none_count] * len(counts), e0, e1, e2).where(moved)
+    rows = session.execute(union_all(summary.select_from(dates), detail)).all()
+    totals = next([int(v or 0) for v in row[: len(counts)]] for row in rows if row[0] is not None)
     days: list[list[int]] = [[], [], []]
-    for won, onboarded, adopted in session.execute(
-        select(e0_expr, e1_expr, e2_expr)
-        .select_from(joined)
-        .where(*scope, or_(and_(e1_expr >= start, e1_expr < end), and_(e2_expr >= start, e2_expr < end)))
-    ).all():
+    for row in rows:
+        if row[0] is not None:
+            continue
+        won, onboarded, adopted = row[len(counts) :]
         for i, (entered, left) in enumerate(((won, onboarded), (onboarded, adopted))):
             if left is not None and entered is not None and start <= left < end:
                 days[i].append((left - entered).days)
