@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from blocks import teams as team_blocks
-from commands import goals, replies
+from commands import cuts, goals, replies
 from commands.answer import Reply
 from commands.context import Context, SlashCommand, slash_command
 from commands.subscriptions import subscription_reply
@@ -39,6 +39,7 @@ USAGE = [
     ),
     ("/scorecard target KPI clear [week|month|quarter] [segment]", "clear a target (admins)"),
     ("/scorecard targets", "the latest target changes: who, when, old and new"),
+    cuts.USAGE,
     ("/scorecard subscriptions", "the channels that get the weekly digest"),
     ("/scorecard unsubscribe #channel", "stop a channel's digest (admins)"),
 ]
@@ -55,6 +56,8 @@ def scorecard_reply(ctx: Context, cmd: SlashCommand) -> Reply:
         return replies.help_reply("/scorecard", USAGE)
     if words[:1] == ["team"]:
         return team_reply(ctx, cmd, words[1:])
+    if words[:1] == ["by"]:
+        return cuts.cut_reply(ctx, cmd, words[1:])
     period = next((w for w in words if w in PERIOD_KINDS), "week")
     rest = [w for w in words if w not in PERIOD_KINDS]
     if len(rest) > 1:

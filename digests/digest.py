@@ -21,6 +21,7 @@ from services.digest import MAX_DETAIL, WeeklyFacts
 from services.health import Mover
 from services.teams import TeamPart
 from storage.handoffs import LateHandoff
+from storage.metrics import Cohort
 from storage.recognition import Credited
 
 TOP = 5  # lines in the message; the rest go to the thread reply
@@ -143,6 +144,21 @@ def plays_words(facts: WeeklyFacts) -> tuple[str, str]:
     return line, "\n".join(saves) + (f"\n…and {more} more" if more > 0 else "")
 
 
+COHORTS_SHOWN = 8  # the most recent start quarters in the thread; `retention-bot cohorts` has them all
+
+
+def cohort_line(cohort: Cohort) -> str:
+    """A start quarter's retention at the latest quarter end it has reached."""
+    size = f"{cohort.size} account{'' if cohort.size == 1 else 's'}"
+    if not cohort.points:
+        return f"• *{cohort.quarter}* {size} — its first quarter has not ended yet"
+    last = cohort.points[-1]
+    return (
+        f"• *{cohort.quarter}* {size} — logo {fmt.percent(last.logo)}, "
+        f"revenue {fmt.percent(last.revenue)} at {last.quarter_end:%b %Y}"
+    )
+
+
 def context(facts: WeeklyFacts) -> dict[str, Any]:
     """Everything the templates show, as mrkdwn written from computed facts (templates never query)."""
     card, segment = facts.card, facts.card.segment
@@ -205,6 +221,12 @@ def context(facts: WeeklyFacts) -> dict[str, Any]:
         ),
         "contributions": ", ".join(f"{team} {n}" for team, n in teams),
         "notes_text": _lines(notes, MAX_DETAIL, ""),
+        "cohort_month": f"{facts.cohort_month:%B %Y}" if facts.cohort_month else "",
+        "cohorts_text": _lines(
+            [cohort_line(c) for c in reversed(facts.cohorts)],
+            COHORTS_SHOWN,
+            " — `retention-bot cohorts` lists them",
+        ),
         "fallback": "; ".join(
             f"{k.label} {fmt.value(k.current.value, k.unit, card.currency, compact=True)}"
             for k in card.kpis[:4]

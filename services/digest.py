@@ -12,9 +12,10 @@ from services.health import Mover, movers
 from services.policies import Policies
 from services.scorecard import Scorecard, build_scorecard
 from services.teams import TeamPart, team_part
+from storage import metrics
 from storage.db import Database
 from storage.handoffs import LateHandoff, late_handoffs
-from storage.periods import PeriodKind
+from storage.periods import PeriodKind, latest_complete_month
 from storage.play_week import PlayWeek, week
 from storage.recognition import Credited, credited_people
 from storage.wins import WINS_LIMIT, count_wins_between, team_contributions, wins_between
@@ -37,6 +38,9 @@ class WeeklyFacts:
     team: TeamPart | None = None  # a team's digest leads with its part
     plays: PlayWeek = field(default_factory=PlayWeek)  # plays opened, closed and saved in the week
     play_titles: dict[str, str] = field(default_factory=dict)  # the play definitions' titles by key
+    # Cohort retention through the latest complete month (the thread reply's last section).
+    cohorts: list[metrics.Cohort] = field(default_factory=list)
+    cohort_month: dt.date | None = None
 
 
 def _weekly(
@@ -72,6 +76,8 @@ def _weekly(
         teams=team_contributions(session, ws, period.start, period.end),
         movers=movers(session, ws, period.last_day, policies.health, limit=MAX_DETAIL),
         late=late_handoffs(session, ws, period.start_utc, period.end_utc),
+        cohorts=metrics.cohorts(session, ws, latest_complete_month(as_of), segment),
+        cohort_month=latest_complete_month(as_of),
         now=now,
         people=credited_people(session, ws, period.start, period.end),
         team=team_part(session, ws, team, card, now) if team else None,

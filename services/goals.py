@@ -58,6 +58,9 @@ DIRECTIONS: dict[str, Direction] = {
     "first_value_on_time": "higher",
     "churn_risk_coverage": "higher",
     "stage_conversion": "higher",
+    "stage_conversion_onboarded": "higher",
+    "stage_conversion_adopted": "higher",
+    "stage_conversion_champion": "higher",
 }
 
 # The capability of the maturity matrix each KPI measures (``[kpis.<key>] capability`` changes it).
@@ -71,6 +74,9 @@ CAPABILITIES: dict[str, str] = {
     "time_to_value_days": "Onboarding and time to value",
     "first_value_on_time": "Onboarding and time to value",
     "stage_conversion": "Lifecycle",
+    "stage_conversion_onboarded": "Lifecycle",
+    "stage_conversion_adopted": "Lifecycle",
+    "stage_conversion_champion": "Lifecycle",
     "adoption": "Adoption",
     "health_index": "Account health",
     "save_rate": "Risk and saves",

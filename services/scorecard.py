@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 
 from services import goals
 from services.errors import AlreadyShared, UnknownSegment
+from services.lifecycle import lifecycle_values
 from services.policies import Policies
-from storage import metrics
+from storage import metrics, revenue_facts
 from storage.accounts import segments
 from storage.db import Database
 from storage.deliveries import claim_share
@@ -35,6 +36,13 @@ KPIS: dict[str, tuple[str, Unit, tuple[str, ...]]] = {
     "health_index": ("Health index", "score", ("cs",)),
     "sla_adherence": ("Handoff SLA adherence", "ratio", ("sales", "cs", "support")),
     "clv": ("CLV", "money", ("finance", "revops")),
+    # Lifecycle KPIs (issue 13; services/lifecycle.py, storage/lifecycle_metrics.py).
+    "onboarding_time_days": ("Onboarding time (days)", "days", ("cs",)),
+    "first_value_on_time": ("First value on time", "ratio", ("cs", "product")),
+    "stage_conversion_onboarded": ("Closed/Won → Onboarded", "ratio", ("sales", "cs")),
+    "stage_conversion_adopted": ("Onboarded → Adopted", "ratio", ("cs", "product")),
+    "stage_conversion_champion": ("Adopted → Champion", "ratio", ("cs", "marketing")),
+    "churn_risk_coverage": ("Churn risk coverage", "ratio", ("cs", "support")),
 }
 
 
@@ -238,6 +246,7 @@ def _period_values(
     out["sla_adherence"] = _value(
         sla.value, "no handoff was due in the period", {"met": sla.met, "due": sla.due}
     )
+    out.update(lifecycle_values(session, ws, period, segment))
     return out
 
 
@@ -254,7 +263,8 @@ def build_scorecard(
     period = Period.latest(period_kind, as_of)
     previous = period.previous()
     flows = {period.revenue_month: period.flow_months, previous.revenue_month: previous.flow_months}
-    facts = metrics.revenue_facts(session, ws, list(flows), flows, segment)
+    # Kept up to date at import (storage/revenue_facts.py): no scan of every account's months.
+    facts = revenue_facts.kpi_facts(session, ws, list(flows), flows, segment)
     has_revenue = metrics.has_revenue(session, ws)
     now = _period_values(session, ws, period, policies, segment, facts[period.revenue_month])
     before = _period_values(session, ws, previous, policies, segment, facts[previous.revenue_month])

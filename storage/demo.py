@@ -111,6 +111,25 @@ _SEGMENTS = (
     ("mid-market", 0.30, (1_500, 8_000), 0.012),
     ("smb", 0.60, (150, 1_500), 0.025),
 )
+# Acquisition (issue 13): source → (share of accounts, churn multiplier, campaigns as (name, share,
+# churn multiplier); None: no campaign). Paid ads bring the bad-fit deals the cuts are meant to find.
+_SOURCES = (
+    ("inbound", 0.40, 0.8, (("webinar-series", 0.5, 1.0), ("seo-guides", 0.3, 0.9), (None, 0.2, 1.0))),
+    ("outbound", 0.25, 1.0, (("q1-blitz", 0.6, 1.3), (None, 0.4, 1.0))),
+    ("partner", 0.20, 0.6, (("partner-summit", 0.7, 0.8), (None, 0.3, 1.0))),
+    ("paid-ads", 0.15, 1.8, (("black-friday", 0.5, 1.6), ("linkedin-abm", 0.5, 0.9))),
+)
+
+
+def _pick(rng: random.Random, options: tuple[Any, ...], share_at: int = 1) -> Any:
+    roll, acc = rng.random(), 0.0
+    for option in options:
+        acc += option[share_at]
+        if roll <= acc:
+            return option
+    return options[-1]
+
+
 _TTV_TARGET_DAYS = {"enterprise": 90, "mid-market": 60, "smb": 30}
 _FIRST_NAMES = (
     "Ana",
@@ -255,6 +274,11 @@ class Story:
                 self.segment, base, self.churn_rate = name, rng.uniform(lo, hi), churn
                 break
         self.health = rng.betavariate(5, 2)  # latent 0..1; drives usage, NPS, tickets and churn
+        # Source and campaign from their own generator, so the rest of the story keeps its draws.
+        acquisition = self.sub_rng("acquisition")
+        self.source, _, source_churn, campaigns = _pick(acquisition, _SOURCES)
+        self.campaign, _, campaign_churn = _pick(acquisition, campaigns)
+        self.churn_rate *= source_churn * campaign_churn
         months = cfg.month_list
         # A third were customers before the window; the rest start inside it (new logos).
         # A growing company: new logos come faster in recent months.
@@ -352,6 +376,8 @@ class DemoData:
             "csm_email": s.owner("cs"),
             "support_lead_email": s.owner("support"),
             "exec_sponsor_email": self.staff.ceo if s.segment == "enterprise" else None,
+            "source": s.source,
+            "campaign": s.campaign,
         }
 
     def _revenue(self, s: Story) -> Iterator[dict[str, Any]]:
@@ -634,6 +660,24 @@ class DemoData:
                     "recorded_by_email": s.owner("sales"),
                     "credited_people": [s.owner("sales"), s.owner("cs")],
                     "credited_teams": ["sales", "cs"],
+                }
+        # Champions: some adopted, healthy accounts give a reference or case study (stage conversion).
+        adopted = next(
+            (ms for ms in self._milestones(s) if ms["kind"] == "adopted" and ms["achieved_on"]), None
+        )
+        if adopted is not None and s.health > 0.6 and rng.random() < 0.6:
+            won = adopted["achieved_on"] + dt.timedelta(days=rng.randrange(20, 240))
+            if won <= self.cfg.as_of:
+                yield {
+                    "external_id": f"W-{s.index + 1:06d}-advocacy",
+                    "account": s.external_id,
+                    "kind": "advocacy",
+                    "text": f"{s.name} agreed to a case study",
+                    "amount": None,
+                    "won_on": won,
+                    "recorded_by_email": s.owner("cs"),
+                    "credited_people": [s.owner("cs")],
+                    "credited_teams": ["cs", "marketing"],
                 }
         for flag in self._risk_flags(s):
             if flag["outcome"] == "saved":

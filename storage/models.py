@@ -188,6 +188,9 @@ class Account(Base):
     csm_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
     support_lead_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
     exec_sponsor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    # Acquisition cuts (issue 13): where the deal came from and which campaign; both optional.
+    source: Mapped[str | None] = mapped_column(String(64))
+    campaign: Mapped[str | None] = mapped_column(String(64))
 
 
 # A CRM id typed in another case ("acc-000001") is found through this index (storage/lookup.py).
@@ -547,6 +550,65 @@ class ProcessedEvent(Base):
     event_id: Mapped[str] = mapped_column(String(64))
     team_id: Mapped[str | None] = mapped_column(String(32))
     received_at: Mapped[dt.datetime]
+
+
+# --- goals: revenue facts kept at import (issue 13) -------------------------------------------------
+
+
+class MrrMovement(Base):
+    """One account-month's revenue fact, kept up to date by every revenue import (storage/revenue_facts.py).
+
+    A row exists for (account, month) whenever the account paid that month, the month before or twelve
+    months before, so one month's rows answer NRR, GRR, logo churn and the MRR movements for any cut of
+    accounts. Money in integer cents. ``movement``: new, reactivation, expansion, contraction, churn,
+    flat or none (not paying either month)."""
+
+    __tablename__ = "mrr_movements"
+    __table_args__ = (
+        UniqueConstraint("account_id", "month"),
+        # Covering: a month's facts for any cut are read from the index alone.
+        Index(
+            "ix_mrr_movements_workspace_month",
+            "workspace_id",
+            "month",
+            "account_id",
+            "mrr",
+            "prev_mrr",
+            "base_mrr",
+            "movement",
+        ),
+        Index("ix_mrr_movements_workspace_movement", "workspace_id", "movement", "month", "account_id"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = _ws()
+    account_id: Mapped[int] = _account()
+    month: Mapped[dt.date]
+    mrr: Mapped[int] = mapped_column(BigInteger)  # cents, this month
+    prev_mrr: Mapped[int] = mapped_column(BigInteger)  # cents, the month before
+    base_mrr: Mapped[int] = mapped_column(BigInteger)  # cents, twelve months before
+    movement: Mapped[str] = mapped_column(String(12))
+
+
+class RevenueMonth(Base):
+    """A workspace's revenue facts for one month (all accounts), summed from ``mrr_movements`` at import:
+    the whole-workspace scorecard reads a row per month instead of scanning every account. Cents."""
+
+    __tablename__ = "revenue_months"
+    __table_args__ = (UniqueConstraint("workspace_id", "month"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = _ws()
+    month: Mapped[dt.date]
+    paying: Mapped[int] = mapped_column(BigInteger)
+    mrr_total: Mapped[int] = mapped_column(BigInteger)
+    paying_before: Mapped[int] = mapped_column(BigInteger)  # accounts paying the month before
+    churned: Mapped[int] = mapped_column(BigInteger)  # of those, not paying this month
+    new: Mapped[int] = mapped_column(BigInteger)
+    reactivation: Mapped[int] = mapped_column(BigInteger)
+    expansion: Mapped[int] = mapped_column(BigInteger)
+    contraction: Mapped[int] = mapped_column(BigInteger)
+    nrr_base: Mapped[int] = mapped_column(BigInteger)  # Σ MRR twelve months before, over payers then
+    nrr_current: Mapped[int] = mapped_column(BigInteger)  # Σ MRR this month over the same accounts
+    grr_current: Mapped[int] = mapped_column(BigInteger)  # Σ min(this month, then), same accounts
 
 
 def _slack_sdk_tables() -> None:

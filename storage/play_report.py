@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func, or_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from storage import models as m
+from storage.lifecycle_metrics import churn_risk_coverage
 from storage.periods import add_months, latest_complete_month
-from storage.play_triggers import SNAPSHOT_DAYS
 
 ZERO = Decimal("0.00")
 SAVE_WINDOW_DAYS = 90  # a saved play's ARR counts if the account still pays this many days after opening
@@ -39,44 +39,11 @@ class Coverage:
 
 
 def coverage(session: Session, ws: int, day: dt.date) -> Coverage:
-    """Churn risk coverage as of ``day``: paying = MRR > 0 in the latest complete month at the day;
-    at risk = the latest health snapshot on or before the day (at most 7 days old) is red, or a risk
-    flag is open that day; covered = a play with an owner was open at the end of the day."""
-    h = m.HealthSnapshot
-    latest = (
-        select(h.account_id, func.max(h.day).label("day"))
-        .where(h.workspace_id == ws, h.day <= day, h.day > day - dt.timedelta(days=SNAPSHOT_DAYS))
-        .group_by(h.account_id)
-        .subquery()
-    )
-    red = (
-        select(h.account_id)
-        .join(latest, and_(latest.c.account_id == h.account_id, latest.c.day == h.day))
-        .where(h.workspace_id == ws, h.band == "red")
-    )
-    f = m.RiskFlag
-    flagged = select(f.account_id).where(
-        f.workspace_id == ws, f.flagged_on <= day, or_(f.resolved_on.is_(None), f.resolved_on > day)
-    )
-    end = _end_of(day)
-    p = m.Play
-    owned_open = exists().where(
-        p.workspace_id == ws,
-        p.account_id == m.MrrSnapshot.account_id,
-        p.owner_id.is_not(None),
-        p.opened_at < end,
-        or_(p.closed_at.is_(None), p.closed_at >= end),
-    )
-    mr = m.MrrSnapshot
-    row = session.execute(
-        select(func.count(), func.coalesce(func.sum(case((owned_open, 1), else_=0)), 0)).where(
-            mr.workspace_id == ws,
-            mr.month == latest_complete_month(day),
-            mr.mrr > 0,
-            or_(mr.account_id.in_(red), mr.account_id.in_(flagged)),
-        )
-    ).one()
-    return Coverage(int(row[0]), int(row[1]))
+    """Churn risk coverage as of ``day``, the scorecard's own definition
+    (``storage.lifecycle_metrics.churn_risk_coverage``, docs/metrics.md), so the plays report and the
+    scorecard never disagree."""
+    found = churn_risk_coverage(session, ws, day)
+    return Coverage(found.at_risk, found.covered)
 
 
 @dataclass

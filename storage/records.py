@@ -177,6 +177,9 @@ class AccountRecord(Record):
     csm_email: Email | None = None
     support_lead_email: Email | None = None
     exec_sponsor_email: Email | None = None
+    # Acquisition cuts: where the deal came from (e.g. "inbound", "partner") and its campaign.
+    source: Annotated[str, Field(max_length=64), ONE_LINE] | None = None
+    campaign: Annotated[str, Field(max_length=64), ONE_LINE] | None = None
 
 
 class PersonRecord(Record):

@@ -8,7 +8,7 @@ import json
 import click
 from rich.console import Console, RenderableType
 
-from bot import render
+from bot import render, render_cuts
 from bot.cli import (
     AS_OF,
     TARGETS_AS_OF,
@@ -21,6 +21,7 @@ from bot.cli import (
 )
 from bot.cli.progress import progress
 from services import accounts, teams
+from services import cuts as scorecard_cuts
 from services import health as health_mod
 from services import scorecard as scorecards
 from services.errors import NoSingleAccount, UnknownSegment
@@ -42,6 +43,12 @@ def print_wide(renderable: RenderableType) -> None:
 @click.option("--segment", help="Only accounts of this segment.")
 @click.option("--team", help="One team's part: the KPIs it owns, its accounts' health, handoffs, wins.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
+@click.option(
+    "--by",
+    "by",
+    type=click.Choice(scorecard_cuts.CUTS),
+    help="One row per source, campaign, AE, CSM or segment: churn, NRR, GRR, TTV, first value on time.",
+)
 @TARGETS_AS_OF
 @pass_ctx
 def scorecard(
@@ -52,12 +59,32 @@ def scorecard(
     team: str | None,
     as_json: bool,
     targets_at: dt.datetime | None,
+    by: str | None,
 ) -> None:
     """The shared scorecard: each KPI, its previous-period value, the change and its owner teams."""
     with ctx.db.read() as session:
         ws = ctx.existing_workspace(session)
     if team is not None:
         _team_view(ctx, ws, team, as_of, period, segment, as_json)
+        return
+    if by is not None:
+        if segment is not None:
+            raise click.ClickException(
+                "--by and --segment do not go together: --by segment cuts by every segment"
+            )
+        cut = scorecard_cuts.cut(
+            ctx.db,
+            ws,
+            by=by,  # type: ignore[arg-type]
+            as_of=as_of or ctx.now.date(),
+            period=period,  # type: ignore[arg-type]
+        )
+        if as_json:
+            click.echo(json.dumps(cut.to_json(), indent=2))
+        else:
+            print_wide(render_cuts.cut_table(cut))
+            for line in render_cuts.cut_notes(cut):
+                out.print(line, markup=False, highlight=False)
         return
     try:
         card = scorecards.scorecard(

@@ -47,12 +47,13 @@ def test_digest_from_demo_data_is_complete_and_valid(demo: tuple[Database, int])
     assert len(message.blocks) <= 50 and message_problems(message.blocks, message.text) == []
     (table,) = [b for b in message.blocks if b["type"] == "table"]
     assert [row[0]["text"] for row in table["rows"]][:3] == ["KPI", "NRR (12 mo)", "GRR (12 mo)"]
-    assert len(table["rows"]) == 12 and all(len(r) == 5 for r in table["rows"])
+    assert len(table["rows"]) == 18 and all(len(r) == 5 for r in table["rows"])
     text = json.dumps(message.blocks, ensure_ascii=False)
     assert "week 47 of 2026" in message.blocks[0]["text"]["text"]
     assert "Health movers" in text and "→" in text and "Handoff SLAs" in text and "Shared wins" in text
     assert "Retention scorecard" in message.text
     assert "All SLA breaches" in json.dumps(message.thread_blocks)
+    assert "Cohort retention" in json.dumps(message.thread_blocks)
 
 
 def test_user_text_is_escaped_and_long_lists_say_how_many_more(db: Database, ws: int, tmp_path: Path) -> None:

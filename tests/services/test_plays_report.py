@@ -97,8 +97,13 @@ def test_outcomes_and_coverage(db: Database, ws: int) -> None:
     assert (seats.opened, seats.closed, seats.expanded, seats.save_rate) == (1, 1, 1, None)
     assert seats.arr_expanded == Decimal("6000.00") and seats.arr_saved == 0
     assert lines["idle"][1].opened == 0 and lines["idle"][1].save_rate is None
-    assert (rep.coverage_end.at_risk, rep.coverage_end.covered) == (3, 1)  # A, E, F; A covered
-    assert (rep.coverage_now.at_risk, rep.coverage_now.covered) == (1, 0)  # E's flag; its play has no owner
+    # The scorecard's definition (storage.lifecycle_metrics): paying in the month complete at the end of
+    # Sep 30 — September: A (red Sep 28, paying 1,200) is at risk and covered by P7; E and F paid in
+    # August, not September, so they are not paying accounts that day.
+    assert (rep.coverage_end.at_risk, rep.coverage_end.covered) == (1, 1)
+    # Nov 23: A (its latest score, Sep 28, is red: within the 90 days the health index looks back; P7
+    # closed Oct 1) and E (its flag; its play has no owner) are at risk, neither covered.
+    assert (rep.coverage_now.at_risk, rep.coverage_now.covered) == (2, 0)
     js = rep.to_json("USD")
     assert js["plays"][0]["arr_saved"] == "12000.00" and js["coverage_as_of"]["value"] == 0.0
 

@@ -353,6 +353,12 @@ def test_scorecard_json_contract(dataset: Database, ws: int) -> None:
         "health_index",
         "sla_adherence",
         "clv",
+        "onboarding_time_days",
+        "first_value_on_time",
+        "stage_conversion_onboarded",
+        "stage_conversion_adopted",
+        "stage_conversion_champion",
+        "churn_risk_coverage",
     }
     for entry in data["kpis"].values():
         assert {"value", "previous", "owners", "reason"} <= set(entry)
