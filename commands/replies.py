@@ -311,7 +311,10 @@ def target_set(update: TargetUpdate, currency: str) -> Reply:
         f", segment {slack_escape(update.segment)}" if update.segment else ", every segment"
     )
     if update.value is None:
-        head = f":dart: *{update.label}* target cleared ({where})."
+        head = (
+            f":dart: *{update.label}* target cleared ({where}); "
+            f"{goal_words.after_clear(update, currency, slack=True)}."
+        )
     else:
         head = f":dart: *{update.label}* target: {fmt.value(update.value, update.unit, currency)} ({where})."
     if not update.changes:
