@@ -298,7 +298,8 @@ def owner_matrix(rows: list[MatrixRow], currency: str) -> Reply:
         blocks.append(kit.section("\n".join(lines)))
     blocks.append(
         kit.context(
-            "Owners and policy-file targets: `[kpis.<key>]` in the policy file (docs/configuration.md). "
+            "Owners and policy-file targets: `[kpis.&lt;key&gt;]` in the policy file "
+            "(docs/configuration.md). "
             "Admins set a target with `/scorecard target nrr 110% quarter [segment]`; it replaces the "
             "policy file's for that KPI, period and segment. `/scorecard targets` lists the changes."
         )

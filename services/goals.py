@@ -431,7 +431,7 @@ def set_target(
             if (change := store.record(session, ws, (kpi, kind, segment), "set", number, by=by, at=now))
         ]
         after = targets_in(session, ws, now, policies)
-        in_force = {kind: after.pick(kpi, kind, segment) for kind in chosen}
+        in_force: dict[str, Target | None] = {kind: after.pick(kpi, kind, segment) for kind in chosen}
     return TargetUpdate(kpi, label, unit, chosen, segment, number, changes, in_force)
 
 
