@@ -91,6 +91,9 @@ def test_only_an_admin_sets_a_target_and_a_clear_says_what_applies(bot: Bot, db:
     refused = bot.command("/scorecard", "target nrr 110% quarter", user="UANA")
     assert refused.status == 200 and "Only admins can set KPI targets" in refused.body["text"]
     assert rows(db) == []  # nothing written
+    huge = bot.command("/scorecard", "target clv $99999999999M month", user="UADMIN")
+    assert "at most 1,000,000,000,000" in huge.body["text"] and "Traceback" not in huge.body["text"]
+    assert rows(db) == []
 
     ok = bot.command("/scorecard", "target nrr 110% quarter", user="UADMIN")
     assert "NRR (12 mo)* target: 110.0% (quarter, every segment)" in ok.body["text"]
