@@ -124,5 +124,7 @@ def test_hostile_names_are_escaped_in_the_owner_matrix_and_the_team_view(bot: Bo
     assert "The cs team's part" in view
     assert "&lt;!channel&gt; Acme EVIL-A1 &amp; &lt;@UEVILA1&gt;" in view  # the red account, its handoffs
     assert ACME not in view and "<!channel>" not in view
+    assert "EVIL-W1" in view and "EVIL-P1" not in view  # the win shows (escaped); Bea is not cs
+    assert "&lt;@UEVILP2&gt; Ana &amp; co" in view  # a handoff owner
     for raw in (ANA, EVE, WIN):
         assert raw not in view
