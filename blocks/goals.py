@@ -12,7 +12,7 @@ import re
 
 from blocks import format as fmt
 from blocks.text import slack_escape
-from services.goals import STATUS_WORDS, Status, TargetLine
+from services.goals import STATUS_WORDS, Status, Target, TargetLine, TargetUpdate
 from services.scorecard import Kpi
 from storage.targets import TargetChange
 
@@ -105,3 +105,25 @@ def change_line(c: TargetChange, label: str, unit: str, currency: str, *, slack:
     new = "cleared" if c.new is None else fmt.value(c.new, unit, currency)
     by = who(c.by, slack=slack)
     return f"{c.at:%Y-%m-%d %H:%M} UTC {label} {c.period_kind}{seg}: {old} → {new}{layer} by {by}"
+
+
+def applies(t: Target | None, update: TargetUpdate, currency: str, *, slack: bool) -> str:
+    """What is in force after a clear: ``the policy file's 105.0% applies``; ``no target applies``."""
+    if t is None:
+        return "no target applies"
+    v = fmt.value(t.value, update.unit, currency)
+    words = f"the policy file's {v}" if t.source == "policy" else f"{v} set by {who(t.by, slack=slack)}"
+    if update.segment is not None and t.segment is None:
+        words += " for every segment"
+    return f"{words} applies"
+
+
+def after_clear(update: TargetUpdate, currency: str, *, slack: bool) -> str:
+    """``the policy file's 105.0% applies``, or per kind when they differ:
+    ``the policy file's 105.0% applies (quarter); no target applies (week, month)``."""
+    groups: dict[str, list[str]] = {}
+    for kind in update.kinds:
+        groups.setdefault(applies(update.in_force.get(kind), update, currency, slack=slack), []).append(kind)
+    if len(groups) == 1:
+        return next(iter(groups))
+    return "; ".join(f"{words} ({', '.join(kinds)})" for words, kinds in groups.items())

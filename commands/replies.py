@@ -311,7 +311,8 @@ def owner_matrix(rows: list[MatrixRow], currency: str) -> Reply:
         blocks.append(kit.section("\n".join(lines)))
     blocks.append(
         kit.context(
-            "Owners and policy-file targets: `[kpis.<key>]` in the policy file (docs/configuration.md). "
+            "Owners and policy-file targets: `[kpis.&lt;key&gt;]` in the policy file "
+            "(docs/configuration.md). "
             "Admins set a target with `/scorecard target nrr 110% quarter [segment]`; it replaces the "
             "policy file's for that KPI, period and segment. `/scorecard targets` lists the changes."
         )
@@ -324,7 +325,10 @@ def target_set(update: TargetUpdate, currency: str) -> Reply:
         f", segment {slack_escape(update.segment)}" if update.segment else ", every segment"
     )
     if update.value is None:
-        head = f":dart: *{update.label}* target cleared ({where})."
+        head = (
+            f":dart: *{update.label}* target cleared ({where}); "
+            f"{goal_words.after_clear(update, currency, slack=True)}."
+        )
     else:
         head = f":dart: *{update.label}* target: {fmt.value(update.value, update.unit, currency)} ({where})."
     if not update.changes:

@@ -15,8 +15,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Literal
 
 from sqlalchemy.orm import Session
@@ -111,20 +111,31 @@ def tolerance(unit: str, target: Decimal, tol: Tolerance) -> Decimal:
     return abs(target) * share / 100
 
 
+def shown(value: Decimal, unit: str) -> Decimal:
+    """``value`` at the precision the scorecard shows it (blocks.format): a ratio to one decimal of
+    a percent (0.001), money to whole units, days and scores to one decimal."""
+    if unit == "ratio":
+        return Decimal(f"{float(value) * 100:.1f}") / 100
+    if unit == "money":
+        return value.quantize(Decimal("1"), rounding=ROUND_HALF_UP)
+    return Decimal(f"{float(value):.1f}")
+
+
 def status(
     value: Decimal | float | None, target: Decimal | None, way: Direction, unit: str, tol: Tolerance
 ) -> Status:
     """On track when ``value`` meets ``target`` in the KPI's direction; at risk when it misses by at
-    most the tolerance; off track beyond it."""
+    most the tolerance; off track beyond it. Both are compared as shown (`shown`), so a table never
+    reads ``92.8% | target 92.8% | at risk``."""
     if target is None:
         return "no_target"
     if value is None:
         return "no_value"
-    v = _dec(value)
-    miss = (target - v) if way == "higher" else (v - target)
+    v, t = shown(_dec(value), unit), shown(target, unit)
+    miss = (t - v) if way == "higher" else (v - t)
     if miss <= 0:
         return "on_track"
-    return "at_risk" if miss <= tolerance(unit, target, tol) else "off_track"
+    return "at_risk" if miss <= tolerance(unit, t, tol) else "off_track"
 
 
 def good(change: Decimal | float | None, way: Direction) -> bool | None:
@@ -174,10 +185,10 @@ def policy_targets(policies: Policies) -> dict[TargetKey, Decimal]:
     out: dict[TargetKey, Decimal] = {}
     for kpi, goal in policies.kpis.items():
         for kind, value in goal.targets.items():
-            out[(kpi, kind, None)] = value
+            out[(kpi, kind, None)] = plain(value)
         for segment, by_kind in goal.segments.items():
             for kind, value in by_kind.items():
-                out[(kpi, kind, segment)] = value
+                out[(kpi, kind, segment)] = plain(value)
     return out
 
 
@@ -196,14 +207,17 @@ def targets_as_of(db: Database, ws: int, at: dt.datetime) -> Targets:
 
 def sync_policy_targets(db: Database, ws: int, policies: Policies, now: dt.datetime) -> int:
     """Record the policy file's targets in the history when they differ from the last recorded ones
-    (a target added, changed or removed from the file); the number of changes recorded. Idempotent."""
+    (a target added, changed or removed from the file); the number of changes recorded. Idempotent,
+    and safe when replicas run it at once: the compare and the record are one write transaction
+    holding the workspace's lock (``storage.targets.lock``), so a change is recorded once."""
     wanted = policy_targets(policies)
-    with db.read() as session:
-        recorded = store.in_force(session, ws, now, "policy")
-    if recorded == wanted:
-        return 0
+    with db.read() as session:  # the common case, nothing changed, takes no lock
+        if store.in_force(session, ws, now, "policy") == wanted:
+            return 0
     changed = 0
     with db.write() as session:
+        store.lock(session, ws)
+        recorded = store.in_force(session, ws, now, "policy")
         for key in sorted(set(wanted) | set(recorded), key=lambda k: (k[0], k[1], k[2] or "")):
             if store.record(session, ws, key, "policy", wanted.get(key), by=POLICY_FILE, at=now):
                 changed += 1
@@ -315,23 +329,56 @@ def parse_target(text: str, unit: str, currency_symbol: str = "$") -> Decimal:
             number = number / 100
         elif suffix or number > 2:
             raise TargetError(f"{text!r}: write a percentage, e.g. {EXAMPLES[unit]}")
-        if not 0 <= number <= 10:
-            raise TargetError(f"{text!r} is out of range for a percentage")
     elif unit == "money":
         if suffix not in ("", "k", "m"):
             raise TargetError(f"{text!r} is not an amount: {EXAMPLES[unit]}")
         number *= {"": 1, "k": 1_000, "m": 1_000_000}[suffix]
-        if number < 0:
-            raise TargetError(f"{text!r}: an amount target is not negative")
     elif unit == "days":
-        if suffix not in ("", "d", "day", "days") or number < 0:
+        if suffix not in ("", "d", "day", "days"):
             raise TargetError(f"{text!r} is not a number of days: {EXAMPLES[unit]}")
-    else:
-        if suffix or not 0 <= number <= 100:
-            raise TargetError(f"{text!r} is not a score from 0 to 100")
+    elif suffix:
+        raise TargetError(f"{text!r} is not a score from 0 to 100")
+    problem = target_problem(number, unit)
+    if problem is not None:
+        raise TargetError(f"{text!r}: {problem}")
+    return plain(number)
+
+
+# The largest target of each unit (storage keeps six decimal places in a signed 64-bit integer of
+# millionths, so about 9.2e12): a ratio up to 1000 % (10), money and days up to a trillion.
+TARGET_MAX: dict[str, Decimal] = {
+    "ratio": Decimal(10),
+    "money": Decimal(10) ** 12,
+    "days": Decimal(10) ** 12,
+    "score": Decimal(100),
+}
+
+
+def target_problem(number: Decimal, unit: str) -> str | None:
+    """What is wrong with ``number`` as a target of ``unit`` (one line), or None: the rule for the
+    policy file's targets and for those set from Slack or the CLI alike."""
+    if not number.is_finite():
+        return "not a number"
+    top = TARGET_MAX.get(unit, TARGET_MAX["money"])
+    if not 0 <= number <= top:
+        if unit == "ratio":
+            return "out of range for a percentage: from 0% to 1000% (in the policy file, 1.10 for 110%)"
+        if unit == "score":
+            return "not a score from 0 to 100"
+        noun = "an amount" if unit == "money" else "a number of days"
+        if number < 0:
+            return f"{noun} target is not negative"
+        return f"too large: {noun} target is at most {top:,f}"
     if number != number.quantize(Decimal("0.000001")):
-        raise TargetError(f"{text!r} has more than six decimal places")
-    return number.normalize() if number == number.to_integral_value() else number
+        return "has more than six decimal places"
+    return None
+
+
+def plain(number: Decimal) -> Decimal:
+    """``number`` without trailing zeros and without an exponent: 50000, not 5E+4; 1.1, not 1.100."""
+    if number == number.to_integral_value():
+        return number.quantize(Decimal(1))
+    return number.normalize()
 
 
 EXAMPLES = {
@@ -351,6 +398,9 @@ class TargetUpdate:
     segment: str | None
     value: Decimal | None  # None: cleared
     changes: list[TargetChange]  # what was recorded (nothing when it already was so)
+    # The target in force after the change, per kind: after a clear, the policy file's or the
+    # every-segment one may apply (None: no target at all).
+    in_force: dict[str, Target | None] = field(default_factory=dict)
 
 
 def set_target(
@@ -386,7 +436,9 @@ def set_target(
             for kind in chosen
             if (change := store.record(session, ws, (kpi, kind, segment), "set", number, by=by, at=now))
         ]
-    return TargetUpdate(kpi, label, unit, chosen, segment, number, changes)
+        after = targets_in(session, ws, now, policies)
+        in_force: dict[str, Target | None] = {kind: after.pick(kpi, kind, segment) for kind in chosen}
+    return TargetUpdate(kpi, label, unit, chosen, segment, number, changes, in_force)
 
 
 def _symbol(currency: str) -> str:

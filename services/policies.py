@@ -210,7 +210,8 @@ class SlaConfig(_Strict):
 
 TEAMS = ("leadership", "revops", "sales", "marketing", "cs", "support", "product", "engineering", "finance")
 TargetKind = Literal["week", "month", "quarter"]
-TargetValue = Annotated[Decimal, Field(ge=0, decimal_places=6)]  # kept exactly (storage: millionths)
+# Kept exactly (storage: millionths); range and places per unit are checked in Policies._known_kpis.
+TargetValue = Annotated[Decimal, Field(allow_inf_nan=False)]
 
 
 def _known_teams(teams: list[str]) -> list[str]:
@@ -242,6 +243,8 @@ class Tolerance(_Strict):
     score_points: Decimal = Field(Decimal("2"), ge=0, le=100)  # points of a 0–100 score (health index)
     money_percent: Decimal = Field(Decimal("10"), ge=0, le=100)  # % of the target, for money
     days_percent: Decimal = Field(Decimal("10"), ge=0, le=100)  # % of the target, for days
+
+
 # --- warehouse sync (docs/sync.md) ---
 
 _EVERY = re.compile(r"^\s*(\d+)\s*(m|min|h|d)\s*$")
@@ -565,11 +568,24 @@ class Policies(_Strict):
         if not self.kpis:
             return self
         # Imported here: services.scorecard imports this module for ``Policies``.
+        from services.goals import target_problem
         from services.scorecard import KPIS
 
-        for key in self.kpis:
+        for key, goal in self.kpis.items():
             if key not in KPIS:
                 raise ValueError(f"unknown KPI {key!r} under [kpis]; the KPIs are: {', '.join(KPIS)}")
+            unit = KPIS[key][1]
+            # The rules of a target set from Slack or the CLI (services.goals.parse_target), so the
+            # file cannot hold one that storage rejects or a ratio written as 110 (11000 %).
+            where = [(f"targets.{kind}", v) for kind, v in goal.targets.items()] + [
+                (f"segments.{seg}.{kind}", v)
+                for seg, kinds in goal.segments.items()
+                for kind, v in kinds.items()
+            ]
+            for name, value in where:
+                problem = target_problem(value, unit)
+                if problem is not None:
+                    raise ValueError(f"[kpis.{key}] {name} = {value:f}: {problem}")
         return self
 
     @model_validator(mode="after")
@@ -609,6 +625,9 @@ def load_policies(path: Path) -> Policies:
         return Policies.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}" for err in exc.errors()
+            f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}"
+            if err["loc"]
+            else str(err["msg"]).removeprefix("Value error, ")  # a rule across sections says where
+            for err in exc.errors()
         )
         raise ConfigError(f"config file {path}: {problems}") from None

@@ -106,7 +106,7 @@ class Scorecard:
             if v is None:
                 return None
             if unit == "money":
-                return str(v)
+                return format(Decimal(v), "f")  # plain digits, never an exponent
             return round(float(v), 6)
 
         return {
@@ -148,7 +148,7 @@ def _goal_json(k: Kpi) -> dict[str, Any]:
         "target": None
         if t is None
         else {
-            "value": str(t.value) if k.unit == "money" else float(t.value),
+            "value": format(t.value, "f") if k.unit == "money" else float(t.value),
             "source": t.source,
             "segment": t.segment,
             "set_by": t.by,
@@ -303,6 +303,12 @@ def _sample(k: Kpi, facts: metrics.RevenueFacts) -> tuple[int, str] | None:
         return before, f"accounts paying in {add_months(facts.month, -1):%b %Y}"
     if k.key == "clv":
         return facts.paying, "accounts paying"
+    if k.key in ("nrr", "grr"):
+        return facts.base_accounts, f"accounts paying in {add_months(facts.month, -12):%b %Y}"
+    if k.key == "expansion_arr":
+        return facts.expansion_accounts, "accounts expanding"
+    if k.key == "contraction_arr":
+        return facts.contraction_accounts, "accounts contracting"
     found = SAMPLES.get(k.key)
     if found is None:
         return None

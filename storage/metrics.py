@@ -49,6 +49,11 @@ class RevenueFacts:
     contraction: dict[dt.date, int] = field(default_factory=dict)
     mrr_total: int = 0
     paying: int = 0
+    # Sample sizes (the scorecard says how few): accounts paying in M-12 (NRR, GRR) and accounts
+    # with an expansion or a contraction in any flow month.
+    base_accounts: int = 0
+    expansion_accounts: int = 0
+    contraction_accounts: int = 0
 
     def logo_churn(self, month: dt.date) -> float | None:
         before, churned = self.churn.get(month, (0, 0))
@@ -111,10 +116,16 @@ def revenue_facts(
             prev, now = col(add_months(mo, -1)), col(mo)
             exprs[f"{key}:before:{mo}"] = total(prev > 0)
             exprs[f"{key}:churned:{mo}"] = total(and_(prev > 0, now == 0))
+        exprs[f"{key}:base_accounts"] = total(base > 0)
+        grew, shrank = [], []
         for mo in flow_months.get(mm, []):
             prev, now = col(add_months(mo, -1)), col(mo)
-            exprs[f"{key}:exp:{mo}"] = total(and_(prev > 0, now > prev), now - prev)
-            exprs[f"{key}:con:{mo}"] = total(and_(prev > 0, now > 0, now < prev), prev - now)
+            grew.append(and_(prev > 0, now > prev))
+            shrank.append(and_(prev > 0, now > 0, now < prev))
+            exprs[f"{key}:exp:{mo}"] = total(grew[-1], now - prev)
+            exprs[f"{key}:con:{mo}"] = total(shrank[-1], prev - now)
+        exprs[f"{key}:exp_accounts"] = total(or_(*grew)) if grew else literal(0)
+        exprs[f"{key}:con_accounts"] = total(or_(*shrank)) if shrank else literal(0)
     row = session.execute(select(*[e.label(f"e{i}") for i, e in enumerate(exprs.values())])).one()
     values = dict(zip(exprs, (int(v or 0) for v in row), strict=True))
 
@@ -128,6 +139,9 @@ def revenue_facts(
             values[f"{key}:grr_current"],
             mrr_total=values[f"{key}:mrr_total"],
             paying=values[f"{key}:paying"],
+            base_accounts=values[f"{key}:base_accounts"],
+            expansion_accounts=values[f"{key}:exp_accounts"],
+            contraction_accounts=values[f"{key}:con_accounts"],
         )
         for k in range(0, 7):
             mo = add_months(mm, -k)

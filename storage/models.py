@@ -649,7 +649,11 @@ class Millionths(TypeDecorator[Decimal]):
         return int(scaled)
 
     def process_result_value(self, value: int | None, dialect: Dialect) -> Decimal | None:
-        return None if value is None else (Decimal(int(value)) / 1_000_000).normalize()
+        if value is None:
+            return None
+        exact = Decimal(int(value)) / 1_000_000
+        # Without trailing zeros and without an exponent: 50000, not 5E+4 (normalize's).
+        return exact.quantize(Decimal(1)) if exact == exact.to_integral_value() else exact.normalize()
 
 
 class KpiTargetChange(Base):
@@ -671,6 +675,8 @@ class KpiTargetChange(Base):
     new_value: Mapped[Decimal | None] = mapped_column(Millionths)
     changed_by: Mapped[str] = mapped_column(String(64))  # a Slack user id, "cli:<user>", "policy file"
     changed_at: Mapped[dt.datetime]
+
+
 # --- Slack identities ------------------------------------------------------------------------------
 
 

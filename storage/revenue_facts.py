@@ -201,6 +201,21 @@ def month_facts(
     return out
 
 
+def movers(session: Session, ws: int, months: list[dt.date], accounts: Any | None = None) -> dict[str, int]:
+    """How many accounts had an expansion, and how many a contraction, in any of ``months`` (the
+    samples of expansion and contraction ARR), through the movement index."""
+    if not months:
+        return {}
+    q = select(MOV.c.movement, func.count(func.distinct(MOV.c.account_id))).where(
+        MOV.c.workspace_id == ws,
+        MOV.c.movement.in_(("expansion", "contraction")),
+        MOV.c.month.in_(sorted(set(months))),
+    )
+    if accounts is not None:
+        q = q.where(MOV.c.account_id.in_(accounts))
+    return {kind: int(n) for kind, n in session.execute(q.group_by(MOV.c.movement))}
+
+
 def churn_months(session: Session, ws: int, until: dt.date) -> Any:
     """(account_id, month) of every churn movement up to ``until``, through the movement index."""
     return session.execute(
@@ -231,11 +246,13 @@ def kpi_facts(
     needed: set[dt.date] = set()
     for mm in months_m:
         needed.update(add_months(mm, -k) for k in range(0, 7))
+        needed.add(add_months(mm, -12))  # its payers are NRR's and GRR's accounts (the sample)
         needed.update(flow_months.get(mm, []))
     facts = month_facts(session, ws, needed, accounts)
     out: dict[dt.date, metrics.RevenueFacts] = {}
     for mm in months_m:
         f = facts[mm]
+        moved = movers(session, ws, flow_months.get(mm, []), accounts)
         result = metrics.RevenueFacts(
             mm,
             f["nrr_base"],
@@ -243,6 +260,9 @@ def kpi_facts(
             f["grr_current"],
             mrr_total=f["mrr_total"],
             paying=f["paying"],
+            base_accounts=facts[add_months(mm, -12)]["paying"],
+            expansion_accounts=moved.get("expansion", 0),
+            contraction_accounts=moved.get("contraction", 0),
         )
         for k in range(0, 7):
             mo = add_months(mm, -k)

@@ -73,6 +73,13 @@ def in_force(session: Session, ws: int, at: dt.datetime, layer: Layer) -> dict[T
     return {k: c.new for k, c in in_force_changes(session, ws, at, layer).items() if c.new is not None}
 
 
+def lock(session: Session, ws: int) -> None:
+    """Hold the workspace's row until the transaction ends (PostgreSQL ``SELECT … FOR UPDATE``), so
+    two writers that compare the history and then record a change take turns. SQLite needs nothing:
+    its write transactions begin ``IMMEDIATE`` and so run one at a time."""
+    session.execute(select(m.Workspace.id).where(m.Workspace.id == ws).with_for_update())
+
+
 def record(
     session: Session,
     ws: int,

@@ -57,7 +57,7 @@ def kpis(click_ctx: click.Context, as_json: bool) -> None:
                     {
                         "period": t.kind,
                         "segment": t.segment,
-                        "value": str(t.target.value),
+                        "value": format(t.target.value, "f"),  # plain digits, never an exponent
                         "source": t.target.source,
                         "set_by": t.target.by,
                         "set_at": None if t.target.at is None else t.target.at.isoformat(),
@@ -128,6 +128,8 @@ def target(ctx: Ctx, kpi: str, value: str, periods: tuple[str, ...], segment: st
         out.print(f"{update.label}: nothing changed, the target already was so", markup=False)
     for c in update.changes:
         out.print(goal_words.change_line(c, update.label, update.unit, currency, slack=False), markup=False)
+    if update.value is None:  # after a clear, which target is in force
+        out.print(f"{update.label}: {goal_words.after_clear(update, currency, slack=False)}", markup=False)
 
 
 @kpis.command("history")

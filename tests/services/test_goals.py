@@ -67,7 +67,8 @@ def test_a_kpi_without_a_written_direction_follows_its_unit() -> None:
         (1.15, "on_track"),
         (1.09, "at_risk"),
         (1.08, "at_risk"),  # 2.0 points short: the edge is still at risk
-        (1.0799, "off_track"),  # 2.01 points short
+        (1.0799, "at_risk"),  # 2.01 points short, but it shows as 108.0%: compared as shown
+        (1.0794, "off_track"),  # shows as 107.9%: 2.1 points short
         (0.90, "off_track"),
     ],
 )
@@ -81,7 +82,8 @@ def test_ratio_higher_is_better(value: float, expected: str) -> None:
         (0.02, "on_track"),
         (0.01, "on_track"),
         (0.04, "at_risk"),  # logo churn 2 points above a 2 % target: the edge
-        (0.0401, "off_track"),
+        (0.0401, "at_risk"),  # shows as 4.0%
+        (0.0406, "off_track"),  # shows as 4.1%
     ],
 )
 def test_ratio_lower_is_better(value: float, expected: str) -> None:
@@ -93,7 +95,8 @@ def test_ratio_lower_is_better(value: float, expected: str) -> None:
     [
         (D("50000.00"), "on_track"),
         (D("45000.00"), "at_risk"),  # 10 % of the target short: the edge
-        (D("44999.99"), "off_track"),
+        (D("44999.99"), "at_risk"),  # shows as $45,000
+        (D("44999.49"), "off_track"),  # shows as $44,999
     ],
 )
 def test_money_higher_is_better(value: Decimal, expected: str) -> None:
@@ -105,7 +108,8 @@ def test_money_higher_is_better(value: Decimal, expected: str) -> None:
     [
         (D("20000.00"), "on_track"),
         (D("22000.00"), "at_risk"),  # contraction 10 % over its target
-        (D("22000.01"), "off_track"),
+        (D("22000.01"), "at_risk"),  # shows as $22,000
+        (D("22000.50"), "off_track"),  # shows as $22,001
     ],
 )
 def test_money_lower_is_better(value: Decimal, expected: str) -> None:
@@ -125,10 +129,21 @@ def test_score_points_and_a_changed_tolerance() -> None:
     assert status(77.9, D("80"), "higher", "score", TOL) == "off_track"
     wide = Tolerance(ratio_points=D("5"), days_percent=D("20"))
     assert status(1.05, D("1.10"), "higher", "ratio", wide) == "at_risk"
-    assert status(1.0499, D("1.10"), "higher", "ratio", wide) == "off_track"
+    assert status(1.0494, D("1.10"), "higher", "ratio", wide) == "off_track"
     assert status(36.0, D("30"), "lower", "days", wide) == "at_risk"
     strict = Tolerance(ratio_points=D("0"))
-    assert status(1.0999, D("1.10"), "higher", "ratio", strict) == "off_track"
+    assert status(1.0994, D("1.10"), "higher", "ratio", strict) == "off_track"
+
+
+def test_status_compares_the_values_as_shown() -> None:
+    # GRR 0.927504 shows as 92.8%; against a 92.8% target the row must not read "at risk".
+    assert status(D("0.927504"), D("0.928"), "higher", "ratio", TOL) == "on_track"
+    assert status(D("0.927504"), D("0.928"), "higher", "ratio", Tolerance(ratio_points=D("0"))) == "on_track"
+    assert status(D("0.92749"), D("0.928"), "higher", "ratio", Tolerance(ratio_points=D("0"))) == "off_track"
+    assert status(30.04, D("30"), "lower", "days", Tolerance(days_percent=D("0"))) == "on_track"  # 30.0
+    assert status(30.06, D("30"), "lower", "days", Tolerance(days_percent=D("0"))) == "off_track"  # 30.1
+    assert status(79.96, D("80"), "higher", "score", Tolerance(score_points=D("0"))) == "on_track"  # 80.0
+    assert status(D("49999.50"), D("50000"), "higher", "money", Tolerance(money_percent=D("0"))) == "on_track"
 
 
 def test_no_target_and_no_value() -> None:
@@ -176,6 +191,19 @@ def test_targets_as_typed(text: str, unit: str, value: Decimal) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "unit", "plain"),
+    [
+        ("$50k", "money", "50000"),
+        ("1.2M", "money", "1200000"),
+        ("110%", "ratio", "1.1"),
+        ("100", "days", "100"),
+    ],
+)
+def test_a_target_has_no_exponent(text: str, unit: str, plain: str) -> None:
+    assert str(parse_target(text, unit)) == plain  # not 5E+4
+
+
+@pytest.mark.parametrize(
     ("text", "unit", "says"),
     [
         ("110", "ratio", "write a percentage"),
@@ -184,6 +212,10 @@ def test_targets_as_typed(text: str, unit: str, value: Decimal) -> None:
         ("3 weeks", "days", "not a"),
         ("120", "score", "score from 0 to 100"),
         ("33.3333333%", "ratio", "six decimal places"),
+        # Beyond what storage keeps (millionths in 64 bits): one line, not an OverflowError.
+        ("99999999999999999", "days", "at most 1,000,000,000,000"),
+        ("$99999999999M", "money", "at most 1,000,000,000,000"),
+        ("1001%", "ratio", "out of range"),
     ],
 )
 def test_targets_that_cannot_be_read(text: str, unit: str, says: str) -> None:
