@@ -193,6 +193,23 @@ class SlaConfig(_Strict):
         return by_key.get(f"{kind}/{segment}") or by_key.get(f"{kind}/*")
 
 
+class FeedbackPolicy(_Strict):
+    """The customer feedback loop (docs/feedback.md)."""
+
+    # Slack user ids who may curate themes (add, merge, set status) besides ADMIN_USER_IDS.
+    product_admins: list[str] = Field(default_factory=list)
+    # The reaction (emoji name, no colons) that logs a message as customer feedback.
+    reaction: str = Field("customer-feedback", pattern=r"^[a-z0-9_+'-]{1,100}$")
+    # Themes curated in the policy file: created (status new) if missing.
+    themes: list[str] = Field(default_factory=list, max_length=2000)
+    # A renewal or expansion this many days after a theme the account asked for shipped is a shared win.
+    ship_win_days: int = Field(120, ge=1, le=730)
+    # Words around an account's name in customer channel names ("cust-acme", "acme-shared").
+    channel_affixes: list[str] = Field(
+        default_factory=lambda: ["cust", "customer", "ext", "shared", "client", "acct", "account", "support"]
+    )
+
+
 class Policies(_Strict):
     """Business policies, from the TOML config file; every field has a documented default."""
 
@@ -202,6 +219,7 @@ class Policies(_Strict):
     health: HealthPolicy = HealthPolicy()
     wins: WinPolicy = WinPolicy()
     sla: SlaConfig = SlaConfig()
+    feedback: FeedbackPolicy = FeedbackPolicy()
 
 
 def load_policies(path: Path) -> Policies:
