@@ -23,7 +23,17 @@ TOKEN_FIELDS = ("bot_token", "bot_refresh_token", "user_token", "user_refresh_to
 # connection) the outbox looks for the message before it ever sends it again (bot.outbox): in channels
 # (channels:history, groups:history) and in DMs, whose conversation id conversations.open gives
 # (im:write) and whose history needs im:history.
-BOT_SCOPES = ("commands", "chat:write", "channels:history", "groups:history", "im:write", "im:history")
+BOT_SCOPES = (
+    "commands",
+    "chat:write",
+    "channels:history",
+    "groups:history",
+    "im:write",
+    "im:history",
+    "reactions:read",
+    "channels:read",
+    "groups:read",
+)
 
 
 class EncryptedToken(TypeDecorator[str]):

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from commands import actions, handoffs, health, home, scorecard, sla_actions, wins
+from commands import actions, feedback, handoffs, health, home, scorecard, sla_actions, wins
 from commands.context import Context
 
 
 def register(app: App, ctx: Context) -> None:
-    for module in (health, scorecard, wins, handoffs, actions, sla_actions, home):
+    for module in (health, scorecard, wins, handoffs, actions, sla_actions, home, feedback):
         module.register(app, ctx)

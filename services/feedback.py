@@ -26,11 +26,13 @@ from sqlalchemy.orm import Session
 from services import accounts
 from services.errors import Refusal, UnknownSegment
 from services.policies import FeedbackPolicy
+from services.subscriptions import Subscription, parse_schedule
 from storage import feedback as store
+from storage import models as m
 from storage.accounts import account_in_workspace, segments
 from storage.db import Database
 from storage.feedback import IMPORTANCE, KINDS, STATUSES, LoggedItem, RankedTheme, Theme
-from storage.lookup import Match
+from storage.lookup import Match, find_account
 from storage.people import person_by_slack_id
 
 MAX_TEXT = 4000
@@ -230,6 +232,9 @@ def guess_account(
         found = store.accounts_named(session, ws, grams, domains)
         if len(found) == 1:
             return Guess(_match(session, ws, found[0][0]), [], "message")
+        if not found:  # "Acme" for Acme Corp and Acme Logistics: ask which
+            firsts = [g for g in grams if " " not in g and len(g) >= 3 and g not in _STOP][:100]
+            found = store.accounts_starting(session, ws, firsts)
         return Guess(None, found[:5], "several" if found else "none")
 
 
@@ -277,7 +282,7 @@ class _Index:
     they come (only the items after the last one read)."""
 
     def __init__(self) -> None:
-        self.events = -1
+        self.events: tuple[int, str] = (-1, "")
         self.last_item = 0
         self.themes: dict[int, tuple[str, str]] = {}  # live theme id → (name, status)
         self.leads_to: dict[int, int] = {}  # any theme id → its live theme id
@@ -286,7 +291,7 @@ class _Index:
         self.postings: dict[str, dict[int, int]] = defaultdict(dict)
         self.lock = threading.Lock()
 
-    def rebuild(self, session: Session, ws: int, events: int) -> None:
+    def rebuild(self, session: Session, ws: int, events: tuple[int, str]) -> None:
         rows = store.suggestion_themes(session, ws)
         merged = {tid: into for tid, _, _, into in rows}
 
@@ -366,7 +371,7 @@ def suggest(db: Database, ws: int, text: str, limit: int = SUGGESTIONS) -> list[
     with index.lock:
         with db.read() as session:
             items, events = store.version(session, ws)
-            if events != index.events:
+            if events != index.events or items < index.last_item:
                 index.rebuild(session, ws, events)
             if items > index.last_item:
                 index.add_items(store.suggestion_items(session, ws, index.last_item))
@@ -547,3 +552,45 @@ def from_nps(
         return 0
     with db.write() as session:
         return store.add_items(session, ws, items)
+
+
+# --- account typeahead ----------------------------------------------------------------------------------
+
+
+def account_options(db: Database, ws: int, query: str) -> list[Match]:
+    """Accounts for a typeahead (the dialog's external select): the one named, the ones sharing the
+    prefix, or the closest names."""
+    if not query.strip():
+        return []
+    with db.read() as session:
+        found = find_account(session, ws, query)
+    return [found.match] if found.match else (found.candidates or found.suggestions)
+
+
+# --- voice-of-the-customer digest subscriptions ---------------------------------------------------------
+
+
+def voc_subscriptions(db: Database, ws: int) -> list[Subscription]:
+    with db.read() as session:
+        return [_sub(row) for row in store.subscriptions(session, ws)]
+
+
+def voc_subscribe(
+    db: Database, ws: int, channel_id: str, words_: Sequence[str], *, by: str | None, now: dt.datetime
+) -> Subscription:
+    """Create or change the channel's voice-of-the-customer digest (``[WEEKDAY] [HH:MM] [Area/City]
+    [segment]``, as the scorecard digest); raises ``SubscriptionError`` saying what was not understood."""
+    with db.write() as session:
+        schedule = parse_schedule(words_, segments(session, ws))
+        return _sub(store.subscribe(session, ws, channel_id, schedule, by=by, now=now))
+
+
+def voc_unsubscribe(db: Database, ws: int, channel_id: str) -> bool:
+    with db.write() as session:
+        return store.unsubscribe(session, ws, channel_id)
+
+
+def _sub(row: m.FeedbackDigestSubscription) -> Subscription:
+    return Subscription(
+        row.channel_id, row.weekday, row.local_time, row.timezone, row.segment, row.active, row.problem
+    )

@@ -303,12 +303,20 @@ def add_items(session: Session, ws: int, rows: Sequence[dict[str, Any]]) -> int:
 # --- theme suggestions: what the capture-time index is built from ----------------------------------
 
 
-def version(session: Session, ws: int) -> tuple[int, int]:
-    """Changes when items are added (the latest item id) or themes change (the latest event id)."""
-    i, e = m.FeedbackItem, m.FeedbackThemeEvent
+def version(session: Session, ws: int) -> tuple[int, tuple[int, str]]:
+    """The latest item id (grows as items are added) and what identifies the themes' state: the latest
+    theme event (every create, status change and merge writes one) with its theme's name, so that a
+    database recreated with the same ids is not taken for the one before."""
+    i, e, t = m.FeedbackItem, m.FeedbackThemeEvent, m.FeedbackTheme
     items = session.scalar(select(func.max(i.id)).where(i.workspace_id == ws)) or 0
-    events = session.scalar(select(func.max(e.id)).where(e.workspace_id == ws)) or 0
-    return int(items), int(events)
+    latest = session.execute(
+        select(e.id, t.name)
+        .join(t, t.id == e.theme_id)
+        .where(
+            e.workspace_id == ws, e.id == select(func.max(e.id)).where(e.workspace_id == ws).scalar_subquery()
+        )
+    ).first()
+    return int(items), ((int(latest[0]), str(latest[1])) if latest else (0, ""))
 
 
 def suggestion_themes(session: Session, ws: int) -> list[tuple[int, str, str, int | None]]:
@@ -352,6 +360,23 @@ def accounts_named(
         select(a.id, a.name).where(a.workspace_id == ws, or_(*conditions)).order_by(a.name_key).limit(20)
     )
     return [(r.id, r.name) for r in rows]
+
+
+def accounts_starting(session: Session, ws: int, first_words: Sequence[str]) -> list[tuple[int, str]]:
+    """Accounts whose name's first word is one of ``first_words`` ("acme" → Acme Corp, Acme Logistics):
+    candidates to ask about, never taken on their own. (id, name), by name."""
+    if not first_words:
+        return []
+    a = m.Account
+    likes = [a.name_key.like(f"{_escape_like(w)} %", escape="\\") for w in dict.fromkeys(first_words)]
+    rows = session.execute(
+        select(a.id, a.name).where(a.workspace_id == ws, or_(*likes)).order_by(a.name_key).limit(10)
+    )
+    return [(r.id, r.name) for r in rows]
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def account_name(session: Session, ws: int, account_id: int) -> str | None:

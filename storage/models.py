@@ -586,9 +586,7 @@ class FeedbackTheme(Base):
     created_by: Mapped[str | None] = mapped_column(String(64))  # Slack user id, "cli", "import", "policy"
     status_changed_at: Mapped[dt.datetime]
     shipped_on: Mapped[dt.date | None]
-    merged_into_id: Mapped[int | None] = mapped_column(
-        ForeignKey("feedback_themes.id", ondelete="SET NULL")
-    )
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("feedback_themes.id", ondelete="SET NULL"))
 
 
 class FeedbackThemeEvent(Base):
