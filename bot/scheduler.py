@@ -25,6 +25,7 @@ from slack_sdk import WebClient
 from bot.outbox import DrainReport, Outbox
 from bot.settings import Settings
 from bot.tokens import WorkspaceClients
+from digests import feedback as feedback_digests
 from digests import shoutout
 from digests.jobs import enqueue_digests
 from digests.sla_pings import sweep_and_queue
@@ -48,6 +49,7 @@ class PlanReport:
     shoutouts: int = 0
     digests: int = 0
     handoffs_opened: int = 0  # sales→CS handoffs started by a CRM closed/won
+    shipped_notices: int = 0  # owners told that a theme their accounts asked for shipped
 
 
 def announce_wins(settings: Settings) -> wins.Announce:
@@ -76,6 +78,7 @@ def plan(db: Database, now: dt.datetime, settings: Settings) -> PlanReport:
                 db, ws, now, per_day=policies.wins.detected_shoutouts_per_day, announce=announce
             )
             report.handoffs_opened += handoffs.open_for_closed_won(db, ws, policies.sla, now)
+            report.shipped_notices += feedback_digests.queue_shipped_notices(db, ws, now)
         except Exception:
             logger.exception("scheduled work for workspace %s failed; the next tick tries again", ws)
     try:
@@ -84,6 +87,12 @@ def plan(db: Database, now: dt.datetime, settings: Settings) -> PlanReport:
         )
     except Exception:
         logger.exception("planning the digests failed; the next tick tries again")
+    try:
+        report.digests += feedback_digests.enqueue_voc_digests(
+            db, now, currency=policies.currency, admins=settings.admin_user_ids
+        )
+    except Exception:
+        logger.exception("planning the voice of the customer digests failed; the next tick tries again")
     return report
 
 
@@ -112,7 +121,13 @@ class Worker:
 
     def plan(self) -> PlanReport:
         report = plan(self.db, self.clock(), self.settings)
-        if report.digests or report.shoutouts or report.wins_detected or report.snapshots:
+        if (
+            report.digests
+            or report.shoutouts
+            or report.wins_detected
+            or report.snapshots
+            or report.shipped_notices
+        ):
             logger.info("planned: %s", report)
         return report
 

@@ -1,6 +1,7 @@
 """The once-a-day work of a workspace, claimed in ``job_runs`` so any number of schedulers do it once:
-yesterday's health snapshot (the scorecard and the digest's movers read it) and the wins the data
-shows (``storage.wins.detect``)."""
+yesterday's health snapshot (the scorecard and the digest's movers read it), the wins the data
+shows (``storage.wins.detect``) and the renewals and expansions after a theme the account asked for
+shipped (``storage.feedback.detect_shipped_wins``)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from dataclasses import dataclass
 
 from services import health
 from services.policies import Policies
-from storage import wins
+from storage import feedback, wins
 from storage.db import Database
 from storage.job_runs import claim_job_run
 
@@ -32,5 +33,13 @@ def run_daily(db: Database, ws: int, now: dt.datetime, policies: Policies) -> Da
             start = day - dt.timedelta(days=policies.wins.lookback_days - 1)
             counts.wins_detected += wins.detect(
                 session, ws, start, day, expansion_threshold=policies.wins.expansion_arr_threshold
+            )
+    # After the renewals and expansions are found: those by accounts that asked for a theme shipped
+    # since are shared wins of product and engineering too (issue 15, docs/feedback.md).
+    with db.write() as session:
+        if claim_job_run(session, ws, "detect_shipped_wins", day.isoformat(), now):
+            start = day - dt.timedelta(days=policies.wins.lookback_days - 1)
+            counts.wins_detected += feedback.detect_shipped_wins(
+                session, ws, start, day, days=policies.feedback.ship_win_days
             )
     return counts

@@ -594,3 +594,70 @@ def _sub(row: m.FeedbackDigestSubscription) -> Subscription:
     return Subscription(
         row.channel_id, row.weekday, row.local_time, row.timezone, row.segment, row.active, row.problem
     )
+
+
+# --- the voice-of-the-customer digest ---------------------------------------------------------------------
+
+DIGEST_TOP = 5
+NOTICE_DAYS = 30  # a theme shipped longer ago than this tells nobody any more (no flood on a first run)
+
+
+@dataclass(frozen=True)
+class VocFacts:
+    since: dt.datetime
+    until: dt.datetime
+    segment: str | None
+    top: list[RankedTheme]
+    quotes: dict[int, str]  # the latest customer words of each top theme
+    new_themes: list[tuple[str, int]]
+    changes: list[store.StatusChange]
+
+
+def voc_facts(db: Database, ws: int, *, now: dt.datetime, segment: str | None = None) -> VocFacts:
+    """The week before ``now``: the open themes with the most ARR at risk, the themes that appeared and
+    the status changes."""
+    since = now - dt.timedelta(days=7)
+    with db.read() as session:
+        top = store.rank(session, ws, now=now, segment=segment, limit=DIGEST_TOP)
+        return VocFacts(
+            since,
+            now,
+            segment,
+            top,
+            store.latest_texts(session, ws, [t.theme_id for t in top]),
+            store.new_themes(session, ws, since, now),
+            store.status_changes(session, ws, since, now),
+        )
+
+
+# --- close the loop ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ShippedNotice:
+    """One person's message about one shipped theme: their accounts that asked, and what they asked."""
+
+    theme_id: int
+    theme: str
+    person_id: int
+    slack_user_id: str | None
+    person: str
+    asked: list[store.Asked]
+
+
+def shipped_notices(db: Database, ws: int, *, now: dt.datetime) -> list[ShippedNotice]:
+    """For each theme shipped in the last ``NOTICE_DAYS``, one notice per owner (CSM, AE) of the
+    accounts that asked for it. The delivery ledger makes each go out once."""
+    out: list[ShippedNotice] = []
+    with db.read() as session:
+        for theme in store.shipped_since(session, ws, now.date() - dt.timedelta(days=NOTICE_DAYS)):
+            by_person: dict[int, list[store.Asked]] = defaultdict(list)
+            for asked in store.asked_for(session, ws, theme.id):
+                by_person[asked.person_id].append(asked)
+            for person_id, rows in by_person.items():
+                unique = list({(a.account, a.text, a.logged_at): a for a in rows}.values())
+                first = unique[0]
+                out.append(
+                    ShippedNotice(theme.id, theme.name, person_id, first.slack_user_id, first.person, unique)
+                )
+    return out
