@@ -159,6 +159,6 @@ def main() -> None:
 
 
 # The command groups register themselves on ``cli`` when imported.
-from bot.cli import admin, data, reports, run, sla  # noqa: E402
+from bot.cli import admin, data, feedback, reports, run, sla  # noqa: E402
 
-__all__ = ["admin", "cli", "data", "main", "reports", "run", "sla"]
+__all__ = ["admin", "cli", "data", "feedback", "main", "reports", "run", "sla"]
