@@ -567,7 +567,6 @@ class DemoData:
                     "credited_teams": ["cs", "support", "product"],
                 }
 
-
     def _feedback(self, s: Story) -> Iterator[dict[str, Any]]:
         rng = s.sub_rng("feedback")
         for n in range(rng.choice((0, 0, 1, 1, 2, 3))):

@@ -445,11 +445,11 @@ def rank(
         .group_by(i.theme_id, i.account_id)
         .subquery("pairs")
     )
-    risky = union(*at_risk_accounts(ws, session)).subquery("risky")
-    risky_id = risky.c[0]
+    # "Is the account at risk?" as IN (the union): a hashed set on PostgreSQL, an indexed ephemeral
+    # table on SQLite — an outer join to the union made SQLite scan it once per (theme, account).
+    at_risk = pairs.c.account_id.in_(union(*at_risk_accounts(ws, session)))
     month = latest_complete_month(today)
     cents = type_coerce(func.coalesce(s.mrr, 0), BigInteger())  # raw cents, summed exactly
-    at_risk = risky_id.is_not(None)
     renewing = and_(a.renewal_on >= today, a.renewal_on <= today + dt.timedelta(days=RENEWAL_DAYS))
     account_filter = [a.workspace_id == ws]
     if segment is not None:
@@ -469,7 +469,6 @@ def rank(
         .select_from(pairs)
         .join(a, a.id == pairs.c.account_id)
         .outerjoin(s, and_(s.account_id == pairs.c.account_id, s.month == month))
-        .outerjoin(risky, risky_id == pairs.c.account_id)
         .where(*account_filter)
         .group_by(pairs.c.theme_id)
         .subquery("per_theme")
