@@ -55,7 +55,7 @@ def create_app(
         "signing_secret": settings.slack_signing_secret.get_secret_value()
         if settings.slack_signing_secret
         else None,
-        "process_before_response": True,  # listeners answer in the request (commands.answer: < 3 s)
+        "process_before_response": True,   # listeners answer in the request (commands.answer: < 3 s)
         "name": "retention-bot",
     }
     if settings.oauth:
