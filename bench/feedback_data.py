@@ -152,5 +152,11 @@ def build(
             for n, t in enumerate(picks)
         ],
     )
+    # As after an import (storage.bulk.refresh_statistics): the planner knows the tables' sizes.
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql("ANALYZE")
+    if db.is_sqlite:
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     db.dispose()
     return ws

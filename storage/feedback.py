@@ -468,7 +468,8 @@ def rank(
         )
         .select_from(pairs)
         .join(a, a.id == pairs.c.account_id)
-        .outerjoin(s, and_(s.account_id == pairs.c.account_id, s.month == month))
+        # With the workspace, the join reads the covering (workspace, month, account, mrr) index alone.
+        .outerjoin(s, and_(s.workspace_id == ws, s.month == month, s.account_id == pairs.c.account_id))
         .where(*account_filter)
         .group_by(pairs.c.theme_id)
         .subquery("per_theme")
