@@ -29,9 +29,7 @@ def bench(url: str, label: str) -> None:
     db = Database(url)
     t = time.perf_counter()
     fb.suggest(db, ws, "warm up")
-    print(
-        f"  {label}: index built in {(time.perf_counter() - t) * 1000:.0f} ms (once per change of the themes)"
-    )
+    print(f"  {label}: index built in {(time.perf_counter() - t) * 1000:.0f} ms (again only after a merge)")
     rng = random.Random(1)
     words = theme_words(15, 2_000)
     texts = []

@@ -292,6 +292,12 @@ class _Index:
         self.lock = threading.Lock()
 
     def rebuild(self, session: Session, ws: int, events: tuple[int, str]) -> None:
+        self.names(session, ws, events)
+        self.postings = defaultdict(dict)
+        self.last_item = 0
+
+    def names(self, session: Session, ws: int, events: tuple[int, str]) -> None:
+        """The themes, their names and where merged ones lead (the items' words are kept)."""
         rows = store.suggestion_themes(session, ws)
         merged = {tid: into for tid, _, _, into in rows}
 
@@ -306,8 +312,6 @@ class _Index:
         self.leads_to = {tid: leads(tid) for tid, *_ in rows}
         self.keys = [utils.default_process(name) for _, name, _, _ in rows]
         self.key_theme = [self.leads_to[tid] for tid, *_ in rows]
-        self.postings = defaultdict(dict)
-        self.last_item = 0
         self.events = events
 
     def add_items(self, items: list[tuple[int, int, str]]) -> None:
@@ -371,7 +375,14 @@ def suggest(db: Database, ws: int, text: str, limit: int = SUGGESTIONS) -> list[
     with index.lock:
         with db.read() as session:
             items, events = store.version(session, ws)
-            if events != index.events or items < index.last_item:
+            if events != index.events:
+                since = index.events[0]
+                changed = store.events_after(session, ws, since) if 0 <= since < events[0] else {"unknown"}
+                if items < index.last_item or changed - {"created", "status"}:
+                    index.rebuild(session, ws, events)  # a merge moved items (or another database)
+                else:
+                    index.names(session, ws, events)  # new themes, new statuses: the words stay
+            elif items < index.last_item:
                 index.rebuild(session, ws, events)
             if items > index.last_item:
                 index.add_items(store.suggestion_items(session, ws, index.last_item))

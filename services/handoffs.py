@@ -30,7 +30,6 @@ from storage.people import person_by_slack_id, reports_of
 OWNER_BY_TEAM = {team: f"{role}_id" for role, team in vocab.OWNER_ROLE_TEAMS.items()}
 
 
-
 class NoPolicy(Refusal):
     """No SLA policy for this kind of handoff in the account's segment; ``kinds`` have one."""
 

@@ -319,6 +319,12 @@ def version(session: Session, ws: int) -> tuple[int, tuple[int, str]]:
     return int(items), ((int(latest[0]), str(latest[1])) if latest else (0, ""))
 
 
+def events_after(session: Session, ws: int, after_id: int) -> set[str]:
+    """The kinds of theme events after ``after_id`` (a merge moves items; the others do not)."""
+    e = m.FeedbackThemeEvent
+    return set(session.scalars(select(e.event).where(e.workspace_id == ws, e.id > after_id).distinct()))
+
+
 def suggestion_themes(session: Session, ws: int) -> list[tuple[int, str, str, int | None]]:
     """Every theme: (id, name, status, merged into)."""
     t = m.FeedbackTheme

@@ -210,6 +210,10 @@ def test_theme_suggestions_from_names_and_earlier_items(db: Database, ws: int, t
     # New items count at once (the index takes the items after the last one it read).
     _log(db, ws, "i5", "A2", "Dark mode", 0, text="quarterly pricing review is painful")
     assert fb.suggest(db, ws, "quarterly pricing review")[0].name == "Dark mode"
+    # A theme created since keeps every earlier item's words (only a merge rebuilds them).
+    _log(db, ws, "i6", "A3", "Webhooks", 0, text="Retry failed webhook deliveries")
+    assert fb.suggest(db, ws, "webhook retries")[0].name == "Webhooks"
+    assert fb.suggest(db, ws, "Okta SAML")[0].name == "Single sign-on"
     # After a merge, suggestions name the theme the items went to.
     fb.merge_themes(db, ws, "Dark mode", "CSV export", by="UADMIN", admins=ADMINS, policy=POLICY, now=NOW)
     assert fb.suggest(db, ws, "quarterly pricing review")[0].name == "CSV export"
