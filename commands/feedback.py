@@ -564,7 +564,7 @@ def message_modal(
         text=text,
         meta={"x": fb.message_id(channel, ts), "s": source, "link": link},
         account=account,
-        suggestions=fb.suggest(ctx.db, ws, text) if text else [],
+        suggestions=fb.suggest(ctx.db, ws, text, wait=False) if text else [],
         intro=intro,
     )
 
@@ -618,9 +618,9 @@ def theme_options(ctx: Context, body: dict[str, Any]) -> list[dict[str, Any]]:
             return []
     typed = " ".join(str(body.get("value") or "").split())[:80]
     if typed:
-        found = fb.suggest(ctx.db, ws, typed, 8)
+        found = fb.suggest(ctx.db, ws, typed, 8, wait=False)
     else:  # nothing typed yet: the themes closest to the feedback in the dialog
-        found = fb.suggest(ctx.db, ws, LogState.of(body.get("view") or {}).text, 8)
+        found = fb.suggest(ctx.db, ws, LogState.of(body.get("view") or {}).text, 8, wait=False)
     options = [_option(s.name, f"t:{s.theme_id}") for s in found]
     if typed and not any(s.name.lower() == typed.lower() for s in found):
         options.append(_option(f"New theme: {typed}", f"n:{typed}"))
@@ -750,7 +750,7 @@ def _log_message(
     source: str,
     respond: Any,
 ) -> None:
-    best = fb.suggest(ctx.db, ws, text, 1)
+    best = fb.suggest(ctx.db, ws, text, 1, wait=False)
     capture = fb.Capture(
         fb.message_id(channel, ts),
         text,

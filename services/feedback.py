@@ -172,7 +172,9 @@ def capture(
             },
         )
     similar = (
-        [s for s in suggest(db, ws, theme.name) if s.theme_id != theme.id][:3] if created and theme else []
+        [s for s in suggest(db, ws, theme.name, wait=False) if s.theme_id != theme.id][:3]
+        if created and theme
+        else []
     )
     return Captured(item, new, created, similar)
 
@@ -366,28 +368,45 @@ _INDEXES: dict[tuple[str, int], _Index] = {}
 _INDEXES_LOCK = threading.Lock()
 
 
-def suggest(db: Database, ws: int, text: str, limit: int = SUGGESTIONS) -> list[Suggestion]:
+REBUILD_IN_BACKGROUND_FROM = 20_000  # items: below this a rebuild takes well under Slack's 3 seconds
+WAIT_FOR_INDEX_SECONDS = 0.5  # inside Slack's 3 seconds, how long to wait for another suggestion
+
+
+def suggest(
+    db: Database, ws: int, text: str, limit: int = SUGGESTIONS, *, wait: bool = True
+) -> list[Suggestion]:
     """The existing themes closest to ``text`` (a message, or what someone types in the theme field),
-    best first: by theme name (fuzzy) and by the words of the items already in each theme."""
+    best first: by theme name (fuzzy) and by the words of the items already in each theme.
+
+    ``wait=False`` (inside Slack's 3 seconds): when the index must be built from many items (a first
+    use after a start, or a merge) it is built in the background and no suggestion is offered this
+    time, rather than letting a dialog's trigger expire; a build under way is waited for half a second."""
     where = (db.url, ws)
     with _INDEXES_LOCK:
         index = _INDEXES.setdefault(where, _Index())
-    with index.lock:
+    if not index.lock.acquire(timeout=-1 if wait else WAIT_FOR_INDEX_SECONDS):
+        return []  # a build is under way: no suggestion this time
+    try:
         with db.read() as session:
             items, events = store.version(session, ws)
-            if events != index.events:
+            rebuild = items < index.last_item
+            if events != index.events and not rebuild:
                 since = index.events[0]
                 changed = store.events_after(session, ws, since) if 0 <= since < events[0] else {"unknown"}
-                if items < index.last_item or changed - {"created", "status"}:
-                    index.rebuild(session, ws, events)  # a merge moved items (or another database)
-                else:
+                rebuild = bool(changed - {"created", "status"})  # a merge moved items (or another database)
+                if not rebuild:
                     index.names(session, ws, events)  # new themes, new statuses: the words stay
-            elif items < index.last_item:
+            if rebuild and not wait and items >= REBUILD_IN_BACKGROUND_FROM:
+                threading.Thread(target=suggest, args=(db, ws, "", 1), daemon=True).start()
+                return []
+            if rebuild:
                 index.rebuild(session, ws, events)
             if items > index.last_item:
                 index.add_items(store.suggestion_items(session, ws, index.last_item))
                 index.last_item = max(index.last_item, items)
         return index.suggest(text, limit)
+    finally:
+        index.lock.release()
 
 
 # --- themes --------------------------------------------------------------------------------------------

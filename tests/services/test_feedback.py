@@ -285,3 +285,15 @@ def test_a_renewal_after_a_shipped_theme_is_a_shared_win(db: Database, ws: int, 
     assert "SSO" in win.text and "57 days" in win.text
     assert teams == {"product", "engineering", "cs", "sales"}
     assert people == {"UANA", "UBOB"}
+
+
+def test_inside_slacks_three_seconds_a_big_rebuild_runs_in_the_background(
+    db: Database, ws: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _setup(db, ws, tmp_path)
+    _log(db, ws, "i1", "A1", "Single sign-on", 3, text="We need SAML login through Okta")
+    monkeypatch.setattr(fb, "REBUILD_IN_BACKGROUND_FROM", 1)  # as if there were 200,000 items
+    monkeypatch.setattr(fb, "_INDEXES", {})  # a fresh process
+    assert fb.suggest(db, ws, "Okta SAML", wait=False) == []  # no waiting inside a Slack request
+    assert fb.suggest(db, ws, "Okta SAML")[0].name == "Single sign-on"  # built meanwhile
+    assert fb.suggest(db, ws, "Okta SAML", wait=False)[0].name == "Single sign-on"
