@@ -34,6 +34,9 @@ BOT_SCOPES = (
     "files:write",
     "users:read",
     "users:read.email",
+    "reactions:read",
+    "channels:read",
+    "groups:read",
 )
 
 

@@ -53,6 +53,7 @@ from digests.charts import draw_from_ledger, filenames
 from digests.notices import is_person, place, tell_admins, unreachable
 from services.tenancy import disable_workspace
 from storage import deliveries as dl
+from storage import feedback as feedback_store
 from storage import subscriptions
 from storage.db import Database
 
@@ -515,6 +516,8 @@ class Outbox:
             return
         if item.kind == "digest" and outcome.error in CHANNEL_ERRORS:
             subscriptions.pause(session, item.workspace_id, item.channel_id, words)
+        if item.kind == "voc" and outcome.error in CHANNEL_ERRORS:
+            feedback_store.pause_subscription(session, item.workspace_id, item.channel_id, words)
         fallback = item.args.get("_fallback")
         if fallback and outcome.error in PERSON_GONE:
             # A person who left (or cannot be messaged): the escalation channel hears it instead.

@@ -26,6 +26,7 @@ from slack_sdk import WebClient
 from bot.outbox import DrainReport, Outbox
 from bot.settings import Settings
 from bot.tokens import WorkspaceClients
+from digests import feedback as feedback_digests
 from digests import plays as play_messages
 from digests import rollups, shoutout
 from digests.jobs import enqueue_digests
@@ -54,6 +55,7 @@ class PlanReport:
     handoffs_opened: int = 0  # sales→CS handoffs started by a CRM closed/won
     plays_opened: int = 0
     rollups: int = 0  # managers' daily roll-ups of their team's breaches
+    shipped_notices: int = 0  # owners told that a theme their accounts asked for shipped
 
 
 def announce_wins(settings: Settings) -> wins.Announce:
@@ -90,6 +92,7 @@ def plan(db: Database, now: dt.datetime, settings: Settings) -> PlanReport:
             )
             report.handoffs_opened += handoffs.open_for_closed_won(db, ws, policies.sla, now)
             report.rollups += rollups.queue(db, ws, now, policies)
+            report.shipped_notices += feedback_digests.queue_shipped_notices(db, ws, now)
         except Exception:
             logger.exception("scheduled work for workspace %s failed; the next tick tries again", ws)
     try:
@@ -103,6 +106,12 @@ def plan(db: Database, now: dt.datetime, settings: Settings) -> PlanReport:
         )
     except Exception:
         logger.exception("planning the digests failed; the next tick tries again")
+    try:
+        report.digests += feedback_digests.enqueue_voc_digests(
+            db, now, currency=policies.currency, admins=settings.admin_user_ids
+        )
+    except Exception:
+        logger.exception("planning the voice of the customer digests failed; the next tick tries again")
     return report
 
 
@@ -139,6 +148,7 @@ class Worker:
             or report.snapshots
             or report.plays_opened
             or report.rollups
+            or report.shipped_notices
         ):
             logger.info("planned: %s", report)
         return report

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from commands import actions, handoffs, health, home, plays, renewals, scorecard, sla_actions, wins
+from commands import actions, feedback, handoffs, health, home, plays, renewals, scorecard, sla_actions, wins
 from commands.context import Context
 
 
 def register(app: App, ctx: Context) -> None:
-    for module in (health, scorecard, wins, handoffs, actions, sla_actions, home, plays, renewals):
+    for module in (health, scorecard, wins, handoffs, actions, sla_actions, home, plays, renewals, feedback):
         module.register(app, ctx)

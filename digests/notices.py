@@ -22,6 +22,8 @@ WHAT = {
     "digest": "The weekly scorecard digest",
     "digest_thread": "The weekly digest's detail thread",
     "shoutout": "A shared-win shout-out",
+    "voc": "The weekly voice of the customer digest",
+    "fb_shipped": "A shipped-theme message",
 }
 
 

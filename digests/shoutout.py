@@ -27,6 +27,7 @@ KIND_WORDS = {
     "renewal": "renewal",
     "milestone": "milestone",
     "advocacy": "advocacy",
+    "shipped": "shipped what they asked for",
 }
 
 

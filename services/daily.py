@@ -1,7 +1,8 @@
 """The once-a-day work of a workspace, claimed in ``job_runs`` so any number of schedulers do it once:
-yesterday's health snapshot (the scorecard and the digest's movers read it) and the wins the data
-shows (``storage.wins.detect``), then the plays the data calls for (``services.plays.evaluate_in``) as
-of that day, after its snapshot (the health triggers read it)."""
+yesterday's health snapshot (the scorecard and the digest's movers read it), the wins the data
+shows (``storage.wins.detect``) and the renewals and expansions after a theme the account asked for
+shipped (``storage.feedback.detect_shipped_wins``), then the plays the data calls for
+(``services.plays.evaluate_in``) as of that day, after its snapshot (the health triggers read it)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 
 from services import goals, health, plays
 from services.policies import Policies
-from storage import wins
+from storage import feedback, wins
 from storage.db import Database
 from storage.job_runs import claim_job_run
 
@@ -37,6 +38,14 @@ def run_daily(
             start = day - dt.timedelta(days=policies.wins.lookback_days - 1)
             counts.wins_detected += wins.detect(
                 session, ws, start, day, expansion_threshold=policies.wins.expansion_arr_threshold
+            )
+    # After the renewals and expansions are found: those by accounts that asked for a theme shipped
+    # since are shared wins of product and engineering too (issue 15, docs/feedback.md).
+    with db.write() as session:
+        if claim_job_run(session, ws, "detect_shipped_wins", day.isoformat(), now):
+            start = day - dt.timedelta(days=policies.wins.lookback_days - 1)
+            counts.wins_detected += feedback.detect_shipped_wins(
+                session, ws, start, day, days=policies.feedback.ship_win_days
             )
     # The policy file's targets into their history when the file changed (nothing otherwise), so a
     # past digest can be rebuilt with the targets it showed (services.goals.targets_as_of).

@@ -548,6 +548,25 @@ class PlaySettings(_Strict):
     fallback_channel: str | None = Field(None, pattern=r"^[CG][A-Z0-9]{2,31}$")
 
 
+
+
+class FeedbackPolicy(_Strict):
+    """The customer feedback loop (docs/feedback.md)."""
+
+    # Slack user ids who may curate themes (add, merge, set status) besides ADMIN_USER_IDS.
+    product_admins: list[str] = Field(default_factory=list)
+    # The reaction (emoji name, no colons) that logs a message as customer feedback.
+    reaction: str = Field("customer-feedback", pattern=r"^[a-z0-9_+'-]{1,100}$")
+    # Themes curated in the policy file: created (status new) if missing.
+    themes: list[str] = Field(default_factory=list, max_length=2000)
+    # A renewal or expansion this many days after a theme the account asked for shipped is a shared win.
+    ship_win_days: int = Field(120, ge=1, le=730)
+    # Words around an account's name in customer channel names ("cust-acme", "acme-shared").
+    channel_affixes: list[str] = Field(
+        default_factory=lambda: ["cust", "customer", "ext", "shared", "client", "acct", "account", "support"]
+    )
+
+
 class Policies(_Strict):
     """Business policies, from the TOML config file; every field has a documented default."""
 
@@ -562,6 +581,7 @@ class Policies(_Strict):
     sync: SyncConfig = SyncConfig()
     plays: list[PlayDef] = Field(default_factory=_default_plays)
     play_settings: PlaySettings = PlaySettings()
+    feedback: FeedbackPolicy = FeedbackPolicy()
 
     @model_validator(mode="after")
     def _known_kpis(self) -> Self:

@@ -37,6 +37,19 @@ KIND_ORDER = (
     "handoffs",
     "wins",
     "plays",
+    "feedback",
+)
+
+# Customer feedback themes and what customers say about them (the demo's feedback kind). The first
+# ones are asked for more by unhealthy accounts, so the ranking by ARR at risk has something to show.
+_FEEDBACK = (
+    ("Faster reports", "pain", ("Reports take minutes to load", "The monthly report times out")),
+    ("Salesforce sync", "request", ("We need opportunities synced both ways", "Sync custom fields")),
+    ("SSO / SAML", "request", ("IT requires SAML login through Okta", "Azure AD single sign-on please")),
+    ("Audit log", "request", ("Security review asks for an audit trail", "Who changed this setting?")),
+    ("Bulk export", "request", ("Export everything to CSV", "Scheduled exports to S3")),
+    ("Mobile app", "request", ("Field staff want an iPhone app", "Approvals on Android")),
+    ("Onboarding", "praise", ("The onboarding team was great", "Setup took one afternoon")),
 )
 
 _FIRST = (
@@ -692,6 +705,26 @@ class DemoData:
                     "credited_people": [s.owner("cs"), s.owner("support")],
                     "credited_teams": ["cs", "support", "product"],
                 }
+
+    def _feedback(self, s: Story) -> Iterator[dict[str, Any]]:
+        rng = s.sub_rng("feedback")
+        for n in range(rng.choice((0, 0, 1, 1, 2, 3))):
+            # Unhealthy accounts mostly ask for the first two themes; healthy ones for any.
+            pick = rng.randrange(2) if rng.random() > s.health else rng.randrange(len(_FEEDBACK))
+            theme, kind, texts = _FEEDBACK[pick]
+            yield {
+                "external_id": f"FB-{s.index + 1:06d}-{n}",
+                "account": s.external_id,
+                "kind": kind,
+                "text": rng.choice(texts),
+                "theme": theme,
+                "importance": rng.choice(("low", "medium", "medium", "high")),
+                "contact": None,
+                "source": "import",
+                "link": None,
+                "logged_at": _ts(self.cfg.as_of - dt.timedelta(days=rng.randrange(1, 120)), rng),
+                "logged_by_email": s.owner("cs"),
+            }
 
 
 def _cell(value: Any) -> str:

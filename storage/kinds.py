@@ -28,15 +28,17 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    or_,
     select,
     tuple_,
     union,
+    update,
 )
 from sqlalchemy.orm import Session
 
+from storage import feedback, revenue_facts, sla_clock, vocab
 from storage import models as m
 from storage import records as r
-from storage import revenue_facts, sla_clock, vocab
 from storage.bulk import analyze_temp, refresh_statistics, rows_written, update_many
 from storage.errors import MAX_LISTED_ERRORS, RecordError
 from storage.upsert import dialect_insert
@@ -443,6 +445,85 @@ class RevenueFactsUpdate(Extension):
         revenue_facts.refresh(ctx.session, ctx.workspace_id, staged)
 
 
+class FeedbackThemes(Extension):
+    """Each imported item's theme, by name: missing themes are created (status new, first heard at the
+    earliest item naming them), a merged theme's name leads to the theme it went into, and the items
+    are pointed at them. An empty theme leaves the item's theme as it is."""
+
+    def create(self, ctx: BatchContext) -> None:
+        self.table = ctx.create_temp(
+            "stage_themes",
+            Column("line", Integer),
+            Column("external_id", String(64)),
+            Column("theme_key", String(80)),
+            Column("theme_name", String(80)),
+        )
+        self.rows: list[dict[str, Any]] = []
+        self.wanted: dict[str, int] | None = None
+
+    def stage(self, ctx: BatchContext, line: int, record: r.FeedbackRecord) -> None:
+        if record.theme is not None:
+            self.rows.append(
+                {
+                    "line": line,
+                    "external_id": record.external_id,
+                    "theme_key": feedback.theme_key(record.theme),
+                    "theme_name": feedback.theme_name(record.theme),
+                }
+            )
+
+    def flush(self, ctx: BatchContext) -> None:
+        if self.rows:
+            ctx.session.execute(insert(self.table), self.rows)
+            self.rows = []
+
+    def _wanted(self, ctx: BatchContext) -> dict[str, int]:
+        """Each staged theme key → the live theme it names, creating the missing ones (once a batch)."""
+        if self.wanted is None:
+            s, st, stage = ctx.session, self.table, ctx.stage
+            named = s.execute(
+                select(st.c.theme_key, func.min(st.c.theme_name), func.min(stage.c.logged_at))
+                .join(stage, stage.c.line == st.c.line)
+                .group_by(st.c.theme_key)
+                .order_by(st.c.theme_key)
+            ).all()
+            self.wanted = {
+                key: feedback.ensure_theme(s, ctx.workspace_id, name, by="import", now=first)[0].id
+                for key, name, first in named
+            }
+        return self.wanted
+
+    def _target(self, ctx: BatchContext) -> Any:
+        wanted = self._wanted(ctx)
+        return case(wanted, value=self.table.c.theme_key, else_=None) if wanted else None
+
+    def extra_changed(self, ctx: BatchContext, unchanged_ids: Any) -> int:
+        t, st = _t(m.FeedbackItem), self.table
+        target = self._target(ctx)
+        if target is None:
+            return 0
+        differ = (
+            select(func.count())
+            .select_from(st)
+            .join(t, and_(t.c.workspace_id == ctx.workspace_id, t.c.external_id == st.c.external_id))
+            .where(t.c.id.in_(unchanged_ids), or_(t.c.theme_id.is_(None), t.c.theme_id != target))
+        )
+        return int(ctx.session.scalar(differ) or 0)
+
+    def after_merge(self, ctx: BatchContext) -> None:
+        t, st = _t(m.FeedbackItem), self.table
+        for key, theme_id in self._wanted(ctx).items():
+            ctx.session.execute(
+                update(t)
+                .where(
+                    t.c.workspace_id == ctx.workspace_id,
+                    t.c.external_id.in_(select(st.c.external_id).where(st.c.theme_key == key)),
+                    or_(t.c.theme_id.is_(None), t.c.theme_id != theme_id),
+                )
+                .values(theme_id=theme_id)
+            )
+
+
 def _name_key(rec: r.AccountRecord) -> dict[str, Any]:
     return {"name_key": rec.name.lower()}
 
@@ -599,6 +680,16 @@ KINDS: dict[str, Kind] = {
             derived=("play_key", "open_key", "state", "source"),
             derive=_play_columns,
             extension=OnePlayOpen,
+        ),
+        Kind(
+            "feedback",
+            r.FeedbackRecord,
+            _t(m.FeedbackItem),
+            ("workspace_id", "external_id"),
+            (_account_ref(), _person_ref("logged_by_email", "logged_by_id")),
+            ("external_id", "kind", "text", "importance", "contact", "source", "link", "logged_at"),
+            "customer feedback (helpdesk tags, call recordings, surveys) with its theme",
+            extension=FeedbackThemes,
         ),
     )
 }

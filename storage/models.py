@@ -762,3 +762,92 @@ class PlayEvent(Base):
     at: Mapped[dt.datetime]
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+# --- customer feedback (issue 15) ------------------------------------------------------------------
+
+
+class FeedbackTheme(Base):
+    """What customers ask for, grouped: curated by product admins, ranked by what is at stake.
+
+    ``status``: new → planned → shipped / wont_do (each change in ``feedback_theme_events``).
+    A theme merged into another keeps its row (and its name, which then leads to the other) with
+    ``merged_into_id`` set; its items moved to the other."""
+
+    __tablename__ = "feedback_themes"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "name_key"),
+        Index("ix_feedback_themes_workspace_status", "workspace_id", "status"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = _ws()
+    name: Mapped[str] = mapped_column(String(80))
+    name_key: Mapped[str] = mapped_column(String(80))  # lower-cased, spaces collapsed
+    status: Mapped[str] = mapped_column(String(12), default="new")
+    created_at: Mapped[dt.datetime]
+    created_by: Mapped[str | None] = mapped_column(String(64))  # Slack user id, "cli", "import", "policy"
+    status_changed_at: Mapped[dt.datetime]
+    shipped_on: Mapped[dt.date | None]
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("feedback_themes.id", ondelete="SET NULL"))
+
+
+class FeedbackThemeEvent(Base):
+    """A theme's history: created, each status change, merges — who and when."""
+
+    __tablename__ = "feedback_theme_events"
+    __table_args__ = (Index("ix_feedback_theme_events_workspace_at", "workspace_id", "occurred_at"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = _ws()
+    theme_id: Mapped[int] = mapped_column(ForeignKey("feedback_themes.id", ondelete="CASCADE"), index=True)
+    event: Mapped[str] = mapped_column(String(12))  # created, status, merged
+    status_from: Mapped[str | None] = mapped_column(String(12))
+    status_to: Mapped[str | None] = mapped_column(String(12))
+    other_theme_id: Mapped[int | None] = mapped_column(ForeignKey("feedback_themes.id", ondelete="SET NULL"))
+    by: Mapped[str | None] = mapped_column(String(64))
+    occurred_at: Mapped[dt.datetime]
+
+
+class FeedbackItem(Base):
+    """One piece of customer feedback, tied to an account. ``external_id`` is the claim that makes
+    capture exactly-once: ``msg:CHANNEL:TS`` for a Slack message (reaction or shortcut: a message is
+    logged once), ``nps:ID`` for an NPS comment, the import's own id, ``cmd:TRIGGER`` for /feedback."""
+
+    __tablename__ = "feedback_items"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "external_id"),
+        Index("ix_feedback_items_workspace_theme", "workspace_id", "theme_id", "account_id", "logged_at"),
+        Index("ix_feedback_items_account", "account_id"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = _ws()
+    external_id: Mapped[str] = mapped_column(String(200))
+    account_id: Mapped[int] = _account()
+    theme_id: Mapped[int | None] = mapped_column(ForeignKey("feedback_themes.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(8))  # request, bug, pain, praise
+    importance: Mapped[str] = mapped_column(String(8), default="medium")  # low, medium, high, critical
+    text: Mapped[str] = mapped_column(Text)
+    contact: Mapped[str | None] = mapped_column(String(254))
+    source: Mapped[str] = mapped_column(String(12))  # shortcut, reaction, command, import, nps
+    link: Mapped[str | None] = mapped_column(String(2000))
+    logged_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    logged_by_slack: Mapped[str | None] = mapped_column(String(32))
+    logged_at: Mapped[dt.datetime]
+
+
+class FeedbackDigestSubscription(Base):
+    """A channel's weekly "voice of the customer" digest: the same schedule as the scorecard digest's
+    (``DigestSubscription``), a kind of its own so a channel can take either or both."""
+
+    __tablename__ = "feedback_digest_subscriptions"
+    __table_args__ = (UniqueConstraint("workspace_id", "channel_id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = _ws()
+    channel_id: Mapped[str] = mapped_column(String(32))
+    weekday: Mapped[int] = mapped_column(SmallInteger)  # 0 = Monday
+    local_time: Mapped[dt.time]
+    timezone: Mapped[str] = mapped_column(String(64))
+    segment: Mapped[str | None] = mapped_column(String(32))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    problem: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime]

@@ -347,3 +347,27 @@ class PlayRecord(Record):
         if self.due_at is not None and self.due_at < self.opened_at:
             raise ValueError("due_at: before opened_at")
         return self
+
+
+class FeedbackRecord(Record):
+    """Customer feedback from a helpdesk tag export, a call-recording tool or a survey: one item each.
+    ``theme`` names a theme (created if new; a merged theme's name leads to the theme it went into);
+    left empty, the item keeps the theme it has."""
+
+    external_id: ExternalId
+    account: ExternalId
+    kind: Literal["request", "bug", "pain", "praise"] = "request"
+    text: Annotated[str, Field(min_length=1, max_length=4000), FREE_TEXT]
+    theme: Annotated[str, Field(min_length=1, max_length=80), ONE_LINE] | None = None
+    importance: Literal["low", "medium", "high", "critical"] = "medium"
+    contact: Annotated[str, Field(max_length=254), ONE_LINE] | None = None
+    source: Literal["import", "nps"] = "import"
+    link: Url | None = None
+    logged_at: UTCTime
+    logged_by_email: Email | None = None
+
+    @model_validator(mode="after")
+    def _readable_theme(self) -> Self:
+        if self.theme is not None and not " ".join(self.theme.lstrip("#").split()):
+            raise ValueError("theme: a theme needs a name (or leave it empty)")
+        return self

@@ -53,6 +53,7 @@ REQUIRED = {
     "conversations.replies": ("channel", "ts"),
     "files.getUploadURLExternal": ("filename", "length"),
     "files.completeUploadExternal": ("files",),
+    "chat.getPermalink": ("channel", "message_ts"),
     "conversations.info": ("channel",),
 }
 
@@ -67,6 +68,9 @@ ALL_SCOPES = (
     "users:read",
     "users:read.email",
     "files:write",
+    "reactions:read",
+    "channels:read",
+    "groups:read",
 )
 
 
@@ -102,6 +106,8 @@ class FakeSlack:
     # Rate-limit mode: seconds a method needs between two calls (users.list is Tier 2: 3 s); a call
     # sooner answers HTTP 429 with Retry-After and is counted in ``rate_limited``.
     method_interval: dict[str, float] = field(default_factory=dict)
+    # Channel names that conversations.info answers (default: the id in lower case).
+    channel_names: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._failures: dict[str, deque[Failure]] = defaultdict(deque)
@@ -234,6 +240,23 @@ class FakeSlack:
             self._last_call.clear()
             self.rate_limited = 0
 
+    def say(self, channel: str, text: str, *, user: str = "UCUSTOMER", thread_ts: str | None = None) -> str:
+        """A person's message in a channel (not the bot's: no transcript entry); returns its ts."""
+        with self._lock:
+            ts = f"1700000000.{next(self._ts):06d}"
+            self.messages[_conversation(channel)].append(
+                {
+                    "ts": ts,
+                    "text": text,
+                    "thread_ts": thread_ts,
+                    "metadata": None,
+                    "at": time.monotonic(),
+                    "channel": _conversation(channel),
+                    "user": user,
+                }
+            )
+        return ts
+
     def posts(self, channel: str | None = None) -> list[dict[str, Any]]:
         """Messages really posted (in channels and threads), in order."""
         with self._lock:
@@ -349,16 +372,32 @@ class FakeSlack:
         with self._lock:
             msgs = list(self.messages.get(str(args["channel"]), []))
         if replies:
-            msgs = [m for m in msgs if m["thread_ts"] == args["ts"] or m["ts"] == args["ts"]]
+            # ``ts`` names the thread's parent or any message in the thread, as in Slack.
+            named = next((m for m in msgs if m["ts"] == args["ts"]), None)
+            root = (named or {}).get("thread_ts") or args["ts"]
+            msgs = [m for m in msgs if m["thread_ts"] == root or m["ts"] == root]
         else:
             msgs = [m for m in msgs if m["thread_ts"] is None]
+        # One message by its ts (``latest`` = ``oldest`` = ts, ``inclusive``): the fake's ts are not
+        # real times, so ``latest``/``oldest`` filter only together with ``inclusive``.
+        inclusive = str(args.get("inclusive", "")).lower() in ("1", "true")
+        if inclusive and args.get("latest"):
+            latest = float(args["latest"])
+            msgs = [m for m in msgs if float(m["ts"]) < latest or (inclusive and float(m["ts"]) == latest)]
+        if inclusive and args.get("oldest"):
+            oldest = float(args["oldest"])
+            msgs = [m for m in msgs if float(m["ts"]) > oldest or (inclusive and float(m["ts"]) == oldest)]
         with_meta = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
         out = [
-            {"type": "message", "ts": m["ts"], "text": m["text"], "bot_id": "BBOT"}
+            {"type": "message", "ts": m["ts"], "text": m["text"]}
+            | ({"user": m["user"]} if m.get("user") else {"bot_id": "BBOT"})
+            | ({"thread_ts": m["thread_ts"]} if m["thread_ts"] and m.get("user") else {})
             | ({"metadata": m["metadata"]} if with_meta and m["metadata"] else {})
             | ({"files": m["files"]} if m.get("files") else {})
             for m in reversed(msgs)
         ]
+        if args.get("limit"):
+            out = out[: int(args["limit"])]
         return {"ok": True, "messages": out, "has_more": False}
 
     def _problems(self, method: str, args: dict[str, Any]) -> list[str]:
@@ -399,6 +438,13 @@ class FakeSlack:
             return self._history(args, method == "conversations.replies")
         if method == "conversations.open":
             return {"ok": True, "channel": {"id": _conversation(str(args["users"]).split(",")[0])}}
+        if method == "chat.getPermalink":
+            channel, ts = str(args["channel"]), str(args["message_ts"])
+            return {
+                "ok": True,
+                "channel": channel,
+                "permalink": f"https://test.slack.com/archives/{channel}/p{ts.replace('.', '')}",
+            }
         if method == "users.info":
             user = self.users.get(args["user"])
             return (
@@ -423,6 +469,7 @@ class FakeSlack:
                 "ok": True,
                 "channel": {
                     "id": channel,
+                    "name": self.channel_names.get(channel, channel.lower()),
                     "is_member": channel not in self.not_in,
                     "is_archived": channel in self.archived,
                 },

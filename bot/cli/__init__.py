@@ -182,7 +182,7 @@ def main() -> None:
 
 
 # The command groups register themselves on ``cli`` when imported.
-from bot.cli import admin, data, doctor, goals, people, plays, renewals, reports, run, sla  # noqa: E402
+from bot.cli import admin, data, doctor, feedback, goals, people, plays, renewals, reports, run, sla  # noqa: E402
 from bot.cli import sync as sync_cli  # noqa: E402
 
 __all__ = [
@@ -190,6 +190,7 @@ __all__ = [
     "cli",
     "data",
     "doctor",
+    "feedback",
     "goals",
     "main",
     "people",

@@ -100,7 +100,8 @@ def test_a_revoked_token_and_missing_scopes_block(setup: Database, fake: FakeSla
     assert checks["slack scopes"] == {
         "name": "slack scopes",
         "status": "fail",
-        "detail": "the token lacks files:write, users:read, users:read.email",
+        "detail": "the token lacks files:write, users:read, users:read.email, "
+        "reactions:read, channels:read, groups:read",
         "fix": "add the scopes of docs/slack-manifest.json to the app (OAuth & Permissions) and reinstall it",
     }
 

@@ -36,13 +36,18 @@ def test_manifest_commands_match_the_listeners() -> None:
         "/sla",
         "/plays",
         "/renewals",
+        "/feedback",
     }
     assert all(c["should_escape"] for c in MANIFEST["features"]["slash_commands"])  # mentions arrive as <@U…>
 
 
 def test_manifest_scopes_are_the_oauth_scopes() -> None:
     assert MANIFEST["oauth_config"]["scopes"]["bot"] == list(BOT_SCOPES)
-    assert MANIFEST["settings"]["event_subscriptions"]["bot_events"] == ["app_home_opened"]
+    assert MANIFEST["settings"]["event_subscriptions"]["bot_events"] == ["app_home_opened", "reaction_added"]
+    assert [s["callback_id"] for s in MANIFEST["features"]["shortcuts"]] == ["log_feedback"]
+    assert (
+        MANIFEST["settings"]["interactivity"]["message_menu_options_url"] == "https://YOUR-HOST/slack/events"
+    )
     urls = {
         MANIFEST["settings"]["interactivity"]["request_url"],
         MANIFEST["settings"]["event_subscriptions"]["request_url"],

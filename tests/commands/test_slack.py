@@ -94,7 +94,17 @@ def test_health_without_argument_lists_my_accounts_worst_first(bot: Bot) -> None
 
 
 def test_every_command_has_help(bot: Bot) -> None:
-    for command in ("/health", "/scorecard", "/win", "/wins", "/handoff", "/sla", "/plays", "/renewals"):
+    for command in (
+        "/health",
+        "/scorecard",
+        "/win",
+        "/wins",
+        "/handoff",
+        "/sla",
+        "/plays",
+        "/renewals",
+        "/feedback",
+    ):
         r = bot.command(command, "help")
         assert_valid(r.body)
         assert command in r.body["text"] and "what you can type" in r.body["text"]
