@@ -32,17 +32,20 @@ def subscribe(
 ) -> DigestSubscription:
     """Create or change the channel's subscription (one per channel); reactivates a paused one."""
     tz = schedule.timezone or session.scalar(select(Workspace.timezone).where(Workspace.id == ws)) or "UTC"
-    before = session.scalars(
-        select(DigestSubscription).where(
-            DigestSubscription.workspace_id == ws, DigestSubscription.channel_id == channel_id
-        )
+    # Columns, not the entity: an entity loaded here would be returned stale after the upsert below.
+    before = session.execute(
+        select(
+            DigestSubscription.cadence,
+            DigestSubscription.weekday,
+            DigestSubscription.local_time,
+            DigestSubscription.timezone,
+        ).where(DigestSubscription.workspace_id == ws, DigestSubscription.channel_id == channel_id)
     ).first()
     # A changed schedule starts at its next occurrence, as a new one does (``created_at`` is what the
     # scheduler's "no catch-up" rule compares against): a weekly digest made quarterly in November must
     # not post the quarter that ended in September.
     same_schedule = before is not None and (
-        (before.cadence, before.weekday, before.local_time, before.timezone)
-        == (schedule.cadence, schedule.weekday, schedule.local_time, tz)
+        tuple(before) == (schedule.cadence, schedule.weekday, schedule.local_time, tz)
     )
     row = {
         "workspace_id": ws,
