@@ -92,6 +92,7 @@ def plan(db: Database, now: dt.datetime, settings: Settings) -> PlanReport:
             )
             report.handoffs_opened += handoffs.open_for_closed_won(db, ws, policies.sla, now)
             report.rollups += rollups.queue(db, ws, now, policies)
+            plays.wake_snoozed(db, ws, now)
             report.shipped_notices += feedback_digests.queue_shipped_notices(db, ws, now)
         except Exception:
             logger.exception("scheduled work for workspace %s failed; the next tick tries again", ws)

@@ -88,10 +88,15 @@ def plays_list(title: str, views: list[plays.PlayView], now: dt.datetime, empty:
     if not views:
         blocks.append(kit.section(empty))
     else:
+        open_ = sum(1 for v in views if v.row.state != "closed")
+        closed = len(views) - open_
         overdue = sum(1 for v in views if v.overdue)
-        blocks.append(
-            kit.context(f"{len(views)} open · {overdue} overdue" if overdue else f"{len(views)} open")
+        counts = (
+            [f"{open_} open"]
+            + ([f"{overdue} overdue"] if overdue else [])
+            + ([f"{closed} closed"] if closed else [])
         )
+        blocks.append(kit.context(" · ".join(counts)))
         blocks += [kit.section(chunk) for chunk in play_lines(views, now)]
     return {"text": clip(slack_escape(title), 300), "blocks": blocks}
 

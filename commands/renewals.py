@@ -4,6 +4,7 @@ open plays and owners, worst first (``services.renewals``). The reply is private
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from slack_bolt import App
 
@@ -87,7 +88,7 @@ def renewals_reply(ctx: Context, cmd: SlashCommand) -> Reply:
     arg = " ".join(cmd.text.split()).lower()
     if arg in ("help", "?"):
         return replies.help_reply("/renewals", USAGE)
-    if arg and not arg.isdigit():
+    if arg and not re.fullmatch(r"[0-9]{1,4}", arg):
         return replies.error_reply(f"`{replies.echo(arg)}` is not a number of days.", "Try `/renewals 90`.")
     days = int(arg) if arg else 90
     if not 1 <= days <= renewals.MAX_DAYS:

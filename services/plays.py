@@ -366,7 +366,13 @@ def accept(
         play.accepted_at = play.accepted_at or now
         play.accepted_by_id = play.accepted_by_id or actor
         play.snoozed_until = None
-        store.add_event(session, ws, play_id, "accepted", now, actor)
+        took = play.owner_id is None and actor is not None
+        if took:  # a play nobody owned (sent to the fallback channel): whoever accepts it owns it
+            play.owner_id = actor
+            play.owner_channel = None
+        store.add_event(
+            session, ws, play_id, "accepted", now, actor, {"took_ownership": True} if took else None
+        )
         return _result(session, ws, play_id, policies, now, True)
 
 
@@ -648,3 +654,10 @@ def report(db: Database, ws: int, kind: PeriodKind, as_of: dt.date, policies: Po
     known = {p.key for p in policies.plays}
     lines += [(key, line) for key, line in sorted(got.plays.items()) if key not in known]
     return PlaysReport(period, as_of, lines, cov_end, cov_now)
+
+
+def wake_snoozed(db: Database, ws: int, now: dt.datetime) -> int:
+    """Plays whose snooze has ended are open again (every scheduler tick, so a one-day snooze wakes
+    within minutes of its end, not at the next daily evaluation); how many woke."""
+    with db.write() as session:
+        return store.wake_snoozed(session, ws, now)

@@ -307,3 +307,34 @@ def test_overdue_lists_the_late_open_plays(db: Database, ws: int, world: World) 
         later = plays.overdue(s, ws, NOW + days(hours=73))  # the tickets play: 72 h (the default)
     assert [(r.account_id, r.play_key) for r in late] == [(world.b, "red")]
     assert [(r.account_id, r.play_key) for r in later] == [(world.b, "red"), (world.c, "tickets")]
+
+
+def test_accepting_a_play_nobody_owns_makes_you_its_owner(db: Database, ws: int, world: World) -> None:
+    ev = plays.evaluate(db, ws, D, now=NOW, policies=POLICIES, notify=plays.no_notify)
+    pid = next(
+        v.row.id for v in plays.views_of(db, ws, ev.play_ids, POLICIES, NOW) if v.row.account_id == world.a
+    )
+    with db.write() as s:  # as the fallback channel gets it when no role's person exists
+        play = s.get(m.Play, pid)
+        assert play is not None
+        play.owner_id, play.owner_channel = None, "CPLAYS"
+    kw = {"admins": (), "policies": POLICIES, "now": NOW}
+    took = plays.accept(db, ws, pid, user_id="UCID", **kw)  # anyone in the people list may
+    assert took.changed and took.view.row.owner_slack == "UCID" and took.view.row.owner_channel is None
+    mine = plays.mine(db, ws, "UCID", POLICIES, NOW)
+    assert mine is not None and pid in [v.row.id for v in mine]
+    with pytest.raises(plays.PlayNotAllowed):  # now it is Cid's: a colleague outside his chain may not
+        plays.close(db, ws, pid, "saved", None, user_id="UANA", **kw)
+
+
+def test_a_snooze_ends_at_its_time_not_at_the_next_daily_run(db: Database, ws: int, world: World) -> None:
+    ev = plays.evaluate(db, ws, D, now=NOW, policies=POLICIES, notify=plays.no_notify)
+    pid = next(
+        v.row.id for v in plays.views_of(db, ws, ev.play_ids, POLICIES, NOW) if v.row.account_id == world.a
+    )
+    kw = {"admins": (), "policies": POLICIES, "now": NOW}
+    plays.snooze(db, ws, pid, NOW + days(hours=5), user_id="UANA", **kw)
+    assert plays.wake_snoozed(db, ws, NOW + days(hours=4)) == 0
+    assert plays.view(db, ws, pid, POLICIES, NOW).row.state == "snoozed"
+    assert plays.wake_snoozed(db, ws, NOW + days(hours=5, minutes=1)) == 1
+    assert plays.view(db, ws, pid, POLICIES, NOW).row.state == "open"
