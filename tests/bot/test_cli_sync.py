@@ -139,8 +139,8 @@ def test_import_with_a_map(run, db: Database, tmp_path: Path) -> None:
     assert code == 2 and out == ""
     assert err.strip().splitlines() == [
         'Error: map bad.toml: "Record ID" = "id": \'id\' is not a field of accounts (the fields are '
-        "ae_email, closed_won_on, crm_url, csm_email, domain, exec_sponsor_email, external_id, name, plan, "
-        "renewal_on, segment, stage, support_lead_email); nothing was imported"
+        "ae_email, campaign, closed_won_on, crm_url, csm_email, domain, exec_sponsor_email, external_id, "
+        "name, plan, renewal_on, segment, source, stage, support_lead_email); nothing was imported"
     ]
     code, _, err = run("import", "accounts", "companies.csv", "--map", "missing.toml")
     assert code == 2 and "map missing.toml: no such file" in err
