@@ -97,6 +97,9 @@ def _insert_rows(session: Session, ws: int, plays: Sequence[NewPlay], now: dt.da
     procs = [table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in _COLUMNS]
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
     row_marks = "(" + ", ".join([mark] * len(_COLUMNS)) + ")"
+    # Only the columns whose type converts values (times, JSON on this database) go through it;
+    # repeated values (the opening time, a due time per time zone) are converted once.
+    converting = [i for i, proc in enumerate(procs) if proc is not None]
     cache: dict[tuple[int, Any], Any] = {}
     head = f"INSERT INTO {table.name} ({', '.join(_COLUMNS)})"
     tail = "ON CONFLICT (workspace_id, account_id, open_key) DO NOTHING RETURNING id"
@@ -134,7 +137,10 @@ def _insert_rows(session: Session, ws: int, plays: Sequence[NewPlay], now: dt.da
                 p.external_id,
                 p.note,
             )
-            params.extend(bound(i, v) for i, v in enumerate(values))
+            row = list(values)
+            for i in converting:
+                row[i] = bound(i, row[i])
+            params.extend(row)
         # Only constants and placeholders in the text; every value is a bound parameter.
         values_sql = ", ".join([row_marks] * len(chunk))
         sql = f"{head} VALUES {values_sql} {tail}"
