@@ -37,6 +37,13 @@ def _expansion_months(opened: dt.date) -> list[tuple[dt.date, dt.date]]:
     return out
 
 
+def _day_of(raw: Any) -> dt.date:
+    """The UTC day of a stored time: a naive UTC datetime (PostgreSQL) or its ISO text (SQLite)."""
+    if isinstance(raw, dt.datetime):
+        return raw.date()
+    return dt.date.fromisoformat(str(raw)[:10])
+
+
 def _end_of(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
 
@@ -169,10 +176,19 @@ def outcomes(session: Session, ws: int, start: dt.date, end: dt.date, as_of: dt.
     # Core rows (no ORM row bookkeeping) and MRR in integer cents (no Decimal per row): the same
     # sums, converted once per line at the end.
     conn = session.connection()
-    closed = conn.execute(select(p.account_id, p.play_key, p.opened_at, p.outcome).where(closed_in)).all()
+    # The opening time read raw (stored UTC) and only its day used, parsed once per distinct value.
+    closed = conn.execute(
+        select(p.account_id, p.play_key, type_coerce(p.opened_at, String), p.outcome).where(closed_in)
+    ).all()
     if not closed:
         return result
-    opened_days = [o.date() for _, _, o, _ in closed]
+    days: dict[Any, dt.date] = {}
+    opened_days = []
+    for _, _, raw, _ in closed:
+        got = days.get(raw)
+        if got is None:
+            got = days[raw] = _day_of(raw)
+        opened_days.append(got)
     first = min(add_months(latest_complete_month(d), -1) for d in opened_days)
     # The latest month read: the expansion window's last month start (the save check's month is earlier).
     last_month = max(d + dt.timedelta(days=max(SAVE_WINDOW_DAYS, EXPANSION_WINDOW_DAYS)) for d in opened_days)
