@@ -232,31 +232,3 @@ def outcomes(session: Session, ws: int, start: dt.date, end: dt.date, as_of: dt.
     for key, cents in expanded_cents.items():
         result.line(key).arr_expanded += _money(cents)
     return result
-    first = min(add_months(latest_complete_month(o.date()), -1) for _, _, o, _ in closed)
-    accounts = select(p.account_id).where(closed_in)
-    mrr: dict[int, dict[dt.date, Decimal]] = defaultdict(dict)
-    mr = m.MrrSnapshot
-    for account, month, amount in session.execute(
-        select(mr.account_id, mr.month, mr.mrr).where(
-            mr.workspace_id == ws, mr.month >= first, mr.account_id.in_(accounts)
-        )
-    ).all():
-        mrr[account][month] = amount
-    for account, key, opened_at, outcome in closed:
-        line = result.line(key)
-        months = mrr.get(account, {})
-        opened = opened_at.date()
-        if outcome == "saved":
-            mark = opened + dt.timedelta(days=SAVE_WINDOW_DAYS)
-            if mark > as_of:
-                line.saves_pending += 1
-            elif months.get(latest_complete_month(mark), ZERO) > 0:
-                line.arr_saved += 12 * months.get(latest_complete_month(opened), ZERO)
-        month = add_months(opened, 1)
-        last = opened + dt.timedelta(days=EXPANSION_WINDOW_DAYS)
-        while month <= last:
-            now_c, before = months.get(month, ZERO), months.get(add_months(month, -1), ZERO)
-            if now_c > before > 0:
-                line.arr_expanded += 12 * (now_c - before)
-            month = add_months(month, 1)
-    return result
