@@ -552,6 +552,9 @@ def fire(session: Session, ws: int, day: dt.date, play: PlayDef, policies: Polic
     raise AssertionError(f"unknown trigger {play.trigger}")
 
 
+OWNERS_AT_ONCE = 500  # more plays than this to open: read every account's owners in one query
+
+
 def evaluate_in(
     session: Session, ws: int, day: dt.date, *, now: dt.datetime, policies: Policies, notify: Notify
 ) -> Evaluation:
@@ -568,13 +571,19 @@ def evaluate_in(
     blocked = triggers.blocked(
         session, ws, {p.key: now - dt.timedelta(days=p.cooldown_days) for p in ordered}
     )
+    everyone: dict[str, dict[int, int | None]] | None = None  # every account's owners, read once
     for play in ordered:
         fired = fire(session, ws, day, play, policies)
         result.fired[play.key] = len(fired)
         todo = [f for f in fired if f.account_id not in blocked[play.key]]
-        role_owner = triggers.owners(
-            session, ws, [f.account_id for f in todo], store.ROLE_COLUMNS[play.owner]
-        )
+        if len(todo) > OWNERS_AT_ONCE:
+            if everyone is None:
+                everyone = triggers.owners_by_role(session, ws, store.ROLE_COLUMNS)
+            role_owner = everyone[play.owner]
+        else:
+            role_owner = triggers.owners(
+                session, ws, [f.account_id for f in todo], store.ROLE_COLUMNS[play.owner]
+            )
         new: list[NewPlay] = []
         due_cache: dict[str | None, dt.datetime] = {}
         for f in todo:

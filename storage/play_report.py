@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import Integer, String, and_, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from storage import models as m
@@ -20,6 +20,28 @@ from storage.periods import add_months, latest_complete_month
 ZERO = Decimal("0.00")
 SAVE_WINDOW_DAYS = 90  # a saved play's ARR counts if the account still pays this many days after opening
 EXPANSION_WINDOW_DAYS = 90  # expansion movements credited to a play: months starting in this window
+
+
+def _money(cents: int) -> Decimal:
+    return m.from_cents(cents) or ZERO
+
+
+def _expansion_months(opened: dt.date) -> list[tuple[dt.date, dt.date]]:
+    """The months credited to a play opened that day, each with the month before it."""
+    out = []
+    month = add_months(opened, 1)
+    last = opened + dt.timedelta(days=EXPANSION_WINDOW_DAYS)
+    while month <= last:
+        out.append((month, add_months(month, -1)))
+        month = add_months(month, 1)
+    return out
+
+
+def _day_of(raw: Any) -> dt.date:
+    """The UTC day of a stored time: a naive UTC datetime (PostgreSQL) or its ISO text (SQLite)."""
+    if isinstance(raw, dt.datetime):
+        return raw.date()
+    return dt.date.fromisoformat(str(raw)[:10])
 
 
 def _end_of(day: dt.date) -> dt.datetime:
@@ -118,34 +140,62 @@ def outcomes(session: Session, ws: int, start: dt.date, end: dt.date, as_of: dt.
         line.closed += int(n)
         if outcome in ("saved", "expanded", "churned", "no_action"):
             setattr(line, outcome, getattr(line, outcome) + int(n))
-    closed = session.execute(select(p.account_id, p.play_key, p.opened_at, p.outcome).where(closed_in)).all()
+    # Core rows (no ORM row bookkeeping) and MRR in integer cents (no Decimal per row): the same
+    # sums, converted once per line at the end.
+    conn = session.connection()
+    # The opening time read raw (stored UTC) and only its day used, parsed once per distinct value.
+    closed = conn.execute(
+        select(p.account_id, p.play_key, type_coerce(p.opened_at, String), p.outcome).where(closed_in)
+    ).all()
     if not closed:
         return result
-    first = min(add_months(latest_complete_month(o.date()), -1) for _, _, o, _ in closed)
+    days: dict[Any, dt.date] = {}
+    opened_days = []
+    for _, _, raw, _ in closed:
+        got = days.get(raw)
+        if got is None:
+            got = days[raw] = _day_of(raw)
+        opened_days.append(got)
+    first = min(add_months(latest_complete_month(d), -1) for d in opened_days)
+    # The latest month read: the expansion window's last month start (the save check's month is earlier).
+    last_month = max(d + dt.timedelta(days=max(SAVE_WINDOW_DAYS, EXPANSION_WINDOW_DAYS)) for d in opened_days)
     accounts = select(p.account_id).where(closed_in)
-    mrr: dict[int, dict[dt.date, Decimal]] = defaultdict(dict)
-    mr = m.MrrSnapshot
-    for account, month, amount in session.execute(
-        select(mr.account_id, mr.month, mr.mrr).where(
-            mr.workspace_id == ws, mr.month >= first, mr.account_id.in_(accounts)
+    mrr: dict[int, dict[dt.date, int]] = defaultdict(dict)
+    mr = m.table(m.MrrSnapshot)
+    # Months read raw and parsed once per distinct value (SQLite returns text; a dozen months here).
+    parsed: dict[Any, dt.date] = {}
+    for account, raw, cents in conn.execute(
+        select(mr.c.account_id, type_coerce(mr.c.month, String), type_coerce(mr.c.mrr, Integer)).where(
+            mr.c.workspace_id == ws,
+            mr.c.month >= first,
+            mr.c.month <= last_month,
+            mr.c.account_id.in_(accounts),
         )
     ).all():
-        mrr[account][month] = amount
-    for account, key, opened_at, outcome in closed:
+        month = parsed.get(raw)
+        if month is None:
+            month = parsed[raw] = raw if isinstance(raw, dt.date) else dt.date.fromisoformat(str(raw)[:10])
+        mrr[account][month] = int(cents)
+    saved_cents: dict[str, int] = defaultdict(int)
+    windows: dict[dt.date, list[tuple[dt.date, dt.date]]] = {}  # per opening day (a few hundred)
+    expanded_cents: dict[str, int] = defaultdict(int)
+    for (account, key, _, outcome), opened in zip(closed, opened_days, strict=True):
         line = result.line(key)
         months = mrr.get(account, {})
-        opened = opened_at.date()
         if outcome == "saved":
             mark = opened + dt.timedelta(days=SAVE_WINDOW_DAYS)
             if mark > as_of:
                 line.saves_pending += 1
-            elif months.get(latest_complete_month(mark), ZERO) > 0:
-                line.arr_saved += 12 * months.get(latest_complete_month(opened), ZERO)
-        month = add_months(opened, 1)
-        last = opened + dt.timedelta(days=EXPANSION_WINDOW_DAYS)
-        while month <= last:
-            now_c, before = months.get(month, ZERO), months.get(add_months(month, -1), ZERO)
+            elif months.get(latest_complete_month(mark), 0) > 0:
+                saved_cents[key] += 12 * months.get(latest_complete_month(opened), 0)
+        if opened not in windows:
+            windows[opened] = _expansion_months(opened)
+        for month, previous in windows[opened]:
+            now_c, before = months.get(month, 0), months.get(previous, 0)
             if now_c > before > 0:
-                line.arr_expanded += 12 * (now_c - before)
-            month = add_months(month, 1)
+                expanded_cents[key] += 12 * (now_c - before)
+    for key, cents in saved_cents.items():
+        result.line(key).arr_saved += _money(cents)
+    for key, cents in expanded_cents.items():
+        result.line(key).arr_expanded += _money(cents)
     return result

@@ -94,8 +94,8 @@ def usage_drop(
     w_start = day - dt.timedelta(days=window_days - 1)
     b_start = w_start - dt.timedelta(days=baseline_days)
     u = m.UsageDaily
-    # Two plain groupings (the window, the baseline) joined: half the time of one grouping with a CASE
-    # per aggregate and row.
+    # SQLite: two plain groupings (the window, the baseline) joined, half the time of one grouping
+    # with a CASE per aggregate and row; PostgreSQL: one grouping with FILTER (one scan).
     window = (
         select(
             u.account_id,
@@ -115,20 +115,23 @@ def usage_drop(
         .having(func.count() >= min_baseline_days, func.sum(u.active_users) > 0)
         .subquery()
     )
-    grouped = (
-        select(
-            window.c.account_id,
-            window.c.n.label("w_n"),
-            window.c.peak.label("w_max"),
-            window.c.total.label("w_sum"),
-            baseline.c.n.label("b_n"),
-            baseline.c.total.label("b_sum"),
+    if session.get_bind().dialect.name == "postgresql":
+        grouped = _usage_one_pass(ws, day, w_start, b_start, window_days, min_baseline_days, pct)
+    else:
+        grouped = (
+            select(
+                window.c.account_id,
+                window.c.n.label("w_n"),
+                window.c.peak.label("w_max"),
+                window.c.total.label("w_sum"),
+                baseline.c.n.label("b_n"),
+                baseline.c.total.label("b_sum"),
+            )
+            .join(baseline, baseline.c.account_id == window.c.account_id)
+            # max(window) < mean(baseline) × (1 − pct/100), without division
+            .where(window.c.peak * 100.0 * baseline.c.n < baseline.c.total * (100.0 - pct))
+            .subquery()
         )
-        .join(baseline, baseline.c.account_id == window.c.account_id)
-        # max(window) < mean(baseline) × (1 − pct/100), without division
-        .where(window.c.peak * 100.0 * baseline.c.n < baseline.c.total * (100.0 - pct))
-        .subquery()
-    )
     rows = session.execute(
         select(grouped).join(m.Account, m.Account.id == grouped.c.account_id).where(*_live(ws, segments))
     ).all()
@@ -150,6 +153,47 @@ def usage_drop(
             )
         )
     return out
+
+
+def _usage_one_pass(
+    ws: int,
+    day: dt.date,
+    w_start: dt.date,
+    b_start: dt.date,
+    window_days: int,
+    min_baseline_days: int,
+    pct: float,
+) -> Any:
+    """usage_drop's window and baseline aggregates in one scan (``FILTER``), for PostgreSQL: one
+    pass over the rows instead of two (about a quarter less there; on SQLite two groupings joined are
+    faster). The same columns and conditions as the two groupings."""
+    u = m.UsageDaily
+    in_window = u.day >= w_start
+    in_base = u.day < w_start
+    w_n = func.count().filter(in_window)
+    w_max = func.max(u.active_users).filter(in_window)
+    w_sum = func.sum(u.active_users).filter(in_window)
+    b_n = func.count().filter(in_base)
+    b_sum = func.sum(u.active_users).filter(in_base)
+    return (
+        select(
+            u.account_id,
+            w_n.label("w_n"),
+            w_max.label("w_max"),
+            w_sum.label("w_sum"),
+            b_n.label("b_n"),
+            b_sum.label("b_sum"),
+        )
+        .where(u.workspace_id == ws, u.day >= b_start, u.day <= day)
+        .group_by(u.account_id)
+        .having(
+            w_n == window_days,
+            b_n >= min_baseline_days,
+            b_sum > 0,
+            w_max * 100.0 * b_n < b_sum * (100.0 - pct),
+        )
+        .subquery()
+    )
 
 
 def ticket_spike(
@@ -474,4 +518,21 @@ def owners(session: Session, ws: int, account_ids: Sequence[int], column: Any) -
                 select(m.Account.id, column).where(m.Account.workspace_id == ws, m.Account.id.in_(chunk))
             ).all()
         )
+    return out
+
+
+def owners_by_role(session: Session, ws: int, columns: dict[str, Any]) -> dict[str, dict[int, int | None]]:
+    """Per owner role (``{"csm": m.Account.csm_id, …}``), the person of every account of the
+    workspace: one query for all roles, for an evaluation that opens thousands of plays (an IN list
+    per play costs more than reading the workspace's accounts once)."""
+    roles = list(columns)
+    out: dict[str, dict[int, int | None]] = {role: {} for role in roles}
+    rows = (
+        session.connection()
+        .execute(select(m.Account.id, *[columns[r] for r in roles]).where(m.Account.workspace_id == ws))
+        .all()
+    )
+    for row in rows:
+        for i, role in enumerate(roles, start=1):
+            out[role][row[0]] = row[i]
     return out
