@@ -291,6 +291,12 @@ SAMPLES: dict[str, tuple[str | tuple[str, ...], str]] = {
     "save_rate": (("saved", "churned"), "flags"),
     "health_index": ("scored_accounts", "accounts scored"),
     "sla_adherence": ("due", "handoffs due"),
+    "onboarding_time_days": ("accounts", "accounts"),
+    "first_value_on_time": ("due", "accounts due"),
+    "stage_conversion_onboarded": ("in_stage_at_start", "accounts in stage"),
+    "stage_conversion_adopted": ("in_stage_at_start", "accounts in stage"),
+    "stage_conversion_champion": ("in_stage_at_start", "accounts in stage"),
+    "churn_risk_coverage": ("at_risk", "accounts at risk"),
 }
 
 

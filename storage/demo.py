@@ -198,6 +198,7 @@ _LAST_NAMES = (
 # Every _SIGNAL_EVERY-th account (by index remainder) carries one recent signal (Story.signal).
 _SIGNAL_EVERY = 29
 _SIGNALS = {3: "usage_drop", 7: "ticket_spike", 11: "first_value", 13: "seats_full", 17: "detractor"}
+FIRST_VALUE_SIGNAL_DAYS = 150  # only accounts won this recently reach first value as a demo signal
 SIGNAL_DAYS = 14  # usage_drop: the last 14 days fall to 30 % of the account's usual use
 
 
@@ -347,7 +348,14 @@ class Story:
         (docs/plays.md) has something to fire for on day one."""
         if not self.paying_now:
             return None
-        return _SIGNALS.get(self.index % _SIGNAL_EVERY)
+        signal = _SIGNALS.get(self.index % _SIGNAL_EVERY)
+        if signal == "first_value" and self.closed_won_on < self.cfg.as_of - dt.timedelta(
+            days=FIRST_VALUE_SIGNAL_DAYS
+        ):
+            # First value is reached by a new customer: an account won years ago reaching it this week
+            # would put a 700-day time to value into the month's median.
+            return None
+        return signal
 
     def sub_rng(self, kind: str) -> random.Random:
         return random.Random(f"{self.cfg.seed}:{self.index}:{kind}")

@@ -33,7 +33,7 @@ def subscriptions_cmd() -> None:
 @subscriptions_cmd.command("list")
 @pass_ctx
 def subscriptions_list(ctx: Ctx) -> None:
-    """The channels that get the weekly digest."""
+    """The channels that get the digest (weekly, monthly or quarterly)."""
     with ctx.db.read() as session:
         ws = ctx.existing_workspace(session)
     rows = subs.subscriptions(ctx.db, ws)
@@ -64,7 +64,7 @@ def subscriptions_add(ctx: Ctx, channel: str, schedule: tuple[str, ...]) -> None
 @click.argument("channel", callback=_channel)
 @pass_ctx
 def subscriptions_remove(ctx: Ctx, channel: str) -> None:
-    """Stop CHANNEL's weekly digest."""
+    """Stop CHANNEL's digest."""
     with ctx.db.write() as session:
         ws = ctx.workspace(session)
     if not subs.unsubscribe(ctx.db, ws, channel):

@@ -8,8 +8,9 @@ import json
 import click
 from rich.table import Table
 
-from blocks.format import money, percent
+from blocks.format import money, percent, plural
 from bot.cli import AS_OF, Ctx, cli, out, pass_ctx
+from bot.cli.reports import print_wide
 from services import plays as plays_mod
 from services.policies import PlayDef, Policies
 from storage.periods import PERIOD_KINDS
@@ -93,10 +94,13 @@ def plays_evaluate(ctx: Ctx, as_of: dt.date | None) -> None:
         ctx.db, ws, day, now=ctx.now, policies=ctx.settings.policies, notify=notify_plays(ctx.settings)
     )
     for key in result.fired:
-        out.print(f"{key}: {result.fired[key]} signals, {result.opened[key]} plays opened", markup=False)
+        out.print(
+            f"{key}: {plural(result.fired[key], 'signal')}, {plural(result.opened[key], 'play')} opened",
+            markup=False,
+        )
     out.print(
-        f"as of {day}: {result.total_opened} plays opened, {result.queued} messages queued, "
-        f"{result.woke} snoozed plays back",
+        f"as of {day}: {plural(result.total_opened, 'play')} opened, {plural(result.queued, 'message')} "
+        f"queued, {plural(result.woke, 'snoozed play')} back",
         markup=False,
     )
 
@@ -148,7 +152,7 @@ def plays_report(ctx: Ctx, as_of: dt.date | None, period: str, as_json: bool) ->
             money(line.arr_saved, cur),
             money(line.arr_expanded, cur),
         )
-    out.print(table)
+    print_wide(table)
     for label, cov, day in (
         ("at the period's end", rep.coverage_end, rep.period.last_day),
         ("as of", rep.coverage_now, rep.as_of),

@@ -11,6 +11,7 @@ from rich.text import Text
 
 from blocks.format import money
 from bot.cli import AS_OF, Ctx, cli, out, pass_ctx
+from bot.cli.reports import print_wide
 from services import renewals as renewals_mod
 from services.errors import Refusal
 
@@ -91,7 +92,7 @@ def renewals_cmd(ctx: Ctx, days: int, as_json: bool, as_of: Any) -> None:
             owners,
         )
         table.add_row(*(Text(cell) for cell in cells))  # data is never rich markup
-    out.print(table)
+    print_wide(table)
     out.print(
         f"{len(found.rows)} accounts, {money(found.arr_total, currency)} ARR; "
         f"{money(found.arr_at('high'), currency)} at high risk",
