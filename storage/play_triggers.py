@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, aliased
 from storage import models as m
 from storage.periods import latest_complete_month
 
-SNAPSHOT_DAYS = 7  # the risk tier reads the latest health snapshot at most this old
+SNAPSHOT_DAYS = 7  # the risk tier reads the latest health snapshot of the 7 days ending on D (D−6 … D)
 
 
 @dataclass(frozen=True)
@@ -318,7 +318,7 @@ def no_exec_touchpoint(
 
 
 def _latest_band(ws: int, day: dt.date) -> Any:
-    """Per account, the band of its latest snapshot on or before D (at most SNAPSHOT_DAYS old)."""
+    """Per account, the band of its latest snapshot of the SNAPSHOT_DAYS days ending on D (D−6 … D)."""
     h = m.HealthSnapshot
     latest = (
         select(h.account_id, func.max(h.day).label("day"))
