@@ -12,11 +12,13 @@ from typing import Any
 
 from jinja2 import TemplateError
 
+from blocks import cuts as cut_words
 from blocks import format as fmt
 from blocks import goals as goal_words
 from blocks.teams import kpi_line, team_handoff_words, team_health_words
 from blocks.text import MAX_MESSAGE_TEXT, MAX_SECTION_TEXT, clip, message_problems, slack_escape
 from digests.templates import environment
+from services.cuts import NONE_LABEL
 from services.digest import MAX_DETAIL, WeeklyFacts
 from services.health import Mover
 from services.teams import TeamPart
@@ -115,6 +117,26 @@ def team_text(part: TeamPart, currency: str, now: dt.datetime, *, weekly: bool =
     )
 
 
+def by_source(facts: WeeklyFacts) -> dict[str, Any]:
+    """The monthly and quarterly digests' cut by acquisition source (a table in the thread): the pack a
+    monthly NRR council reviews. Nothing for a weekly digest or when no account has a source."""
+    cut = facts.by_source
+    if cut is None or not cut.rows or all(row.value == NONE_LABEL for row in cut.rows):
+        return {"by_source_table": None}
+    hidden = len(cut.rows) - cut_words.MAX_TABLE_ROWS
+    notes = [cut_words.footer(cut)]
+    if any(row.small for row in cut.rows[: cut_words.MAX_TABLE_ROWS]):
+        notes.insert(0, cut_words.SMALL_NOTE)
+    if hidden > 0:
+        notes.insert(0, f"…and {hidden} more — `retention-bot scorecard --by source` lists them all")
+    scope = " (all segments)" if facts.card.segment else ""
+    return {
+        "by_source_title": f"*By acquisition source* — {cut.period.label}{scope}",
+        "by_source_table": cut_words.table_block(cut),
+        "by_source_note": slack_escape("\n".join(notes)),
+    }
+
+
 PREVIOUS = {"week": "the week before", "month": "the month before", "quarter": "the quarter before"}
 
 
@@ -186,6 +208,7 @@ def context(facts: WeeklyFacts) -> dict[str, Any]:
         if facts.team
         else "",
         "people_text": _lines(people_rows, MAX_DETAIL, ""),
+        **by_source(facts),
         "previous": PREVIOUS[period.kind],
         "cadence": period.kind,
         "plays_line": plays_line,

@@ -9,6 +9,8 @@ import statistics
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from storage import cuts as store
 from storage.cuts import CUTS, CutBy
 from storage.db import Database
@@ -113,10 +115,14 @@ def cut(db: Database, ws: int, *, by: CutBy, as_of: dt.date, period: PeriodKind)
     without a value last."""
     if by not in CUTS:
         raise ValueError(f"unknown cut {by!r}: use one of {', '.join(CUTS)}")
-    p = Period.latest(period, as_of)
     with db.read() as session:
-        facts = store.cut_facts(session, ws, by, p.revenue_month, p.start, p.end)
+        return cut_in(session, ws, by=by, as_of=as_of, period=Period.latest(period, as_of))
+
+
+def cut_in(session: Session, ws: int, *, by: CutBy, as_of: dt.date, period: Period) -> Cut:
+    """``cut`` in the caller's transaction, for a period already chosen (the monthly digest's)."""
+    facts = store.cut_facts(session, ws, by, period.revenue_month, period.start, period.end)
     rows = sorted(
         (_row(f) for f in facts if f.accounts), key=lambda r: (r.value == NONE_LABEL, -r.accounts, r.value)
     )
-    return Cut(by, as_of, p, rows)
+    return Cut(by, as_of, period, rows)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
+from services.cuts import Cut, cut_in
 from services.health import Mover, movers
 from services.policies import Policies
 from services.scorecard import Scorecard, build_scorecard
@@ -36,6 +37,7 @@ class WeeklyFacts:
         default_factory=list
     )  # credited this period (wins, saves, on-time handoffs)
     team: TeamPart | None = None  # a team's digest leads with its part
+    by_source: Cut | None = None  # the monthly and quarterly digests' cut by acquisition source
     plays: PlayWeek = field(default_factory=PlayWeek)  # plays opened, closed and saved in the week
     play_titles: dict[str, str] = field(default_factory=dict)  # the play definitions' titles by key
     # Cohort retention through the latest complete month (the thread reply's last section).
@@ -81,6 +83,9 @@ def _weekly(
         now=now,
         people=credited_people(session, ws, period.start, period.end),
         team=team_part(session, ws, team, card, now) if team else None,
+        by_source=cut_in(session, ws, by="source", as_of=as_of, period=period)
+        if period_kind != "week"
+        else None,
         plays=week(session, ws, period.start_utc, period.end_utc, segment),
         play_titles={p.key: p.title for p in policies.plays},
     )

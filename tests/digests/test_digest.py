@@ -115,3 +115,17 @@ def test_preview_prints_the_post_arguments(demo: tuple[Database, int]) -> None:
     assert payload["thread_reply"]["thread_ts"] == "TS_OF_MESSAGE"
     missing = runner.invoke(cli, ["digest", "preview", "--channel", "C0NOPE"])
     assert missing.exit_code == 1 and "has no digest subscription" in missing.stderr
+
+
+def test_the_monthly_pack_has_the_cut_by_source_in_its_thread(demo: tuple[Database, int]) -> None:
+    db, ws = demo
+    monthly = render(context(weekly(db, ws, as_of=AS_OF, now=NOW, policies=Policies(), period_kind="month")))
+    assert monthly.problems == []
+    tables = [b for b in monthly.thread_blocks if b["type"] == "table"]
+    assert len(tables) == 1
+    header, *rows = tables[0]["rows"]
+    assert [c["text"] for c in header][:3] == ["source", "accounts", "churn"]
+    assert rows and all(len(r) == len(header) for r in rows)
+    assert "*By acquisition source* — October 2026" in json.dumps(monthly.thread_blocks, ensure_ascii=False)
+    weekly_digest = digest_of(db, ws)
+    assert not [b for b in weekly_digest.thread_blocks if b["type"] == "table"]
