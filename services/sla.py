@@ -407,8 +407,12 @@ def recipients(
     ``services.rollups``); the step's target at an escalation. Anyone missing (no manager, no Slack id)
     falls back to the escalation channel — never silence; [] only when not even a channel is
     configured."""
-    if event.kind == "warning" or (event.kind == "breach" and manager_rollup):
+    if event.kind == "warning":
         wanted = [("owner", facts.owner_slack)]
+    elif event.kind == "breach" and manager_rollup:
+        # The manager reads it in their daily roll-up, which needs their Slack id: with none (or no
+        # manager) the escalation channel hears of it now, as it would without the roll-up.
+        wanted = [("owner", facts.owner_slack)] + ([] if facts.manager_slack else [("manager", None)])
     elif event.kind == "breach":
         wanted = [("owner", facts.owner_slack), ("manager", facts.manager_slack)]
     elif event.target == "channel":

@@ -275,9 +275,14 @@ def test_under_the_rollup_a_breach_pings_the_owner_and_escalations_stay_immediat
     open_one(data, ws)
     open_one(data, ws, account="A2", ext="H2")
     sweep_and_queue(data, T0 + dt.timedelta(hours=8), ROLLED_UP, ADMINS)
-    assert pings(data) == [("breach:0:UOWN", "UOWN"), ("breach:0:USOLO", "USOLO")]
+    # Sol has no manager, so no roll-up will carry Sol's breach: the escalation channel hears of it now.
+    assert pings(data) == [
+        ("breach:0:UOWN", "UOWN"),
+        ("breach:0:USOLO", "USOLO"),
+        ("breach:0:CESC", "CESC"),
+    ]
     sweep_and_queue(data, T0 + dt.timedelta(hours=10), ROLLED_UP, ADMINS)
-    assert pings(data)[2:] == [("escalation:1:UMGR", "UMGR"), ("escalation:1:CESC", "CESC")]
+    assert pings(data)[3:] == [("escalation:1:UMGR", "UMGR"), ("escalation:1:CESC", "CESC")]
 
 
 def test_a_storm_is_one_message_per_recipient(data: Database, ws: int) -> None:
@@ -309,3 +314,28 @@ def test_a_storm_is_one_message_per_recipient(data: Database, ws: int) -> None:
     body = str(payload["blocks"])
     assert all(f"`S{i}`" in body for i in range(12)) and "<!channel>" not in body
     assert len([r for r in rows if r.channel_id == "USOLO"]) == 10  # ten: not a storm
+
+
+def test_a_breach_whose_manager_gets_no_roll_up_goes_to_the_escalation_channel() -> None:
+    import datetime as _dt
+
+    from services.sla import Event, recipients
+    from storage.handoffs import PingFacts
+
+    def facts(manager: str | None) -> PingFacts:
+        due = _dt.datetime(2026, 11, 23, 9, tzinfo=_dt.UTC)
+        return PingFacts(1, 1, "H1", "Acme", "sales_to_cs", "sales", "cs", due, "Ana", "UANA", manager, None)
+
+    breach = Event(1, 1, "breach", 0, "owner", None)
+    # The manager reads it in the day's roll-up: only the owner is pinged now.
+    assert recipients(breach, facts("UBOSS"), "CESC", manager_rollup=True) == [("owner", "UANA")]
+    # A manager without a Slack id gets no roll-up: the escalation channel is told now, never silence.
+    assert recipients(breach, facts(None), "CESC", manager_rollup=True) == [
+        ("owner", "UANA"),
+        ("channel", "CESC"),
+    ]
+    assert recipients(breach, facts(None), "CESC", manager_rollup=False) == [
+        ("owner", "UANA"),
+        ("channel", "CESC"),
+    ]
+    assert recipients(breach, facts("UBOSS"), "CESC") == [("owner", "UANA"), ("manager", "UBOSS")]
