@@ -7,6 +7,7 @@ import json
 
 import click
 
+from blocks.format import money
 from bot.cli import Ctx, cli, out, pass_ctx
 from services import feedback as fb
 from services.errors import UnknownSegment
@@ -74,8 +75,8 @@ def top_cmd(ctx: Ctx, kind: str | None, segment: str | None, limit: int, as_json
     currency = ctx.settings.policies.currency
     for n, t in enumerate(found.themes, 1):
         out.print(
-            f"{n}. {t.name} ({t.status}): {t.accounts} accounts, ARR {t.arr:,.2f} {currency}, "
-            f"at risk {t.arr_at_risk:,.2f} ({t.accounts_at_risk} accounts), "
+            f"{n}. {t.name} ({t.status}): {t.accounts} accounts, ARR {money(t.arr, currency)}, "
+            f"at risk {money(t.arr_at_risk, currency)} ({t.accounts_at_risk} accounts), "
             f"{t.renewals_90d} renewing in 90 days; "
             f"{t.last_4w} items in the last 4 weeks, {t.prior_4w} the 4 before",
             markup=False,
