@@ -30,7 +30,8 @@ from blocks.slack_errors import advice
 from blocks.text import MAX_MESSAGE_TEXT, clip, plain, slack_escape
 from commands import replies
 from commands.answer import Reply
-from commands.context import CHANNEL, ButtonPress, Context, SlashCommand, ViewSubmission, slash_command
+from commands.context import ButtonPress, Context, SlashCommand, ViewSubmission, slash_command
+from commands.subscriptions import admin_channel
 from services import feedback as fb
 from services.errors import NoSingleAccount, UnknownSegment
 from services.home import first_time
@@ -481,21 +482,10 @@ def subscription_command(ctx: Context, cmd: SlashCommand, ws: int, verb: str, ar
             )
         lines = [f"• <#{s.channel_id}>: {slack_escape(schedule_words(s))}" for s in listed]
         return replies.text_reply("*Voice of the customer digests*\n" + "\n".join(lines))
-    if not ctx.is_admin(cmd.user_id):
-        return replies.error_reply(
-            "Only admins can change digest subscriptions.", "Ask one of your RevOps admins."
-        )
-    channel = cmd.channel_id
-    if args and args[0].startswith(("<#", "#")):
-        found = CHANNEL.match(args[0])
-        if found is None:
-            return replies.error_reply(
-                "I need the channel picked from Slack's autocomplete (so I get its id).",
-                "Type `#` and choose the channel from the list.",
-            )
-        channel, args = found.group(1), args[1:]
-    if not channel:
-        return replies.error_reply("Which channel?", "Type `/feedback subscribe #channel`.")
+    target = admin_channel(ctx, cmd, args, "/feedback")
+    if not isinstance(target, tuple):
+        return target
+    channel, args = target
     if verb == "unsubscribe":
         gone = fb.voc_unsubscribe(ctx.db, ws, channel)
         return replies.text_reply(

@@ -12,6 +12,7 @@ from sqlalchemy import BigInteger, Date, Integer, and_, case, func, null, or_, s
 from sqlalchemy.orm import Session
 
 from storage import models as m
+from storage.metrics import days_from_closed_won
 from storage.periods import latest_complete_month
 
 ACC = m.table(m.Account)
@@ -51,19 +52,7 @@ def onboarding_time(
     session: Session, ws: int, start: dt.date, end: dt.date, segment: str | None = None
 ) -> OnboardingTime:
     """Median days closed/won → kickoff achieved, over accounts whose kickoff was achieved in [start, end)."""
-    rows = session.execute(
-        select(MS.c.achieved_on, ACC.c.closed_won_on)
-        .join(ACC, ACC.c.id == MS.c.account_id)
-        .where(
-            MS.c.workspace_id == ws,
-            MS.c.kind == "kickoff",
-            MS.c.achieved_on >= start,
-            MS.c.achieved_on < end,
-            ACC.c.closed_won_on.is_not(None),
-            *_segment(segment),
-        )
-    ).all()
-    days = [(achieved - won).days for achieved, won in rows]
+    days = days_from_closed_won(session, ws, "kickoff", start, end, segment)
     return OnboardingTime(_median(days), len(days))
 
 

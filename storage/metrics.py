@@ -174,19 +174,7 @@ def time_to_value(
 ) -> TimeToValue:
     """Median days closed/won → first value over accounts reaching first value in [start, end)."""
     ms = m.Milestone.__table__
-    rows = session.execute(
-        select(ms.c.achieved_on, ACC.c.closed_won_on)
-        .join(ACC, ACC.c.id == ms.c.account_id)
-        .where(
-            ms.c.workspace_id == ws,
-            ms.c.kind == "first_value",
-            ms.c.achieved_on >= start,
-            ms.c.achieved_on < end,
-            ACC.c.closed_won_on.is_not(None),
-            *_segment(segment),
-        )
-    ).all()
-    days = [(achieved - won).days for achieved, won in rows]
+    days = days_from_closed_won(session, ws, "first_value", start, end, segment)
     overdue = session.scalar(
         select(func.count())
         .select_from(ms.join(ACC, ACC.c.id == ms.c.account_id))
@@ -203,6 +191,27 @@ def time_to_value(
 
 def _segment(segment: str | None) -> list[Any]:
     return [] if segment is None else [ACC.c.segment == segment]
+
+
+def days_from_closed_won(
+    session: Session, ws: int, kind: str, start: dt.date, end: dt.date, segment: str | None = None
+) -> list[int]:
+    """Days from closed/won to the ``kind`` milestone, for each account that achieved it in [start,
+    end): time to value (first value) and onboarding time (kickoff)."""
+    ms = m.Milestone.__table__
+    rows = session.execute(
+        select(ms.c.achieved_on, ACC.c.closed_won_on)
+        .join(ACC, ACC.c.id == ms.c.account_id)
+        .where(
+            ms.c.workspace_id == ws,
+            ms.c.kind == kind,
+            ms.c.achieved_on >= start,
+            ms.c.achieved_on < end,
+            ACC.c.closed_won_on.is_not(None),
+            *_segment(segment),
+        )
+    ).all()
+    return [(achieved - won).days for achieved, won in rows]
 
 
 @dataclass(frozen=True)
