@@ -14,12 +14,19 @@ library: no new dependency, and no change to how the outbox reads errors) and re
   have the message: the outbox looks for it). A request is never re-sent here.
 
 Proxies are not supported by this transport (a client with ``proxy`` set falls back to urllib).
+
+``call_json`` is the outbox's own path for chat.postMessage: the arguments are encoded once with
+orjson and sent as they are, and the answer is read into the same ``SlackResponse`` (``validate``: the
+same ``SlackApiError`` on an HTTP error, a 429 or ``ok: false``). slack_sdk's generic path spent about
+two thirds of a post's CPU on its own bookkeeping (argument walks, ``urllib.request.Request``, stdlib
+JSON both ways): 0.40 ms a post against 0.15 ms (``bench/digest_fanout.py``).
 """
 
 from __future__ import annotations
 
 import http.client
 import io
+import json
 import select
 import threading
 import time
@@ -28,7 +35,10 @@ from urllib.error import HTTPError, URLError
 from urllib.parse import urlsplit
 from urllib.request import Request
 
+import orjson
 from slack_sdk import WebClient
+from slack_sdk.web.internal_utils import _get_url
+from slack_sdk.web.slack_response import SlackResponse
 
 IDLE_SECONDS = 20.0  # under the usual server keep-alive timeouts (Slack's edge: about 60 s)
 MAX_IDLE = 64  # idle connections kept per host
@@ -110,6 +120,40 @@ class KeepAliveWebClient(WebClient):
             return {"status": status, "headers": headers, "body": body}
         charset = headers.get_content_charset() or "utf-8"
         return {"status": status, "headers": headers, "body": body.decode(charset)}
+
+    def call_json(self, api_method: str, args: dict[str, Any]) -> SlackResponse:
+        """Call ``api_method`` with ``args`` as its JSON body (None values left out, as slack_sdk
+        does); the answer as slack_sdk gives it, validated."""
+        if self.proxy is not None:
+            return self.api_call(api_method, json=args)
+        args = {k: v for k, v in args.items() if v is not None}
+        try:
+            body = orjson.dumps(args)
+        except TypeError:  # what orjson does not encode (an integer over 64 bits): the stdlib's way
+            body = json.dumps(args).encode()
+        url = _get_url(self.base_url, api_method)
+        headers = {**self.headers, "Content-Type": "application/json;charset=utf-8"}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        status, _, response_headers, raw = self.request(url, body, headers)
+        header_dict = dict(response_headers.items())
+        if "Retry-After" in header_dict:  # both spellings, as slack_sdk's own path gives them
+            header_dict.setdefault("retry-after", header_dict["Retry-After"])
+        data: dict[str, Any]
+        try:
+            parsed = orjson.loads(raw)
+            data = parsed if isinstance(parsed, dict) else {"ok": False, "error": "unexpected_body"}
+        except orjson.JSONDecodeError:
+            data = {"ok": False, "error": f"Received a response in a non-JSON format: {raw[:100]!r}"}
+        return SlackResponse(
+            client=self,
+            http_verb="POST",
+            api_url=url,
+            req_args={"json": args, "headers": headers},
+            data=data,
+            headers=header_dict,
+            status_code=status,
+        ).validate()
 
     def request(
         self, url: str, data: bytes | None, headers: dict[str, str]

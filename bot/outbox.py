@@ -325,7 +325,10 @@ class Outbox:
                 return Outcome(dl.RETRY, error="its message has no ts yet")
             args["thread_ts"] = thread_ts
         try:
-            response = client.chat_postMessage(**args)
+            if isinstance(client, KeepAliveWebClient):  # the fast path (bot.keepalive.call_json)
+                response = client.call_json("chat.postMessage", args)
+            else:
+                response = client.chat_postMessage(**args)
             return Outcome(dl.POSTED, ts=str(response["ts"]))
         except SlackApiError as exc:
             name, status = error_name(exc), exc.response.status_code

@@ -8,6 +8,7 @@ read-then-write transaction takes the write lock up front instead of failing wit
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import orjson
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -27,6 +29,16 @@ logger = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def _json_loads(text: str | bytes) -> Any:
+    """JSON columns read with orjson (three to four times the stdlib's speed on the outbox's message
+    payloads, which a fan-out reads by the hundred); what orjson refuses and the stdlib takes (NaN, an
+    integer over 64 bits, a lone surrogate) is read by the stdlib, so every stored value still reads."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
 
 
 class SchemaOutOfDate(Exception):
@@ -135,6 +147,7 @@ class Database:
             connect_args=connect_args,
             pool_size=pool_size,  # the server sizes it to its threads, so no request waits for a connection
             max_overflow=pool_size,
+            json_deserializer=_json_loads,
         )
         if self.is_sqlite:
             _configure_sqlite(self.engine)

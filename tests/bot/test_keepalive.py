@@ -111,3 +111,51 @@ def test_a_connection_the_server_closed_while_idle_is_replaced_not_used() -> Non
     thread.join(timeout=5)
     server.close()
     assert len(accepted) == 2 and len(requests) == 2 and c.pool.opened == 2
+
+
+def test_call_json_posts_what_chat_postmessage_posts_and_fails_the_same_way(fake: FakeSlack) -> None:
+    """The outbox's fast path (``call_json``) against slack_sdk's own ``chat_postMessage``: the same
+    message arrives (non-ASCII text, blocks, None left out, the bot token), and every failure is the
+    same ``SlackApiError`` with the same status, error and Retry-After."""
+    c = client(fake.api_url)
+    args = {
+        "channel": "C1",
+        "text": "Acme & Co — 50% <@U1>",
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "naïve ✓"}}],
+        "thread_ts": None,
+    }
+    fast = c.call_json("chat.postMessage", args)
+    slow = c.chat_postMessage(**args)
+    assert fast["ok"] and fast.status_code == 200 and fast["ts"] != slow["ts"]
+    a, b = fake.calls("chat.postMessage")
+    assert a == b == {k: v for k, v in args.items() if v is not None}  # a None argument is left out
+    assert [p["ts"] for p in fake.posts("C1")] == [fast["ts"], slow["ts"]]
+    assert c.pool.opened == 1
+
+    def failure(call: object) -> tuple[int, object, object, object]:
+        with pytest.raises(SlackApiError) as caught:
+            call()  # type: ignore[operator]
+        r = caught.value.response
+        return r.status_code, r.get("error"), r.headers.get("Retry-After"), r.headers.get("retry-after")
+
+    for status, error, retry_after in (
+        (429, "ratelimited", 7),
+        (200, "channel_not_found", None),
+        (500, "fatal_error", None),
+    ):
+        got = []
+        for call in (lambda: c.call_json("chat.postMessage", args), lambda: c.chat_postMessage(**args)):
+            fake.fail("chat.postMessage", error, status=status, retry_after=retry_after)
+            got.append(failure(call))
+        assert got[0] == got[1], (status, error)
+        assert got[0][0] == status
+    assert c.call_json("chat.postMessage", args)["ok"]  # the connection is still good
+
+
+def test_call_json_to_a_closed_port_is_a_urlerror() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(URLError) as caught:
+        client(f"http://127.0.0.1:{port}/api/").call_json("chat.postMessage", {"channel": "C1", "text": "x"})
+    assert isinstance(caught.value.reason, ConnectionRefusedError)

@@ -201,3 +201,22 @@ def test_concurrency_limits_threads_in_sessions_and_nested_sessions_never_wait(d
     assert done.is_set()
     gated.dispose()
     one.dispose()
+
+
+def test_json_columns_read_back_what_was_written_even_where_orjson_refuses(db: Database, ws: int) -> None:
+    """JSON columns are read with orjson, and with the stdlib where orjson refuses a stored value (an
+    integer over 64 bits): every payload reads back as written."""
+    from storage import deliveries as dl
+
+    payloads = [
+        {"text": "naïve — ✓ <@U1>", "blocks": [{"type": "divider"}], "n": 1.5, "none": None},
+        {"text": "big", "n": 2**70},
+    ]
+    with db.write() as s:
+        ids = [
+            dl.enqueue(s, ws, kind="test", subject=f"s{i}", channel_id="C1", args=p, now=NOW)
+            for i, p in enumerate(payloads)
+        ]
+    with db.read() as s:
+        got = [s.scalar(select(dl.Delivery.payload).where(dl.Delivery.id == i)) for i in ids]
+    assert got == payloads
