@@ -220,3 +220,15 @@ def test_json_columns_read_back_what_was_written_even_where_orjson_refuses(db: D
     with db.read() as s:
         got = [s.scalar(select(dl.Delivery.payload).where(dl.Delivery.id == i)) for i in ids]
     assert got == payloads
+
+
+def test_the_head_read_from_the_migration_files_is_alembics(db: Database) -> None:
+    """Commands check the schema without importing Alembic: the head read from the files' revision
+    lines is the one Alembic computes, and the current revision is the one Alembic reads."""
+    from alembic.runtime.migration import MigrationContext
+
+    from storage.db import _alembic_head, head_revision
+
+    assert head_revision() == _alembic_head() is not None
+    with db.engine.connect() as conn:
+        assert db.current_revision() == MigrationContext.configure(conn).get_current_revision()
