@@ -97,7 +97,7 @@ def one_run(
         RETENTION_BOT_WORKSPACE="bench",
         DELIVERY_THREADS=str(threads),
     )
-    settle_heap()  # what the worker does when its scheduler starts (bot.scheduler.Worker.scheduler)
+    settle_heap()  # what `retention-bot worker` does before its scheduler starts (bot/cli/run.py)
     times, cpu, slack_cpu = [], 0.0, 0.0
     for week in (MONDAY - dt.timedelta(days=7), MONDAY):
         conn.send("clear")

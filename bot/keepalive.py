@@ -37,7 +37,7 @@ from urllib.request import Request
 
 import orjson
 from slack_sdk import WebClient
-from slack_sdk.web.internal_utils import _get_url
+from slack_sdk.web.internal_utils import _build_unexpected_body_error_message, _get_url
 from slack_sdk.web.slack_response import SlackResponse
 
 IDLE_SECONDS = 20.0  # under the usual server keep-alive timeouts (Slack's edge: about 60 s)
@@ -124,9 +124,9 @@ class KeepAliveWebClient(WebClient):
     def call_json(self, api_method: str, args: dict[str, Any]) -> SlackResponse:
         """Call ``api_method`` with ``args`` as its JSON body (None values left out, as slack_sdk
         does); the answer as slack_sdk gives it, validated."""
+        args = {k: v for k, v in args.items() if v is not None}
         if self.proxy is not None:
             return self.api_call(api_method, json=args)
-        args = {k: v for k, v in args.items() if v is not None}
         try:
             body = orjson.dumps(args)
         except TypeError:  # what orjson does not encode (an integer over 64 bits): the stdlib's way
@@ -137,14 +137,18 @@ class KeepAliveWebClient(WebClient):
             headers["Authorization"] = f"Bearer {self.token}"
         status, _, response_headers, raw = self.request(url, body, headers)
         header_dict = dict(response_headers.items())
-        if "Retry-After" in header_dict:  # both spellings, as slack_sdk's own path gives them
-            header_dict.setdefault("retry-after", header_dict["Retry-After"])
+        # Both spellings, as slack_sdk's own path gives them (Slack sends ``retry-after``).
+        retry_after = response_headers.get("Retry-After")
+        if retry_after is not None:
+            header_dict["Retry-After"] = header_dict["retry-after"] = retry_after
         data: dict[str, Any]
         try:
             parsed = orjson.loads(raw)
             data = parsed if isinstance(parsed, dict) else {"ok": False, "error": "unexpected_body"}
         except orjson.JSONDecodeError:
-            data = {"ok": False, "error": f"Received a response in a non-JSON format: {raw[:100]!r}"}
+            message = _build_unexpected_body_error_message(raw.decode("utf-8", "replace"))
+            self._logger.error(f"Failed to decode Slack API response: {message}")
+            data = {"ok": False, "error": message}
         return SlackResponse(
             client=self,
             http_verb="POST",

@@ -154,7 +154,8 @@ def _conversation(client: WebClient, channel_id: str) -> str:
 
 
 def _retry_after(exc: SlackApiError) -> float:
-    return float(exc.response.headers.get("Retry-After", 1) or 1)
+    headers = exc.response.headers
+    return float(headers.get("Retry-After") or headers.get("retry-after") or 1)
 
 
 def _upload(client: WebClient, url: str, data: bytes) -> int:
@@ -333,8 +334,7 @@ class Outbox:
         except SlackApiError as exc:
             name, status = error_name(exc), exc.response.status_code
             if status == 429 or name == "ratelimited":
-                wait = float(exc.response.headers.get("Retry-After", 1) or 1)
-                return Outcome(RATELIMITED, error="ratelimited", wait=wait)
+                return Outcome(RATELIMITED, error="ratelimited", wait=_retry_after(exc))
             if name == "fatal_error" or status >= 500:
                 return self._maybe_posted(client, item, thread_ts, name)
             return Outcome(dl.FAILED, error=name)

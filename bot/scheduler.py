@@ -52,8 +52,8 @@ def settle_heap() -> None:
     cyclic garbage collector's reach (``gc.freeze``), as long-running Python services do: otherwise
     every full collection walks that whole heap again, and one that falls inside a fan-out holds the
     GIL for 60–90 ms while 200 messages wait (bench/digest_fanout.py: the lease of a week's 400
-    messages took 90–114 ms instead of 23–27). Called once, when the scheduled work starts; nothing
-    built later is affected."""
+    messages took 90–114 ms instead of 23–27). Called once by `worker` and `serve` before the scheduled
+    work starts; nothing built later is affected."""
     gc.collect()
     gc.freeze()
 
@@ -224,7 +224,6 @@ class Worker:
         self.deliver()
 
     def scheduler(self, *, blocking: bool) -> BaseScheduler:
-        settle_heap()
         sched: BaseScheduler = (BlockingScheduler if blocking else BackgroundScheduler)(timezone=dt.UTC)
         first = utcnow()  # APScheduler's timers run on real time; the work reads self.clock
         jobs: list[tuple[str, Callable[[], object], int, dt.datetime | None]] = [

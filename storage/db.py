@@ -32,14 +32,24 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
+# An integer of 19 digits or more may be over 64 bits, which orjson reads as a float (rounded): such
+# a text is read by the stdlib. Shorter digit runs (Slack ts, ids, amounts) are exact either way.
+_LONG_DIGITS = re.compile(r"\d{19}")
+_LONG_DIGITS_BYTES = re.compile(rb"\d{19}")
+
+
 def _json_loads(text: str | bytes) -> Any:
     """JSON columns read with orjson (three to four times the stdlib's speed on the outbox's message
-    payloads, which a fan-out reads by the hundred); what orjson refuses and the stdlib takes (NaN, an
-    integer over 64 bits, a lone surrogate) is read by the stdlib, so every stored value still reads."""
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return json.loads(text)
+    payloads, which a fan-out reads by the hundred). Read by the stdlib instead: a text with a long
+    digit run (see ``_LONG_DIGITS``), and what orjson refuses (NaN, a lone surrogate), so every stored
+    value reads back exactly as ``json.loads`` reads it."""
+    long_digits = _LONG_DIGITS_BYTES if isinstance(text, bytes) else _LONG_DIGITS
+    if long_digits.search(text) is None:  # type: ignore[arg-type]
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(text)
 
 
 _REVISION = re.compile(r"""^revision\s*(?::[^=]*)?=\s*["']([^"']+)["']""", re.M)
@@ -54,6 +64,8 @@ def head_revision() -> str | None:
     read as one straight chain is left to Alembic."""
     revisions, parents = set(), set()
     for path in (MIGRATIONS / "versions").glob("*.py"):
+        if path.name.startswith((".", "__init__")):  # what Alembic skips: editor files, the package
+            continue
         source = path.read_text(encoding="utf-8")
         rev, down = _REVISION.search(source), _DOWN_REVISION.search(source)
         if rev is None or down is None:
@@ -252,7 +264,11 @@ class Database:
             if not inspect(conn).has_table("alembic_version"):
                 return None
             heads = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
-        return heads[0] if len(heads) == 1 else None
+            if len(heads) > 1:  # branches: Alembic's own answer (an error naming them)
+                from alembic.runtime.migration import MigrationContext
+
+                return MigrationContext.configure(conn).get_current_revision()
+        return heads[0] if heads else None
 
     def upgrade(self, revision: str = "head") -> None:
         from alembic import command

@@ -85,9 +85,10 @@ def _start_scheduler(settings: Settings, db: Database) -> Any:
     """Run the scheduled work in a background thread (unless SCHEDULER=false); returns how to stop it."""
     if not settings.scheduler:
         return lambda: None
-    from bot.scheduler import Worker
+    from bot.scheduler import Worker, settle_heap
 
     sched = Worker(settings, db).scheduler(blocking=False)
+    settle_heap()
     sched.start()
     return lambda: sched.shutdown(wait=False)
 
@@ -99,7 +100,7 @@ def worker(ctx: Ctx, once: bool) -> None:
     """Run the scheduled work alone: daily health snapshots and win detection, shout-outs, and the
     weekly digests, delivered exactly once. For deployments that run `serve` with SCHEDULER=false.
     Any number of workers may run against one database."""
-    from bot.scheduler import Worker
+    from bot.scheduler import Worker, settle_heap
 
     try:
         ctx.settings.check_slack(worker=True)
@@ -118,7 +119,9 @@ def worker(ctx: Ctx, once: bool) -> None:
         f"retention-bot worker: planning every {ctx.settings.tick_seconds}s, "
         f"delivering every {ctx.settings.deliver_seconds}s (Ctrl-C stops)"
     )
+    sched = runner.scheduler(blocking=True)
+    settle_heap()
     try:
-        runner.scheduler(blocking=True).start()
+        sched.start()
     except (KeyboardInterrupt, SystemExit):
         err.print("stopped")

@@ -159,3 +159,44 @@ def test_call_json_to_a_closed_port_is_a_urlerror() -> None:
     with pytest.raises(URLError) as caught:
         client(f"http://127.0.0.1:{port}/api/").call_json("chat.postMessage", {"channel": "C1", "text": "x"})
     assert isinstance(caught.value.reason, ConnectionRefusedError)
+
+
+def test_a_lowercase_retry_after_reads_as_slack_sends_it() -> None:
+    """Slack sends ``retry-after`` in lower case: both paths give it under both spellings, and the
+    outbox waits what it says (not its one-second default)."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from bot.outbox import _retry_after
+
+    class Limited(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            body = b'{"ok": false, "error": "ratelimited"}'
+            self.send_response(429)
+            self.send_header("content-type", "application/json")
+            self.send_header("retry-after", "30")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_: object) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Limited)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        c = client(f"http://127.0.0.1:{server.server_address[1]}/api/")
+        for call in (
+            lambda: c.call_json("chat.postMessage", {"channel": "C1", "text": "x"}),
+            lambda: c.chat_postMessage(channel="C1", text="x"),
+        ):
+            with pytest.raises(SlackApiError) as caught:
+                call()
+            headers = caught.value.response.headers
+            assert (headers.get("Retry-After"), headers.get("retry-after")) == ("30", "30")
+            assert _retry_after(caught.value) == 30.0
+    finally:
+        server.shutdown()
+        server.server_close()

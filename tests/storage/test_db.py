@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 import threading
 import time
 from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import bindparam, func, select, text
@@ -210,7 +212,7 @@ def test_json_columns_read_back_what_was_written_even_where_orjson_refuses(db: D
 
     payloads = [
         {"text": "naïve — ✓ <@U1>", "blocks": [{"type": "divider"}], "n": 1.5, "none": None},
-        {"text": "big", "n": 2**70},
+        {"text": "big", "n": 2**70 + 1, "m": -(2**63) - 1, "ts": "1700000000.000001"},
     ]
     with db.write() as s:
         ids = [
@@ -232,3 +234,24 @@ def test_the_head_read_from_the_migration_files_is_alembics(db: Database) -> Non
     assert head_revision() == _alembic_head() is not None
     with db.engine.connect() as conn:
         assert db.current_revision() == MigrationContext.configure(conn).get_current_revision()
+
+
+def test_the_head_is_read_past_editor_files_and_the_package_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What Alembic skips in the versions folder (``__init__.py``, editor lock files) is skipped, so
+    the head is still read from the files (Alembic is not asked) and is Alembic's."""
+    from storage import db as db_module
+
+    expected = db_module._alembic_head()
+    versions = tmp_path / "versions"
+    shutil.copytree(db_module.MIGRATIONS / "versions", versions, ignore=shutil.ignore_patterns("__pycache__"))
+    (versions / "__init__.py").write_text("")
+    (versions / ".#0099_draft.py").write_text('revision = "9999"\ndown_revision = "0001"\n')
+    monkeypatch.setattr(db_module, "MIGRATIONS", tmp_path)
+    monkeypatch.setattr(db_module, "_alembic_head", lambda: "alembic was asked")
+    db_module.head_revision.cache_clear()
+    try:
+        assert db_module.head_revision() == expected
+    finally:
+        db_module.head_revision.cache_clear()
