@@ -16,6 +16,7 @@ import datetime as dt
 
 from sqlalchemy import Column, Date, DateTime, Integer, MetaData, Table, text
 
+from storage import usage_rollup
 from storage.db import Database
 from storage.periods import add_months
 from storage.workspaces import ensure_workspace
@@ -116,6 +117,7 @@ def build(url: str, accounts: int, months: int, as_of: dt.date) -> None:
             "FROM bench_nums n JOIN accounts a ON a.workspace_id = :ws AND a.external_id = 'ACC-' || n.i "
             f"CROSS JOIN bench_days d WHERE n.i % 7 != 0 AND d.k BETWEEN -{USAGE_DAYS - 1} AND 0"
         )
+        usage_rollup.refresh(s, ws)  # as every writer of usage rows does (the usage_drop trigger reads it)
         # health: the as-of day and 30 days before
         for k in (0, -30):
             run(

@@ -231,6 +231,12 @@ class UsageDaily(Base):
     day: Mapped[dt.date]
     active_users: Mapped[int] = mapped_column(Integer)
     licensed_seats: Mapped[int | None] = mapped_column(Integer)
+    # The account's running totals up to and including this day (storage/usage_rollup.py): how many
+    # usage rows it has and their active users summed. Kept by every writer of usage rows (the usage
+    # import, so ingest and demo data too), so the usage_drop trigger reads a window's and a baseline's
+    # count and sum as differences of a few rows instead of summing every row (0: not rolled up yet).
+    rows_upto: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    users_upto: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class FeatureUsage(Base):

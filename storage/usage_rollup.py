@@ -1,0 +1,75 @@
+"""Running totals of usage, kept on each ``usage_daily`` row: ``rows_upto`` (how many usage rows the
+account has from its first day up to and including this one) and ``users_upto`` (their active users
+summed). The count and the sum of any span of days are then the difference of two rows' totals, so
+the usage_drop trigger reads a handful of rows per account instead of summing ~100 days of rows for
+every account (storage/play_triggers.usage_drop).
+
+Every writer of usage rows calls ``refresh`` in its transaction: the usage import (so ingest and demo
+data) through ``storage.kinds``, migration 0014 for the rows before it, the bench dataset and the test
+helpers. A row written without it holds 0, which no rolled-up row holds (it counts itself).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from storage import models as m
+from storage.bulk import rows_written
+
+U = m.table(m.UsageDaily)
+
+
+def refresh(session: Session, ws: int, since: Any | None = None) -> int:
+    """Bring the running totals in line with the rows; returns how many rows were rewritten.
+
+    ``since``: a select of (account_id, day) pairs — each named account's rows from that day on are
+    recomputed (the earliest day per account counts), on top of the totals of its row just before it,
+    which that day cannot have changed. None: every row of the workspace."""
+    u = U
+    if since is None:
+        w: dict[str, Any] = {"partition_by": u.c.account_id, "order_by": u.c.day}
+        totals = (
+            select(
+                u.c.id,
+                func.count().over(**w).label("n"),
+                func.sum(u.c.active_users).over(**w).label("s"),
+            )
+            .where(u.c.workspace_id == ws)
+            .subquery("totals")
+        )
+    else:
+        pairs = since.subquery("since")
+        acc, day = pairs.c[0], pairs.c[1]
+        start = select(acc.label("account_id"), func.min(day).label("d0")).group_by(acc).subquery("start")
+        x, b = u.alias("before_day"), u.alias("base")
+        prev_day = (
+            select(func.max(x.c.day))
+            .where(x.c.account_id == start.c.account_id, x.c.day < start.c.d0)
+            .scalar_subquery()
+        )
+        w = {"partition_by": u.c.account_id, "order_by": u.c.day}
+        totals = (
+            select(
+                u.c.id,
+                (func.coalesce(b.c.rows_upto, 0) + func.count().over(**w)).label("n"),
+                (func.coalesce(b.c.users_upto, 0) + func.sum(u.c.active_users).over(**w)).label("s"),
+            )
+            .select_from(start)
+            .join(u, and_(u.c.account_id == start.c.account_id, u.c.day >= start.c.d0))
+            .outerjoin(b, and_(b.c.account_id == start.c.account_id, b.c.day == prev_day))
+            .where(u.c.workspace_id == ws)
+            .subquery("totals")
+        )
+    stmt = (
+        update(u)
+        .where(
+            u.c.id == totals.c.id,
+            u.c.workspace_id == ws,
+            or_(u.c.rows_upto != totals.c.n, u.c.users_upto != totals.c.s),
+        )
+        .values(rows_upto=totals.c.n, users_upto=totals.c.s)
+    )
+    return rows_written(session, stmt)
