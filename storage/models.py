@@ -220,9 +220,17 @@ class UsageDaily(Base):
     __tablename__ = "usage_daily"
     __table_args__ = (
         UniqueConstraint("account_id", "day"),
-        # Covering: the 28-day adoption scan over all accounts reads the index alone.
+        # Covering: the 28-day adoption scan over all accounts reads the index alone, and so does
+        # usage_drop's read of every account's running totals on two days (migration 0014).
         Index(
-            "ix_usage_workspace_day", "workspace_id", "day", "account_id", "active_users", "licensed_seats"
+            "ix_usage_workspace_day",
+            "workspace_id",
+            "day",
+            "account_id",
+            "active_users",
+            "licensed_seats",
+            "rows_upto",
+            "users_upto",
         ),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

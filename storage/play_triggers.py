@@ -106,9 +106,24 @@ def usage_drop(
     w_start = day - dt.timedelta(days=window_days - 1)
     b_start = w_start - dt.timedelta(days=baseline_days)
     d, w, b, x, p = (m.table(m.UsageDaily).alias(n) for n in ("on_d", "on_w", "base", "before", "peak"))
-    last_before = (
-        select(func.max(x.c.day)).where(x.c.account_id == d.c.account_id, x.c.day < b_start).scalar_subquery()
-    )
+    if session.get_bind().dialect.name == "postgresql":
+        # One LATERAL index scan per account (a third of the time of a max() subplan and a join there).
+        base: Any = (
+            select(x.c.rows_upto, x.c.users_upto)
+            .where(x.c.account_id == d.c.account_id, x.c.day < b_start)
+            .order_by(x.c.day.desc())
+            .limit(1)
+            .lateral("base")
+        )
+        b_on: Any = literal(True)
+    else:  # SQLite has no LATERAL: the day of that row (one seek), then the row by its key
+        last_before = (
+            select(func.max(x.c.day))
+            .where(x.c.account_id == d.c.account_id, x.c.day < b_start)
+            .scalar_subquery()
+        )
+        base, b_on = b, and_(b.c.account_id == d.c.account_id, b.c.day == last_before)
+    b = base
     w_n = d.c.rows_upto - w.c.rows_upto + 1
     w_sum = d.c.users_upto - w.c.users_upto + w.c.active_users
     b_n = w.c.rows_upto - 1 - func.coalesce(b.c.rows_upto, 0)
@@ -122,7 +137,7 @@ def usage_drop(
     rows = session.execute(
         select(d.c.account_id, w_sum, b_n, b_sum, peak)
         .join(w, and_(w.c.account_id == d.c.account_id, w.c.workspace_id == ws, w.c.day == w_start))
-        .outerjoin(b, and_(b.c.account_id == d.c.account_id, b.c.day == last_before))
+        .outerjoin(b, b_on)
         .join(m.Account, m.Account.id == d.c.account_id)
         .where(
             d.c.workspace_id == ws,

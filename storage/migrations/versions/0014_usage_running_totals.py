@@ -1,4 +1,5 @@
-"""usage_daily running totals (rows_upto, users_upto) for the usage_drop trigger, backfilled
+"""usage_daily running totals (rows_upto, users_upto) for the usage_drop trigger, backfilled; in the
+(workspace, day) covering index
 
 Revision ID: 0014
 Revises: 0011
@@ -27,9 +28,23 @@ def upgrade() -> None:
         " WINDOW w AS (PARTITION BY account_id ORDER BY day)"
         ") AS t WHERE usage_daily.id = t.id"
     )
+    # The covering index of (workspace, day) carries the totals too: usage_drop reads every account's
+    # row of two days from the index alone.
+    op.drop_index("ix_usage_workspace_day", table_name="usage_daily")
+    op.create_index(
+        "ix_usage_workspace_day",
+        "usage_daily",
+        ["workspace_id", "day", "account_id", "active_users", "licensed_seats", "rows_upto", "users_upto"],
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_usage_workspace_day", table_name="usage_daily")
+    op.create_index(
+        "ix_usage_workspace_day",
+        "usage_daily",
+        ["workspace_id", "day", "account_id", "active_users", "licensed_seats"],
+    )
     with op.batch_alter_table("usage_daily", schema=None) as batch_op:
         batch_op.drop_column("users_upto")
         batch_op.drop_column("rows_upto")
