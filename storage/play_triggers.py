@@ -504,13 +504,12 @@ def owners_by_role(session: Session, ws: int, columns: dict[str, Any]) -> dict[s
     workspace: one query for all roles, for an evaluation that opens thousands of plays (an IN list
     per play costs more than reading the workspace's accounts once)."""
     roles = list(columns)
-    out: dict[str, dict[int, int | None]] = {role: {} for role in roles}
     rows = (
         session.connection()
         .execute(select(m.Account.id, *[columns[r] for r in roles]).where(m.Account.workspace_id == ws))
         .all()
     )
-    for row in rows:
-        for i, role in enumerate(roles, start=1):
-            out[role][row[0]] = row[i]
-    return out
+    if not rows:
+        return {role: {} for role in roles}
+    ids, *people = zip(*rows, strict=True)  # one column per role: dicts built by zip, not per cell
+    return {role: dict(zip(ids, people[i], strict=True)) for i, role in enumerate(roles)}

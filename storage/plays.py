@@ -45,7 +45,7 @@ def insert_plays(session: Session, ws: int, plays: Sequence[NewPlay], now: dt.da
     if not plays:
         return []
     ids = _insert_rows(session, ws, plays, now)
-    if ids:
+    if ids and session.get_bind().dialect.name != "postgresql":  # PostgreSQL: in the same statement
         # The "opened" events, set-based from the rows just written (a parameter set per event cost
         # more than the query).
         p, e = m.table(m.Play), m.table(m.PlayEvent)
@@ -149,7 +149,16 @@ def _insert_rows(session: Session, ws: int, plays: Sequence[NewPlay], now: dt.da
         types = ", ".join(f"{c} {table.c[c].type.compile(dialect=dialect)}" for c in _COLUMNS)
         names = ", ".join(_COLUMNS)
         recordset = f"json_to_recordset(%s::json) AS r({types})"
-        sql = " ".join((head, "SELECT", names, "FROM", recordset, tail))
+        # The "opened" events are written by the same statement from the rows it inserted (a second
+        # statement finding them again cost a quarter of the insert).
+        inserted = " ".join(
+            (head, "SELECT", names, "FROM", recordset, tail, ", opened_at, opened_by_id, source")
+        )
+        events = (
+            "INSERT INTO play_events (workspace_id, play_id, kind, at, actor_id) "
+            "SELECT %s, id, 'opened', opened_at, opened_by_id FROM ins WHERE source != 'import'"
+        )
+        sql = " ".join(("WITH ins AS (", inserted, "), ev AS (", events, ") SELECT id FROM ins"))
         times = [i for i, c in enumerate(_COLUMNS) if isinstance(table.c[c].type, m.UTCDateTime)]
         to_naive = {i: procs[i] for i in times}
         iso: dict[Any, Any] = {None: None}
@@ -163,7 +172,7 @@ def _insert_rows(session: Session, ws: int, plays: Sequence[NewPlay], now: dt.da
                         iso[row[i]] = (proc(row[i]) if proc else row[i]).isoformat()
                     row[i] = iso[row[i]]
                 docs.append(dict(zip(_COLUMNS, row, strict=True)))
-            ids.extend(int(r[0]) for r in conn.exec_driver_sql(sql, (json.dumps(docs),)).all())
+            ids.extend(int(r[0]) for r in conn.exec_driver_sql(sql, (json.dumps(docs), ws)).all())
         return sorted(ids)
     for start in range(0, len(plays), _CHUNK):
         chunk = plays[start : start + _CHUNK]
