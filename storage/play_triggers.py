@@ -295,14 +295,15 @@ def no_exec_touchpoint(
     return [Fired(a, {"last_exec_touchpoint": _iso(t), "days": days, "kinds": list(kinds)}) for a, t in rows]
 
 
-def _latest_band(ws: int, day: dt.date) -> Any:
-    """Per account, the band of its latest snapshot of the SNAPSHOT_DAYS days ending on D (D−6 … D)."""
+def _latest_band(ws: int, day: dt.date, account_ids: Any | None = None) -> Any:
+    """Per account (of ``account_ids``, a select of ids, when given), the band of its latest snapshot
+    of the SNAPSHOT_DAYS days ending on D (D−6 … D)."""
     h = m.HealthSnapshot
+    conds = [h.workspace_id == ws, h.day <= day, h.day > day - dt.timedelta(days=SNAPSHOT_DAYS)]
+    if account_ids is not None:
+        conds.append(h.account_id.in_(account_ids))
     latest = (
-        select(h.account_id, func.max(h.day).label("day"))
-        .where(h.workspace_id == ws, h.day <= day, h.day > day - dt.timedelta(days=SNAPSHOT_DAYS))
-        .group_by(h.account_id)
-        .subquery()
+        select(h.account_id, func.max(h.day).label("day")).where(*conds).group_by(h.account_id).subquery()
     )
     return (
         select(h.account_id, h.band)
@@ -378,7 +379,9 @@ def renewal_at_risk(
             for k in marks
         ]
     )
-    band = _latest_band(ws, day)
+    # Only the accounts at a renewal mark read their band (a few per cent of them, not every account).
+    due = select(m.Account.id).where(*_live(ws, segments), m.Account.renewal_on > day, in_window)
+    band = _latest_band(ws, day, due)
     flag = _open_flag(ws, day)
     save = _open_save_play(ws, save_keys)
     high = or_(band.c.band == "red", flag)
