@@ -450,6 +450,12 @@ class UsageRunningTotals(Extension):
     the batch names, its rows from the earliest day the batch names on (a new day, or a day re-imported
     with a new value, moves the totals of every later day)."""
 
+    def check(self, ctx: BatchContext) -> list[RecordError]:
+        # Before the merge: usage batches of a workspace take turns (``usage_rollup.serialise``), so
+        # a batch's totals are computed over every row the batches before it wrote.
+        usage_rollup.serialise(ctx.session, ctx.workspace_id)
+        return []
+
     def after_merge(self, ctx: BatchContext) -> None:
         a, st = A.alias("usage_account"), ctx.stage
         staged = (

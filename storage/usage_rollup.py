@@ -4,7 +4,8 @@ summed). The count and the sum of any span of days are then the difference of tw
 the usage_drop trigger reads a handful of rows per account instead of summing ~100 days of rows for
 every account (storage/play_triggers.usage_drop).
 
-Every writer of usage rows calls ``refresh`` in its transaction: the usage import (so ingest and demo
+Every writer of usage rows calls ``serialise`` before writing them and ``refresh`` after, in its
+transaction: the usage import (so ingest and demo
 data) through ``storage.kinds``, migration 0014 for the rows before it, the bench dataset and the test
 helpers. A row written without it holds 0, which no rolled-up row holds (it counts itself).
 """
@@ -20,6 +21,18 @@ from storage import models as m
 from storage.bulk import rows_written
 
 U = m.table(m.UsageDaily)
+
+
+LOCK_CLASS = 14_001  # pg_advisory_xact_lock(LOCK_CLASS, workspace): usage writes of a workspace
+
+
+def serialise(session: Session, ws: int) -> None:
+    """Make this transaction the workspace's only usage writer until it ends (PostgreSQL; SQLite has
+    one writer at a time already). Call it before writing usage rows: under READ COMMITTED two batches
+    writing days of the same account at once would each total the rows without the other's, and the
+    later days would keep a wrong total."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(LOCK_CLASS, ws)))
 
 
 def refresh(session: Session, ws: int, since: Any | None = None) -> int:

@@ -18,7 +18,7 @@ from storage.db import Database
 from storage.importer import import_records
 from testkit.pg import create_database, drop_database
 from tests.support import NOW
-from tests.support.helpers import load
+from tests.support.helpers import at_once, load
 
 D = dt.date(2026, 11, 30)
 PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -123,6 +123,29 @@ def test_usage_drop_follows_a_reimported_day(db: Database, ws: int, tmp_path: Pa
     assert fired() == []
     load(db, ws, "usage", usage_csv([("A1", w0 + dt.timedelta(days=3), 69)]), tmp_path)
     assert [f.values["window_peak"] for f in fired()] == [69]
+
+
+def test_batches_at_once_for_the_same_accounts_keep_the_totals(db: Database, ws: int, accounts: None) -> None:
+    """Four batches, each with other days of the same accounts (interleaved, with new values for days
+    another batch also sends), at once: under PostgreSQL's READ COMMITTED each would total the rows
+    without the others' unless they take turns."""
+
+    def batch(n: int) -> list[tuple[int, dict, None]]:
+        days = [D - dt.timedelta(days=k) for k in range(n, 40, 4)] + [D - dt.timedelta(days=40)]
+        recs = [
+            {"account": a, "day": d.isoformat(), "active_users": n + k}
+            for k, d in enumerate(days)
+            for a in ("A1", "B2")
+        ]
+        return [(i, r, None) for i, r in enumerate(recs, 1)]
+
+    def one(n: int) -> None:
+        with db.write() as s:
+            import_records(s, ws, "usage", batch(n), strict=True)
+
+    at_once(one, [0, 1, 2, 3])
+    kept, recount = kept_and_recounted(db, ws)
+    assert kept == recount and len(kept) == 2 * 41
 
 
 @pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
