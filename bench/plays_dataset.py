@@ -181,7 +181,9 @@ def build(url: str, accounts: int, months: int, as_of: dt.date) -> None:
             "WHERE n.i % 5 < 2"
         )
     meta.drop_all(db.engine)
-    with db.engine.connect() as conn:
-        conn.execute(text("ANALYZE"))
-        conn.commit()
+    # PostgreSQL: VACUUM too, as autovacuum leaves a deployment's tables — the usage rows' running
+    # totals were written by an UPDATE of every row (one dead version each), and index-only scans
+    # need the visibility map a vacuum sets. (Measured, not vacuumed: usage_drop 650 ms instead of 180.)
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("ANALYZE" if db.is_sqlite else "VACUUM ANALYZE"))
     db.dispose()

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from storage import models as m
@@ -58,6 +58,38 @@ def refresh(session: Session, ws: int, since: Any | None = None) -> int:
         acc, day = pairs.c[0], pairs.c[1]
         start = select(acc.label("account_id"), func.min(day).label("d0")).group_by(acc).subquery("start")
         x, b = u.alias("before_day"), u.alias("base")
+        w = {"partition_by": start.c.account_id, "order_by": x.c.day}
+        if session.get_bind().dialect.name == "postgresql":
+            # LATERAL: index scans per account. Joined on ``day >= d0`` PostgreSQL cannot estimate, it
+            # read the whole table three times (1.2 s of a 2 s day's ingest at 50,000 accounts).
+            rows: Any = (
+                select(x.c.id, x.c.day, x.c.active_users)
+                .where(x.c.account_id == start.c.account_id, x.c.day >= start.c.d0)
+                .offset(0)  # kept a subquery (not pulled up into a join): an index scan per account
+                .lateral("rows")
+            )
+            base: Any = (
+                select(b.c.rows_upto, b.c.users_upto)
+                .where(b.c.account_id == start.c.account_id, b.c.day < start.c.d0)
+                .order_by(b.c.day.desc())
+                .limit(1)
+                .lateral("base")
+            )
+            w = {"partition_by": start.c.account_id, "order_by": rows.c.day}
+            totals = (
+                select(
+                    rows.c.id,
+                    (func.coalesce(base.c.rows_upto, 0) + func.count().over(**w)).label("n"),
+                    (func.coalesce(base.c.users_upto, 0) + func.sum(rows.c.active_users).over(**w)).label(
+                        "s"
+                    ),
+                )
+                .select_from(start)
+                .join(rows, true())
+                .outerjoin(base, true())
+                .subquery("totals")
+            )
+            return _write(session, ws, totals)
         prev_day = (
             select(func.max(x.c.day))
             .where(x.c.account_id == start.c.account_id, x.c.day < start.c.d0)
@@ -76,6 +108,11 @@ def refresh(session: Session, ws: int, since: Any | None = None) -> int:
             .where(u.c.workspace_id == ws)
             .subquery("totals")
         )
+    return _write(session, ws, totals)
+
+
+def _write(session: Session, ws: int, totals: Any) -> int:
+    u = U
     stmt = (
         update(u)
         .where(
