@@ -16,6 +16,7 @@ import datetime as dt
 
 from sqlalchemy import Column, Date, DateTime, Integer, MetaData, Table, text
 
+from storage import usage_rollup
 from storage.db import Database
 from storage.periods import add_months
 from storage.workspaces import ensure_workspace
@@ -116,6 +117,7 @@ def build(url: str, accounts: int, months: int, as_of: dt.date) -> None:
             "FROM bench_nums n JOIN accounts a ON a.workspace_id = :ws AND a.external_id = 'ACC-' || n.i "
             f"CROSS JOIN bench_days d WHERE n.i % 7 != 0 AND d.k BETWEEN -{USAGE_DAYS - 1} AND 0"
         )
+        usage_rollup.refresh(s, ws)  # as every writer of usage rows does (the usage_drop trigger reads it)
         # health: the as-of day and 30 days before
         for k in (0, -30):
             run(
@@ -179,7 +181,9 @@ def build(url: str, accounts: int, months: int, as_of: dt.date) -> None:
             "WHERE n.i % 5 < 2"
         )
     meta.drop_all(db.engine)
-    with db.engine.connect() as conn:
-        conn.execute(text("ANALYZE"))
-        conn.commit()
+    # PostgreSQL: VACUUM too, as autovacuum leaves a deployment's tables — the usage rows' running
+    # totals were written by an UPDATE of every row (one dead version each), and index-only scans
+    # need the visibility map a vacuum sets. (Measured, not vacuumed: usage_drop 650 ms instead of 180.)
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("ANALYZE" if db.is_sqlite else "VACUUM ANALYZE"))
     db.dispose()

@@ -339,6 +339,9 @@ def main() -> None:
     parser.add_argument("--keep-postgres", action="store_true")
     parser.add_argument("--only", choices=("sqlite", "postgresql"))
     parser.add_argument("--postgres-url", help="measure again on a database kept by --keep-postgres")
+    parser.add_argument(
+        "--pg-name", default="plays", help="the new PostgreSQL database's name (rb_bench_NAME_…)"
+    )
     parser.add_argument("--demo", action="store_true", help="load the demo data through the importer instead")
     args = parser.parse_args()
     loader = load_demo if args.demo else load
@@ -353,7 +356,7 @@ def main() -> None:
     if args.only != "sqlite" and args.postgres_url:
         measure("PostgreSQL", args.postgres_url)
     elif args.only != "sqlite":
-        pg = fresh_postgres("plays")
+        pg = fresh_postgres(args.pg_name)
         if pg:
             print(f"  loading PostgreSQL dataset … {loader(pg, args.accounts, args.months):.0f} s")
             print(f"  (PostgreSQL database: {pg.rsplit('/', 1)[-1]})")

@@ -11,7 +11,9 @@ messages, so the caller passes a ``notify`` hook that queues them in the same tr
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Collection
+import gc
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -555,12 +557,34 @@ def fire(session: Session, ws: int, day: dt.date, play: PlayDef, policies: Polic
 OWNERS_AT_ONCE = 500  # more plays than this to open: read every account's owners in one query
 
 
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Python's cyclic garbage collector paused for a bulk step (reference counting still frees what
+    it allocates; cycles wait for the next collection). An evaluation opening ~18,000 plays allocates
+    hundreds of thousands of objects, and the collections they set off, each walking every live object
+    of the process, were a quarter of its Python time at 50,000 accounts (measured: 547 -> 326 ms)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def evaluate_in(
     session: Session, ws: int, day: dt.date, *, now: dt.datetime, policies: Policies, notify: Notify
 ) -> Evaluation:
     """Evaluate every enabled play's trigger as of ``day`` in the caller's transaction and open the
     plays that fired and may open: none open for (account, play), none closed within the cooldown.
     The unique key makes it safe to run twice, or on two workers at once (one play)."""
+    with _no_cycle_collection():
+        return _evaluate(session, ws, day, now=now, policies=policies, notify=notify)
+
+
+def _evaluate(
+    session: Session, ws: int, day: dt.date, *, now: dt.datetime, policies: Policies, notify: Notify
+) -> Evaluation:
     result = Evaluation(day, {}, {}, [], 0, store.wake_snoozed(session, ws, now))
     managers = store.team_managers(session, ws)
     people_tz = store.person_timezones(session, ws)

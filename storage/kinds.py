@@ -36,7 +36,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from storage import feedback, revenue_facts, sla_clock, vocab
+from storage import feedback, revenue_facts, sla_clock, usage_rollup, vocab
 from storage import models as m
 from storage import records as r
 from storage.bulk import analyze_temp, refresh_statistics, rows_written, update_many
@@ -445,6 +445,27 @@ class RevenueFactsUpdate(Extension):
         revenue_facts.refresh(ctx.session, ctx.workspace_id, staged)
 
 
+class UsageRunningTotals(Extension):
+    """Keep the running totals of the usage rows (``storage.usage_rollup``) in line: for each account
+    the batch names, its rows from the earliest day the batch names on (a new day, or a day re-imported
+    with a new value, moves the totals of every later day)."""
+
+    def check(self, ctx: BatchContext) -> list[RecordError]:
+        # Before the merge: usage batches of a workspace take turns (``usage_rollup.serialise``), so
+        # a batch's totals are computed over every row the batches before it wrote.
+        usage_rollup.serialise(ctx.session, ctx.workspace_id)
+        return []
+
+    def after_merge(self, ctx: BatchContext) -> None:
+        a, st = A.alias("usage_account"), ctx.stage
+        staged = (
+            select(a.c.id, st.c.day)
+            .select_from(st)
+            .join(a, and_(a.c.workspace_id == ctx.workspace_id, a.c.external_id == st.c.account))
+        )
+        usage_rollup.refresh(ctx.session, ctx.workspace_id, staged)
+
+
 class FeedbackThemes(Extension):
     """Each imported item's theme, by name: missing themes are created (status new, first heard at the
     earliest item naming them), a merged theme's name leads to the theme it went into, and the items
@@ -590,6 +611,7 @@ KINDS: dict[str, Kind] = {
             (_account_ref(),),
             ("day", "active_users", "licensed_seats"),
             "daily active users and licensed seats",
+            extension=UsageRunningTotals,
         ),
         Kind(
             "features",

@@ -220,9 +220,17 @@ class UsageDaily(Base):
     __tablename__ = "usage_daily"
     __table_args__ = (
         UniqueConstraint("account_id", "day"),
-        # Covering: the 28-day adoption scan over all accounts reads the index alone.
+        # Covering: the 28-day adoption scan over all accounts reads the index alone, and so does
+        # usage_drop's read of every account's running totals on two days (migration 0014).
         Index(
-            "ix_usage_workspace_day", "workspace_id", "day", "account_id", "active_users", "licensed_seats"
+            "ix_usage_workspace_day",
+            "workspace_id",
+            "day",
+            "account_id",
+            "active_users",
+            "licensed_seats",
+            "rows_upto",
+            "users_upto",
         ),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -231,6 +239,12 @@ class UsageDaily(Base):
     day: Mapped[dt.date]
     active_users: Mapped[int] = mapped_column(Integer)
     licensed_seats: Mapped[int | None] = mapped_column(Integer)
+    # The account's running totals up to and including this day (storage/usage_rollup.py): how many
+    # usage rows it has and their active users summed. Kept by every writer of usage rows (the usage
+    # import, so ingest and demo data too), so the usage_drop trigger reads a window's and a baseline's
+    # count and sum as differences of a few rows instead of summing every row (0: not rolled up yet).
+    rows_upto: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    users_upto: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class FeatureUsage(Base):

@@ -141,6 +141,27 @@ def test_a_body_past_the_limit_is_413(bot: Bot) -> None:
     assert reply.status == 413 and "split the batch" in reply.body["detail"]
 
 
+def test_ingested_usage_keeps_its_running_totals(bot: Bot, db: Database) -> None:
+    """Each usage row carries its account's rows and active users up to its day (the usage_drop
+    trigger reads them): a later batch re-sending an earlier day with a new value moves the days after it."""
+    days = ["2026-11-01", "2026-11-02", "2026-11-04"]
+    reply = bot.ingest("usage", [{**USAGE, "day": d, "active_users": k + 1} for k, d in enumerate(days)])
+    assert reply.status == 200, reply
+    reply = bot.ingest("usage", [{**USAGE, "day": "2026-11-02", "active_users": 20}])
+    assert reply.status == 200 and reply.body["updated"] == 1, reply
+    with db.read() as s:
+        got = s.execute(
+            select(m.UsageDaily.day, m.UsageDaily.rows_upto, m.UsageDaily.users_upto).order_by(
+                m.UsageDaily.day
+            )
+        ).all()
+    assert [(d.isoformat(), n, u) for d, n, u in got] == [
+        ("2026-11-01", 1, 1),
+        ("2026-11-02", 2, 21),
+        ("2026-11-04", 3, 24),
+    ]
+
+
 def test_openapi_states_the_limits_and_every_status(bot: Bot) -> None:
     spec = bot.http("/api/v1/openapi.json", method="GET").body
     statuses = set(spec["paths"]["/api/v1/ingest/usage"]["post"]["responses"])

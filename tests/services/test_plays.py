@@ -338,3 +338,29 @@ def test_a_snooze_ends_at_its_time_not_at_the_next_daily_run(db: Database, ws: i
     assert plays.view(db, ws, pid, POLICIES, NOW).row.state == "snoozed"
     assert plays.wake_snoozed(db, ws, NOW + days(hours=5, minutes=1)) == 1
     assert plays.view(db, ws, pid, POLICIES, NOW).row.state == "open"
+
+
+def test_evaluation_pauses_cycle_collection_only_while_it_runs(db: Database, ws: int) -> None:
+    """The garbage collector is paused during an evaluation and left as it was found, also when the
+    evaluation fails."""
+    import gc
+
+    seen: list[bool] = []
+
+    def notify(session: Session, ws_: int, ids: list[int], now: dt.datetime) -> int:
+        seen.append(gc.isenabled())
+        raise RuntimeError("the hook fails")
+
+    with db.write() as s:
+        a = d.account(s, ws, "RED")
+        d.health(s, ws, a, D, 20, "red")
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError):
+        plays.evaluate(db, ws, D, now=NOW, policies=POLICIES, notify=notify)
+    assert seen == [False] and gc.isenabled()
+    gc.disable()
+    try:
+        plays.evaluate(db, ws, D, now=NOW, policies=POLICIES, notify=plays.no_notify)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -9,6 +9,7 @@ from itertools import count
 from sqlalchemy.orm import Session
 
 from storage import models as m
+from storage import usage_rollup
 
 _ids = count(1)
 
@@ -69,6 +70,9 @@ def usage(
             )
         )
         day += dt.timedelta(days=1)
+    session.flush()
+    # as every writer of usage rows does: the running totals the usage_drop trigger reads
+    usage_rollup.refresh(session, ws)
 
 
 def at(day: dt.date, hour: int = 12) -> dt.datetime:
