@@ -16,10 +16,11 @@ library: no new dependency, and no change to how the outbox reads errors) and re
 Proxies are not supported by this transport (a client with ``proxy`` set falls back to urllib).
 
 ``call_json`` is the outbox's own path for chat.postMessage: the arguments are encoded once with
-orjson and sent as they are, and the answer is read into the same ``SlackResponse`` (``validate``: the
-same ``SlackApiError`` on an HTTP error, a 429 or ``ok: false``). slack_sdk's generic path spent about
-two thirds of a post's CPU on its own bookkeeping (argument walks, ``urllib.request.Request``, stdlib
-JSON both ways): 0.40 ms a post against 0.15 ms (``bench/digest_fanout.py``).
+orjson (which refuses what it cannot encode exactly; the stdlib takes those) and sent as they are,
+and the answer is read into the same ``SlackResponse`` (``validate``: the same ``SlackApiError`` on an
+HTTP error, a 429 or ``ok: false``). slack_sdk's generic path spent about two thirds of a post's CPU
+on its own bookkeeping (argument walks, ``urllib.request.Request``, the stdlib's JSON encoder): 0.40
+ms a post against 0.15 ms (``bench/digest_fanout.py``).
 """
 
 from __future__ import annotations
@@ -142,10 +143,10 @@ class KeepAliveWebClient(WebClient):
         if retry_after is not None:
             header_dict["Retry-After"] = header_dict["retry-after"] = retry_after
         data: dict[str, Any]
-        try:
-            parsed = orjson.loads(raw)
+        try:  # the stdlib's reading (orjson would turn an integer over 64 bits into a float)
+            parsed = json.loads(raw)
             data = parsed if isinstance(parsed, dict) else {"ok": False, "error": "unexpected_body"}
-        except orjson.JSONDecodeError:
+        except ValueError:
             message = _build_unexpected_body_error_message(raw.decode("utf-8", "replace"))
             self._logger.error(f"Failed to decode Slack API response: {message}")
             data = {"ok": False, "error": message}

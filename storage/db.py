@@ -9,7 +9,6 @@ read-then-write transaction takes the write lock up front instead of failing wit
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import re
 import threading
@@ -18,7 +17,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import orjson
 from sqlalchemy import Engine, create_engine, event, inspect, make_url, text
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
@@ -30,26 +28,6 @@ logger = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 SQLITE_BUSY_TIMEOUT_MS = 30_000
-
-
-# An integer of 19 digits or more may be over 64 bits, which orjson reads as a float (rounded): such
-# a text is read by the stdlib. Shorter digit runs (Slack ts, ids, amounts) are exact either way.
-_LONG_DIGITS = re.compile(r"\d{19}")
-_LONG_DIGITS_BYTES = re.compile(rb"\d{19}")
-
-
-def _json_loads(text: str | bytes) -> Any:
-    """JSON columns read with orjson (three to four times the stdlib's speed on the outbox's message
-    payloads, which a fan-out reads by the hundred). Read by the stdlib instead: a text with a long
-    digit run (see ``_LONG_DIGITS``), and what orjson refuses (NaN, a lone surrogate), so every stored
-    value reads back exactly as ``json.loads`` reads it."""
-    long_digits = _LONG_DIGITS_BYTES if isinstance(text, bytes) else _LONG_DIGITS
-    if long_digits.search(text) is None:  # type: ignore[arg-type]
-        try:
-            return orjson.loads(text)
-        except orjson.JSONDecodeError:
-            pass
-    return json.loads(text)
 
 
 _REVISION = re.compile(r"""^revision\s*(?::[^=]*)?=\s*["']([^"']+)["']""", re.M)
@@ -192,7 +170,6 @@ class Database:
             connect_args=connect_args,
             pool_size=pool_size,  # the server sizes it to its threads, so no request waits for a connection
             max_overflow=pool_size,
-            json_deserializer=_json_loads,
         )
         if self.is_sqlite:
             _configure_sqlite(self.engine)
