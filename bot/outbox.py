@@ -190,6 +190,7 @@ class Outbox:
         self.channel_interval = channel_interval
         self.admins = admins or []
         self._draining = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None  # the senders, started once and kept (see _senders)
         # Pacing outlives one drain: when each channel last got a message, when each workspace may go on.
         self._last: dict[tuple[int, str], float] = {}
         self._paused: dict[int, float] = defaultdict(float)
@@ -203,16 +204,29 @@ class Outbox:
         if not self._draining.acquire(blocking=False):
             return report
         try:
-            with ThreadPoolExecutor(self.threads, thread_name_prefix="outbox") as pool:
-                for _ in range(rounds):
-                    with self.db.write() as session:
-                        batch = dl.lease(session, self.clock(), lease_for=LEASE)
-                    if not batch:
-                        break
-                    self._send_all(batch, pool, report)
+            for _ in range(rounds):
+                with self.db.write() as session:
+                    batch = dl.lease(session, self.clock(), lease_for=LEASE)
+                if not batch:
+                    break
+                self._send_all(batch, self._senders(), report)
         finally:
             self._draining.release()
         return report
+
+    def _senders(self) -> ThreadPoolExecutor:
+        """The sending threads, started all at once the first time and kept for the process's life:
+        a pool made per drain started its threads one by one during the first messages of every
+        fan-out (about 0.5 ms each, under the GIL, while 200 messages waited). Idle threads cost
+        nothing; the interpreter joins them at exit."""
+        if self._pool is None:
+            pool = ThreadPoolExecutor(self.threads, thread_name_prefix="outbox")
+            started = threading.Barrier(self.threads + 1)
+            for _ in range(self.threads):
+                pool.submit(started.wait)  # each waits for the others: one thread per task
+            started.wait()
+            self._pool = pool
+        return self._pool
 
     def _slot(self, key: tuple[int, str]) -> float:
         last = self._last.get(key)
