@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from storage import models as m
 from storage import stage_dates
-from storage.metrics import days_from_closed_won
+from storage.metrics import days_between, days_from_closed_won
 from storage.periods import latest_complete_month
 
 ACC = m.table(m.Account)
@@ -141,8 +141,8 @@ def stage_conversions(
     the rules are). They never run backwards (entering s+1 implies having entered s, no later), so the
     accounts in s at a start are those that entered s before it less those that entered s+1 before it:
     per stage one indexed count before the earliest start, and a short range up to each later start.
-    Only the accounts that entered a stage from the earliest start to the latest end come back, for
-    the conversions and the medians."""
+    The accounts that entered a stage in a period come back counted by their days in the stage before
+    (the conversions and the medians), never one row per account."""
     if not spans:
         return []
     dates = [SD.c[c] for c in stage_dates.COLUMNS]
@@ -151,7 +151,7 @@ def stage_conversions(
         scope.append(
             SD.c.account_id.in_(select(ACC.c.id).where(ACC.c.workspace_id == ws, ACC.c.segment == segment))
         )
-    first, last = min(start for start, _ in spans), max(end for _, end in spans)
+    first = min(start for start, _ in spans)
     starts = sorted({start for start, _ in spans})
     counts = [
         select(func.count())
@@ -166,38 +166,60 @@ def stage_conversions(
         s: [base[k] + (row[j * len(dates) + k] if j else 0) for k in range(len(dates))]
         for j, s in enumerate(starts)
     }
-    # Entered stage s+1 from the earliest start to the latest end: one index range per stage, few rows.
-    moved = session.execute(
-        union_all(
-            *[
-                select(literal(i), dates[i - 1], dates[i]).where(*scope, dates[i] >= first, dates[i] < last)
-                for i in (1, 2, 3)
-            ]
-        )
-    ).all()
+    # Per period and stage: the accounts that entered stage s+1 in the period, counted by their days in
+    # s and whether they were in s at the start — one short index range each, a few hundred rows back.
+    parts = []
+    for j, (start, end) in enumerate(spans):
+        for i in (1, 2, 3):
+            entered, left = dates[i - 1], dates[i]
+            days, in_stage = days_between(session, entered, left), case((entered < start, 1), else_=0)
+            parts.append(
+                select(literal(j), literal(i), days, in_stage, func.count())
+                .where(*scope, left >= start, left < end)
+                .group_by(days, in_stage)
+            )
+    spread: dict[tuple[int, int], list[tuple[int, int]]] = {}
+    converted: dict[tuple[int, int], int] = {}
+    for j, i, days_in, was_in, n in session.execute(union_all(*parts)).all():
+        spread.setdefault((j, i), []).append((int(days_in), int(n)))
+        converted[(j, i)] = converted.get((j, i), 0) + (int(n) if was_in else 0)
     out = []
-    for start, end in spans:
-        converted = [0, 0, 0]
-        days: list[list[int]] = [[], [], []]
-        for i, entered, left in moved:
-            if start <= left < end:
-                days[i - 1].append((left - entered).days)
-                converted[i - 1] += entered < start
+    for j, (start, _) in enumerate(spans):
         counts_at = before[start]
-        out.append(
-            [
+        steps = []
+        for i in (1, 2, 3):
+            counted = spread.get((j, i), [])
+            steps.append(
                 StageStep(
+                    STAGES[i - 1],
                     STAGES[i],
-                    STAGES[i + 1],
-                    counts_at[i] - counts_at[i + 1],
-                    converted[i],
-                    len(days[i]),
-                    _median(days[i]),
+                    counts_at[i - 1] - counts_at[i],
+                    converted.get((j, i), 0),
+                    sum(n for _, n in counted),
+                    _median_counted(counted),
                 )
-                for i in range(3)
-            ]
-        )
+            )
+        out.append(steps)
     return out
+
+
+def _median_counted(counted: list[tuple[int, int]]) -> float | None:
+    """``statistics.median`` of the values ``counted`` gives as (value, how many times) pairs."""
+    n = sum(k for _, k in counted)
+    if not n:
+        return None
+    ordered = sorted(counted)
+
+    def nth(index: int) -> int:
+        for value, k in ordered:
+            if index < k:
+                return value
+            index -= k
+        raise IndexError(index)
+
+    if n % 2:
+        return nth(n // 2)
+    return (nth(n // 2 - 1) + nth(n // 2)) / 2
 
 
 # --- churn risk coverage ---------------------------------------------------------------------------

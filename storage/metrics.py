@@ -11,7 +11,7 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import BigInteger, and_, case, func, literal, or_, select, type_coerce
+from sqlalchemy import BigInteger, Integer, and_, case, cast, func, literal, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from storage import models as m
@@ -199,8 +199,10 @@ def days_from_closed_won(
     """Days from closed/won to the ``kind`` milestone, for each account that achieved it in [start,
     end): time to value (first value) and onboarding time (kickoff)."""
     ms = m.Milestone.__table__
+    days = days_between(session, ACC.c.closed_won_on, ms.c.achieved_on)
+    # Counted per number of days in the database: a few hundred rows back, not one per account.
     rows = session.execute(
-        select(ms.c.achieved_on, ACC.c.closed_won_on)
+        select(days, func.count())
         .join(ACC, ACC.c.id == ms.c.account_id)
         .where(
             ms.c.workspace_id == ws,
@@ -210,8 +212,16 @@ def days_from_closed_won(
             ACC.c.closed_won_on.is_not(None),
             *_segment(segment),
         )
+        .group_by(days)
     ).all()
-    return [(achieved - won).days for achieved, won in rows]
+    return [int(d) for d, n in rows for _ in range(int(n))]
+
+
+def days_between(session: Session, earlier: Any, later: Any) -> Any:
+    """Whole days from one date column to another, as an integer, on both databases."""
+    if session.get_bind().dialect.name == "sqlite":
+        return cast(func.julianday(later) - func.julianday(earlier), Integer)
+    return later - earlier  # date − date is an integer on PostgreSQL
 
 
 @dataclass(frozen=True)
