@@ -181,6 +181,7 @@ def main() -> None:
         "--sqlite", type=Path, help="an already loaded SQLite dataset (a copy: it is written to)"
     )
     parser.add_argument("--pg-prefix", default="targets", help="the PostgreSQL database's name prefix")
+    parser.add_argument("--postgres", help="an already loaded PostgreSQL dataset's URL (it is written to)")
     parser.add_argument("--keep-postgres", action="store_true")
     parser.add_argument("--skip-postgres", action="store_true")
     parser.add_argument("--skip-sqlite", action="store_true")
@@ -195,7 +196,10 @@ def main() -> None:
         else:
             print(f"  SQLite dataset {sqlite_path}: {accounts_in(url):,} accounts")
         measure("SQLite", url, args.changes, args.repeat)
-    pg = None if args.skip_postgres else fresh_postgres(args.pg_prefix)
+    if args.postgres:
+        print(f"  PostgreSQL dataset: {accounts_in(args.postgres):,} accounts")
+        measure("PostgreSQL", args.postgres, args.changes, args.repeat)
+    pg = None if args.skip_postgres or args.postgres else fresh_postgres(args.pg_prefix)
     if pg:
         print(f"  loading PostgreSQL dataset … {load(pg, args.accounts, args.months):.0f} s")
         measure("PostgreSQL", pg, args.changes, args.repeat)

@@ -296,11 +296,20 @@ def churn_risk_coverage(session: Session, ws: int, day: dt.date, segment: str | 
     )
     account = candidates.c.account_id
     later = HS.alias("later")
-    red = and_(
-        candidates.c.red_day.is_not(None),
-        ~exists(select(later.c.day)).where(
-            later.c.account_id == account, later.c.day > candidates.c.red_day, later.c.day <= day
-        ),
+    # Red on the workspace's latest snapshot day in the window: nothing later to look for (most are).
+    last_day = (
+        select(func.max(later.c.day))
+        .where(later.c.workspace_id == ws, later.c.day > since, later.c.day <= day)
+        .scalar_subquery()
+    )
+    nothing_later = ~exists(select(later.c.day)).where(
+        later.c.account_id == account, later.c.day > candidates.c.red_day, later.c.day <= day
+    )
+    red_flag = case(
+        (candidates.c.red_day.is_(None), 0),
+        (candidates.c.red_day == last_day, 1),
+        (nothing_later, 1),
+        else_=0,
     )
     scope = (
         []
@@ -309,7 +318,7 @@ def churn_risk_coverage(session: Session, ws: int, day: dt.date, segment: str | 
     )
     at_risk = (
         select(
-            case((red, 1), else_=0).label("red"),
+            red_flag.label("red"),
             candidates.c.flag.label("flagged"),
             account.label("account_id"),
         )
