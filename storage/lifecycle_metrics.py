@@ -4,7 +4,6 @@ days in stage, and churn risk coverage. SQL only; each takes a workspace and an 
 from __future__ import annotations
 
 import datetime as dt
-import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from storage import models as m
 from storage import stage_dates
-from storage.metrics import days_between, days_from_closed_won
+from storage.metrics import days_between
 from storage.periods import latest_complete_month
 
 ACC = m.table(m.Account)
@@ -53,10 +52,6 @@ def _segment(segment: str | None) -> list[Any]:
     return [] if segment is None else [ACC.c.segment == segment]
 
 
-def _median(values: list[int]) -> float | None:
-    return statistics.median(values) if values else None
-
-
 @dataclass(frozen=True)
 class OnboardingTime:
     median_days: float | None
@@ -66,9 +61,24 @@ class OnboardingTime:
 def onboarding_time(
     session: Session, ws: int, start: dt.date, end: dt.date, segment: str | None = None
 ) -> OnboardingTime:
-    """Median days closed/won → kickoff achieved, over accounts whose kickoff was achieved in [start, end)."""
-    days = days_from_closed_won(session, ws, "kickoff", start, end, segment)
-    return OnboardingTime(_median(days), len(days))
+    """Median days closed/won → kickoff achieved, over accounts whose kickoff was achieved in [start, end)
+    (and that have a closed/won date). Both dates as recorded, kept beside the stage dates
+    (``storage.stage_dates``): one index range, counted per number of days."""
+    days = days_between(session, SD.c.account_closed_won_on, SD.c.kickoff_on)
+    q = (
+        select(days, func.count())
+        .where(
+            SD.c.workspace_id == ws,
+            SD.c.kickoff_on >= start,
+            SD.c.kickoff_on < end,
+            SD.c.account_closed_won_on.is_not(None),
+        )
+        .group_by(days)
+    )
+    if segment is not None:
+        q = q.where(SD.c.account_id.in_(select(ACC.c.id).where(ACC.c.workspace_id == ws, *_segment(segment))))
+    counted = [(int(d), int(n)) for d, n in session.execute(q).all()]
+    return OnboardingTime(_median_counted(counted), sum(n for _, n in counted))
 
 
 @dataclass(frozen=True)

@@ -636,6 +636,8 @@ class AccountStage(Base):
         Index("ix_account_stages_workspace_onboarded", "workspace_id", "onboarded_on", "closed_won_on"),
         Index("ix_account_stages_workspace_adopted", "workspace_id", "adopted_on", "onboarded_on"),
         Index("ix_account_stages_workspace_champion", "workspace_id", "champion_on", "adopted_on"),
+        # Onboarding time: the kickoffs of a period with their closed/won dates, from the index alone.
+        Index("ix_account_stages_workspace_kickoff", "workspace_id", "kickoff_on", "account_closed_won_on"),
     )
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
     workspace_id: Mapped[int] = _ws()
@@ -643,6 +645,9 @@ class AccountStage(Base):
     onboarded_on: Mapped[dt.date | None]
     adopted_on: Mapped[dt.date | None]
     champion_on: Mapped[dt.date | None]
+    # As recorded: the account's closed/won date and its kickoff milestone's achieved date.
+    account_closed_won_on: Mapped[dt.date | None]
+    kickoff_on: Mapped[dt.date | None]
 
 
 def _slack_sdk_tables() -> None:

@@ -18,7 +18,8 @@ The inputs are ``accounts.closed_won_on``, the kickoff, first_value and adopted 
 wins and promoter NPS responses. Every write of them calls ``refresh`` for the accounts it touched: the
 imports of those kinds (``storage.kinds``: file import, ingest, warehouse sync, demo data) and
 ``storage.wins.record_win``. So stage conversion is a few indexed counts per period instead of
-deriving every account's dates again (three joins of milestones per account, and the champions).
+deriving every account's dates again (three joins of milestones per account, and the champions),
+and onboarding time one index range (the recorded closed/won and kickoff dates are kept beside them).
 """
 
 from __future__ import annotations
@@ -40,7 +41,11 @@ STAGES_T = m.table(m.AccountStage)
 PROMOTER = 9  # an NPS response of 9 or 10 (as the account card's promoter)
 CHAMPION_WIN_KINDS = ("advocacy",)  # the wins that make an adopted account a champion
 STAGE_MILESTONES = ("kickoff", "first_value", "adopted")  # the milestones that mark a stage
-COLUMNS = ("closed_won_on", "onboarded_on", "adopted_on", "champion_on")
+COLUMNS = ("closed_won_on", "onboarded_on", "adopted_on", "champion_on")  # the stages' entry dates
+# Kept beside them for onboarding time (closed/won → kickoff, docs/metrics.md): the account's own
+# closed/won date and its kickoff milestone's achieved date, as recorded (None: not recorded).
+RECORDED = ("account_closed_won_on", "kickoff_on")
+KEPT = (*COLUMNS, *RECORDED)
 
 
 def _least(a: Any, b: Any) -> Any:
@@ -56,9 +61,9 @@ def _day(session: Session, when: Any) -> Any:
 
 
 def entry_dates(session: Session, ws: int, account_ids: Any | None = None) -> Any:
-    """A select of (account_id, workspace_id, closed_won_on, onboarded_on, adopted_on, champion_on) for
-    the workspace's accounts (or those of ``account_ids``, a select of ids or a list), derived from the
-    inputs by the rules above."""
+    """A select of (account_id, workspace_id, closed_won_on, onboarded_on, adopted_on, champion_on,
+    account_closed_won_on, kickoff_on) for the workspace's accounts (or those of ``account_ids``, a
+    select of ids or a list), derived from the inputs by the rules above."""
     fv, ad, ko = MS.alias("fv"), MS.alias("ad"), MS.alias("ko")
     adopted = _least(fv.c.achieved_on, ad.c.achieved_on)
     onboarded = _least(ko.c.achieved_on, adopted)
@@ -94,6 +99,8 @@ def entry_dates(session: Session, ws: int, account_ids: Any | None = None) -> An
         onboarded.label("onboarded_on"),
         adopted.label("adopted_on"),
         champion.label("champion_on"),
+        ACC.c.closed_won_on.label("account_closed_won_on"),
+        ko.c.achieved_on.label("kickoff_on"),
     ).select_from(joined)
     q = q.where(ACC.c.workspace_id == ws)
     if account_ids is not None:
@@ -116,9 +123,9 @@ def _refresh(session: Session, ws: int, account_ids: Any | None) -> None:
     if isinstance(account_ids, list) and not account_ids:
         return
     ins = dialect_insert(session, STAGES_T)
-    changed = or_(*[STAGES_T.c[c].is_distinct_from(ins.excluded[c]) for c in COLUMNS])
-    stmt = ins.from_select(["account_id", "workspace_id", *COLUMNS], entry_dates(session, ws, account_ids))
+    changed = or_(*[STAGES_T.c[c].is_distinct_from(ins.excluded[c]) for c in KEPT])
+    stmt = ins.from_select(["account_id", "workspace_id", *KEPT], entry_dates(session, ws, account_ids))
     stmt = stmt.on_conflict_do_update(
-        index_elements=["account_id"], set_={c: ins.excluded[c] for c in COLUMNS}, where=changed
+        index_elements=["account_id"], set_={c: ins.excluded[c] for c in KEPT}, where=changed
     )
     session.execute(stmt)

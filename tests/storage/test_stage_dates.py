@@ -98,6 +98,12 @@ def conversion(db: Database, ws: int, key: str) -> dict[str, object]:
     return card.kpi(key).current.detail
 
 
+def onboarding(db: Database, ws: int) -> tuple[float | None, int]:
+    with db.read() as s:
+        ob = lm.onboarding_time(s, ws, OCT, NOV)
+    return ob.median_days, ob.accounts
+
+
 def test_imports_of_accounts_and_milestones_keep_the_dates(base: Database, ws: int, tmp_path: Path) -> None:
     assert kept(base, ws) == {
         "A": (D("2026-09-01"), D("2026-10-05"), D("2026-10-08"), None),
@@ -106,6 +112,8 @@ def test_imports_of_accounts_and_milestones_keep_the_dates(base: Database, ws: i
     }
     # Onboarded → Adopted in October: B was onboarded on Oct 1 (the start), not before it: nobody.
     assert conversion(base, ws, "stage_conversion_adopted")["in_stage_at_start"] == 0
+    # Onboarding time in October: A 34 days (Sep 1 → Oct 5), B 11 (Sep 20 → Oct 1).
+    assert onboarding(base, ws) == (22.5, 2)
     # B's kickoff moves back to September: now Onboarded at the start; then it adopts in October.
     load(
         base,
@@ -117,6 +125,7 @@ def test_imports_of_accounts_and_milestones_keep_the_dates(base: Database, ws: i
     assert kept(base, ws)["B"] == (D("2026-09-20"), D("2026-09-25"), D("2026-10-20"), None)
     detail = conversion(base, ws, "stage_conversion_adopted")
     assert (detail["in_stage_at_start"], detail["converted"]) == (1, 1)
+    assert onboarding(base, ws) == (34, 1)  # B's kickoff is in September now
     # Its adoption is cleared again (an empty achieved date): the dates follow.
     load(base, ws, "milestones", "account,kind,target_on,achieved_on\nB,adopted,2026-12-01,\n", tmp_path)
     assert kept(base, ws)["B"] == (D("2026-09-20"), D("2026-09-25"), None, None)
@@ -125,13 +134,16 @@ def test_imports_of_accounts_and_milestones_keep_the_dates(base: Database, ws: i
         base,
         ws,
         "accounts",
-        "external_id,name,segment,closed_won_on\nC,Gamma,smb,2026-08-01\nD,Delta,smb,\n",
+        "external_id,name,segment,closed_won_on\nA,Alpha,ent,2026-09-05\nC,Gamma,smb,2026-08-01\nD,Delta,smb,\n",
         tmp_path,
     )
     load(base, ws, "milestones", "account,kind,target_on,achieved_on\nD,kickoff,,2026-10-12\n", tmp_path)
     got = kept(base, ws)
     assert got["C"] == (D("2026-08-01"), None, None, None)
     assert got["D"] == (D("2026-10-12"), D("2026-10-12"), None, None)  # won taken from the kickoff
+    assert got["A"][0] == D("2026-09-05")
+    # Onboarding time counts A's new closed/won date (30 days), and not D: it has no closed/won date.
+    assert onboarding(base, ws) == (30, 1)
     assert got == derived(base, ws)
 
 

@@ -26,6 +26,7 @@ STAGE_INDEXES = (
     ("onboarded", ["workspace_id", "onboarded_on", "closed_won_on"]),
     ("adopted", ["workspace_id", "adopted_on", "onboarded_on"]),
     ("champion", ["workspace_id", "champion_on", "adopted_on"]),
+    ("kickoff", ["workspace_id", "kickoff_on", "account_closed_won_on"]),
 )
 
 
@@ -38,6 +39,8 @@ def upgrade() -> None:
         sa.Column("onboarded_on", sa.Date(), nullable=True),
         sa.Column("adopted_on", sa.Date(), nullable=True),
         sa.Column("champion_on", sa.Date(), nullable=True),
+        sa.Column("account_closed_won_on", sa.Date(), nullable=True),
+        sa.Column("kickoff_on", sa.Date(), nullable=True),
         sa.ForeignKeyConstraint(
             ["account_id"],
             ["accounts.id"],
