@@ -108,9 +108,20 @@ def entry_dates(session: Session, ws: int, account_ids: Any | None = None) -> An
     return q
 
 
+# PostgreSQL advisory lock namespace of the refresh (the second key is the workspace).
+REFRESH_LOCK = 0x5354  # "ST"
+
+
 def refresh(session: Session, ws: int, account_ids: Any | None = None) -> None:
     """Bring the kept stage dates of ``account_ids`` (a select of ids or a list; None: every account of
-    the workspace) in line with their inputs. Only rows whose dates changed are written."""
+    the workspace) in line with their inputs. Only rows whose dates changed are written.
+
+    On PostgreSQL the workspace's refreshes take turns until their transactions end: under READ
+    COMMITTED two imports at once (a kickoff and a first value of the same account) would each write
+    dates derived without the other's rows. The one that waited derives them after the other has
+    committed, so it sees both. SQLite runs one write transaction at a time."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(REFRESH_LOCK, ws)))
     if isinstance(account_ids, list | tuple | set):
         ids = sorted(set(account_ids))
         for start in range(0, len(ids), 5_000):

@@ -22,10 +22,11 @@ from services.scorecard import build_scorecard
 from storage import lifecycle_metrics as lm
 from storage import stage_dates
 from storage.db import Database
+from storage.importer import import_records
 from storage.models import Account, AccountStage
 from storage.wins import record_win
 from tests.support import NOW
-from tests.support.helpers import load
+from tests.support.helpers import at_once, load
 
 AS_OF = dt.date(2026, 11, 23)
 OCT, NOV = dt.date(2026, 10, 1), dt.date(2026, 11, 1)
@@ -251,6 +252,34 @@ def test_stage_conversions_of_two_periods_equal_each_alone(base: Database, ws: i
     # November, Onboarded → Adopted: A adopted in October (not in stage), B onboarded Oct 1 adopts Nov 3.
     step = together[0][1]
     assert (step.at_start, step.converted, step.left, step.median_days) == (1, 1, 1, 33)
+
+
+def test_imports_at_once_of_different_milestones_of_the_same_accounts_keep_both(
+    base: Database, ws: int
+) -> None:
+    """Under PostgreSQL's READ COMMITTED each import derives the dates of the accounts it touched; one
+    that did not wait for the other would write dates without the other's milestones."""
+    accounts = [f"N{i}" for i in range(40)]
+    with base.write() as s:
+        items = (
+            (n, {"external_id": a, "name": a, "segment": "smb", "closed_won_on": "2026-09-01"}, None)
+            for n, a in enumerate(accounts, start=1)
+        )
+        import_records(s, ws, "accounts", items, source="test")
+    kinds = {"kickoff": "2026-10-02", "first_value": "2026-10-09", "adopted": "2026-10-05"}
+
+    def one(kind: str) -> None:
+        with base.write() as s:
+            items = (
+                (n, {"account": a, "kind": kind, "achieved_on": kinds[kind]}, None)
+                for n, a in enumerate(accounts, start=1)
+            )
+            import_records(s, ws, "milestones", items, source=f"import {kind}")
+
+    at_once(one, list(kinds))
+    got = kept(base, ws)
+    assert {got[a] for a in accounts} == {(D("2026-09-01"), D("2026-10-02"), D("2026-10-05"), None)}
+    assert got == derived(base, ws)
 
 
 def test_the_upgrade_backfills_the_dates_of_data_stored_before_it(tmp_path: Path) -> None:
