@@ -246,7 +246,6 @@ def _period_values(
     out["sla_adherence"] = _value(
         sla.value, "no handoff was due in the period", {"met": sla.met, "due": sla.due}
     )
-    out.update(lifecycle_values(session, ws, period, segment))
     return out
 
 
@@ -268,6 +267,10 @@ def build_scorecard(
     has_revenue = metrics.has_revenue(session, ws)
     now = _period_values(session, ws, period, policies, segment, facts[period.revenue_month])
     before = _period_values(session, ws, previous, policies, segment, facts[previous.revenue_month])
+    # The lifecycle KPIs of both periods together: the stage counts they share are read once.
+    lifecycle = lifecycle_values(session, ws, [period, previous], segment)
+    for values, extra in zip((now, before), lifecycle, strict=True):
+        values.update(extra)
     if not has_revenue:
         for values in (now, before):
             for key in ("nrr", "grr", "logo_churn", "expansion_arr", "contraction_arr", "clv"):

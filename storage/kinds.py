@@ -36,7 +36,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from storage import feedback, revenue_facts, sla_clock, usage_rollup, vocab
+from storage import feedback, revenue_facts, sla_clock, stage_dates, usage_rollup, vocab
 from storage import models as m
 from storage import records as r
 from storage.bulk import analyze_temp, refresh_statistics, rows_written, update_many
@@ -466,6 +466,78 @@ class UsageRunningTotals(Extension):
         usage_rollup.refresh(ctx.session, ctx.workspace_id, staged)
 
 
+class StageDatesUpdate(Extension):
+    """Keep the lifecycle stage dates (``storage.stage_dates``) of the accounts a batch touches in line
+    with their closed/won date, milestones, wins and NPS responses: the accounts the batch names and,
+    for a record that moved to another account, the one it left."""
+
+    def create(self, ctx: BatchContext) -> None:
+        self.moved_from: list[int] = []
+
+    def check(self, ctx: BatchContext) -> list[RecordError]:
+        # Before the merge: the accounts that staged records (a win, a response) belong to now, where
+        # the batch moves them to another account.
+        t, st, a = ctx.kind.table, ctx.stage, A.alias("stage_dates_account")
+        if "external_id" in ctx.kind.key and "account_id" in t.c:
+            same = and_(t.c.workspace_id == ctx.workspace_id, t.c.external_id == st.c.external_id)
+            named = and_(a.c.workspace_id == ctx.workspace_id, a.c.external_id == st.c.account)
+            self.moved_from = list(
+                ctx.session.scalars(
+                    select(t.c.account_id)
+                    .select_from(st.join(t, same).outerjoin(a, named))
+                    .where(t.c.account_id.is_distinct_from(a.c.id))
+                    .distinct()
+                )
+            )
+        return []
+
+    def after_merge(self, ctx: BatchContext) -> None:
+        a, st = A.alias("stage_dates_account"), ctx.stage
+        named = st.c.external_id if ctx.kind.table is A else st.c.account
+        staged = (
+            select(a.c.id)
+            .select_from(st)
+            .join(a, and_(a.c.workspace_id == ctx.workspace_id, a.c.external_id == named))
+            .distinct()
+        )
+        stage_dates.refresh(ctx.session, ctx.workspace_id, staged)
+        if self.moved_from:
+            stage_dates.refresh(ctx.session, ctx.workspace_id, self.moved_from)
+
+
+class Extensions(Extension):
+    """Several extensions on one kind, run in order."""
+
+    def __init__(self, *parts: Extension) -> None:
+        self.parts = parts
+
+    def create(self, ctx: BatchContext) -> None:
+        for part in self.parts:
+            part.create(ctx)
+
+    def stage(self, ctx: BatchContext, line: int, record: Any) -> None:
+        for part in self.parts:
+            part.stage(ctx, line, record)
+
+    def flush(self, ctx: BatchContext) -> None:
+        for part in self.parts:
+            part.flush(ctx)
+
+    def check(self, ctx: BatchContext) -> list[RecordError]:
+        return [error for part in self.parts for error in part.check(ctx)]
+
+    def extra_changed(self, ctx: BatchContext, resolved: Any) -> int:
+        return sum(part.extra_changed(ctx, resolved) for part in self.parts)
+
+    def after_merge(self, ctx: BatchContext) -> None:
+        for part in self.parts:
+            part.after_merge(ctx)
+
+
+def _wins_extensions() -> Extension:
+    return Extensions(WinCredits(), StageDatesUpdate())
+
+
 class FeedbackThemes(Extension):
     """Each imported item's theme, by name: missing themes are created (status new, first heard at the
     earliest item naming them), a merged theme's name leads to the theme it went into, and the items
@@ -592,6 +664,7 @@ KINDS: dict[str, Kind] = {
             "CRM id, name, domain, segment, stage, dates, owners by role, source and campaign",
             derived=("name_key",),
             derive=_name_key,
+            extension=StageDatesUpdate,  # closed_won_on
         ),
         Kind(
             "revenue",
@@ -649,6 +722,7 @@ KINDS: dict[str, Kind] = {
             (_account_ref(),),
             ("external_id", "responded_at", "score", "respondent_email", "comment"),
             "NPS responses",
+            extension=StageDatesUpdate,  # promoters make adopted accounts champions
         ),
         Kind(
             "milestones",
@@ -658,6 +732,7 @@ KINDS: dict[str, Kind] = {
             (_account_ref(),),
             ("kind", "target_on", "achieved_on"),
             "value milestones: target and achieved dates",
+            extension=StageDatesUpdate,
         ),
         Kind(
             "risk_flags",
@@ -689,7 +764,7 @@ KINDS: dict[str, Kind] = {
             (_account_ref(), _person_ref("recorded_by_email", "recorded_by_id")),
             ("external_id", "kind", "text", "amount", "won_on"),
             "shared wins with credited people and teams",
-            extension=WinCredits,
+            extension=_wins_extensions,  # credits; advocacy wins make adopted accounts champions
         ),
         Kind(
             "plays",

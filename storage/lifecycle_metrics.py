@@ -4,15 +4,30 @@ days in stage, and churn risk coverage. SQL only; each takes a workspace and an 
 from __future__ import annotations
 
 import datetime as dt
-import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BigInteger, Date, Integer, and_, case, func, null, or_, select, type_coerce, union_all
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    and_,
+    case,
+    exists,
+    func,
+    literal,
+    literal_column,
+    null,
+    or_,
+    select,
+    type_coerce,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from storage import models as m
-from storage.metrics import days_from_closed_won
+from storage import stage_dates
+from storage.metrics import days_between
 from storage.periods import latest_complete_month
 
 ACC = m.table(m.Account)
@@ -20,11 +35,10 @@ MS = m.table(m.Milestone)
 MRR = m.table(m.MrrSnapshot)
 RF = m.table(m.RiskFlag)
 HS = m.table(m.HealthSnapshot)
-WIN = m.table(m.Win)
-NPS = m.table(m.NpsResponse)
+SD = m.table(m.AccountStage)
 PLAY = m.table(m.Play)
 
-# The lifecycle stages whose conversion is measured, in order, and the event that marks entering each.
+# The lifecycle stages whose conversion is measured, in order (entry rules: storage/stage_dates.py).
 STAGES = ("closed_won", "onboarded", "adopted", "champion")
 STAGE_LABELS = {
     "closed_won": "Closed/Won",
@@ -38,10 +52,6 @@ def _segment(segment: str | None) -> list[Any]:
     return [] if segment is None else [ACC.c.segment == segment]
 
 
-def _median(values: list[int]) -> float | None:
-    return statistics.median(values) if values else None
-
-
 @dataclass(frozen=True)
 class OnboardingTime:
     median_days: float | None
@@ -51,9 +61,24 @@ class OnboardingTime:
 def onboarding_time(
     session: Session, ws: int, start: dt.date, end: dt.date, segment: str | None = None
 ) -> OnboardingTime:
-    """Median days closed/won → kickoff achieved, over accounts whose kickoff was achieved in [start, end)."""
-    days = days_from_closed_won(session, ws, "kickoff", start, end, segment)
-    return OnboardingTime(_median(days), len(days))
+    """Median days closed/won → kickoff achieved, over accounts whose kickoff was achieved in [start, end)
+    (and that have a closed/won date). Both dates as recorded, kept beside the stage dates
+    (``storage.stage_dates``): one index range, counted per number of days."""
+    days = days_between(session, SD.c.account_closed_won_on, SD.c.kickoff_on)
+    q = (
+        select(days, func.count())
+        .where(
+            SD.c.workspace_id == ws,
+            SD.c.kickoff_on >= start,
+            SD.c.kickoff_on < end,
+            SD.c.account_closed_won_on.is_not(None),
+        )
+        .group_by(days)
+    )
+    if segment is not None:
+        q = q.where(SD.c.account_id.in_(select(ACC.c.id).where(ACC.c.workspace_id == ws, *_segment(segment))))
+    counted = [(int(d), int(n)) for d, n in session.execute(q).all()]
+    return OnboardingTime(_median_counted(counted), sum(n for _, n in counted))
 
 
 @dataclass(frozen=True)
@@ -72,17 +97,15 @@ def first_value_on_time(
     """Accounts whose first-value target date fell in [start, end) and that achieved first value on or
     before it ÷ accounts whose first-value target date fell in [start, end)."""
     on_time = and_(MS.c.achieved_on.is_not(None), MS.c.achieved_on <= MS.c.target_on)
-    due, met = session.execute(
-        select(func.count(), func.count().filter(on_time))
-        .select_from(MS.join(ACC, ACC.c.id == MS.c.account_id))
-        .where(
-            MS.c.workspace_id == ws,
-            MS.c.kind == "first_value",
-            MS.c.target_on >= start,
-            MS.c.target_on < end,
-            *_segment(segment),
-        )
-    ).one()
+    q = select(func.count(), func.count().filter(on_time)).where(
+        MS.c.workspace_id == ws,
+        MS.c.kind == "first_value",
+        MS.c.target_on >= start,
+        MS.c.target_on < end,
+    )
+    if segment is not None:
+        q = q.where(MS.c.account_id.in_(select(ACC.c.id).where(ACC.c.workspace_id == ws, *_segment(segment))))
+    due, met = session.execute(q).one()
     return FirstValueOnTime(int(met or 0), int(due or 0))
 
 
@@ -109,142 +132,104 @@ class StageStep:
         return f"{STAGE_LABELS[self.stage]} → {STAGE_LABELS[self.next_stage]}"
 
 
-PROMOTER = 9  # an NPS response of 9 or 10 (as the account card's promoter)
-
-
-def _least(a: Any, b: Any) -> Any:
-    """The earlier of two dates, either of which may be NULL."""
-    return case((a.is_(None), b), (b.is_(None), a), (a <= b, a), else_=b)
-
-
-def _entry_dates(base: Any = ACC) -> tuple[Any, Any, Any, Any]:
-    """(FROM clause, Closed/Won, Onboarded, Adopted entry-date expressions) per account of ``base`` (the
-    accounts table, or a join that has it); see ``stage_conversion`` for the rules."""
-    fv, ad, ko = MS.alias("fv"), MS.alias("ad"), MS.alias("ko")
-    adopted = _least(fv.c.achieved_on, ad.c.achieved_on)
-    onboarded = _least(ko.c.achieved_on, adopted)
-    closed_won = _least(ACC.c.closed_won_on, onboarded)
-    joined = (
-        base.outerjoin(ko, and_(ko.c.account_id == ACC.c.id, ko.c.kind == "kickoff"))
-        .outerjoin(fv, and_(fv.c.account_id == ACC.c.id, fv.c.kind == "first_value"))
-        .outerjoin(ad, and_(ad.c.account_id == ACC.c.id, ad.c.kind == "adopted"))
-    )
-    return joined, closed_won, onboarded, adopted
-
-
-def champions(session: Session, ws: int, segment: str | None = None) -> dict[int, tuple[dt.date, dt.date]]:
-    """Adopted accounts that became champions: account id → (adopted, champion) dates. Champion: the first
-    advocacy win or promoter NPS response (9 or 10) on or after the day the account was adopted. Few
-    accounts have such events, so they are matched here; kept in ``session.info`` for the session."""
-    key = ("lifecycle_champions", ws, segment)
-    if key in session.info:
-        cached: dict[int, tuple[dt.date, dt.date]] = session.info[key]
-        return cached
-    scope = [ACC.c.workspace_id == ws, *_segment(segment)]
-    # Driven by the events (few), then each one's account and milestones; only events on or after
-    # adoption (a response's time compares with a date as that day's midnight on both databases).
-    wins = WIN.join(ACC, ACC.c.id == WIN.c.account_id)
-    joined, _, _, adopted = _entry_dates(wins)
-    advocacy = (
-        select(ACC.c.id, adopted, WIN.c.won_on)
-        .select_from(joined)
-        .where(WIN.c.workspace_id == ws, WIN.c.kind == "advocacy")
-    )
-    responses = NPS.join(ACC, ACC.c.id == NPS.c.account_id)
-    joined, _, _, adopted_too = _entry_dates(responses)
-    promoters = (
-        select(ACC.c.id, adopted_too, NPS.c.responded_at)
-        .select_from(joined)
-        .where(NPS.c.workspace_id == ws, NPS.c.score >= PROMOTER)
-    )
-    out: dict[int, tuple[dt.date, dt.date]] = {}
-    for query, at, since in ((advocacy, WIN.c.won_on, adopted), (promoters, NPS.c.responded_at, adopted_too)):
-        for account_id, adopted_on, when in session.execute(query.where(*scope, at >= since)).all():
-            day = when.date() if isinstance(when, dt.datetime) else when
-            if day < adopted_on:  # the same day's response, read back as a day: still on or after
-                continue
-            known = out.get(account_id)
-            if known is None or day < known[1]:
-                out[account_id] = (adopted_on, day)
-    session.info[key] = out
-    return out
-
-
 def stage_conversion(
     session: Session, ws: int, start: dt.date, end: dt.date, segment: str | None = None
 ) -> list[StageStep]:
     """For each adjacent pair of ``STAGES``: accounts in stage s at ``start`` (entered s before it, not yet
     s+1) that entered s+1 in [start, end) ÷ accounts in s at ``start``; and the median days spent in s
-    by the accounts that left s in [start, end).
+    by the accounts that left s in [start, end)."""
+    return stage_conversions(session, ws, [(start, end)], segment)[0]
 
-    Each account's date of entering each stage of ``STAGES`` (None: not entered, or not known), by the
-    rules the account card uses to derive its stage (services.accounts.derive_stage):
 
-    - Closed/Won: the account's closed/won date;
-    - Onboarded: its kickoff milestone achieved;
-    - Adopted: its first-value or adopted milestone achieved, whichever came first;
-    - Champion: once Adopted, its first advocacy win (a reference, case study) or first promoter NPS
-      response (9 or 10), whichever came first, on or after the day it was adopted.
+def stage_conversions(
+    session: Session, ws: int, spans: Sequence[tuple[dt.date, dt.date]], segment: str | None = None
+) -> list[list[StageStep]]:
+    """``stage_conversion`` of each [start, end) of ``spans`` (a scorecard's period and the one before),
+    read together.
 
-    A stage reached without its own event (adopted with no kickoff date) is taken as entered on the next
-    stage's date, so the dates never run backwards: a skipped stage is passed through on that day.
-
-    Closed/Won, Onboarded and Adopted are counted in the database (one statement); only the accounts
-    that left a stage in the period come back, for the medians; champions are matched in ``champions``."""
-    joined, e0_expr, e1_expr, e2_expr = _entry_dates()
-    scope = [ACC.c.workspace_id == ws, *_segment(segment)]
-    # Each account's three dates computed once (a materialised CTE), then counted.
-    dates = (
-        select(e0_expr.label("e0"), e1_expr.label("e1"), e2_expr.label("e2"))
-        .select_from(joined)
-        .where(*scope)
-        .cte("stage_dates")
-        .prefix_with("MATERIALIZED")
-    )
-    e0, e1, e2 = dates.c.e0, dates.c.e1, dates.c.e2
-    counts: list[Any] = []
-    for entered, left in ((e0, e1), (e1, e2)):
-        counts.append(func.count().filter(and_(entered < start, or_(left.is_(None), left >= start))))
-        counts.append(func.count().filter(and_(entered < start, left >= start, left < end)))
-    counts.append(func.count().filter(e2 < start))
-    # One statement, so the dates are materialised once: the counts row (no dates), then the accounts
-    # that left a stage in the period (no counts), for the medians.
-    none_date, none_count = null().cast(Date), null().cast(Integer)
-    summary = select(*[c.label(f"c{i}") for i, c in enumerate(counts)], none_date, none_date, none_date)
-    moved = or_(and_(e1 >= start, e1 < end), and_(e2 >= start, e2 < end))
-    detail = select(*[none_count] * len(counts), e0, e1, e2).where(moved)
-    rows = session.execute(union_all(summary.select_from(dates), detail)).all()
-    totals = next([int(v or 0) for v in row[: len(counts)]] for row in rows if row[0] is not None)
-    days: list[list[int]] = [[], [], []]
-    for row in rows:
-        if row[0] is not None:
-            continue
-        won, onboarded, adopted = row[len(counts) :]
-        for i, (entered, left) in enumerate(((won, onboarded), (onboarded, adopted))):
-            if left is not None and entered is not None and start <= left < end:
-                days[i].append((left - entered).days)
-    adopted_before = totals[4]
-    champ_at_start = champ_converted = 0
-    for adopted_on, champion in champions(session, ws, segment).values():
-        if adopted_on < start and champion < start:
-            champ_at_start += 1  # a champion already: not in Adopted at the start
-        elif adopted_on < start and champion < end:
-            champ_converted += 1
-        if start <= champion < end:
-            days[2].append((champion - adopted_on).days)
-    steps = [
-        StageStep(STAGES[0], STAGES[1], totals[0], totals[1], len(days[0]), _median(days[0])),
-        StageStep(STAGES[1], STAGES[2], totals[2], totals[3], len(days[1]), _median(days[1])),
-        StageStep(
-            STAGES[2],
-            STAGES[3],
-            adopted_before - champ_at_start,
-            champ_converted,
-            len(days[2]),
-            _median(days[2]),
-        ),
+    Each account's stage entry dates are kept up to date at every write (``storage.stage_dates``, where
+    the rules are). They never run backwards (entering s+1 implies having entered s, no later), so the
+    accounts in s at a start are those that entered s before it less those that entered s+1 before it:
+    per stage one indexed count before the earliest start, and a short range up to each later start.
+    The accounts that entered a stage in a period come back counted by their days in the stage before
+    (the conversions and the medians), never one row per account."""
+    if not spans:
+        return []
+    dates = [SD.c[c] for c in stage_dates.COLUMNS]
+    scope = [SD.c.workspace_id == ws]
+    if segment is not None:
+        scope.append(
+            SD.c.account_id.in_(select(ACC.c.id).where(ACC.c.workspace_id == ws, ACC.c.segment == segment))
+        )
+    first = min(start for start, _ in spans)
+    starts = sorted({start for start, _ in spans})
+    counts = [
+        select(func.count())
+        .where(*scope, d < first if s == first else and_(d >= first, d < s))
+        .scalar_subquery()
+        for s in starts
+        for d in dates
     ]
-    return steps
+    row = [int(n or 0) for n in session.execute(select(*counts)).one()]
+    base = row[: len(dates)]
+    before = {
+        s: [base[k] + (row[j * len(dates) + k] if j else 0) for k in range(len(dates))]
+        for j, s in enumerate(starts)
+    }
+    # Per period and stage: the accounts that entered stage s+1 in the period, counted by their days in
+    # s and whether they were in s at the start — one short index range each, a few hundred rows back.
+    parts = []
+    for j, (start, end) in enumerate(spans):
+        for i in (1, 2, 3):
+            entered, left = dates[i - 1], dates[i]
+            days, in_stage = days_between(session, entered, left), case((entered < start, 1), else_=0)
+            parts.append(
+                select(literal(j), literal(i), days, in_stage, func.count())
+                .where(*scope, left >= start, left < end)
+                .group_by(days, in_stage)
+            )
+    spread: dict[tuple[int, int], list[tuple[int, int]]] = {}
+    converted: dict[tuple[int, int], int] = {}
+    for j, i, days_in, was_in, n in session.execute(union_all(*parts)).all():
+        spread.setdefault((j, i), []).append((int(days_in), int(n)))
+        converted[(j, i)] = converted.get((j, i), 0) + (int(n) if was_in else 0)
+    out = []
+    for j, (start, _) in enumerate(spans):
+        counts_at = before[start]
+        steps = []
+        for i in (1, 2, 3):
+            counted = spread.get((j, i), [])
+            steps.append(
+                StageStep(
+                    STAGES[i - 1],
+                    STAGES[i],
+                    counts_at[i - 1] - counts_at[i],
+                    converted.get((j, i), 0),
+                    sum(n for _, n in counted),
+                    _median_counted(counted),
+                )
+            )
+        out.append(steps)
+    return out
+
+
+def _median_counted(counted: list[tuple[int, int]]) -> float | None:
+    """``statistics.median`` of the values ``counted`` gives as (value, how many times) pairs."""
+    n = sum(k for _, k in counted)
+    if not n:
+        return None
+    ordered = sorted(counted)
+
+    def nth(index: int) -> int:
+        for value, k in ordered:
+            if index < k:
+                return value
+            index -= k
+        raise IndexError(index)
+
+    if n % 2:
+        return nth(n // 2)
+    return (nth(n // 2 - 1) + nth(n // 2)) / 2
 
 
 # --- churn risk coverage ---------------------------------------------------------------------------
@@ -267,49 +252,75 @@ def _open_flag(day: dt.date) -> Any:
     return and_(RF.c.flagged_on <= day, or_(RF.c.outcome == "open", RF.c.resolved_on > day))
 
 
-def open_plays(ws: int, day: dt.date) -> list[Any]:
-    """Selects of the account ids that had an open play with an owner at the end of ``day``; an account
-    in any of them is covered: a play of the bot (docs/plays.md: opened by a signal, by hand or
-    imported), or a risk flag open that day with an owner — the save play a CRM runs, imported as a
-    risk flag (docs/import.md)."""
+def _open_play(ws: int, day: dt.date, account: Any) -> Any:
+    """Whether ``account`` had an open play with an owner at the end of ``day``: a play of the bot
+    (docs/plays.md: opened by a signal, by hand or imported), or a risk flag open that day with an
+    owner — the save play a CRM runs, imported as a risk flag (docs/import.md). Index seeks by account."""
     end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
-    plays = select(PLAY.c.account_id).where(
+    play = exists(select(PLAY.c.account_id)).where(
+        PLAY.c.account_id == account,
         PLAY.c.workspace_id == ws,
         PLAY.c.owner_id.is_not(None),
         PLAY.c.opened_at < end,
         or_(PLAY.c.closed_at.is_(None), PLAY.c.closed_at >= end),
     )
-    flags_with_owner = select(RF.c.account_id).where(
-        RF.c.workspace_id == ws, _open_flag(day), RF.c.owner_id.is_not(None)
+    flag_with_owner = exists(select(RF.c.account_id)).where(
+        RF.c.account_id == account, RF.c.workspace_id == ws, _open_flag(day), RF.c.owner_id.is_not(None)
     )
-    return [plays, flags_with_owner]
+    return or_(flag_with_owner, play)  # the flag first: the cheaper seek, and most at-risk accounts have one
+
+
+# Rendered into the statement, not bound: the partial index of red scores is used only when the query
+# names the same literal (SQLite cannot match a bound parameter against an index's WHERE).
+RED: Any = literal_column("'red'")
 
 
 def churn_risk_coverage(session: Session, ws: int, day: dt.date, segment: str | None = None) -> RiskCoverage:
     """At-risk paying accounts (red band on their latest health score, or an open risk flag) on ``day``
     that have an open play with an owner ÷ at-risk paying accounts. Paying: MRR > 0 in the latest month
     complete on ``day`` (as adoption and the health index); the latest score is on or before ``day``,
-    within 90 days (as the health index: most accounts' latest score is on the latest snapshot day, a
-    join; the others fall back to a backwards seek)."""
+    within 90 days (as the health index).
+
+    Driven by the few candidates, never by every paying account: an account whose latest score is red
+    has a red score in the window (the partial index of red scores: its latest red day), and its latest
+    score is red when it has no score after that day; a flagged one has an open flag. Then, for the
+    accounts at risk only: whether they pay and whether they have an open play with an owner — index
+    seeks by account."""
     month = latest_complete_month(day + dt.timedelta(days=1))
     since = day - dt.timedelta(days=90)
-    last_day = session.scalar(
-        select(func.max(HS.c.day)).where(HS.c.workspace_id == ws, HS.c.day <= day, HS.c.day > since)
+    red_days = (
+        select(HS.c.account_id, func.max(HS.c.day).label("red_day"), literal(0).label("flag"))
+        .where(HS.c.workspace_id == ws, HS.c.band == RED, HS.c.day > since, HS.c.day <= day)
+        .group_by(HS.c.account_id)
     )
-    on_last_day = HS.alias("on_last_day")
-    fallback = (
-        select(HS.c.band)
-        .where(HS.c.account_id == MRR.c.account_id, HS.c.day <= day, HS.c.day > since)
-        .order_by(HS.c.day.desc())
-        .limit(1)
-        .correlate(MRR)
+    flags = select(RF.c.account_id, null().cast(Date).label("red_day"), literal(1).label("flag")).where(
+        RF.c.workspace_id == ws, _open_flag(day)
+    )
+    both = union_all(red_days, flags).subquery("signals")
+    candidates = (
+        select(
+            both.c.account_id, func.max(both.c.red_day).label("red_day"), func.max(both.c.flag).label("flag")
+        )
+        .group_by(both.c.account_id)
+        .subquery("candidates")
+    )
+    account = candidates.c.account_id
+    later = HS.alias("later")
+    # Red on the workspace's latest snapshot day in the window: nothing later to look for (most are).
+    last_day = (
+        select(func.max(later.c.day))
+        .where(later.c.workspace_id == ws, later.c.day > since, later.c.day <= day)
         .scalar_subquery()
     )
-    band = func.coalesce(on_last_day.c.band, fallback, "")
-    flagged_ids = select(RF.c.account_id).where(RF.c.workspace_id == ws, _open_flag(day))
-    account = MRR.c.account_id
-    red, flagged = band == "red", account.in_(flagged_ids)
-    covered = or_(*[account.in_(ids) for ids in open_plays(ws, day)])
+    nothing_later = ~exists(select(later.c.day)).where(
+        later.c.account_id == account, later.c.day > candidates.c.red_day, later.c.day <= day
+    )
+    red_flag = case(
+        (candidates.c.red_day.is_(None), 0),
+        (candidates.c.red_day == last_day, 1),
+        (nothing_later, 1),
+        else_=0,
+    )
     scope = (
         []
         if segment is None
@@ -317,22 +328,24 @@ def churn_risk_coverage(session: Session, ws: int, day: dt.date, segment: str | 
     )
     at_risk = (
         select(
-            case((red, 1), else_=0).label("red"),
-            case((flagged, 1), else_=0).label("flagged"),
-            case((covered, 1), else_=0).label("covered"),
+            red_flag.label("red"),
+            candidates.c.flag.label("flagged"),
+            account.label("account_id"),
         )
-        .select_from(MRR)
-        .outerjoin(on_last_day, and_(on_last_day.c.account_id == account, on_last_day.c.day == last_day))
-        .where(MRR.c.workspace_id == ws, MRR.c.month == month, type_coerce(MRR.c.mrr, BigInteger) > 0, *scope)
+        .where(*scope)
         .subquery("at_risk")
     )
+    paying = exists(select(MRR.c.month)).where(
+        MRR.c.account_id == at_risk.c.account_id, MRR.c.month == month, type_coerce(MRR.c.mrr, BigInteger) > 0
+    )
+    covered = case((_open_play(ws, day, at_risk.c.account_id), 1), else_=0)
     row = session.execute(
         select(
             func.count(),
-            func.coalesce(func.sum(at_risk.c.covered), 0),
+            func.coalesce(func.sum(covered), 0),
             func.coalesce(func.sum(at_risk.c.red), 0),
             func.coalesce(func.sum(at_risk.c.flagged), 0),
-        ).where(or_(at_risk.c.red == 1, at_risk.c.flagged == 1))
+        ).where(or_(at_risk.c.red == 1, at_risk.c.flagged == 1), paying)
     ).one()
     total, covered_n, red_n, flagged_n = (int(v or 0) for v in row)
     return RiskCoverage(covered_n, total, red_n, flagged_n)

@@ -34,6 +34,7 @@ from sqlalchemy import (
     false,
     func,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 CENT = Decimal("0.01")
@@ -333,6 +334,8 @@ class Milestone(Base):
     __table_args__ = (
         UniqueConstraint("account_id", "kind"),
         Index("ix_milestones_workspace_kind_achieved", "workspace_id", "kind", "achieved_on"),
+        # First value on time: the milestones due in a period and whether they were met, from the index.
+        Index("ix_milestones_workspace_kind_target", "workspace_id", "kind", "target_on", "achieved_on"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     workspace_id: Mapped[int] = _ws()
@@ -470,6 +473,16 @@ class HealthSnapshot(Base):
     __table_args__ = (
         UniqueConstraint("account_id", "day"),
         Index("ix_health_workspace_day", "workspace_id", "day"),
+        # The red scores alone (a few percent of them): churn risk coverage finds its candidates here
+        # (storage/lifecycle_metrics.py), however many accounts are scored each day.
+        Index(
+            "ix_health_snapshots_red",
+            "workspace_id",
+            "day",
+            "account_id",
+            sqlite_where=sql_text("band = 'red'"),
+            postgresql_where=sql_text("band = 'red'"),
+        ),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     workspace_id: Mapped[int] = _ws()
@@ -623,6 +636,32 @@ class RevenueMonth(Base):
     nrr_base: Mapped[int] = mapped_column(BigInteger)  # Σ MRR twelve months before, over payers then
     nrr_current: Mapped[int] = mapped_column(BigInteger)  # Σ MRR this month over the same accounts
     grr_current: Mapped[int] = mapped_column(BigInteger)  # Σ min(this month, then), same accounts
+
+
+class AccountStage(Base):
+    """The day an account entered each lifecycle stage (docs/metrics.md), kept up to date by every write
+    of its inputs (storage/stage_dates.py): stage conversion counts these instead of deriving them."""
+
+    __tablename__ = "account_stages"
+    __table_args__ = (
+        # Per stage: the accounts that entered it before a day (a count), or in a period with the day
+        # they entered the stage before (the days in stage) — read from the index alone.
+        Index("ix_account_stages_workspace_won", "workspace_id", "closed_won_on"),
+        Index("ix_account_stages_workspace_onboarded", "workspace_id", "onboarded_on", "closed_won_on"),
+        Index("ix_account_stages_workspace_adopted", "workspace_id", "adopted_on", "onboarded_on"),
+        Index("ix_account_stages_workspace_champion", "workspace_id", "champion_on", "adopted_on"),
+        # Onboarding time: the kickoffs of a period with their closed/won dates, from the index alone.
+        Index("ix_account_stages_workspace_kickoff", "workspace_id", "kickoff_on", "account_closed_won_on"),
+    )
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    workspace_id: Mapped[int] = _ws()
+    closed_won_on: Mapped[dt.date | None]
+    onboarded_on: Mapped[dt.date | None]
+    adopted_on: Mapped[dt.date | None]
+    champion_on: Mapped[dt.date | None]
+    # As recorded: the account's closed/won date and its kickoff milestone's achieved date.
+    account_closed_won_on: Mapped[dt.date | None]
+    kickoff_on: Mapped[dt.date | None]
 
 
 def _slack_sdk_tables() -> None:

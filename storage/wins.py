@@ -24,6 +24,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, aliased
 
 from storage import models as m
+from storage import stage_dates
 from storage.upsert import insert_ignore
 
 DETECTED = "detected"
@@ -367,6 +368,8 @@ def record_win(
         m.WinCreditSlackUser(workspace_id=ws, win_id=win_id, slack_user_id=u)
         for u in dict.fromkeys(slack_users)
     )
+    if kind in stage_dates.CHAMPION_WIN_KINDS:  # it may make the account a champion
+        stage_dates.refresh(session, ws, [account_id])
     return True
 
 
