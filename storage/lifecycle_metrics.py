@@ -253,21 +253,18 @@ def _open_flag(day: dt.date) -> Any:
 
 
 def _open_play(ws: int, day: dt.date, account: Any) -> Any:
-    """Whether ``account`` had an open play with an owner at the end of ``day``: a play of the bot
-    (docs/plays.md: opened by a signal, by hand or imported), or a risk flag open that day with an
-    owner — the save play a CRM runs, imported as a risk flag (docs/import.md). Index seeks by account."""
+    """Whether ``account`` had an open play of the bot with an owner at the end of ``day`` (docs/plays.md:
+    opened by a signal, by hand or imported). An index seek by account. (A risk flag open that day with
+    an owner counts as a play too — the save play a CRM runs, imported as a risk flag, docs/import.md —
+    and ``churn_risk_coverage`` reads that from the open flags it has already read.)"""
     end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
-    play = exists(select(PLAY.c.account_id)).where(
+    return exists(select(PLAY.c.account_id)).where(
         PLAY.c.account_id == account,
         PLAY.c.workspace_id == ws,
         PLAY.c.owner_id.is_not(None),
         PLAY.c.opened_at < end,
         or_(PLAY.c.closed_at.is_(None), PLAY.c.closed_at >= end),
     )
-    flag_with_owner = exists(select(RF.c.account_id)).where(
-        RF.c.account_id == account, RF.c.workspace_id == ws, _open_flag(day), RF.c.owner_id.is_not(None)
-    )
-    return or_(flag_with_owner, play)  # the flag first: the cheaper seek, and most at-risk accounts have one
 
 
 # Rendered into the statement, not bound: the partial index of red scores is used only when the query
@@ -289,17 +286,29 @@ def churn_risk_coverage(session: Session, ws: int, day: dt.date, segment: str | 
     month = latest_complete_month(day + dt.timedelta(days=1))
     since = day - dt.timedelta(days=90)
     red_days = (
-        select(HS.c.account_id, func.max(HS.c.day).label("red_day"), literal(0).label("flag"))
+        select(
+            HS.c.account_id,
+            func.max(HS.c.day).label("red_day"),
+            literal(0).label("flag"),
+            literal(0).label("owned"),
+        )
         .where(HS.c.workspace_id == ws, HS.c.band == RED, HS.c.day > since, HS.c.day <= day)
         .group_by(HS.c.account_id)
     )
-    flags = select(RF.c.account_id, null().cast(Date).label("red_day"), literal(1).label("flag")).where(
-        RF.c.workspace_id == ws, _open_flag(day)
-    )
+    # An open flag with an owner is itself an owned play (see _open_play): read with the flags.
+    flags = select(
+        RF.c.account_id,
+        null().cast(Date).label("red_day"),
+        literal(1).label("flag"),
+        case((RF.c.owner_id.is_not(None), 1), else_=0).label("owned"),
+    ).where(RF.c.workspace_id == ws, _open_flag(day))
     both = union_all(red_days, flags).subquery("signals")
     candidates = (
         select(
-            both.c.account_id, func.max(both.c.red_day).label("red_day"), func.max(both.c.flag).label("flag")
+            both.c.account_id,
+            func.max(both.c.red_day).label("red_day"),
+            func.max(both.c.flag).label("flag"),
+            func.max(both.c.owned).label("owned"),
         )
         .group_by(both.c.account_id)
         .subquery("candidates")
@@ -330,15 +339,19 @@ def churn_risk_coverage(session: Session, ws: int, day: dt.date, segment: str | 
         select(
             red_flag.label("red"),
             candidates.c.flag.label("flagged"),
+            candidates.c.owned.label("owned"),
             account.label("account_id"),
         )
         .where(*scope)
-        .subquery("at_risk")
+        # Materialised: each candidate's red test (a seek for a later score) runs once, not once per
+        # use of ``red`` below (a flattened subquery repeats the expression).
+        .cte("at_risk")
+        .prefix_with("MATERIALIZED")
     )
     paying = exists(select(MRR.c.month)).where(
         MRR.c.account_id == at_risk.c.account_id, MRR.c.month == month, type_coerce(MRR.c.mrr, BigInteger) > 0
     )
-    covered = case((_open_play(ws, day, at_risk.c.account_id), 1), else_=0)
+    covered = case((at_risk.c.owned == 1, 1), (_open_play(ws, day, at_risk.c.account_id), 1), else_=0)
     row = session.execute(
         select(
             func.count(),
