@@ -69,9 +69,20 @@ def _cents(col: Any) -> Any:
     return type_coerce(col, BigInteger)
 
 
+# PostgreSQL advisory lock namespace of the refresh (the second key is the workspace).
+REFRESH_LOCK = 0x5246  # "RF"
+
+
 def refresh(session: Session, ws: int, account_ids: Any | None = None) -> int:
     """Bring the facts of ``account_ids`` (a select of ids; None: every account with revenue) in line
-    with ``mrr_snapshots``; returns how many fact rows were written or removed."""
+    with ``mrr_snapshots``; returns how many fact rows were written or removed.
+
+    On PostgreSQL the workspace's refreshes take turns until their transactions end: under READ
+    COMMITTED two revenue imports at once would each derive facts (and sum months) without the other's
+    rows. The one that waited reads after the other has committed, so it sees both. SQLite runs one
+    write transaction at a time."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(REFRESH_LOCK, ws)))
     scope = select(SNAP.c.account_id).where(SNAP.c.workspace_id == ws)
     if account_ids is not None:
         scope = scope.where(SNAP.c.account_id.in_(account_ids))

@@ -138,3 +138,34 @@ def test_the_upgrade_computes_facts_for_revenue_stored_before_it(tmp_path: Path)
         scanned = metrics.revenue_facts(s, 1, [OCT], {OCT: [OCT]})
         assert revenue_facts.kpi_facts(s, 1, [OCT], {OCT: [OCT]}) == scanned
     db.dispose()
+
+
+def test_revenue_imports_at_once_keep_the_facts_right(
+    dataset: Database,  # noqa: F811
+    ws: int,
+) -> None:
+    """Two revenue imports at once touching the same accounts and months: both land, and the kept facts
+    (per account and summed per month) are what the scan gives. Under PostgreSQL's READ COMMITTED,
+    refreshes that did not take turns would derive facts without the other's rows, or collide summing
+    the same month."""
+    from storage.importer import import_records
+    from tests.support.helpers import at_once
+
+    batches = {
+        "one": [("A", "2026-10", 150), ("B", "2026-09", 90), ("C", "2026-10", 0)],
+        "two": [("A", "2026-09", 120), ("B", "2026-10", 95), ("D", "2026-10", 310)],
+    }
+
+    def one(name: str) -> None:
+        with dataset.write() as s:
+            items = (
+                (n, {"account": a, "month": mo, "mrr": mrr}, None)
+                for n, (a, mo, mrr) in enumerate(batches[name], start=1)
+            )
+            import_records(s, ws, "revenue", items, source=f"import {name}")
+
+    at_once(one, list(batches))
+    scanned, kept = both(dataset, ws)
+    assert kept == scanned
+    with dataset.write() as s:
+        assert revenue_facts.refresh(s, ws) == 0  # nothing left to correct
