@@ -314,9 +314,11 @@ def _latest_band(ws: int, day: dt.date, account_ids: Any | None = None) -> Any:
 
 
 def _open_flag(ws: int, day: dt.date) -> Any:
+    """A risk flag of the (workspace's) account open on ``day``. Correlated by the account alone: its
+    flags are the workspace's, and naming the workspace too let SQLite without statistics seek the
+    workspace's flags (every one, per account: 6.6 s at 50,000 accounts) instead of the account's."""
     f = m.RiskFlag
     return exists().where(
-        f.workspace_id == ws,
         f.account_id == m.Account.id,
         f.flagged_on <= day,
         or_(f.resolved_on.is_(None), f.resolved_on > day),
