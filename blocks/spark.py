@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 TICKS = "▁▂▃▄▅▆▇█"
-GAP = " "  # a period without any snapshot
+GAP = " "  # a period without a score (see CARRY_DAYS)
 
 
 def tick(score: float) -> str:
@@ -15,17 +15,30 @@ def tick(score: float) -> str:
     return TICKS[min(int(clamped / 100 * len(TICKS)), len(TICKS) - 1)]
 
 
+CARRY_DAYS = 7  # a day without a snapshot shows the latest score of up to this many days before
+
+
 def sparkline(scores: Sequence[float | None], width: int = 30) -> str:
     """``scores`` (oldest first, None for a day without a snapshot) in ``width`` characters at most:
-    each character is the mean of its run of days, a blank where the run has no score. Empty when
-    no day has a score."""
+    each character is the mean of its run of days. A day without a snapshot takes the score as it
+    stood, the latest of the ``CARRY_DAYS`` days before (a snapshot job that runs weekly, or missed a
+    few days, leaves no holes); a longer silence is a blank, as is the time before the first score.
+    Empty when no day has a score."""
     if not any(s is not None for s in scores):
         return ""
-    n = len(scores)
+    filled: list[float | None] = []
+    last, since = None, CARRY_DAYS + 1
+    for score in scores:
+        if score is not None:
+            last, since = score, 0
+        else:
+            since += 1
+        filled.append(last if since <= CARRY_DAYS else None)
+    n = len(filled)
     buckets = min(width, n)
     out = []
     for b in range(buckets):
-        run = [s for s in scores[b * n // buckets : (b + 1) * n // buckets] if s is not None]
+        run = [s for s in filled[b * n // buckets : (b + 1) * n // buckets] if s is not None]
         out.append(tick(sum(run) / len(run)) if run else GAP)
     return "".join(out)
 

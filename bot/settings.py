@@ -115,31 +115,42 @@ class Settings(BaseSettings):
         return self.slack_client_id is not None
 
     def check_slack(self, *, socket_mode: bool = False, worker: bool = False) -> None:
-        """Stop start-up with one line when the Slack settings cannot work together. A worker only
-        posts, so it needs a token (or the OAuth store) but no signing secret."""
+        """Stop start-up with one line naming every Slack setting that cannot work (all of them at
+        once, not one per attempt) and where to get them. A worker only posts, so it needs a token (or
+        the OAuth store) but no signing secret."""
+        problems: list[str] = []
         if self.oauth:
             if self.slack_client_secret is None:
-                raise ConfigError("setting SLACK_CLIENT_SECRET: required with SLACK_CLIENT_ID (OAuth mode)")
+                problems.append("setting SLACK_CLIENT_SECRET: required with SLACK_CLIENT_ID (OAuth mode)")
             if self.token_encryption_key is None:
-                raise ConfigError(
+                problems.append(
                     "setting TOKEN_ENCRYPTION_KEY: required in OAuth mode to encrypt bot tokens at rest; "
                     f"make one with: {FERNET_KEY_HINT}"
                 )
-            _fernet_key(self.token_encryption_key)
+            else:
+                try:
+                    _fernet_key(self.token_encryption_key)
+                except ConfigError as exc:
+                    problems.append(str(exc))
         elif self.slack_bot_token is None:
-            raise ConfigError(
+            problems.append(
                 "setting SLACK_BOT_TOKEN: required (or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET for OAuth)"
             )
         elif not self.slack_bot_token.get_secret_value().startswith("xoxb-"):
-            raise ConfigError("setting SLACK_BOT_TOKEN: a bot token starts with xoxb-")
-        if worker:
-            return
-        if socket_mode:
-            token = self.slack_app_token.get_secret_value() if self.slack_app_token else ""
-            if not token.startswith("xapp-"):
-                raise ConfigError("setting SLACK_APP_TOKEN: Socket Mode needs an app-level token (xapp-…)")
-        elif self.slack_signing_secret is None:
-            raise ConfigError("setting SLACK_SIGNING_SECRET: required to verify requests from Slack")
+            problems.append("setting SLACK_BOT_TOKEN: a bot token starts with xoxb-")
+        if not worker:
+            if socket_mode:
+                token = self.slack_app_token.get_secret_value() if self.slack_app_token else ""
+                if not token.startswith("xapp-"):
+                    problems.append("setting SLACK_APP_TOKEN: Socket Mode needs an app-level token (xapp-…)")
+            elif self.slack_signing_secret is None:
+                problems.append("setting SLACK_SIGNING_SECRET: required to verify requests from Slack")
+        if problems:
+            raise ConfigError(
+                "; ".join(problems)
+                + " (docs/slack.md: creating the Slack app and where each value is; `retention-bot doctor`"
+                " checks them)"
+            )
 
     @model_validator(mode="after")
     def _load_policy_file(self) -> Self:

@@ -484,14 +484,15 @@ def demo_target(value: Decimal | float, unit: str, way: Direction, wanted: Statu
 def seed_demo_targets(db: Database, ws: int, *, policies: Policies, as_of: dt.date, now: dt.datetime) -> int:
     """Targets for the demo data, so a new user sees every status: the KPIs in scorecard order are
     on track, at risk, off track and without a target in turn, for each period kind, all set by
-    ``demo-data``. A target someone else set is left alone. The number of targets recorded."""
+    ``demo-data``. A target someone else set or cleared is left alone (a second ``demo-data`` does
+    not bring back a target a person cleared). The number of targets recorded."""
     from services.scorecard import build_scorecard  # this module is imported by services.scorecard
 
     recorded = 0
     with db.write() as session:
         for kind in PERIOD_KINDS:
             card = build_scorecard(session, ws, as_of=as_of, period_kind=kind, policies=policies)
-            ours = store.in_force_changes(session, ws, now, "set")
+            ours = store.in_force_changes(session, ws, now, "set", cleared=True)
             for i, k in enumerate(card.kpis):
                 change = ours.get((k.key, kind, None))
                 if k.current.value is None or (change is not None and change.by != DEMO_BY):

@@ -18,6 +18,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
+    exists,
     func,
     literal,
     not_,
@@ -110,7 +111,25 @@ def _statements(scoped: bool) -> dict[str, Any]:
     cents = type_coerce(mr.c.mrr, BigInteger)
     month, before = _p("month"), _p("before")
     return {
-        "accounts": select(acc.c.id).where(*scope(acc.c.id, acc.c.workspace_id)),
+        # The accounts scored: customers on the day — won by then (or with no closed/won date), not
+        # churned (an imported stage "churned", or paid before the day's month and not in it, as the
+        # account card derives the stage). One account asked for by id is always read: its card shows
+        # what it would score.
+        "accounts": select(acc.c.id).where(
+            *scope(acc.c.id, acc.c.workspace_id),
+            *(
+                []
+                if scoped
+                else [
+                    or_(acc.c.closed_won_on.is_(None), acc.c.closed_won_on <= _p("as_of")),
+                    or_(acc.c.stage.is_(None), acc.c.stage != "churned"),
+                    or_(
+                        ~exists().where(mr.c.account_id == acc.c.id, mr.c.month < month, cents > 0),
+                        exists().where(mr.c.account_id == acc.c.id, mr.c.month == month, cents > 0),
+                    ),
+                ]
+            ),
+        ),
         "usage": select(u.c.account_id, func.avg(u.c.active_users).label("dau"))
         .where(*window)
         .group_by(u.c.account_id),
@@ -262,7 +281,8 @@ def _from_row(row: Mapping[Any, Any]) -> HealthInputs:
 def gather_inputs(
     session: Session | Connection, ws: int, as_of: dt.date, account_id: int | None = None
 ) -> dict[int, HealthInputs]:
-    """Health inputs at the end of ``as_of`` for one account (all accounts of ``ws`` if None).
+    """Health inputs at the end of ``as_of`` for one account (if None: every customer of ``ws`` that day,
+    won by then and not churned).
 
     One account is read in one joined statement; the whole workspace query by query (grouped scans
     the planner can hash, where the joined form would build every aggregate first), each account's
@@ -287,7 +307,9 @@ def gather_inputs(
         if skipped.get(name):
             continue
         for aid, *values in session.execute(q[name], params):
-            rows[aid].update(zip(columns, values if name != "risk" else [aid], strict=True))
+            row = rows.get(aid)
+            if row is not None:  # (not a customer that day: not scored)
+                row.update(zip(columns, values if name != "risk" else [aid], strict=True))
     return {aid: _from_row(row) for aid, row in rows.items()}
 
 

@@ -119,6 +119,7 @@ class _Names:
     keys: list[str]  # each name as the similarity scorer compares it (rapidfuzz's default_process)
     joined: str  # the keys joined by newlines: one C-speed search finds text inside any name
     starts: list[int]  # where each key begins in ``joined``
+    fuzzy: list[str]  # each key without a trailing legal form ("northwind inc" → "northwind")
 
     def containing(self, word: str) -> list[int]:
         """Indexes of the names that contain ``word`` (a processed key), each once."""
@@ -132,6 +133,49 @@ class _Names:
 
 
 _NAMES: dict[tuple[str, int], _Names] = {}  # (database, workspace) → its account names
+
+
+# Legal forms at the end of a company name: a typo of the name itself ("keystonfield") scores low
+# against "keystonefield inc" only because of them (83 instead of 96), so they are left out of the
+# similarity (the name is still shown whole).
+LEGAL_FORMS = frozenset(
+    [
+        "inc",
+        "incorporated",
+        "ltd",
+        "limited",
+        "llc",
+        "llp",
+        "plc",
+        "corp",
+        "corporation",
+        "co",
+        "company",
+        "gmbh",
+        "ag",
+        "sa",
+        "sas",
+        "sarl",
+        "bv",
+        "nv",
+        "pty",
+        "pte",
+        "oy",
+        "ab",
+        "as",
+        "aps",
+        "kk",
+        "srl",
+        "spa",
+    ]
+)
+
+
+def _without_legal_form(key: str) -> str:
+    words = key.split()
+    while len(words) > 1 and words[-1] in LEGAL_FORMS:
+        words.pop()
+    return " ".join(words)
 
 
 def _names(session: Session, ws: int) -> _Names:
@@ -149,7 +193,8 @@ def _names(session: Session, ws: int) -> _Names:
     for key in keys:
         starts.append(offset)
         offset += len(key) + 1
-    names = _Names(version, [aid for aid, _ in rows], keys, "\n".join(keys), starts)
+    fuzzy = [_without_legal_form(k) for k in keys]
+    names = _Names(version, [aid for aid, _ in rows], keys, "\n".join(keys), starts, fuzzy)
     _NAMES[where] = names
     return names
 
@@ -192,8 +237,8 @@ def find_account(session: Session, ws: int, text: str) -> LookupResult:
 
     # Typo tolerance: similarity over the workspace's account names.
     found = process.extract(
-        processed,
-        names.keys,
+        _without_legal_form(processed),
+        names.fuzzy,
         scorer=fuzz.WRatio,
         processor=None,
         limit=5,

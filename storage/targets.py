@@ -42,10 +42,11 @@ def _change(row: m.KpiTargetChange) -> TargetChange:
 
 
 def in_force_changes(
-    session: Session, ws: int, at: dt.datetime, layer: Layer
+    session: Session, ws: int, at: dt.datetime, layer: Layer, *, cleared: bool = False
 ) -> dict[TargetKey, TargetChange]:
     """The targets of ``layer`` in force at ``at``, each as the change that set it: the latest
-    change of each key up to ``at`` (a key whose latest change cleared it is left out)."""
+    change of each key up to ``at`` (a key whose latest change cleared it is left out, unless
+    ``cleared``: then that change is given too, its ``new`` None)."""
     t = m.KpiTargetChange
     latest = (
         select(
@@ -63,7 +64,7 @@ def in_force_changes(
     rows = session.execute(
         select(t.kpi, t.period_kind, t.segment, t.layer, t.old_value, t.new_value, t.changed_by, t.changed_at)
         .join(latest, latest.c.id == t.id)
-        .where(latest.c.rank == 1, t.new_value.is_not(None))
+        .where(latest.c.rank == 1, *([] if cleared else [t.new_value.is_not(None)]))
     ).all()
     return {(r[0], r[1], r[2]): TargetChange(*r) for r in rows}
 

@@ -158,6 +158,15 @@ def test_serve_stops_with_one_line_naming_the_setting(
         monkeypatch.setenv(name, value)
     code, _, err = run("serve")
     assert code == 1 and message in err and "Traceback" not in err
+    assert "docs/slack.md" in err
+
+
+def test_serve_names_every_missing_slack_setting_at_once(run, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    code, _, err = run("serve")
+    assert code == 1 and "SLACK_BOT_TOKEN" in err and "SLACK_SIGNING_SECRET" in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 
 def test_socket_mode_needs_an_app_token(run, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -90,3 +90,20 @@ def test_a_past_scorecard_and_digest_show_the_targets_of_their_time(run) -> None
     assert all(row[2]["text"].startswith("⚪") for row in rows[1:])
     code, _, err = run("scorecard", "--targets-as-of", "yesterday")
     assert code == 2 and "not a time like" in err
+
+
+def test_demo_data_again_leaves_a_target_someone_cleared_cleared(run) -> None:
+    """demo-data sets targets; one a person cleared stays cleared when demo-data runs again."""
+    assert run("demo-data", "--accounts", "40", "--as-of", AS_OF, "--usage-days", "35")[0] == 0
+
+    def set_targets() -> dict[tuple[str, str], str]:
+        rows = json.loads(run("kpis", "--json")[1])
+        return {(r["kpi"], t["period"]): t["source"] for r in rows for t in r["targets"]}
+
+    seeded = set_targets()
+    key = next(k for k, source in seeded.items() if source == "set")
+    assert run("kpis", "target", key[0], "clear", "--period", key[1])[0] == 0
+    assert key not in set_targets()
+    assert run("demo-data", "--accounts", "40", "--as-of", AS_OF, "--usage-days", "35")[0] == 0
+    again = set_targets()
+    assert key not in again and len(again) == len(seeded) - 1

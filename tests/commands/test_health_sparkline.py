@@ -38,7 +38,8 @@ def seed(db: Database, ws: int, tmp_path: Path) -> None:
     add_snapshots(db, ws, scores)
 
 
-ALPHA = "▃" * 10 + " " * 10 + "█" * 10 + "  90 days: 30 → 90"
+# The silence's first week shows the score as it stood (blocks.spark.CARRY_DAYS), the rest is blank.
+ALPHA = "▃" * 13 + " " * 7 + "█" * 10 + "  90 days: 30 → 90"
 
 
 def test_health_card_shows_the_90_day_sparkline(db: Database, ws: int, tmp_path: Path) -> None:
@@ -61,10 +62,10 @@ def test_own_accounts_and_app_home_show_a_short_sparkline_each(db: Database, ws:
     text = replies.my_accounts(mine.rows, mine.total, mine.histories)["blocks"][0]["text"]["text"]
     alpha = next(line for line in text.splitlines() if "Alpha" in line)
     beta = next(line for line in text.splitlines() if "Beta" in line)
-    assert alpha.endswith("`▃▃▃▃▃     █████`")  # 15 characters: six days each
+    assert alpha.endswith("`▃▃▃▃▃▃▃   █████`")  # 15 characters: six days each
     assert beta.endswith("`              ▅`")
     view = home_view(home(db, ws, "UANA", now=NOW, policies=Policies(), limit=15), NOW)
-    assert "`▃▃▃▃▃     █████`" in json.dumps(view, ensure_ascii=False)
+    assert "`▃▃▃▃▃▃▃   █████`" in json.dumps(view, ensure_ascii=False)
 
 
 def test_no_snapshots_no_sparkline(db: Database, ws: int, tmp_path: Path) -> None:

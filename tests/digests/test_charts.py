@@ -82,12 +82,19 @@ def test_sparkline_on_the_fixed_health_scale() -> None:
     assert tick(99.9) == "█" and tick(100) == "█" and tick(140) == "█" and tick(-5) == "▁"
     assert sparkline([0, 50, 100]) == "▁▅█"
     assert sparkline([None, None]) == ""
-    # 90 days in 30 characters: each is the mean of three days; a run with no snapshot is a blank.
+    # 90 days in 30 characters: each is the mean of three days; days without a snapshot show the
+    # score as it stood for up to a week (CARRY_DAYS), then a blank; before the first snapshot, a blank.
     days: list[float | None] = [20.0] * 30 + [None] * 3 + [90.0] * 57
     line = sparkline(days)
-    assert len(line) == 30 and line == "▂" * 10 + " " + "█" * 19
+    assert len(line) == 30 and line == "▂" * 10 + "▂" + "█" * 19
+    silent: list[float | None] = [20.0] * 30 + [None] * 12 + [90.0] * 48
+    assert sparkline(silent) == "▂" * 13 + " " + "█" * 16  # 7 of the 12 silent days carried, then a hole
     assert spark_words(days) == line + "  90 days: 20 → 90"
     assert spark_words([None] * 90) == ""
+    weekly: list[float | None] = [None] * 6 + [v for k in range(12) for v in (k * 8.0, *[None] * 6)]
+    sparse = sparkline(weekly, 15)  # a score a week, rising: no holes after the first, never falling
+    assert len(sparse) == 15 and sparse[0] == " " and " " not in sparse[1:]
+    assert list(sparse[1:]) == sorted(sparse[1:], key="▁▂▃▄▅▆▇█".index)
 
 
 def test_matplotlib_is_imported_only_to_draw() -> None:

@@ -17,7 +17,8 @@ from storage.db import Database
 from storage.demo import KIND_ORDER, DemoConfig, DemoData, write_files
 from storage.health_inputs import HealthInputs
 from storage.importer import import_file
-from storage.models import Account, HealthSnapshot
+from storage.models import Account, HealthSnapshot, MrrSnapshot
+from storage.periods import latest_complete_month
 from storage.workspaces import ensure_workspace
 from tests.support.helpers import load
 
@@ -197,11 +198,23 @@ def test_one_account_inputs_equal_the_workspace_wide_ones(db: Database, ws: int,
     with db.write() as s:  # another workspace's data must not leak into either path
         other = ensure_workspace(s, "other", now=dt.datetime(2026, 11, 1, tzinfo=dt.UTC))
     load(db, other, "accounts", "external_id,name,segment\nZ,Zeta,smb\n", tmp_path)
+    left_out: list[int] = []
     for day in (dt.date(2026, 11, 23), dt.date(2026, 10, 24), dt.date(2026, 10, 16)):
         with db.read() as s:
             everyone = health_inputs.gather_inputs(s, ws, day)
             one_by_one = {a: health_inputs.gather_inputs(s, ws, day, a)[a] for a in everyone}
-        assert len(everyone) == 40
+        month = latest_complete_month(day + dt.timedelta(days=1))
+        with db.read() as s:
+            paid = {(r.account_id, r.month) for r in s.scalars(select(MrrSnapshot)) if r.mrr > 0}
+            customers = {
+                a.id
+                for a in s.scalars(select(Account).where(Account.workspace_id == ws))
+                if (a.closed_won_on is None or a.closed_won_on <= day)
+                and a.stage != "churned"
+                and ((a.id, month) in paid or not any(i == a.id and mo < month for i, mo in paid))
+            }
+        assert set(everyone) == customers  # the others: churned, or not won yet that day
+        left_out.append(40 - len(customers))
         assert one_by_one == everyone, day
         kinds = {
             "usage": any(i.has_usage for i in everyone.values()),
@@ -212,6 +225,7 @@ def test_one_account_inputs_equal_the_workspace_wide_ones(db: Database, ws: int,
             "mrr": any(i.mrr_before for i in everyone.values()),
         }
         assert all(kinds.values()), (day, kinds)  # the comparison covered every kind of input
+    assert any(left_out), left_out  # the customers-only rule was exercised
 
 
 def test_ticket_priorities_and_touchpoint_kinds_count_as_defined(

@@ -25,6 +25,7 @@ def accounts(db: Database, ws: int, tmp_path: Path) -> Database:
         A4,Initech,initech.example,smb
         A5,100% Organic,organic.example,smb
         A6,1000 Oaks,oaks.example,smb
+        A7,Keystonefield Inc,keystonefield.example,smb
     """,
         tmp_path,
     )
@@ -42,6 +43,7 @@ def accounts(db: Database, ws: int, tmp_path: Path) -> Database:
         ("  ACME   corp ", "Acme Corp"),
         ("glob", "Globex"),  # unique prefix
         ("initeck", "Initech"),  # one clear typo
+        ("keystonfield", "Keystonefield Inc"),  # a typo of the name, its legal form left out
         ("100%", "100% Organic"),  # LIKE wildcards are literal
     ],
 )
