@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from storage import models as m
 from storage import stage_dates
-from storage.metrics import days_between, days_between_on
+from storage.metrics import days_between_on
 from storage.periods import latest_complete_month
 
 ACC = m.table(m.Account)
@@ -51,10 +51,6 @@ STAGE_LABELS = {
 }
 
 
-def _segment(segment: str | None) -> list[Any]:
-    return [] if segment is None else [ACC.c.segment == segment]
-
-
 @dataclass(frozen=True)
 class OnboardingTime:
     median_days: float | None
@@ -67,21 +63,31 @@ def onboarding_time(
     """Median days closed/won → kickoff achieved, over accounts whose kickoff was achieved in [start, end)
     (and that have a closed/won date). Both dates as recorded, kept beside the stage dates
     (``storage.stage_dates``): one index range, counted per number of days."""
-    days = days_between(session, SD.c.account_closed_won_on, SD.c.kickoff_on)
+    stmt = _onboarding_statement(session.get_bind().dialect.name, segment is not None)
+    params: dict[str, Any] = {"ws": ws, "start": start, "end": end, "segment": segment}
+    if segment is None:
+        del params["segment"]
+    counted = [(int(d), int(n)) for d, n in session.execute(stmt, params).all()]
+    return OnboardingTime(_median_counted(counted), sum(n for _, n in counted))
+
+
+@functools.cache
+def _onboarding_statement(dialect: str, segmented: bool) -> Any:
+    """``onboarding_time``'s statement, bound as ws, start, end and segment."""
+    days = days_between_on(dialect, SD.c.account_closed_won_on, SD.c.kickoff_on)
     q = (
         select(days, func.count())
         .where(
-            SD.c.workspace_id == ws,
-            SD.c.kickoff_on >= start,
-            SD.c.kickoff_on < end,
+            SD.c.workspace_id == bindparam("ws", type_=Integer),
+            SD.c.kickoff_on >= bindparam("start", type_=Date),
+            SD.c.kickoff_on < bindparam("end", type_=Date),
             SD.c.account_closed_won_on.is_not(None),
         )
         .group_by(days)
     )
-    if segment is not None:
-        q = q.where(SD.c.account_id.in_(select(ACC.c.id).where(ACC.c.workspace_id == ws, *_segment(segment))))
-    counted = [(int(d), int(n)) for d, n in session.execute(q).all()]
-    return OnboardingTime(_median_counted(counted), sum(n for _, n in counted))
+    if segmented:
+        q = q.where(SD.c.account_id.in_(_in_segment()))
+    return q
 
 
 @dataclass(frozen=True)
@@ -99,17 +105,33 @@ def first_value_on_time(
 ) -> FirstValueOnTime:
     """Accounts whose first-value target date fell in [start, end) and that achieved first value on or
     before it ÷ accounts whose first-value target date fell in [start, end)."""
+    params: dict[str, Any] = {"ws": ws, "start": start, "end": end}
+    if segment is not None:
+        params["segment"] = segment
+    due, met = session.execute(_first_value_statement(segment is not None), params).one()
+    return FirstValueOnTime(int(met or 0), int(due or 0))
+
+
+@functools.cache
+def _first_value_statement(segmented: bool) -> Any:
+    """``first_value_on_time``'s statement, bound as ws, start, end and segment."""
     on_time = and_(MS.c.achieved_on.is_not(None), MS.c.achieved_on <= MS.c.target_on)
     q = select(func.count(), func.count().filter(on_time)).where(
-        MS.c.workspace_id == ws,
+        MS.c.workspace_id == bindparam("ws", type_=Integer),
         MS.c.kind == "first_value",
-        MS.c.target_on >= start,
-        MS.c.target_on < end,
+        MS.c.target_on >= bindparam("start", type_=Date),
+        MS.c.target_on < bindparam("end", type_=Date),
     )
-    if segment is not None:
-        q = q.where(MS.c.account_id.in_(select(ACC.c.id).where(ACC.c.workspace_id == ws, *_segment(segment))))
-    due, met = session.execute(q).one()
-    return FirstValueOnTime(int(met or 0), int(due or 0))
+    if segmented:
+        q = q.where(MS.c.account_id.in_(_in_segment()))
+    return q
+
+
+def _in_segment() -> Any:
+    """The ids of the workspace's accounts in the segment, bound as ws and segment."""
+    return select(ACC.c.id).where(
+        ACC.c.workspace_id == bindparam("ws", type_=Integer), ACC.c.segment == bindparam("segment")
+    )
 
 
 # --- stage conversion ------------------------------------------------------------------------------
@@ -204,14 +226,9 @@ def stage_conversions(
 
 
 def _stage_scope(segmented: bool) -> list[Any]:
-    ws = bindparam("ws", type_=Integer)
-    scope = [SD.c.workspace_id == ws]
+    scope = [SD.c.workspace_id == bindparam("ws", type_=Integer)]
     if segmented:
-        scope.append(
-            SD.c.account_id.in_(
-                select(ACC.c.id).where(ACC.c.workspace_id == ws, ACC.c.segment == bindparam("segment"))
-            )
-        )
+        scope.append(SD.c.account_id.in_(_in_segment()))
     return scope
 
 
@@ -427,11 +444,7 @@ def _coverage_statement(segmented: bool) -> Any:
         (nothing_later, 1),
         else_=0,
     )
-    scope = (
-        [account.in_(select(ACC.c.id).where(ACC.c.workspace_id == ws, ACC.c.segment == bindparam("segment")))]
-        if segmented
-        else []
-    )
+    scope = [account.in_(_in_segment())] if segmented else []
     at_risk = (
         select(
             red_flag.label("red"),
