@@ -445,6 +445,16 @@ def _coverage_statement(segmented: bool) -> Any:
         else_=0,
     )
     scope = [account.in_(_in_segment())] if segmented else []
+    # Paying: joined (at most one row: one snapshot per account and month) on the workspace's month
+    # index, which holds the MRR — an index-only seek per candidate (an EXISTS took the account's
+    # unique index on SQLite, then the table row for the MRR). Joined before the red test, so the seek
+    # for a later score is made for paying candidates only.
+    paying = and_(
+        MRR.c.workspace_id == ws,
+        MRR.c.month == month,
+        MRR.c.account_id == account,
+        type_coerce(MRR.c.mrr, BigInteger) > 0,
+    )
     at_risk = (
         select(
             red_flag.label("red"),
@@ -452,33 +462,21 @@ def _coverage_statement(segmented: bool) -> Any:
             candidates.c.owned.label("owned"),
             account.label("account_id"),
         )
+        .select_from(candidates.join(MRR, paying))
         .where(*scope)
         # Materialised: each candidate's red test (a seek for a later score) runs once, not once per
         # use of ``red`` below (a flattened subquery repeats the expression).
         .cte("at_risk")
         .prefix_with("MATERIALIZED")
     )
-    # Paying: joined (at most one row: one snapshot per account and month) on the workspace's month
-    # index, which holds the MRR — an index-only seek per account (an EXISTS took the account's unique
-    # index on SQLite, then the table row for the MRR).
-    paying = and_(
-        MRR.c.workspace_id == ws,
-        MRR.c.month == month,
-        MRR.c.account_id == at_risk.c.account_id,
-        type_coerce(MRR.c.mrr, BigInteger) > 0,
-    )
     covered = case(
         (at_risk.c.owned == 1, 1),
         (_open_play(ws, bindparam("end"), at_risk.c.account_id), 1),
         else_=0,
     )
-    return (
-        select(
-            func.count(),
-            func.coalesce(func.sum(covered), 0),
-            func.coalesce(func.sum(at_risk.c.red), 0),
-            func.coalesce(func.sum(at_risk.c.flagged), 0),
-        )
-        .select_from(at_risk.join(MRR, paying))
-        .where(or_(at_risk.c.red == 1, at_risk.c.flagged == 1))
-    )
+    return select(
+        func.count(),
+        func.coalesce(func.sum(covered), 0),
+        func.coalesce(func.sum(at_risk.c.red), 0),
+        func.coalesce(func.sum(at_risk.c.flagged), 0),
+    ).where(or_(at_risk.c.red == 1, at_risk.c.flagged == 1))
