@@ -230,7 +230,12 @@ def days_from_closed_won(
 
 def days_between(session: Session, earlier: Any, later: Any) -> Any:
     """Whole days from one date column to another, as an integer, on both databases."""
-    if session.get_bind().dialect.name == "sqlite":
+    return days_between_on(session.get_bind().dialect.name, earlier, later)
+
+
+def days_between_on(dialect: str, earlier: Any, later: Any) -> Any:
+    """``days_between`` for a database by its dialect's name (for statements built once per dialect)."""
+    if dialect == "sqlite":
         return cast(func.julianday(later) - func.julianday(earlier), Integer)
     return later - earlier  # date − date is an integer on PostgreSQL
 

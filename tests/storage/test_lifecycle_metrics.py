@@ -16,6 +16,7 @@ Champion = once adopted, the first advocacy win or promoter NPS response); (…)
 from __future__ import annotations
 
 import datetime as dt
+import random
 from pathlib import Path
 
 import pytest
@@ -229,3 +230,20 @@ def test_coverage_is_na_when_nobody_is_at_risk(dataset: Database, ws: int) -> No
     assert cov.value is None and cov.at_risk == 0
     prev = card(dataset, ws).kpi("churn_risk_coverage").previous
     assert prev.value is None and "at risk" in (prev.reason or "")
+
+
+def test_the_median_from_the_rows_around_it_is_the_median_of_all() -> None:
+    # stage_conversions keeps, of the (days, how many) counts, the rows holding the middle indexes
+    # (its WHERE: 2 * first <= total and 2 * (upto - 1) >= total - 2); the median of those rows must
+    # be the median of every count, odd and even totals, a middle that spans two rows or one.
+    rng = random.Random(13)
+    for _ in range(500):
+        counted = [(d, rng.randint(1, 4)) for d in sorted(rng.sample(range(400), rng.randint(1, 8)))]
+        total, upto, kept = sum(n for _, n in counted), 0, []
+        for days, n in counted:
+            first, upto = upto, upto + n
+            if 2 * first <= total and 2 * (upto - 1) >= total - 2:
+                kept.append((days, first, upto))
+        assert len(kept) <= 2
+        assert lm._median_around(kept, total) == lm._median_counted(counted)
+    assert lm._median_around([], 0) is None
