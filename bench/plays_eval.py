@@ -282,6 +282,13 @@ def measure(label: str, url: str) -> None:
     with db.write() as s:  # a re-run starts from the imported plays only
         s.execute(delete(m.Play).where(m.Play.workspace_id == ws, m.Play.source != "import"))
         s.execute(delete(m.JobRun).where(m.JobRun.workspace_id == ws, m.JobRun.job == "evaluate_plays"))
+    if not db.is_sqlite:
+        # What autovacuum does in the day between two evaluations (the test server runs without it):
+        # an earlier run's deleted plays and events would otherwise sit in their indexes (measured on
+        # a kept database: 2.25 s unvacuumed, 1.52 s vacuumed).
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            for table in ("plays", "play_events", "job_runs"):
+                conn.execute(text(f"VACUUM ANALYZE {table}"))
     now = dt.datetime.combine(AS_OF + dt.timedelta(days=1), dt.time(6), tzinfo=dt.UTC)
     print(f"  {label}: {n_accounts:,} accounts, {usage_rows:,} usage rows")
     with db.write() as s:
