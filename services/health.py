@@ -191,7 +191,8 @@ def account_health(
 
 
 def snapshot(session: Session, ws: int, day: dt.date, policy: HealthPolicy) -> int:
-    """Write (or refresh) every account's health snapshot for ``day`` in the caller's transaction
+    """Write (or refresh) the health snapshot of every customer of ``day`` (won by then, not churned:
+    ``storage.health_inputs``) in the caller's transaction
     (the daily job claims the day in the same one); returns how many were scored."""
     rows: list[dict[str, Any]] = []
     for aid, inp in health_inputs.gather_inputs(session, ws, day).items():

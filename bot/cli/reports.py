@@ -182,7 +182,8 @@ def health(ctx: Ctx, account: tuple[str, ...], as_json: bool) -> None:
 @click.option("--date", "day", callback=_date, help="Day to snapshot (default: today, UTC).")
 @pass_ctx
 def health_snapshot(ctx: Ctx, day: dt.date | None) -> None:
-    """Score every account and store the day's health snapshot (re-running refreshes it)."""
+    """Score every customer (won by the day, not churned) and store the day's health snapshot
+    (re-running refreshes it)."""
     target = day or ctx.now.date()
     with ctx.db.write() as session:
         ws = ctx.workspace(session)
