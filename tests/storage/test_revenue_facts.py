@@ -14,7 +14,7 @@ from storage.db import Database
 from storage.models import Account, MrrMovement, RevenueMonth
 from storage.periods import add_months
 from tests.storage.test_metrics import dataset  # noqa: F401  (the hand-computed metrics dataset)
-from tests.support.helpers import load
+from tests.support.helpers import database_at, load
 
 OCT = dt.date(2026, 10, 1)
 
@@ -109,15 +109,8 @@ def test_movement_kinds(mrr: int, prev: int, paid_before: bool, expected: str) -
 def test_the_upgrade_computes_facts_for_revenue_stored_before_it(tmp_path: Path) -> None:
     from sqlalchemy import text
 
-    from tests.support import NOW
-
-    db = Database(f"sqlite:///{tmp_path / 'old.db'}")
-    db.upgrade("0007")
+    db, _ = database_at(f"sqlite:///{tmp_path / 'old.db'}", "0007")
     with db.engine.begin() as conn:
-        conn.execute(
-            text("INSERT INTO workspaces (slug, name, timezone, created_at) VALUES ('w', 'w', 'UTC', :t)"),
-            {"t": NOW.replace(tzinfo=None)},
-        )
         conn.execute(
             text(
                 "INSERT INTO accounts (workspace_id, external_id, name, name_key, segment) "

@@ -25,8 +25,7 @@ from storage.db import Database
 from storage.importer import import_records
 from storage.models import Account, AccountStage
 from storage.wins import record_win
-from tests.support import NOW
-from tests.support.helpers import at_once, load
+from tests.support.helpers import at_once, database_at, load
 
 AS_OF = dt.date(2026, 11, 23)
 OCT, NOV = dt.date(2026, 10, 1), dt.date(2026, 11, 1)
@@ -283,13 +282,8 @@ def test_imports_at_once_of_different_milestones_of_the_same_accounts_keep_both(
 
 
 def test_the_upgrade_backfills_the_dates_of_data_stored_before_it(tmp_path: Path) -> None:
-    db = Database(f"sqlite:///{tmp_path / 'old.db'}")
-    db.upgrade("0011")
+    db, _ = database_at(f"sqlite:///{tmp_path / 'old.db'}", "0011")
     with db.engine.begin() as conn:
-        conn.execute(
-            text("INSERT INTO workspaces (slug, name, timezone, created_at) VALUES ('w', 'w', 'UTC', :t)"),
-            {"t": NOW.replace(tzinfo=None)},
-        )
         conn.execute(
             text(
                 "INSERT INTO accounts (workspace_id, external_id, name, name_key, segment, closed_won_on) "

@@ -17,8 +17,7 @@ from storage import play_triggers
 from storage.db import Database
 from storage.importer import import_records
 from testkit.pg import create_database, drop_database
-from tests.support import NOW
-from tests.support.helpers import at_once, load
+from tests.support.helpers import at_once, database_at, load
 
 D = dt.date(2026, 11, 30)
 PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -160,17 +159,9 @@ def test_migration_backfills_rows_written_before_it(dialect: str, tmp_path: Path
                 raise
             pytest.skip("PostgreSQL is not reachable")
     assert url is not None
-    db = Database(url)
+    db, ws = database_at(url, "0011")
     try:
-        db.upgrade("0011")
         with db.engine.begin() as conn:
-            conn.execute(
-                text(
-                    "INSERT INTO workspaces (slug, name, timezone, created_at) VALUES ('w', 'w', 'UTC', :t)"
-                ),
-                {"t": NOW.replace(tzinfo=None)},
-            )
-            ws = conn.execute(text("SELECT id FROM workspaces")).scalar_one()
             for ext in ("A1", "B2"):
                 conn.execute(
                     text(

@@ -54,3 +54,21 @@ def at_once(work: Callable[[T], R], args: list[T]) -> list[R]:
         t.join()
     assert errors == [], errors
     return results
+
+
+def database_at(url: str, revision: str) -> tuple[Database, int]:
+    """A database migrated only up to ``revision`` (what a deployment had before an upgrade), with one
+    workspace ``w`` written by plain SQL (the models describe the newest schema); its id."""
+    from sqlalchemy import text
+
+    from tests.support import NOW
+
+    db = Database(url)
+    db.upgrade(revision)
+    with db.engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO workspaces (slug, name, timezone, created_at) VALUES ('w', 'w', 'UTC', :t)"),
+            {"t": NOW.replace(tzinfo=None)},
+        )
+        ws = int(conn.execute(text("SELECT id FROM workspaces WHERE slug = 'w'")).scalar_one())
+    return db, ws
