@@ -25,6 +25,7 @@ ms a post against 0.15 ms (``bench/digest_fanout.py``).
 
 from __future__ import annotations
 
+import functools
 import http.client
 import io
 import json
@@ -103,6 +104,25 @@ def _dropped(conn: http.client.HTTPConnection) -> bool:
     return bool(readable)
 
 
+@functools.lru_cache(maxsize=256)
+def _api_url(base_url: str, api_method: str) -> str:
+    """slack_sdk's URL of a method (the same few, call after call)."""
+    return _get_url(base_url, api_method)
+
+
+@functools.lru_cache(maxsize=256)
+def _target(url: str) -> tuple[str, str, int, str]:
+    """(scheme, host, port, path with query) of a URL; URLError for one this client cannot call."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise URLError(f"invalid URL: {url}")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    path = parts.path or "/"
+    if parts.query:
+        path += "?" + parts.query
+    return parts.scheme, parts.hostname, port, path
+
+
 class KeepAliveWebClient(WebClient):
     """``WebClient`` over pooled keep-alive connections (see the module's docstring)."""
 
@@ -132,7 +152,7 @@ class KeepAliveWebClient(WebClient):
             body = orjson.dumps(args)
         except TypeError:  # what orjson does not encode (an integer over 64 bits): the stdlib's way
             body = json.dumps(args).encode()
-        url = _get_url(self.base_url, api_method)
+        url = _api_url(self.base_url, api_method)
         headers = {**self.headers, "Content-Type": "application/json;charset=utf-8"}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
@@ -164,14 +184,8 @@ class KeepAliveWebClient(WebClient):
         self, url: str, data: bytes | None, headers: dict[str, str]
     ) -> tuple[int, str, http.client.HTTPMessage, bytes]:
         """POST ``data`` to ``url`` on a pooled connection: (status, reason, headers, body)."""
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise URLError(f"invalid URL: {url}")
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        path = parts.path or "/"
-        if parts.query:
-            path += "?" + parts.query
-        conn, _reused = self.pool.get(parts.scheme, parts.hostname, port)
+        scheme, host, port, path = _target(url)
+        conn, _reused = self.pool.get(scheme, host, port)
         try:
             conn.request("POST", path, body=data, headers=headers)
         except OSError as exc:  # not sent (urllib says the same: URLError)
@@ -186,7 +200,7 @@ class KeepAliveWebClient(WebClient):
         if resp.will_close:
             conn.close()
         else:
-            self.pool.put(parts.scheme, parts.hostname, port, conn)
+            self.pool.put(scheme, host, port, conn)
         return resp.status, resp.reason, resp.headers, body
 
     def upload(self, url: str, data: bytes) -> int:
