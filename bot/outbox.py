@@ -28,6 +28,7 @@ in the thread by the files' names, which are unique there, before anything is up
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import heapq
 import itertools
@@ -232,8 +233,10 @@ class Outbox:
             pool = ThreadPoolExecutor(self.threads, thread_name_prefix="outbox")
             started = threading.Barrier(self.threads + 1)
             for _ in range(self.threads):
-                pool.submit(started.wait)  # each waits for the others: one thread per task
-            started.wait()
+                pool.submit(started.wait, 10.0)  # each waits for the others: one thread per task
+            # Fewer threads could start (a broken barrier): the rest start as needed.
+            with contextlib.suppress(threading.BrokenBarrierError):
+                started.wait(10.0)
             self._pool = pool
         return self._pool
 
