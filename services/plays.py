@@ -29,7 +29,7 @@ from storage import play_triggers as triggers
 from storage import plays as store
 from storage.db import Database
 from storage.people import person_by_slack_id
-from storage.periods import Period, PeriodKind
+from storage.periods import Period, PeriodKind, add_months
 from storage.play_report import Coverage, PlayOutcome
 from storage.plays import NewPlay, PlayEventRow, PlayRow
 
@@ -656,6 +656,9 @@ class PlaysReport:
     lines: list[tuple[str, PlayOutcome]]  # (title, outcome), in the policy's order, then unknown keys
     coverage_end: Coverage
     coverage_now: Coverage
+    # The period in progress up to the as-of date (its plays are not in the table until it is complete):
+    # (the period, plays opened in it so far, plays closed in it so far).
+    in_progress: tuple[Period, int, int] | None = None
 
     def to_json(self, currency: str) -> dict[str, Any]:
         def cov(c: Coverage) -> dict[str, Any]:
@@ -673,20 +676,38 @@ class PlaysReport:
             "coverage_at_period_end": cov(self.coverage_end),
             "coverage_as_of": cov(self.coverage_now),
             "plays": [{"title": title, **line.to_json()} for title, line in self.lines],
+            "in_progress": None
+            if self.in_progress is None
+            else {
+                "label": self.in_progress[0].label,
+                "start": self.in_progress[0].start.isoformat(),
+                "through": self.as_of.isoformat(),
+                "opened": self.in_progress[1],
+                "closed": self.in_progress[2],
+            },
         }
 
 
 def report(db: Database, ws: int, kind: PeriodKind, as_of: dt.date, policies: Policies) -> PlaysReport:
     """Play outcomes for the latest complete ``kind`` period before ``as_of`` (METRICS.md)."""
     period = Period.latest(kind, as_of)
+    # The period in progress: the one the as-of date is in (in the table once it is complete).
+    if kind == "week":
+        current_end = period.end + dt.timedelta(days=7)
+    else:
+        current_end = add_months(period.end, 3 if kind == "quarter" else 1)
+    current = Period(kind, period.end, current_end)
     with db.read() as session:
         got = play_report.outcomes(session, ws, period.start, period.end, as_of)
         cov_end = play_report.coverage(session, ws, period.last_day)
         cov_now = play_report.coverage(session, ws, as_of)
+        so_far = play_report.outcomes(session, ws, current.start, as_of + dt.timedelta(days=1), as_of)
     lines = [(p.title, got.plays.get(p.key) or PlayOutcome(p.key)) for p in policies.plays]
     known = {p.key for p in policies.plays}
     lines += [(key, line) for key, line in sorted(got.plays.items()) if key not in known]
-    return PlaysReport(period, as_of, lines, cov_end, cov_now)
+    opened = sum(line.opened for line in so_far.plays.values())
+    closed = sum(line.closed for line in so_far.plays.values())
+    return PlaysReport(period, as_of, lines, cov_end, cov_now, (current, opened, closed))
 
 
 def wake_snoozed(db: Database, ws: int, now: dt.datetime) -> int:

@@ -153,6 +153,15 @@ def plays_report(ctx: Ctx, as_of: dt.date | None, period: str, as_json: bool) ->
             money(line.arr_expanded, cur),
         )
     print_wide(table)
+    if rep.in_progress is not None:
+        current, opened, closed = rep.in_progress
+        out.print(
+            f"{current.label} so far ({current.start} to {rep.as_of}): {opened} plays opened, "
+            f"{closed} closed — in the table once the {current.kind} is complete "
+            f"(`retention-bot plays report --as-of {current.end}`)",
+            markup=False,
+            highlight=False,
+        )
     for label, cov, day in (
         ("at the period's end", rep.coverage_end, rep.period.last_day),
         ("as of", rep.coverage_now, rep.as_of),

@@ -84,6 +84,7 @@ def test_outcomes_and_coverage(db: Database, ws: int) -> None:
         d.health(s, ws, g, dt.date(2026, 9, 30), 30, "red")  # not paying: not counted
         d.health(s, ws, b, dt.date(2026, 9, 22), 30, "red")  # eight days old at Sep 30, and not paying
         d.flag(s, ws, e, dt.date(2026, 8, 1))
+        _play(s, ws, f, "seats", _t("2026-11-02"))  # opened in Q4, in progress: not in the Q3 table
     rep = plays.report(db, ws, "quarter", AS_OF, POLICIES)
     assert rep.period.label == "2026-Q3"
     lines = {line.play_key: (title, line) for title, line in rep.lines}
@@ -106,6 +107,17 @@ def test_outcomes_and_coverage(db: Database, ws: int) -> None:
     assert (rep.coverage_now.at_risk, rep.coverage_now.covered) == (2, 0)
     js = rep.to_json("USD")
     assert js["plays"][0]["arr_saved"] == "12000.00" and js["coverage_as_of"]["value"] == 0.0
+    # 2026-Q4 so far (Oct 1 – Nov 23): the seats play opened Nov 2; P7 closed at Oct 1 00:00.
+    assert rep.in_progress is not None
+    current, opened, closed = rep.in_progress
+    assert (current.label, current.start, opened, closed) == ("2026-Q4", dt.date(2026, 10, 1), 1, 1)
+    assert js["in_progress"] == {
+        "label": "2026-Q4",
+        "start": "2026-10-01",
+        "through": "2026-11-23",
+        "opened": 1,
+        "closed": 1,
+    }
 
 
 def test_nothing_at_risk_is_na(db: Database, ws: int) -> None:
