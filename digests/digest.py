@@ -201,6 +201,13 @@ def context(facts: WeeklyFacts) -> dict[str, Any]:
         else f"n/a ({slack_escape(sla.current.reason)})"
     )
     notes = [f"• *{k.label}*: {slack_escape(k.current.reason)}" for k in card.kpis if k.current.reason]
+    # A value with no change to show: why the period before has none (else the thread would say every
+    # KPI is defined beside a table whose change reads n/a).
+    notes += [
+        f"• *{k.label}*: no change to show — {PREVIOUS[period.kind]}: {slack_escape(k.previous.reason)}"
+        for k in card.kpis
+        if not k.current.reason and k.previous.value is None and k.previous.reason
+    ]
     people_rows = [person_line(p) for p in facts.people]
     plays_line, saves_text = plays_words(facts)
     return {

@@ -74,3 +74,17 @@ def test_a_small_sample_is_named_in_the_value() -> None:
     assert goal_words.value(two, "USD") == "50.0% (from 2 flags)"
     assert goal_words.value(one, "USD") == "100.0% (from 1 flag)"
     assert goal_words.value(many, "USD") == "50.0%"
+
+
+def test_the_thread_says_why_a_change_is_missing(demo: tuple[Database, int]) -> None:
+    """Every KPI whose change reads n/a has a reason in the thread: its own, or the period before's."""
+    db, ws = demo
+    facts = weekly(db, ws, as_of=AS_OF, now=NOW, policies=Policies())
+    thread = json.dumps(render(context(facts)).thread_blocks, ensure_ascii=False)
+    assert "Why some KPIs are n/a or partial" in thread
+    missing = [k for k in facts.card.kpis if k.change is None and k.month is None]
+    for k in missing:
+        assert f"*{k.label}*" in thread, k.label
+    # The demo's week has such KPIs (the week before had no first-value date, say): said, not hidden.
+    assert any(not k.current.reason for k in missing)
+    assert "no change to show — the week before" in thread and "All KPIs are defined" not in thread
