@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import ValidationError
 
 MAX_LISTED_ERRORS = 100
+
+# A date written the local way (11/20/2026, 20.11.2026): the import reads ISO dates unless a map file
+# gives the export's format.
+LOCAL_DATE = re.compile(r"\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}")
+LOCAL_DATE_HINT = (
+    '; for an export that writes dates like this, give its format in a map file: date_format = "%m/%d/%Y"'
+    " and `import KIND FILE --map MAP.toml` (docs/import.md)"
+)
 
 
 @dataclass(frozen=True, order=True)
@@ -52,6 +62,10 @@ def _expected(error_type: str) -> str:
     return _EXPECTED.get(kind, "") if error_type.endswith(("_parsing", "_type", "_inexact")) else ""
 
 
+def _local_date(value: Any) -> bool:
+    return isinstance(value, str) and LOCAL_DATE.fullmatch(value.strip()) is not None
+
+
 def validation_errors(line: int, exc: ValidationError) -> list[RecordError]:
     out = []
     for err in exc.errors(include_url=False):
@@ -63,7 +77,10 @@ def validation_errors(line: int, exc: ValidationError) -> list[RecordError]:
             msg = "required, missing"
         elif err["type"] == "extra_forbidden":
             msg = "unknown field"
-        out.append(RecordError(line, field or "record", msg + _expected(err["type"])))
+        hint = _expected(err["type"])
+        if hint and err["type"].startswith("date") and _local_date(err.get("input")):
+            hint += LOCAL_DATE_HINT
+        out.append(RecordError(line, field or "record", msg + hint))
     return out
 
 

@@ -33,6 +33,7 @@ from sqlalchemy import BigInteger, Column, Integer, SmallInteger
 
 from storage import models as m
 from storage import vocab
+from storage.errors import LOCAL_DATE, LOCAL_DATE_HINT
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_\-]*$")
@@ -120,7 +121,15 @@ def _month(value: Any) -> Any:
     if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}", value.strip()):
         value = value.strip() + "-01"
     if isinstance(value, str):
-        value = dt.date.fromisoformat(value.strip())
+        try:
+            value = dt.date.fromisoformat(value.strip())
+        except ValueError as exc:
+            if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):  # well formed: what is wrong with it
+                raise ValueError(f"{exc} in {value.strip()[:7]!r}") from None
+            raise ValueError(
+                f"{value.strip()!r} is not a month: write YYYY-MM (e.g. 2026-10) or a date in the month"
+                + (LOCAL_DATE_HINT if LOCAL_DATE.fullmatch(value.strip()) else "")
+            ) from None
     if isinstance(value, dt.date):
         return value.replace(day=1)
     return value

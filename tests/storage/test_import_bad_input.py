@@ -221,6 +221,14 @@ def test_every_field_fits_its_column_on_every_database() -> None:
             "no thousands separators, no currency sign",
         ),
         ("usage", "account,day,active_users\nA1,2026-10-01,1.5\n", "a whole number"),
+        # A date written the local way: the map file's date_format is named.
+        (
+            "accounts",
+            "external_id,name,segment,closed_won_on\nA2,Foo,smb,11/20/2026\n",
+            'date_format = "%m/%d/%Y"',
+        ),
+        ("revenue", "account,month,mrr\nA1,2026-1,100\n", "'2026-1' is not a month: write YYYY-MM"),
+        ("revenue", "account,month,mrr\nA1,20.11.2026,100\n", "--map MAP.toml"),
         (
             "handoffs",
             "external_id,account,kind,from_team,to_team,opened_at,due_at\n"
