@@ -328,7 +328,9 @@ def parse_target(text: str, unit: str, currency_symbol: str = "$") -> Decimal:
         if suffix == "%":
             number = number / 100
         elif suffix or number > 2:
-            raise TargetError(f"{text!r}: write a percentage, e.g. {EXAMPLES[unit]}")
+            raise TargetError(
+                f"{text!r}: did you mean {number}%? write a percentage with its % sign ({EXAMPLES[unit]})"
+            )
     elif unit == "money":
         if suffix not in ("", "k", "m"):
             raise TargetError(f"{text!r} is not an amount: {EXAMPLES[unit]}")

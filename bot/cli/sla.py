@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from blocks.format import plural
 from bot.cli import (
     Ctx,
     cli,
@@ -61,9 +62,10 @@ def sla_sweep_cmd(ctx: Ctx) -> None:
 
     report = sweep_and_queue(ctx.db, ctx.now, ctx.settings.policies.sla, ctx.settings.admin_user_ids)
     out.print(
-        f"checked {report.checked}: {report.count('warning')} warnings, {report.count('breach')} breaches, "
-        f"{report.count('escalation')} escalations recorded"
-        + (f"; {report.handed_on} waiting pings queued" if report.handed_on else ""),
+        f"checked {report.checked}: {plural(report.count('warning'), 'warning')}, "
+        f"{plural(report.count('breach'), 'breach', 'breaches')}, "
+        f"{plural(report.count('escalation'), 'escalation')} recorded"
+        + (f"; {plural(report.handed_on, 'waiting ping')} queued" if report.handed_on else ""),
         soft_wrap=True,
     )
     for why, n in sorted(report.waiting.items()):

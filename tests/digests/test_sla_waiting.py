@@ -85,7 +85,7 @@ def test_pings_to_nobody_wait_and_go_out_once_someone_can_be_told(
 ) -> None:
     with caplog.at_level(logging.WARNING, logger="services.sla"):
         out = sweep()
-    assert "1 breaches, 1 escalations recorded" in out
+    assert "1 breach, 1 escalation recorded" in out
     # The breach is for the owner (the manager reads it in the daily roll-up); the escalation for the manager.
     why = "no Slack id for the owner, no [sla] escalation_channel, no ADMIN_USER_IDS"
     assert f"1 waiting for a recipient (sent once someone can be told): {why}" in out
