@@ -370,9 +370,42 @@ class FeatureCatalogueUpdate(Extension):
 class OnePlayOpen(Extension):
     """An imported open play may not meet another play of the same account and key that is not
     closed (one opened by a signal, by hand, or another line of the file): the import says which
-    lines, and nothing is written."""
+    lines, and nothing is written.
+
+    A file that still lists a play open does not undo what was done to it in the bot since: a play
+    closed there (in Slack, or by an earlier file) keeps its close, outcome and note; one accepted or
+    snoozed keeps that state. A file that closes the play is news, and is taken."""
 
     def check(self, ctx: BatchContext) -> list[RecordError]:
+        self._keep_what_the_bot_did(ctx)
+        return self._clashes(ctx)
+
+    def _keep_what_the_bot_did(self, ctx: BatchContext) -> None:
+        s, p = ctx.stage, _t(m.Play)
+
+        def existing(column: Any) -> Any:
+            return (
+                select(column)
+                .where(p.c.workspace_id == ctx.workspace_id, p.c.external_id == s.c.external_id)
+                .scalar_subquery()
+            )
+
+        was = existing(p.c.state)
+        listed_open = s.c.closed_at.is_(None)
+        ctx.session.execute(
+            update(s)
+            .where(listed_open, was == "closed")
+            .values(
+                state="closed",
+                open_key=None,
+                closed_at=existing(p.c.closed_at),
+                outcome=existing(p.c.outcome),
+                note=func.coalesce(s.c.note, existing(p.c.note)),
+            )
+        )
+        ctx.session.execute(update(s).where(listed_open, was.in_(("accepted", "snoozed"))).values(state=was))
+
+    def _clashes(self, ctx: BatchContext) -> list[RecordError]:
         s, p = ctx.stage, _t(m.Play)
         a = A.alias("play_account")
         open_rows = s.c.open_key.is_not(None)

@@ -90,3 +90,36 @@ def test_an_open_play_in_the_bot_refuses_an_open_import(base: Database, ws: int,
         load(base, ws, "plays", PLAYS, tmp_path)
     assert "already has an open save_call play (opened in the bot" in "\n".join(failed.value.lines())
     assert len(_plays(base, ws)) == 1
+
+
+def test_a_reimport_keeps_what_was_done_in_the_bot(base: Database, ws: int, tmp_path: Path) -> None:
+    """A file that still lists a play open does not reopen one closed in Slack, nor undo an accept or
+    a snooze; a file that closes a play is taken."""
+    import datetime as dt
+
+    load(base, ws, "plays", PLAYS, tmp_path)
+    closed_at = dt.datetime(2026, 11, 10, 15, 0, tzinfo=dt.UTC)
+    with base.write() as s:
+        t2, t3 = (s.scalar(select(m.Play).where(m.Play.external_id == k)) for k in ("T2", "T3"))
+        assert t2 is not None and t3 is not None
+        t2.state, t2.open_key, t2.closed_at, t2.outcome, t2.note = (
+            "closed",
+            None,
+            closed_at,
+            "saved",
+            "Saved in Slack",
+        )
+        t3.state, t3.accepted_at = "accepted", closed_at
+    again = load(base, ws, "plays", PLAYS, tmp_path)
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 3)
+    got = _plays(base, ws)
+    assert (got["T2"].state, got["T2"].outcome, got["T2"].note) == ("closed", "saved", "Saved in Slack")
+    assert got["T2"].closed_at == closed_at and got["T2"].open_key is None
+    assert got["T3"].state == "accepted" and got["T3"].open_key == "crm-qbr-prep"
+    closing = PLAYS.replace(
+        "2026-11-02T10:00:00+01:00,,,,", "2026-11-02T10:00:00+01:00,,2026-11-21T10:00:00Z,no_action,"
+    )
+    assert load(base, ws, "plays", closing, tmp_path).updated == 1
+    got = _plays(base, ws)
+    assert (got["T3"].state, got["T3"].outcome, got["T3"].open_key) == ("closed", "no_action", None)
+    assert got["T2"].outcome == "saved"  # still as closed in Slack
