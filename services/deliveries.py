@@ -45,6 +45,12 @@ def recent(
         ]
 
 
+def state_of(db: Database, ws: int, delivery_id: int) -> str | None:
+    """The state of the workspace's delivery (None: it has no delivery of that id)."""
+    with db.read() as session:
+        return store.state_of(session, ws, delivery_id)
+
+
 def retry(db: Database, ws: int, delivery_id: int, now: dt.datetime) -> bool:
     """Queue a failed or uncertain message again; False when it is neither (or not this workspace's)."""
     with db.write() as session:

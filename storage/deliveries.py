@@ -355,6 +355,13 @@ def retry(session: Session, ws: int, delivery_id: int, now: dt.datetime) -> Deli
     return row
 
 
+def state_of(session: Session, ws: int, delivery_id: int) -> str | None:
+    """The state of the workspace's delivery ``delivery_id``; None when it has none of that id."""
+    return session.scalar(
+        select(Delivery.state).where(Delivery.id == delivery_id, Delivery.workspace_id == ws)
+    )
+
+
 def taken(session: Session, kind: str, subjects: Sequence[str]) -> set[tuple[int, str]]:
     """Which of ``subjects`` of ``kind`` are in the ledger already, as (workspace id, subject)."""
     rows = session.execute(

@@ -258,8 +258,13 @@ def deliveries_retry(ctx: Ctx, delivery_id: int) -> None:
     with ctx.db.read() as session:
         ws = ctx.existing_workspace(session)
     if not deliveries_service.retry(ctx.db, ws, delivery_id, ctx.now):
+        state = deliveries_service.state_of(ctx.db, ws, delivery_id)
+        if state is None:
+            raise click.ClickException(
+                f"no delivery {delivery_id} in this workspace (`retention-bot deliveries` lists them)"
+            )
         raise click.ClickException(
-            f"delivery {delivery_id} is not failed or uncertain in this workspace "
+            f"delivery {delivery_id} is {state}: only a failed or uncertain one is sent again "
             "(see `retention-bot deliveries`)"
         )
     out.print(f"delivery {delivery_id}: queued again; the next delivery run (worker or serve) sends it")

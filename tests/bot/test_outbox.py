@@ -270,7 +270,10 @@ def test_when_the_bot_cannot_look_it_never_reposts_blindly(db: Database, ws: int
     assert listed.exit_code == 0 and "C1:2026-W48" in listed.output
     result = runner.invoke(cli, ["deliveries", "retry", str(main.id)], env=env)
     assert result.exit_code == 0, result.output
-    assert runner.invoke(cli, ["deliveries", "retry", str(main.id)], env=env).exit_code == 1  # not twice
+    twice = runner.invoke(cli, ["deliveries", "retry", str(main.id)], env=env)
+    assert twice.exit_code == 1 and f"delivery {main.id} is pending" in twice.output  # not twice
+    unknown = runner.invoke(cli, ["deliveries", "retry", "999999"], env=env)
+    assert unknown.exit_code == 1 and "no delivery 999999 in this workspace" in unknown.output
     worker.tick()
     assert_digest_once(fake, "C1")
 
