@@ -7,6 +7,7 @@ import os
 import platform
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -63,3 +64,44 @@ def run_child(code: str, **env: str) -> dict[str, Any]:
     if proc.returncode != 0:
         raise SystemExit(f"bench child failed:\n{proc.stderr[-4000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def load_demo_data(url: str, accounts: int, months: int, as_of: Any, *options: str) -> float:
+    """The demo dataset through the real CLI (`db upgrade`, `demo-data` with ``options``) into ``url``,
+    then ANALYZE, committed (what autovacuum does within a minute of a load); the seconds it took."""
+    import time
+
+    from sqlalchemy import text
+
+    from storage.db import Database
+
+    started = time.perf_counter()
+    env = {**os.environ, "DATABASE_URL": url, "RETENTION_BOT_WORKSPACE": "bench", "LOG_LEVEL": "WARNING"}
+    run = [sys.executable, "-m", "bot"]
+    subprocess.run([*run, "db", "upgrade"], env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    demo = ["demo-data", "--accounts", str(accounts), "--months", str(months), "--as-of", as_of.isoformat()]
+    subprocess.run([*run, *demo, *options], env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    db = Database(url)
+    with db.engine.connect() as conn:
+        conn.execute(text("ANALYZE"))
+        conn.commit()
+    db.dispose()
+    return time.perf_counter() - started
+
+
+def on_both_databases(
+    name: str, args: Any, load: Callable[[str, int, int], float], measure: Callable[[str, str], None]
+) -> None:
+    """A bench's run: the SQLite dataset under ``args.workdir`` (loaded once, kept for the next run),
+    then a fresh PostgreSQL database (dropped after unless ``args.keep_postgres``); ``measure`` each."""
+    sqlite_path = args.workdir / f"{name}-{args.accounts}-{args.months}.db"
+    url = f"sqlite:///{sqlite_path}"
+    if not sqlite_path.exists():
+        print(f"  loading SQLite dataset ({sqlite_path}) … {load(url, args.accounts, args.months):.0f} s")
+    measure("SQLite", url)
+    pg = fresh_postgres(name)
+    if pg:
+        print(f"  loading PostgreSQL dataset … {load(pg, args.accounts, args.months):.0f} s")
+        measure("PostgreSQL", pg)
+        if not args.keep_postgres:
+            drop_postgres(pg)

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
-import subprocess
 import sys
 import time
 from collections import defaultdict
@@ -28,7 +26,7 @@ from sqlalchemy import delete, func, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import ROOT, drop_postgres, fresh_postgres, machine
+from bench.common import drop_postgres, fresh_postgres, load_demo_data, machine
 from bench.plays_dataset import build
 from services import plays
 from services.daily import run_daily
@@ -63,38 +61,7 @@ def load(url: str, accounts: int, months: int) -> float:
 def load_demo(url: str, accounts: int, months: int) -> float:
     """The demo dataset through the importer (realistic, but half an hour or more at 50,000 accounts
     on a busy 2-core machine): ``--demo``."""
-    started = time.perf_counter()
-    env = {**os.environ, "DATABASE_URL": url, "RETENTION_BOT_WORKSPACE": "bench", "LOG_LEVEL": "WARNING"}
-    run = [sys.executable, "-m", "bot"]
-    subprocess.run([*run, "db", "upgrade"], env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
-    subprocess.run(
-        [
-            *run,
-            "demo-data",
-            "--accounts",
-            str(accounts),
-            "--months",
-            str(months),
-            "--as-of",
-            AS_OF.isoformat(),
-            "--usage-days",
-            str(USAGE_DAYS),
-            "--no-plays",
-        ],
-        env=env,
-        cwd=ROOT,
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
-    db = Database(url)
-    with db.engine.connect() as conn:
-        conn.execute(text("ANALYZE"))
-        conn.commit()
-    db.dispose()
-    return time.perf_counter() - started
-
-
-# --- the independent count: each rule in plain Python over raw rows --------------------------------
+    return load_demo_data(url, accounts, months, AS_OF, "--usage-days", str(USAGE_DAYS), "--no-plays")
 
 
 def _at(day: dt.date) -> dt.datetime:

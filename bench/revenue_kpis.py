@@ -26,7 +26,7 @@ from sqlalchemy import BigInteger, select, text, type_coerce
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import drop_postgres, fresh_postgres, machine
+from bench.common import machine, on_both_databases
 from services import cuts
 from storage import metrics, revenue_facts
 from storage.db import Database
@@ -184,17 +184,7 @@ def main() -> None:
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     print(f"revenue KPIs bench: {args.accounts:,} accounts × {args.months} months; {machine()}")
-    sqlite_path = args.workdir / f"revenue-{args.accounts}-{args.months}.db"
-    url = f"sqlite:///{sqlite_path}"
-    if not sqlite_path.exists():
-        print(f"  loading SQLite dataset ({sqlite_path}) … {load(url, args.accounts, args.months):.0f} s")
-    measure("SQLite", url)
-    pg = fresh_postgres("revenue")
-    if pg:
-        print(f"  loading PostgreSQL dataset … {load(pg, args.accounts, args.months):.0f} s")
-        measure("PostgreSQL", pg)
-        if not args.keep_postgres:
-            drop_postgres(pg)
+    on_both_databases("revenue", args, load, measure)
 
 
 if __name__ == "__main__":

@@ -11,19 +11,17 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import random
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import ROOT, drop_postgres, fresh_postgres, machine
+from bench.common import load_demo_data, machine, on_both_databases
 from services.health import account_health
 from services.policies import Policies
 from services.scorecard import build_scorecard
@@ -36,43 +34,8 @@ AS_OF = dt.date(2026, 11, 23)
 
 
 def load(url: str, accounts: int, months: int) -> float:
-    started = time.perf_counter()
-    env = {**os.environ, "DATABASE_URL": url, "RETENTION_BOT_WORKSPACE": "bench", "LOG_LEVEL": "WARNING"}
-    subprocess.run(
-        [sys.executable, "-m", "bot", "db", "upgrade"],
-        env=env,
-        cwd=ROOT,
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bot",
-            "demo-data",
-            "--accounts",
-            str(accounts),
-            "--months",
-            str(months),
-            "--as-of",
-            AS_OF.isoformat(),
-            "--usage-days",
-            "35",
-        ],
-        env=env,
-        cwd=ROOT,
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
-    # What autovacuum does on a production server within a minute; test servers often run without
-    # it, and the small tables (people, win credits) would keep no statistics at all.
-    db = Database(url)
-    with db.engine.connect() as conn:
-        conn.execute(text("ANALYZE"))
-        conn.commit()
-    db.dispose()
-    return time.perf_counter() - started
+    """The demo dataset (35 days of usage) through the real demo-data path, analysed."""
+    return load_demo_data(url, accounts, months, AS_OF, "--usage-days", "35")
 
 
 def timed(fn, repeat: int) -> list[float]:  # type: ignore[no-untyped-def]
@@ -147,17 +110,7 @@ def main() -> None:
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     print(f"scorecard/health bench: {args.accounts:,} accounts × {args.months} months; {machine()}")
-    sqlite_path = args.workdir / f"scorecard-{args.accounts}-{args.months}.db"
-    url = f"sqlite:///{sqlite_path}"
-    if not sqlite_path.exists():
-        print(f"  loading SQLite dataset ({sqlite_path}) … {load(url, args.accounts, args.months):.0f} s")
-    measure("SQLite", url)
-    pg = fresh_postgres("scorecard")
-    if pg:
-        print(f"  loading PostgreSQL dataset … {load(pg, args.accounts, args.months):.0f} s")
-        measure("PostgreSQL", pg)
-        if not args.keep_postgres:
-            drop_postgres(pg)
+    on_both_databases("scorecard", args, load, measure)
     print("  goals: scorecard <= 1 s; health of one account <= 20 ms")
 
 
